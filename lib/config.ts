@@ -1,0 +1,63 @@
+// Small validation helpers behind every config schema: one wording per kind of error, always
+// naming the path of the bad field. Validate in TypeScript; native code receives normalised
+// objects and trusts them.
+import { PallasError } from './errors.js';
+
+export type Obj = Record<string, unknown>;
+
+export function bad(path: string, problem: string): never {
+  throw new PallasError('BAD_CONFIG', `${path}: ${problem}`);
+}
+
+export function obj(v: unknown, path: string): Obj {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(path, 'must be an object');
+  return v as Obj;
+}
+
+/** Rejects keys the schema does not know (a typo should not silently become a default). */
+export function only(o: Obj, path: string, keys: readonly string[]): void {
+  for (const k of Object.keys(o)) if (!keys.includes(k)) bad(`${path}.${k}`, `unknown field (expected one of: ${keys.join(', ')})`);
+}
+
+export function str(o: Obj, key: string, path: string, def?: string): string {
+  const v = o[key];
+  if (v === undefined && def !== undefined) return def;
+  if (typeof v !== 'string' || v === '') bad(`${path}.${key}`, 'must be a non-empty string');
+  return v;
+}
+
+export function int(o: Obj, key: string, path: string, min: number, max: number, def?: number): number {
+  const v = o[key];
+  if (v === undefined && def !== undefined) return def;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(`${path}.${key}`, `must be an integer in [${min}, ${max}]`);
+  return v;
+}
+
+export function oneOf<T extends string>(o: Obj, key: string, path: string, values: readonly T[], def?: T): T {
+  const v = o[key];
+  if (v === undefined && def !== undefined) return def;
+  if (typeof v !== 'string' || !values.includes(v as T)) bad(`${path}.${key}`, `must be one of: ${values.join(', ')}`);
+  return v as T;
+}
+
+export function strList(o: Obj, key: string, path: string, def: string[]): string[] {
+  const v = o[key];
+  if (v === undefined) return def;
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) bad(`${path}.${key}`, 'must be a list of strings');
+  return v as string[];
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+
+export function ipv4(o: Obj, key: string, path: string, def?: string): string {
+  const v = str(o, key, path, def);
+  if (!IPV4.test(v)) bad(`${path}.${key}`, `'${v}' is not an IPv4 address`);
+  return v;
+}
+
+export function mac(o: Obj, key: string, path: string, def?: string): string {
+  const v = o[key] === undefined && def !== undefined ? def : str(o, key, path);
+  if (v !== '' && !MAC.test(v)) bad(`${path}.${key}`, `'${v}' is not a MAC address (aa:bb:cc:dd:ee:ff)`);
+  return v;
+}

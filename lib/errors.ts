@@ -1,0 +1,43 @@
+// PallasError: the one error type that crosses Pallas's public boundary. `code` is stable (tests
+// and callers switch on it); the message says what went wrong and what to do about it.
+
+export type PallasErrorCode =
+  | 'ADDON_MISSING' // the native addon is not built
+  | 'BAD_CONFIG' // a config failed validation
+  | 'NO_DPDK' // DPDK asked for, but the addon was built without it
+  | 'NO_ROCKSDB' // RocksDB asked for, but the addon was built without it
+  | 'EAL_INIT' // DPDK's EAL failed to initialise (or was initialised with other arguments)
+  | 'PORT_START' // a DPDK port could not be attached or started
+  | 'SOCKET' // a kernel socket could not be opened or bound
+  | 'ROCKSDB' // RocksDB returned an error
+  | 'CLOSED' // the object was already shut down
+  | 'INTERNAL'; // a native error without a code: a bug
+
+const KNOWN = new Set<string>(['ADDON_MISSING', 'BAD_CONFIG', 'NO_DPDK', 'NO_ROCKSDB', 'EAL_INIT', 'PORT_START',
+  'SOCKET', 'ROCKSDB', 'CLOSED', 'INTERNAL']);
+
+export class PallasError extends Error {
+  readonly code: PallasErrorCode;
+  constructor(code: PallasErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PallasError';
+    this.code = code;
+  }
+}
+
+/** Runs a native call and turns what it throws into a PallasError with the native code. */
+export function native<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw toPallasError(e);
+  }
+}
+
+export function toPallasError(e: unknown): PallasError {
+  if (e instanceof PallasError) return e;
+  const err = e instanceof Error ? e : new Error(String(e));
+  const code = (err as { code?: unknown }).code;
+  return new PallasError(typeof code === 'string' && KNOWN.has(code) ? (code as PallasErrorCode) : 'INTERNAL',
+    err.message, { cause: err });
+}

@@ -1,0 +1,36 @@
+// pump(): drive a transport as fast as it goes, for tests and bench/io (not the open-loop client).
+import { bad, int, ipv4, obj, oneOf, only } from '../config.js';
+import { native } from '../errors.js';
+import { loadNative } from '../native.js';
+import { prepareTransport, type TransportConfig } from './transport.js';
+
+export interface PumpConfig {
+  transport: TransportConfig;
+  dst: { ip: string; port: number; mac?: string };
+  mode?: 'tx-only' | 'round-trip';
+  durationMs?: number;
+  burst?: number;
+  window?: number;
+  type?: number;
+}
+
+export interface PumpResult { sent: number; received: number; elapsedNs: number; pps: number }
+
+export async function pump(cfg: PumpConfig): Promise<PumpResult> {
+  const o = obj(cfg, 'pump');
+  only(o, 'pump', ['transport', 'dst', 'mode', 'durationMs', 'burst', 'window', 'type']);
+  const d = obj(o.dst, 'pump.dst');
+  const dst: { ip: string; port: number; mac?: string } = { ip: ipv4(d, 'ip', 'pump.dst'), port: int(d, 'port', 'pump.dst', 1, 65535) };
+  if (d.mac !== undefined) {
+    if (typeof d.mac !== 'string') bad('pump.dst.mac', 'must be a string');
+    dst.mac = d.mac;
+  }
+  const mode = oneOf(o, 'mode', 'pump', ['tx-only', 'round-trip'] as const, 'round-trip');
+  const transport = prepareTransport(o.transport, 'pump.transport');
+  const r = await native(() => loadNative().runPump({
+    transport, dst, mode, durationMs: int(o, 'durationMs', 'pump', 1, 600_000, 1000),
+    burst: int(o, 'burst', 'pump', 1, 64, 32), window: int(o, 'window', 'pump', 1, 1 << 20, 256), type: int(o, 'type', 'pump', 0, 255, 1),
+  }));
+  const n = mode === 'tx-only' ? r.sent : r.received;
+  return { ...r, pps: r.elapsedNs > 0 ? n / (r.elapsedNs / 1e9) : 0 };
+}

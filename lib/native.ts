@@ -1,0 +1,83 @@
+// Loads the native addon (build/Release/pallas.node) and describes what it exports. Everything
+// in lib/ reaches native code through this module; a missing build is an ADDON_MISSING error.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { PallasError } from './errors.js';
+
+export interface NativeHeader {
+  type: number; flags: number; group: number; server: number; queueLen: number;
+  index: number; timeNs: number; reqId: number; sendTs: number;
+}
+export interface NativeEndpoint { ip: string; port: number; mac: string }
+export type NativeTransportConfig =
+  | { kind: 'udp'; bindIp: string; port: number; socketBuf: number }
+  | { kind: 'dpdk'; device: string; ip: string; udpPort: number; peerMac: string; rxDesc: number; txDesc: number; mbufs: number }
+  | { kind: 'mem'; link: NativeMemLink; side: 0 | 1 };
+export interface NativeMemLink { readonly __brand: 'MemLink' }
+export interface NativeEcho {
+  start(): void;
+  stop(): void;
+  local(): NativeEndpoint;
+  transportKind(): string;
+  echoCounters(): BigUint64Array;
+  transportCounters(): BigUint64Array;
+}
+export interface NativePumpResult { sent: number; received: number; elapsedNs: number }
+export interface NativeBuildInfo {
+  features: { dpdk: boolean; rocksdb: boolean };
+  napiVersion: number; dpdkVersion: string; rocksdbVersion: string; compiler: string;
+}
+
+export interface NativeAddon {
+  MemLink: new (slots?: number) => NativeMemLink;
+  Echo: new (cfg: { transport: NativeTransportConfig; serverId: number; waitUs?: number }) => NativeEcho;
+  runPump(cfg: { transport: NativeTransportConfig; dst: { ip: string; port: number; mac?: string };
+    mode: 'tx-only' | 'round-trip'; durationMs: number; burst?: number; window?: number; type?: number }): Promise<NativePumpResult>;
+  wireEncode(h: Partial<NativeHeader>, payload?: Uint8Array): Buffer;
+  wireDecode(b: Uint8Array, strictTypes?: boolean): { reason: string; header?: NativeHeader };
+  wireValidateBatch(data: Uint8Array, lens: Uint32Array, strictTypes?: boolean): Uint8Array;
+  buildInfo(): NativeBuildInfo;
+  tscHz(): number;
+  dpdkInit(args: string[]): void;
+  dpdkReady(): boolean;
+  rocksdbProbe(dir: string): void;
+  echoCounterNames: string[];
+  transportCounterNames: string[];
+}
+
+/** The package root (where package.json and build/ live), from dist/lib or lib. */
+export const packageRoot = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return dir;
+})();
+
+export const addonPath = join(packageRoot, 'build', 'Release', 'pallas.node');
+
+let cached: NativeAddon | undefined;
+
+/** The addon; throws ADDON_MISSING when it is not built. */
+export function loadNative(): NativeAddon {
+  if (cached) return cached;
+  if (!existsSync(addonPath)) {
+    throw new PallasError('ADDON_MISSING', `the native addon is not built (${addonPath} is missing): run \`npm run build\``);
+  }
+  cached = createRequire(import.meta.url)(addonPath) as NativeAddon;
+  return cached;
+}
+
+/** The addon, or undefined when it is not built (for `pallas doctor`). */
+export function tryLoadNative(): NativeAddon | undefined {
+  try {
+    return loadNative();
+  } catch {
+    return undefined;
+  }
+}

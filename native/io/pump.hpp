@@ -1,0 +1,31 @@
+// Pump: a closed-window packet generator for transport tests and bench/io. Not the open-loop load
+// generator (that is native/client): it measures how many datagrams a path moves, nothing else.
+//   tx-only:    send bursts of valid requests as fast as the transport accepts them;
+//   round-trip: keep up to `window` requests outstanding and count the valid replies.
+// Runs in the calling thread until duration or abort; the transport must not be used elsewhere.
+#pragma once
+
+#include <atomic>
+
+#include "transport.hpp"
+
+namespace pallas::io {
+
+struct PumpConfig {
+  bool round_trip = true;
+  uint32_t duration_ms = 1000;
+  uint32_t burst = 32;
+  uint32_t window = 256;      // round-trip: most requests in flight
+  uint8_t type = 1;           // request type (payload filled with zeros of the type's size)
+  Endpoint dst;
+};
+
+struct PumpResult {
+  uint64_t sent = 0;
+  uint64_t received = 0;      // valid replies (round-trip)
+  uint64_t elapsed_ns = 0;
+};
+
+PumpResult run_pump(Transport& t, const PumpConfig& cfg, const std::atomic<bool>& abort);
+
+}  // namespace pallas::io
