@@ -1,0 +1,15 @@
+// Test runner config. pool 'forks' with isolation: every test file runs in its own process,
+// because DPDK's EAL initialises once per process.
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    pool: 'forks',
+    isolate: true,
+    fileParallelism: false,
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    reporters: ['default'],
+  },
+});
