@@ -61,10 +61,13 @@ async function runEcho(argv: string[]): Promise<void> {
   const echo = new EchoServer({ transport, serverId: Number(values['server-id']) }).start();
   const local = echo.local();
   process.stdout.write(values.json ? `${JSON.stringify({ ready: true, ...local })}\n` : `pallas echo: listening on ${local.ip}:${local.port} (${values.transport}, mac ${local.mac})\n`);
+  // Signal listeners do not keep Node's event loop alive; this timer does, until a signal comes.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  clearInterval(keepAlive);
   echo.stop();
   const c = echo.counters();
   process.stdout.write(values.json ? `${JSON.stringify({ counters: c })}\n` : `${Object.entries(c).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
