@@ -10,7 +10,7 @@ import { loadNative } from '../../lib/native.js';
 import { decode } from '../../lib/wire/codec.js';
 import { Flag } from '../../lib/wire/gen.js';
 import { checkPrereqs, commandWorks, need } from '../helpers/prereq.js';
-import { createVethPair, type VethPair } from '../helpers/netns.js';
+import { createVethPair, type VethPair } from '../../lib/util/netns.js';
 import { malformed, requestsOfEveryType } from '../helpers/requests.js';
 
 const root = join(__dirname, '..', '..');

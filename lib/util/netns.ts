@@ -1,6 +1,6 @@
-// Two network namespaces joined by a veth pair, made for one test and always removed afterwards.
-// Needs root and iproute2. Addresses from 198.18.0.0/24 (benchmarking range), inside the
-// namespaces only. The DPDK side gets no kernel address: DPDK owns that interface.
+// Two network namespaces joined by a veth pair, made for one test or benchmark and always removed
+// afterwards. Needs root and iproute2. Addresses from 198.18.0.0/24 (the benchmarking range), inside
+// the namespaces only. The DPDK side gets no kernel address: DPDK owns that interface.
 import { execFileSync } from 'node:child_process';
 
 export interface VethPair {

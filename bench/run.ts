@@ -1,0 +1,29 @@
+// `npm run bench -- <name> [options]`: the benchmark harness. Each benchmark prints its figures and
+// writes JSON under results/ (git-ignored). Available now: io.
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+
+import { packageRoot } from '../lib/native.js';
+import { runIo } from './io/index.js';
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true, strict: true,
+  options: { duration: { type: 'string', default: '2000' }, out: { type: 'string' }, help: { type: 'boolean', default: false } },
+});
+const name = positionals[0];
+if (values.help || !name) {
+  process.stdout.write('usage: npm run bench -- <name> [--duration MS] [--out DIR]\n  io    transport packets/s, next to dpdk-testpmd\n');
+  process.exit(name || values.help ? 0 : 2);
+}
+const out = values.out ?? join(packageRoot, 'results');
+const durationMs = Number(values.duration);
+if (!Number.isInteger(durationMs) || durationMs < 100) {
+  process.stderr.write('bench: --duration must be an integer >= 100 (ms)\n');
+  process.exit(2);
+}
+if (name === 'io') {
+  await runIo({ durationMs, out, log: (s) => process.stdout.write(`${s}\n`) });
+} else {
+  process.stderr.write(`bench: unknown benchmark '${name}' (available: io)\n`);
+  process.exit(2);
+}

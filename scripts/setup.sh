@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# One-step set-up on a fresh Debian 12 machine: the system packages Pallas and its tests use,
+# the npm dependencies, and the build (wire files, native addon, TypeScript).
+#   DPDK 22.11 and its PMDs (dpdk, dpdk-dev, libdpdk-dev), RocksDB (librocksdb-dev), pkg-config,
+#   iproute2 (network namespaces for the DPDK tests), clang + compiler-rt (libFuzzer), a C++ toolchain.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(dpdk dpdk-dev libdpdk-dev librocksdb-dev pkg-config iproute2 clang libclang-rt-14-dev g++ make python3)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+npm ci --no-audit --no-fund
+npm run build
