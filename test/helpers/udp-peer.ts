@@ -3,6 +3,9 @@ import { createSocket } from 'node:dgram';
 
 import { decode, type Header } from '../../lib/wire/codec.js';
 
+/** Requests in flight at most. */
+const WINDOW = 64;
+
 export interface PeerResult { replies: Map<number, { header: Header; payload: Uint8Array }>; invalid: number }
 
 /**
@@ -32,10 +35,15 @@ export async function exchange(host: string, port: number, requests: Uint8Array[
   });
   const send = (b: Uint8Array) => new Promise<void>((res, rej) => sock.send(b, port, host, (e) => (e ? rej(e) : res())));
   for (const j of junk) await send(j);
+  // At most WINDOW requests in flight: kernel socket buffers (net.core.rmem_max, ~208 KB by
+  // default) hold a few hundred small datagrams, so an unwindowed burst is lost by design.
+  let wake: (() => void) | undefined;
+  sock.on('message', () => wake?.());
   for (let i = 0; i < requests.length; i++) {
+    while (i - replies.size >= WINDOW) {
+      await new Promise<void>((r) => { wake = r; setTimeout(r, 50); });
+    }
     await send(requests[i]!);
-    // Pace: a burst of 64 then yield, so that neither socket buffer overflows on a 2-core machine.
-    if (i % 64 === 63) await new Promise((r) => setTimeout(r, 1));
   }
   await done;
   sock.close();
