@@ -44,8 +44,8 @@ async function udpPath(ms: number): Promise<PumpResult> {
 
 function ourDpdk(prefix: string[], vdev: string, ms: number, dstMac: string): PumpResult {
   const child = join(packageRoot, 'dist', 'bench', 'io', 'dpdk-child.js');
-  const out = execFileSync(prefix[0] ?? process.execPath, [...prefix.slice(1), ...(prefix.length ? [process.execPath] : []), child, vdev, String(ms), '198.18.0.2', dstMac],
-    { encoding: 'utf8', timeout: ms + 60_000 });
+  const cmd = [...prefix, process.execPath, child, vdev, String(ms), '198.18.0.2', dstMac];
+  const out = execFileSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', timeout: ms + 60_000 });
   return JSON.parse(out.trim().split('\n').pop()!) as PumpResult;
 }
 
@@ -59,7 +59,8 @@ async function testpmd(prefix: string[], vdev: string, ms: number): Promise<numb
   p.stdout.on('data', (d) => { out += d; });
   p.stderr.on('data', (d) => { out += d; });
   const exited = new Promise<void>((r) => p.on('exit', () => r()));
-  await new Promise((r) => setTimeout(r, ms + 1500));
+  // At least 3 s: testpmd reports once a second and its first samples read 0.
+  await new Promise((r) => setTimeout(r, Math.max(ms, 3000) + 1500));
   p.kill('SIGINT');
   const timer = setTimeout(() => p.kill('SIGKILL'), 10_000);
   await exited;
@@ -85,8 +86,7 @@ export async function runIo(opts: { durationMs: number; out: string; log: (s: st
       const pair = createVethPair('bench');
       try {
         const ns = ['ip', 'netns', 'exec', pair.nsA];
-        const macB = (JSON.parse(execFileSync('ip', ['-n', pair.nsB, '-j', 'link', 'show', pair.ifB], { encoding: 'utf8' })) as { address: string }[])[0]!.address;
-        const ours = ourDpdk(ns, spec(pair.ifA), ms, macB);
+        const ours = ourDpdk(ns, spec(pair.ifA), ms, pair.macB);
         const ref = await testpmd(ns, spec(pair.ifA), ms);
         rows.push({ path: `dpdk veth ${name} tx-only`, pallasPps: ours.pps, testpmdPps: ref, ratio: ours.pps / ref });
       } finally {

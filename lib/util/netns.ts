@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 
 export interface VethPair {
-  nsA: string; nsB: string; ifA: string; ifB: string; macA: string;
+  nsA: string; nsB: string; ifA: string; ifB: string; macA: string; macB: string;
   ipA: string; ipB: string;
   remove(): void;
 }
@@ -16,7 +16,7 @@ export function createVethPair(tag: string): VethPair {
   const nsA = `pallas-${id}-a`, nsB = `pallas-${id}-b`;
   const ifA = `pa${id}`.slice(0, 15), ifB = `pb${id}`.slice(0, 15);
   const pair: VethPair = {
-    nsA, nsB, ifA, ifB, macA: '', ipA: '198.18.0.1', ipB: '198.18.0.2',
+    nsA, nsB, ifA, ifB, macA: '', macB: '', ipA: '198.18.0.1', ipB: '198.18.0.2',
     remove() {
       for (const ns of [nsA, nsB]) {
         try { ip('netns', 'del', ns); } catch { /* already gone */ }
@@ -32,8 +32,9 @@ export function createVethPair(tag: string): VethPair {
     ip('link', 'set', ifB, 'netns', nsB);
     for (const [ns, dev] of [[nsA, ifA], [nsB, ifB], [nsA, 'lo'], [nsB, 'lo']] as const) ip('-n', ns, 'link', 'set', dev, 'up');
     ip('-n', nsB, 'addr', 'add', `${pair.ipB}/24`, 'dev', ifB);
-    const link = JSON.parse(ip('-n', nsA, '-j', 'link', 'show', ifA)) as { address: string }[];
-    pair.macA = link[0]!.address;
+    const macOf = (ns: string, dev: string) => (JSON.parse(ip('-n', ns, '-j', 'link', 'show', dev)) as { address: string }[])[0]!.address;
+    pair.macA = macOf(nsA, ifA);
+    pair.macB = macOf(nsB, ifB);
     // DPDK answers ARP itself, but a static entry keeps the test independent of that.
     ip('-n', nsB, 'neigh', 'add', pair.ipA, 'lladdr', pair.macA, 'dev', ifB, 'nud', 'permanent');
     return pair;
