@@ -7,12 +7,23 @@
       "sources": [
         "native/addon/addon.cpp",
         "native/addon/rocksdb_probe.cpp",
+        "native/addon/sim_binding.cpp",
+        "native/core/hist/histogram.cpp",
+        "native/core/policy/cfcfs.cpp",
+        "native/core/policy/darc.cpp",
+        "native/core/policy/darc_reserve.cpp",
+        "native/core/policy/dfcfs.cpp",
+        "native/core/policy/factory.cpp",
+        "native/core/policy/policy.cpp",
+        "native/core/policy/ps.cpp",
+        "native/core/policy/ts.cpp",
         "native/core/wire/wire.cpp",
         "native/io/mem_transport.cpp",
         "native/io/udp_transport.cpp",
         "native/io/dpdk_transport.cpp",
         "native/io/echo.cpp",
-        "native/io/pump.cpp"
+        "native/io/pump.cpp",
+        "native/sim/sim.cpp"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

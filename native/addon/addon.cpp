@@ -26,7 +26,9 @@
 #include "../io/mem_transport.hpp"
 #include "../io/pump.hpp"
 #include "../io/udp_transport.hpp"
+#include "common.hpp"
 #include "rocksdb_probe.hpp"
+#include "sim_binding.hpp"
 #include "tsc.hpp"
 
 namespace pallas::addon {
@@ -35,14 +37,6 @@ namespace {
 
 using io::Transport;
 
-[[noreturn]] void throw_status(Napi::Env env, const Status& st) {
-  Napi::Error e = Napi::Error::New(env, st.message);
-  e.Set("code", Napi::String::New(env, st.code));
-  throw e;
-}
-
-[[noreturn]] void throw_bad(Napi::Env env, const std::string& msg) { throw_status(env, Status::Error("BAD_CONFIG", msg)); }
-
 class EchoWrap;
 
 // Per-env state: live objects to shut down in the cleanup hook.
@@ -50,19 +44,11 @@ struct AddonData {
   Napi::FunctionReference memlink_ctor;
   std::set<EchoWrap*> echoes;
   std::atomic<int> pumps_running{0};
+  std::atomic<int> sims_running{0};
   std::atomic<bool> aborting{false};
 };
 
 AddonData* data_of(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
-
-std::string get_string(const Napi::Object& o, const char* key, const std::string& def = "") {
-  const Napi::Value v = o.Get(key);
-  return v.IsString() ? v.As<Napi::String>().Utf8Value() : def;
-}
-uint32_t get_u32(const Napi::Object& o, const char* key, uint32_t def) {
-  const Napi::Value v = o.Get(key);
-  return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : def;
-}
 
 io::Endpoint parse_endpoint(Napi::Env env, const Napi::Object& o) {
   io::Endpoint e;
@@ -386,7 +372,7 @@ void keep_instance_data(Napi::Env, AddonData*) {}
 void Cleanup(AddonData* d) {
   d->aborting = true;
   for (EchoWrap* e : d->echoes) e->Close();
-  while (d->pumps_running.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (d->pumps_running.load() > 0 || d->sims_running.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   io::dpdk_eal_cleanup();
 }
 
@@ -409,6 +395,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("dpdkInit", Napi::Function::New(env, DpdkInit));
   exports.Set("dpdkReady", Napi::Function::New(env, DpdkReady));
   exports.Set("rocksdbProbe", Napi::Function::New(env, RocksdbProbe));
+  register_sim(env, exports, {&d->sims_running, &d->aborting});
   std::vector<std::string> echo_names{"n_replied", "n_unexpected_reply"};
   for (uint32_t i = 0; i < wire::kReasonCount; i++) echo_names.push_back(std::string("n_drop_") + wire::kReasonNames[i]);
   exports.Set("echoCounterNames", names(env, echo_names));

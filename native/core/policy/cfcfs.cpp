@@ -1,0 +1,10 @@
+// cfcfs: see cfcfs.hpp.
+#include "cfcfs.hpp"
+
+#include "bounce.hpp"
+
+namespace pallas::policy {
+
+size_t Cfcfs::purge(const BounceFilter& f, std::vector<Item>* out) { return bounce_from(&q_, f, out); }
+
+}  // namespace pallas::policy
