@@ -61,3 +61,16 @@ export function mac(o: Obj, key: string, path: string, def?: string): string {
   if (v !== '' && !MAC.test(v)) bad(`${path}.${key}`, `'${v}' is not a MAC address (aa:bb:cc:dd:ee:ff)`);
   return v;
 }
+
+export function num(o: Obj, key: string, path: string, min: number, max: number, def?: number): number {
+  const v = o[key];
+  if (v === undefined && def !== undefined) return def;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) bad(`${path}.${key}`, `must be a number in [${min}, ${max}]`);
+  return v;
+}
+
+export function list(o: Obj, key: string, path: string, minLen = 1): unknown[] {
+  const v = o[key];
+  if (!Array.isArray(v) || v.length < minLen) bad(`${path}.${key}`, minLen > 0 ? `must be a list of at least ${minLen}` : 'must be a list');
+  return v;
+}

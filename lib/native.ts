@@ -31,6 +31,44 @@ export interface NativeBuildInfo {
   napiVersion: number; dpdkVersion: string; rocksdbVersion: string; compiler: string;
 }
 
+export interface NativeSummary { mean: number; p50: number; p99: number; p999: number }
+export interface NativePolicyCounters {
+  n_arrivals: number; n_dispatched: number; n_completed: number; n_drop_full: number;
+  n_drop_clone: number; n_bounced: number; n_preempted: number; n_reserved: number;
+}
+export interface NativeSimResult {
+  offeredRps: number; achievedRps: number; arrivalRps: number;
+  requests: number; measured: number; completed: number; dropped: { queueFull: number; clone: number };
+  events: number; eventsPerSec: number; wallS: number; simTimeS: number;
+  latencyUs: NativeSummary; waitUs: NativeSummary; slowdown: NativeSummary;
+  waitedFraction: number; inSystemMean: number;
+  perType: Record<string, { generated: number; measured: number; latencyUs: NativeSummary; waitUs: NativeSummary; slowdown: NativeSummary }>;
+  perServerCompleted: number[];
+  policy: NativePolicyCounters;
+  reservation?: string;
+  aborted: boolean;
+}
+export interface NativeItem { handle: number; type: number; flags?: number; group?: number; enqNs?: number; workNs?: number }
+export interface NativeReservation {
+  groups: { types: number[]; meanNs: number; demand: number; first: number; count: number; spill: boolean }[];
+  spillway: number;
+  serveUpto: number[];
+}
+export interface NativePolicyHarness {
+  arrive(item: NativeItem, nowNs: number): { admit: 'queued' | 'drop_full' | 'drop_clone'; wake: number | null };
+  next(worker: number, nowNs: number): (Required<NativeItem> & { budgetNs: number | null }) | null;
+  complete(worker: number, item: NativeItem, serviceNs: number, nowNs: number): void;
+  sliceEnd(worker: number, item: NativeItem, nowNs: number): { verdict: 'continue' | 'requeued'; budgetNs: number | null; switchCostNs: number };
+  bounce(filter: { by: 'group' | 'type'; values: number[] }): Required<NativeItem>[];
+  takeKick(): boolean;
+  idle(): number[];
+  queued(): number;
+  counters(): NativePolicyCounters;
+  reservation(): NativeReservation | null;
+  nextDeparture(): number | null;
+  popDeparture(nowNs: number): Required<NativeItem> | null;
+}
+
 export interface NativeAddon {
   MemLink: new (slots?: number) => NativeMemLink;
   Echo: new (cfg: { transport: NativeTransportConfig; serverId: number; waitUs?: number }) => NativeEcho;
@@ -44,6 +82,10 @@ export interface NativeAddon {
   dpdkInit(args: string[]): void;
   dpdkReady(): boolean;
   rocksdbProbe(dir: string): void;
+  runSim(cfg: object, control?: BigUint64Array): Promise<NativeSimResult>;
+  darcReserve(profiles: { type: number; meanNs: number; share: number }[], workers: number, groupRatio?: number):
+    (NativeReservation & { demandOf: Record<string, number> }) | null;
+  PolicyHarness: new (cfg: object) => NativePolicyHarness;
   echoCounterNames: string[];
   transportCounterNames: string[];
 }

@@ -4,9 +4,12 @@
 import { parseArgs } from 'node:util';
 
 import { doctor, formatDoctor } from '../doctor.js';
-import { toPallasError } from '../errors.js';
+import { PallasError, toPallasError } from '../errors.js';
 import { EchoServer } from '../io/echo.js';
 import { DEFAULT_EAL_ARGS, type TransportConfig } from '../io/transport.js';
+import { formatTable, writeCsv } from '../sim/format.js';
+import { runPoints, runScenario } from '../sim/run.js';
+import { loadScenario } from '../sim/scenario.js';
 import { VERSION } from '../version.js';
 import { DEFAULT_UDP_PORT } from '../wire/gen.js';
 
@@ -26,6 +29,15 @@ Commands:
       --eal "ARGS"           dpdk: EAL arguments (default "${DEFAULT_EAL_ARGS.join(' ')}")
       --server-id N          id written into replies (default 0)
       --json                 print counters as JSON (and the ready line as JSON)
+  sim <scenario.yaml|json> [options]
+                         simulate every system × load of a scenario on the shared policy code;
+                         prints a table (a progress bar on stderr while it runs)
+      --json                 print the result document instead ({ scenario, runs: [...] })
+      --csv DIR              also write DIR/runs.csv and DIR/types.csv
+      --per-type             add a line per request type to the table
+      --requests N           override the scenario's request count (per run)
+      --seed N               override the scenario's seed
+      --quiet                no progress bar
 
 Options:
   --version              print the version
@@ -73,6 +85,52 @@ async function runEcho(argv: string[]): Promise<void> {
   process.stdout.write(values.json ? `${JSON.stringify({ counters: c })}\n` : `${Object.entries(c).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
 }
 
+function progressBar(fraction: number, run: number, runs: number, started: number): string {
+  const width = 30;
+  const done = Math.min(width, Math.round(fraction * width));
+  const secs = (Date.now() - started) / 1000;
+  const eta = fraction > 0.01 ? ` ~${Math.round(secs / fraction - secs)} s left` : '';
+  return `\r[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${(fraction * 100).toFixed(0).padStart(3)}%  run ${run + 1}/${runs}${eta}   `;
+}
+
+async function runSim(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv, strict: true, allowPositionals: true,
+    options: {
+      json: { type: 'boolean', default: false }, csv: { type: 'string' }, 'per-type': { type: 'boolean', default: false },
+      requests: { type: 'string' }, seed: { type: 'string' }, quiet: { type: 'boolean', default: false },
+    },
+  });
+  if (positionals.length !== 1) throw new PallasError('BAD_CONFIG', 'pallas sim takes one scenario file (see pallas --help)');
+  const sc = loadScenario(positionals[0]!);
+  const count = (flag: string, v: string | undefined, min: number): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < min) throw new PallasError('BAD_CONFIG', `--${flag} must be an integer >= ${min}`);
+    return n;
+  };
+  sc.requests = count('requests', values.requests, 10) ?? sc.requests;
+  sc.seed = count('seed', values.seed, 0) ?? sc.seed;
+  const showBar = !values.quiet && process.stderr.isTTY === true;
+  const started = Date.now();
+  const ac = new AbortController();
+  const onSignal = () => ac.abort();
+  process.once('SIGINT', onSignal);
+  const doc = await runScenario(sc, {
+    signal: ac.signal,
+    ...(showBar ? { onProgress: (fr: number, i: number, n: number) => process.stderr.write(progressBar(fr, i, n, started)) } : {}),
+  });
+  process.removeListener('SIGINT', onSignal);
+  if (showBar) process.stderr.write('\n');
+  if (values.csv) writeCsv(doc, values.csv);
+  if (values.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  else process.stdout.write(formatTable(doc, values['per-type']));
+  if (ac.signal.aborted || doc.runs.length < runPoints(sc).length || doc.runs.some((r) => r.aborted)) {
+    process.stderr.write('pallas sim: interrupted; the results above are partial\n');
+    process.exitCode = 130;
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
@@ -90,6 +148,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (cmd === 'echo') return runEcho(rest);
+  if (cmd === 'sim') return runSim(rest);
   process.stderr.write(`pallas: unknown command '${cmd}' (see pallas --help)\n`);
   process.exit(2);
 }

@@ -1,0 +1,60 @@
+// Presents simulation results: a plain-text table for people, CSV files for plots.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import type { NativeSummary } from '../native.js';
+import type { RunResult, SimDocument } from './run.js';
+
+const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+const k = (x: number) => f(x / 1000, 1);
+
+function pad(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => r.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n');
+}
+
+function label(r: RunResult): string {
+  return r.sweep ? `${r.system.name} [${r.sweep.shareOf}=${r.sweep.value}]` : r.system.name;
+}
+
+/** One line per run (and, with perType, one indented line per type). */
+export function formatTable(doc: SimDocument, perType = false): string {
+  const rows: string[][] = [['system', 'load', 'offered k/s', 'achieved k/s', 'mean µs', 'p50 µs', 'p99 µs', 'p99.9 µs', 'p99 slowdown', 'drops', 'Mevents/s']];
+  for (const r of doc.runs) {
+    const drops = r.dropped.queueFull + r.dropped.clone;
+    rows.push([label(r), f(r.load, 2), k(r.offeredRps), k(r.achievedRps) + (r.saturated ? ' SAT' : ''),
+      f(r.latencyUs.mean), f(r.latencyUs.p50), f(r.latencyUs.p99), f(r.latencyUs.p999), f(r.slowdown.p99), String(drops), f(r.eventsPerSec / 1e6, 2)]);
+    if (perType) {
+      for (const [name, t] of Object.entries(r.perType)) {
+        if (t.measured === 0) continue;
+        rows.push([`  ${name}`, '', '', '', f(t.latencyUs.mean), f(t.latencyUs.p50), f(t.latencyUs.p99), f(t.latencyUs.p999), f(t.slowdown.p99), '', '']);
+      }
+    }
+  }
+  const sat = doc.runs.some((r) => r.saturated) ? '\nSAT: saturated (achieved < 0.99 × offered); its latencies describe an overloaded system.' : '';
+  return `${doc.scenario}\n${pad(rows)}${sat}\n`;
+}
+
+const sumCols = (p: string) => ['mean', 'p50', 'p99', 'p999'].map((c) => `${p}_${c}`);
+const sumVals = (s: NativeSummary) => [s.mean, s.p50, s.p99, s.p999].map((x) => String(x));
+const csv = (cells: (string | number)[]) => cells.map((c) => (typeof c === 'string' && /[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : String(c))).join(',');
+
+/** Writes runs.csv (one row per run) and types.csv (one row per run and type) into dir. */
+export function writeCsv(doc: SimDocument, dir: string): string[] {
+  mkdirSync(dir, { recursive: true });
+  const head = ['scenario', 'system', 'switch', 'server', 'load', 'sweep_type', 'sweep_value', 'seed'];
+  const key = (r: RunResult) => [doc.scenario, r.system.name, r.system.switch, r.system.server, r.load, r.sweep?.shareOf ?? '', r.sweep?.value ?? '', r.seed];
+  const runs = [csv([...head, 'offered_rps', 'achieved_rps', 'saturated', 'requests', 'measured', 'dropped_queue_full', 'dropped_clone',
+    'events', 'events_per_sec', ...sumCols('latency_us'), ...sumCols('wait_us'), ...sumCols('slowdown'), 'waited_fraction', 'in_system_mean'])];
+  const types = [csv([...head, 'type', 'generated', 'measured', ...sumCols('latency_us'), ...sumCols('wait_us'), ...sumCols('slowdown')])];
+  for (const r of doc.runs) {
+    runs.push(csv([...key(r), r.offeredRps, r.achievedRps, r.saturated ? 1 : 0, r.requests, r.measured, r.dropped.queueFull, r.dropped.clone,
+      r.events, r.eventsPerSec, ...sumVals(r.latencyUs), ...sumVals(r.waitUs), ...sumVals(r.slowdown), r.waitedFraction, r.inSystemMean]));
+    for (const [name, t] of Object.entries(r.perType))
+      types.push(csv([...key(r), name, t.generated, t.measured, ...sumVals(t.latencyUs), ...sumVals(t.waitUs), ...sumVals(t.slowdown)]));
+  }
+  const runsFile = join(dir, 'runs.csv'), typesFile = join(dir, 'types.csv');
+  writeFileSync(runsFile, runs.join('\n') + '\n');
+  writeFileSync(typesFile, types.join('\n') + '\n');
+  return [runsFile, typesFile];
+}

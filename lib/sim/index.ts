@@ -1,0 +1,4 @@
+// The simulator's front end: scenarios, runs, presentation.
+export * from './scenario.js';
+export * from './run.js';
+export * from './format.js';
