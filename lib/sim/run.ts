@@ -4,8 +4,22 @@
 import { loadNative, type NativeSimResult } from '../native.js';
 import { nativeConfig, type Scenario, type SystemSpec } from './scenario.js';
 
+/** A system as results describe it: only the options its server policy uses. */
+export type SystemSummary = Pick<SystemSpec, 'name' | 'switch' | 'server' | 'queueCapacity'> &
+  Partial<Pick<SystemSpec, 'push' | 'sliceUs' | 'switchCostUs' | 'darc'>>;
+
+export function summarizeSystem(s: SystemSpec): SystemSummary {
+  const base = { name: s.name, switch: s.switch, server: s.server, queueCapacity: s.queueCapacity };
+  switch (s.server) {
+    case 'dfcfs': return { ...base, push: s.push };
+    case 'ts': return { ...base, sliceUs: s.sliceUs, switchCostUs: s.switchCostUs };
+    case 'darc': return { ...base, darc: s.darc };
+    default: return base;
+  }
+}
+
 export interface RunResult extends NativeSimResult {
-  system: SystemSpec;
+  system: SystemSummary;
   load: number;
   sweep?: { shareOf: string; value: number };
   seed: number;
@@ -46,7 +60,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       try {
         const r = await native.runSim(nativeConfig(sc, p.system, p.load, p.sweep), control);
         runs.push({
-          system: p.system, load: p.load,
+          system: summarizeSystem(p.system), load: p.load,
           ...(p.sweep !== undefined && sc.sweep ? { sweep: { shareOf: sc.sweep.shareOf, value: p.sweep } } : {}),
           seed: sc.seed,
           ...r,

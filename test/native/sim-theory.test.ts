@@ -97,6 +97,45 @@ describe('simulator vs queueing theory', () => {
     within(all!, 5, 0.02);
   });
 
+  it.each([
+    ['deterministic', { dist: 'fixed' }],
+    ['gamma cv 2', { dist: 'gamma', cv: 2 }],
+    ['gamma cv 0.5', { dist: 'gamma', cv: 0.5 }],
+  ])('GI/M/1 with %s arrivals at ρ = 0.8: P(wait) = σ and E[W] = σ/(1 − σ), σ = A*(1 − σ)', async (_n, arr) => {
+    // A* is the Laplace transform of the inter-arrival time (mean 1/ρ in service units): for
+    // gamma(k, θ) it is (1 + θs)^−k; deterministic is its limit e^(−s/ρ). Solve by iteration.
+    const rho = 0.8;
+    const lst = (s: number) => {
+      if (arr.dist === 'fixed') return Math.exp(-s / rho);
+      const k = 1 / (arr.cv! * arr.cv!), theta = 1 / rho / k;
+      return Math.pow(1 + theta * s, -k);
+    };
+    let sigma = 0.5;
+    for (let i = 0; i < 500; i++) sigma = lst(1 - sigma);
+    const d = { ...doc({ types: [one('job', 'exp')], load: rho }), workload: { types: [one('job', 'exp')], arrivals: arr } };
+    const [pw, w] = await mean(d as ReturnType<typeof doc>, (r) => [r.waitedFraction, r.waitUs.mean / S]);
+    within(pw!, sigma, 0.015);
+    within(w!, sigma / (1 - sigma), 0.03);
+  });
+
+  it('M/G/1 with lognormal service (σ = 1): Pollaczek–Khinchine with E[S²] = e·E[S]²', async () => {
+    const rho = 0.6;
+    const want = (rho * Math.E) / (2 * (1 - rho));
+    const [w] = await mean(doc({ types: [{ name: 'job', service: { dist: 'lognormal', meanUs: S, sigma: 1 } }], load: rho }), (r) => [r.waitUs.mean / S]);
+    within(w!, want, 0.03);
+  });
+
+  it('phases change the mix at their boundary', async () => {
+    // 50 000 requests/s (1 worker, 10 µs, ρ = 0.5): 10 ms of type a only, then b only.
+    const r = await simulate({
+      ...doc({ types: [one('a', 'exp'), one('b', 'exp')], load: 0.5, requests: 2000 }),
+      workload: { types: [one('a', 'exp'), one('b', 'exp')], phases: [{ durationMs: 10, shares: { a: 1 } }, { shares: { b: 1 } }] },
+    }, 5);
+    expect(r.perType.a!.generated).toBeGreaterThan(430);
+    expect(r.perType.a!.generated).toBeLessThan(570);
+    expect(r.perType.a!.generated + r.perType.b!.generated).toBe(2000);
+  });
+
   it('Poisson to 4 single-worker servers at ρ = 0.8: round robin E[T] = 3.2674 (E_4/M/1), random 5.0 (M/M/1)', async () => {
     const d = (sw: string) => doc({ servers: 4, types: [one('job', 'exp')], sw, load: 0.8 });
     const [rr] = await mean(d('rr'), (r) => [r.latencyUs.mean / S]);

@@ -66,7 +66,9 @@ Reservation darc_reserve(const std::vector<TypeProfile>& in, uint32_t workers, d
   for (const TypeProfile& t : types) {
     const double d = t.mean_ns * t.share / total * workers;
     r.demand_of[t.type] = d;
-    if (r.groups.empty() || t.mean_ns > r.groups.back().mean_ns * group_ratio) {
+    // "Within 20 %" is inclusive; the epsilon keeps a mean of exactly 1.2× the leader in its group
+    // despite floating-point rounding of the product.
+    if (r.groups.empty() || t.mean_ns > r.groups.back().mean_ns * group_ratio * (1 + 1e-9)) {
       GroupReservation g;
       g.mean_ns = t.mean_ns;
       r.groups.push_back(g);

@@ -1,0 +1,136 @@
+// `pallas sim` as a user runs it: a real process on a scenario file; table, --json, --csv, errors.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+import { packageRoot } from '../../lib/native.js';
+import { runScenario } from '../../lib/sim/run.js';
+import { normaliseScenario } from '../../lib/sim/scenario.js';
+
+const run = promisify(execFile);
+const CLI = join(packageRoot, 'dist/lib/cli/main.js');
+const dir = mkdtempSync(join(tmpdir(), 'pallas-sim-'));
+
+const SCENARIO = `# two systems × two loads, two types
+name: small
+rack: { servers: 2, workers: 4 }
+network: { oneWayUs: 1 }
+workload:
+  types:
+    - { name: short, service: { dist: exp, meanUs: 1 }, share: 0.9 }
+    - { name: long, service: { dist: fixed, meanUs: 20 }, share: 0.1 }
+  arrivals: { dist: poisson }
+systems: [ { switch: random, server: cfcfs }, { switch: rr, server: darc, darc: { profileSamples: 2000 } } ]
+loads: [0.5, 0.8]
+requests: 20000
+seed: 3
+`;
+
+async function pallas(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe('pallas sim', () => {
+  const file = join(dir, 'small.yaml');
+  writeFileSync(file, SCENARIO);
+
+  it('prints a table with a row per system and load', async () => {
+    const r = await pallas(['sim', file, '--per-type']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toBe('small');
+    expect(lines[1]).toMatch(/^system\s+load\s+offered k\/s\s+achieved k\/s\s+mean µs/);
+    expect(lines.filter((l) => /^random\/cfcfs\s+0\.(50|80)/.test(l))).toHaveLength(2);
+    expect(lines.filter((l) => /^rr\/darc\s+0\.(50|80)/.test(l))).toHaveLength(2);
+    expect(lines.filter((l) => /^\s+(short|long)\s/.test(l))).toHaveLength(8);
+    expect(r.stderr).toBe('');  // no progress bar without a terminal
+  });
+
+  it('--json prints the result document of the contract', async () => {
+    const r = await pallas(['sim', file, '--json']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.scenario).toBe('small');
+    expect(doc.runs).toHaveLength(4);
+    const summary = { mean: expect.any(Number), p50: expect.any(Number), p99: expect.any(Number), p999: expect.any(Number) };
+    for (const run of doc.runs) {
+      expect(run).toMatchObject({
+        system: { name: expect.any(String), switch: expect.any(String), server: expect.any(String) },
+        load: expect.any(Number), offeredRps: expect.any(Number), achievedRps: expect.any(Number),
+        requests: 20000, events: expect.any(Number), eventsPerSec: expect.any(Number),
+        latencyUs: summary, waitUs: summary, slowdown: summary,
+        perType: { short: { latencyUs: summary, waitUs: summary, slowdown: summary }, long: { latencyUs: summary, waitUs: summary, slowdown: summary } },
+      });
+      // One-way delay of 1 µs each way is part of the latency.
+      expect(run.latencyUs.mean).toBeGreaterThan(2);
+      expect(run.achievedRps / run.offeredRps).toBeGreaterThan(0.95);
+    }
+    // Offered rate: load × 8 workers / mean service (0.9·1 + 0.1·20 = 2.9 µs).
+    expect(doc.runs[0].offeredRps).toBeCloseTo((0.5 * 8) / 2.9e-6, -3);
+    expect(doc.runs[2].system.darc.profileSamples).toBe(2000);
+    expect(doc.runs[2].reservation).toMatch(/^\{short\} workers 0-\d/);
+  });
+
+  it('--csv writes a row per run and per run and type; --requests and --seed override the file', async () => {
+    const out = join(dir, 'csv');
+    const r = await pallas(['sim', file, '--csv', out, '--requests', '5000', '--seed', '9']);
+    expect(r.code).toBe(0);
+    const runs = readFileSync(join(out, 'runs.csv'), 'utf8').trim().split('\n');
+    const types = readFileSync(join(out, 'types.csv'), 'utf8').trim().split('\n');
+    expect(runs).toHaveLength(5);
+    expect(types).toHaveLength(9);
+    const head = runs[0]!.split(',');
+    const row = runs[1]!.split(',');
+    expect(row[head.indexOf('requests')]).toBe('5000');
+    expect(row[head.indexOf('seed')]).toBe('9');
+    expect(head).toContain('latency_us_p999');
+  });
+
+  it('fails with one clear line on a bad scenario or flag', async () => {
+    const badFile = join(dir, 'bad.yaml');
+    writeFileSync(badFile, SCENARIO.replace('server: cfcfs', 'server: fifo'));
+    let r = await pallas(['sim', badFile]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`pallas: BAD_CONFIG: ${badFile}: scenario.systems[0].server: must be one of: cfcfs, dfcfs, darc, ts, ps\n`);
+    r = await pallas(['sim', file, '--requests', 'many']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/BAD_CONFIG: --requests must be an integer/);
+    r = await pallas(['sim']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/takes one scenario file/);
+  });
+});
+
+describe('runScenario progress and abort', () => {
+  const sc = () => normaliseScenario({
+    rack: { servers: 1, workers: 4 },
+    workload: { types: [{ name: 'j', service: { dist: 'exp', meanUs: 1 } }] },
+    systems: [{ server: 'cfcfs' }], loads: [0.5, 0.6], requests: 3_000_000,
+  });
+
+  it('reports progress up to 1 over all runs', async () => {
+    const seen: number[] = [];
+    const doc = await runScenario(sc(), { onProgress: (f) => seen.push(f) });
+    expect(doc.runs).toHaveLength(2);
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    expect(seen.every((f, i) => i === 0 || f >= seen[i - 1]!)).toBe(true);
+    expect(seen[seen.length - 1]).toBe(1);
+  });
+
+  it('stops the running simulation when aborted and runs no further point', async () => {
+    const ac = new AbortController();
+    const doc = await runScenario(sc(), { signal: ac.signal, onProgress: (f) => { if (f > 0) ac.abort(); } });
+    expect(doc.runs).toHaveLength(1);
+    expect(doc.runs[0]!.aborted).toBe(true);
+    expect(doc.runs[0]!.requests).toBeLessThan(3_000_000);
+  });
+});
