@@ -5,6 +5,6 @@
 
 namespace pallas::policy {
 
-size_t Cfcfs::purge(const BounceFilter& f, std::vector<Item>* out) { return bounce_from(&q_, f, out); }
+size_t CentralFifo::purge(const BounceFilter& f, std::vector<Item>* out) { return bounce_from(&q_, f, out); }
 
 }  // namespace pallas::policy

@@ -1,8 +1,6 @@
 // ts: see ts.hpp.
 #include "ts.hpp"
 
-#include "bounce.hpp"
-
 namespace pallas::policy {
 
 SliceEnd Ts::on_slice_end(uint32_t w, const Item& it, uint64_t now_ns, uint64_t* budget_ns, uint64_t* switch_cost_ns) {
@@ -17,7 +15,5 @@ SliceEnd Ts::on_slice_end(uint32_t w, const Item& it, uint64_t now_ns, uint64_t*
   *switch_cost_ns = cost_ns_;
   return SliceEnd::kRequeued;
 }
-
-size_t Ts::purge(const BounceFilter& f, std::vector<Item>* out) { return bounce_from(&q_, f, out); }
 
 }  // namespace pallas::policy

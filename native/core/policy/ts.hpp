@@ -4,34 +4,26 @@
 // nothing waits, the request simply runs on (no preemption, no cost).
 #pragma once
 
-#include "policy.hpp"
+#include "cfcfs.hpp"
 
 namespace pallas::policy {
 
-class Ts final : public Policy {
+class Ts final : public CentralFifo {
  public:
   Ts(uint32_t workers, uint32_t queue_capacity, uint64_t slice_ns, uint64_t switch_cost_ns)
-      : Policy(workers), q_(queue_capacity), slice_ns_(slice_ns), cost_ns_(switch_cost_ns) {}
+      : CentralFifo(workers, queue_capacity), slice_ns_(slice_ns), cost_ns_(switch_cost_ns) {}
   const char* name() const override { return "ts"; }
-  size_t queued() const override { return q_.size(); }
   SliceEnd on_slice_end(uint32_t w, const Item& it, uint64_t now_ns, uint64_t* budget_ns,
                         uint64_t* switch_cost_ns) override;
 
  protected:
-  Verdict enqueue(const Item& it, uint64_t now_ns) override {
-    if (!q_.push(it)) return {Admit::kDropFull, kNoWorker};
-    return {Admit::kQueued, idle_.next(0)};
-  }
   bool pick(uint32_t w, uint64_t now_ns, Dispatch* out) override {
-    if (q_.empty()) return false;
-    out->item = q_.pop();
+    if (!CentralFifo::pick(w, now_ns, out)) return false;
     out->budget_ns = slice_ns_;
     return true;
   }
-  size_t purge(const BounceFilter& f, std::vector<Item>* out) override;
 
  private:
-  ItemQueue q_;
   uint64_t slice_ns_, cost_ns_;
 };
 
