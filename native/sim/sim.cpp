@@ -419,7 +419,7 @@ void Simulation::complete(uint32_t h, uint64_t now) {
   if (r.measured) {
     const uint64_t sojourn = now - r.arrive_ns;
     const uint64_t latency = now + cfg_.one_way_ns - r.send_ns;
-    const uint64_t wait = sojourn - r.service_ns;
+    const uint64_t wait = sojourn > r.service_ns ? sojourn - r.service_ns : 0;
     const uint64_t slow = static_cast<uint64_t>(std::llround(static_cast<double>(latency) * inv_mean_milli_[r.type]));
     lat_.record(latency);
     wait_.record(wait);

@@ -19,6 +19,8 @@ uint64_t Histogram::width(int i) {
 }
 
 void Histogram::merge(const Histogram& o) {
+  if (o.counts_.empty()) return;
+  if (counts_.empty()) counts_.assign(kBuckets, 0);
   for (int i = 0; i < kBuckets; i++) counts_[i] += o.counts_[i];
   n_ += o.n_;
   sum_ += o.sum_;
@@ -26,7 +28,7 @@ void Histogram::merge(const Histogram& o) {
 }
 
 void Histogram::clear() {
-  std::fill(counts_.begin(), counts_.end(), 0);
+  counts_.clear();
   n_ = 0;
   sum_ = 0;
   max_ = 0;

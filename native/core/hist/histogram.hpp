@@ -20,10 +20,9 @@ class Histogram {
   static constexpr uint64_t kMax = (1ull << kMaxBits) - 1;
   static constexpr int kBuckets = kLinear + (kMaxBits - 11) * kSub;
 
-  Histogram() : counts_(kBuckets, 0) {}
-
   void record(uint64_t v) {
     if (v > kMax) v = kMax;
+    if (counts_.empty()) counts_.assign(kBuckets, 0);  // lazily: 286 KB, and many stay empty
     counts_[index(v)]++;
     n_++;
     sum_ += static_cast<double>(v);
