@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 
-import { bad, int, list, num, obj, oneOf, only, str, type Obj } from '../config.js';
+import { bad, int, list, num, obj, oneOf, only, str } from '../config.js';
 import { PallasError } from '../errors.js';
 
 export const SERVICE_DISTS = ['fixed', 'exp', 'lognormal'] as const;
