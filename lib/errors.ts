@@ -4,6 +4,7 @@
 export type PallasErrorCode =
   | 'ADDON_MISSING' // the native addon is not built
   | 'BAD_CONFIG' // a config failed validation
+  | 'BAD_POLICY' // switch tables or a scheduling policy are malformed
   | 'NO_DPDK' // DPDK asked for, but the addon was built without it
   | 'NO_ROCKSDB' // RocksDB asked for, but the addon was built without it
   | 'EAL_INIT' // DPDK's EAL failed to initialise (or was initialised with other arguments)
@@ -13,7 +14,7 @@ export type PallasErrorCode =
   | 'CLOSED' // the object was already shut down
   | 'INTERNAL'; // a native error without a code: a bug
 
-const KNOWN = new Set<string>(['ADDON_MISSING', 'BAD_CONFIG', 'NO_DPDK', 'NO_ROCKSDB', 'EAL_INIT', 'PORT_START',
+const KNOWN = new Set<string>(['ADDON_MISSING', 'BAD_CONFIG', 'BAD_POLICY', 'NO_DPDK', 'NO_ROCKSDB', 'EAL_INIT', 'PORT_START',
   'SOCKET', 'ROCKSDB', 'CLOSED', 'INTERNAL']);
 
 export class PallasError extends Error {

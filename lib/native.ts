@@ -69,6 +69,19 @@ export interface NativePolicyHarness {
   popDeparture(nowNs: number): Required<NativeItem> | null;
 }
 
+export interface NativeSwitchTables {
+  typeToGroup?: Record<number, number>; defaultGroup?: number; tauNs?: number; clone?: boolean;
+  groups: { wrr: { server: number; weight: number }[]; cThres?: number }[];
+}
+export interface NativeForward { group: number; server: number; flags: number; index: number }
+export interface NativeSwitchPipeline {
+  load(t: NativeSwitchTables): void;
+  request(r: { type: number; flags?: number; index?: number }, nowNs: number): NativeForward & { dropped: boolean; clone?: NativeForward };
+  reply(r: { type: number; flags: number; index: number; timeNs: number }): boolean;
+  monitor(reset?: boolean): { type: number; count: number; ewmaNs: number }[];
+  counters(): Record<string, number>;
+}
+
 export interface NativeAddon {
   MemLink: new (slots?: number) => NativeMemLink;
   Echo: new (cfg: { transport: NativeTransportConfig; serverId: number; waitUs?: number }) => NativeEcho;
@@ -86,6 +99,7 @@ export interface NativeAddon {
   darcReserve(profiles: { type: number; meanNs: number; share: number }[], workers: number, groupRatio?: number):
     (NativeReservation & { demandOf: Record<string, number> }) | null;
   PolicyHarness: new (cfg: object) => NativePolicyHarness;
+  SwitchPipeline: new (tables: NativeSwitchTables, filterSlots?: number) => NativeSwitchPipeline;
   echoCounterNames: string[];
   transportCounterNames: string[];
 }

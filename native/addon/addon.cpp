@@ -29,6 +29,7 @@
 #include "common.hpp"
 #include "rocksdb_probe.hpp"
 #include "sim_binding.hpp"
+#include "switch_binding.hpp"
 #include "tsc.hpp"
 
 namespace pallas::addon {
@@ -396,6 +397,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("dpdkReady", Napi::Function::New(env, DpdkReady));
   exports.Set("rocksdbProbe", Napi::Function::New(env, RocksdbProbe));
   register_sim(env, exports, {&d->sims_running, &d->aborting});
+  register_switch(env, exports);
   std::vector<std::string> echo_names{"n_replied", "n_unexpected_reply"};
   for (uint32_t i = 0; i < wire::kReasonCount; i++) echo_names.push_back(std::string("n_drop_") + wire::kReasonNames[i]);
   exports.Set("echoCounterNames", names(env, echo_names));

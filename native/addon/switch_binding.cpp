@@ -1,0 +1,136 @@
+// N-API binding of the switch pipeline (native/core/switch) for tests and tools: one Pipeline
+// driven request by request under a clock the caller passes in. The software switch (a later
+// issue) runs the same Pipeline on a transport thread, without any call per packet.
+#include "switch_binding.hpp"
+
+#include <memory>
+
+#include "../core/switch/pipeline.hpp"
+
+namespace pallas::addon {
+
+namespace {
+
+sw::Tables parse_tables(Napi::Env env, const Napi::Object& o) {
+  sw::Tables t;
+  t.default_group = static_cast<uint8_t>(get_u32(o, "defaultGroup", 0));
+  t.tau_ns = get_u64(o, "tauNs", sw::kDefaultTauNs);
+  t.clone = get_bool(o, "clone", true);
+  if (o.Get("typeToGroup").IsObject()) {
+    const Napi::Object m = o.Get("typeToGroup").As<Napi::Object>();
+    const Napi::Array keys = m.GetPropertyNames();
+    for (uint32_t i = 0; i < keys.Length(); i++) {
+      const std::string k = keys.Get(i).ToString().Utf8Value();
+      const int type = std::stoi(k);
+      if (type < 0 || type > 255) throw_bad(env, "typeToGroup: type " + k + " is not a u8");
+      t.type_to_group[type] = static_cast<uint8_t>(m.Get(k).As<Napi::Number>().Uint32Value());
+    }
+  }
+  if (!o.Get("groups").IsArray()) throw_bad(env, "switch tables need `groups`");
+  const Napi::Array gs = o.Get("groups").As<Napi::Array>();
+  for (uint32_t i = 0; i < gs.Length(); i++) {
+    const Napi::Object g = gs.Get(i).As<Napi::Object>();
+    sw::GroupTable gt;
+    gt.c_thres = get_u32(g, "cThres", 0);
+    if (g.Get("wrr").IsArray()) {
+      const Napi::Array w = g.Get("wrr").As<Napi::Array>();
+      for (uint32_t j = 0; j < w.Length(); j++) {
+        const Napi::Object e = w.Get(j).As<Napi::Object>();
+        gt.wrr.push_back({static_cast<uint16_t>(get_u32(e, "server", 0)), static_cast<uint16_t>(get_u32(e, "weight", 1))});
+      }
+    }
+    t.groups.push_back(std::move(gt));
+  }
+  return t;
+}
+
+Napi::Object forward_object(Napi::Env env, const sw::Forward& f) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("group", f.group);
+  o.Set("server", f.server);
+  o.Set("flags", f.flags);
+  o.Set("index", f.index);
+  return o;
+}
+
+class SwitchPipelineWrap : public Napi::ObjectWrap<SwitchPipelineWrap> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "SwitchPipeline",
+                       {InstanceMethod("load", &SwitchPipelineWrap::Load), InstanceMethod("request", &SwitchPipelineWrap::Request),
+                        InstanceMethod("reply", &SwitchPipelineWrap::Reply), InstanceMethod("monitor", &SwitchPipelineWrap::MonitorM),
+                        InstanceMethod("counters", &SwitchPipelineWrap::Counters)});
+  }
+  explicit SwitchPipelineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SwitchPipelineWrap>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsObject()) throw_bad(env, "SwitchPipeline needs tables");
+    const uint32_t slots = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : sw::kFilterSlots;
+    if (slots == 0) throw_bad(env, "the reply filter needs at least one slot");
+    p_ = std::make_unique<sw::Pipeline>(slots);
+    Load(info);
+  }
+
+ private:
+  Napi::Value Load(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsObject()) throw_bad(env, "load needs tables");
+    const Status st = p_->load(parse_tables(env, info[0].As<Napi::Object>()));
+    if (!st.ok()) throw_status(env, st);
+    return env.Undefined();
+  }
+  Napi::Value Request(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const Napi::Object r = info[0].As<Napi::Object>();
+    const uint64_t now = info.Length() > 1 && info[1].IsNumber() ? static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue()) : 0;
+    const sw::RequestOut out = p_->on_request(static_cast<uint8_t>(get_u32(r, "type", 0)), static_cast<uint8_t>(get_u32(r, "flags", 0)),
+                                              get_u32(r, "index", 0), now);
+    Napi::Object o = forward_object(env, out.primary);
+    o.Set("dropped", out.dropped);
+    if (out.cloned) o.Set("clone", forward_object(env, out.clone));
+    return o;
+  }
+  Napi::Value Reply(const Napi::CallbackInfo& info) {
+    const Napi::Object r = info[0].As<Napi::Object>();
+    return Napi::Boolean::New(info.Env(), p_->on_reply(static_cast<uint8_t>(get_u32(r, "type", 0)), static_cast<uint8_t>(get_u32(r, "flags", 0)),
+                                                       get_u32(r, "index", 0), get_u32(r, "timeNs", 0)));
+  }
+  Napi::Value MonitorM(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const bool reset = info.Length() > 0 && info[0].ToBoolean();
+    Napi::Array a = Napi::Array::New(env);
+    uint32_t n = 0;
+    for (uint32_t t = 0; t < 256; t++) {
+      if (!p_->monitor().seen(static_cast<uint8_t>(t))) continue;
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("type", t);
+      o.Set("count", p_->monitor().count(static_cast<uint8_t>(t)));
+      o.Set("ewmaNs", p_->monitor().ewma_ns(static_cast<uint8_t>(t)));
+      a.Set(n++, o);
+    }
+    if (reset) p_->monitor().reset_counts();
+    return a;
+  }
+  Napi::Value Counters(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const sw::SwitchCounters c = p_->counters();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("n_requests", static_cast<double>(c.n_requests));
+    o.Set("n_unmapped", static_cast<double>(c.n_unmapped));
+    o.Set("n_bounced", static_cast<double>(c.n_bounced));
+    o.Set("n_cloned", static_cast<double>(c.n_cloned));
+    o.Set("n_drop_no_server", static_cast<double>(c.n_drop_no_server));
+    o.Set("n_replies", static_cast<double>(c.n_replies));
+    o.Set("n_replies_filtered", static_cast<double>(c.n_replies_filtered));
+    o.Set("n_filter_evicted", static_cast<double>(c.n_filter_evicted));
+    o.Set("n_clone_drop_notices", static_cast<double>(c.n_clone_drop_notices));
+    return o;
+  }
+
+  std::unique_ptr<sw::Pipeline> p_;
+};
+
+}  // namespace
+
+void register_switch(Napi::Env env, Napi::Object exports) { exports.Set("SwitchPipeline", SwitchPipelineWrap::Init(env)); }
+
+}  // namespace pallas::addon
