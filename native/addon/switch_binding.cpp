@@ -3,7 +3,9 @@
 // issue) runs the same Pipeline on a transport thread, without any call per packet.
 #include "switch_binding.hpp"
 
+#include <cstdlib>
 #include <memory>
+#include <string>
 
 #include "../core/switch/pipeline.hpp"
 
@@ -21,9 +23,13 @@ sw::Tables parse_tables(Napi::Env env, const Napi::Object& o) {
     const Napi::Array keys = m.GetPropertyNames();
     for (uint32_t i = 0; i < keys.Length(); i++) {
       const std::string k = keys.Get(i).ToString().Utf8Value();
-      const int type = std::stoi(k);
-      if (type < 0 || type > 255) throw_bad(env, "typeToGroup: type " + k + " is not a u8");
-      t.type_to_group[type] = static_cast<uint8_t>(m.Get(k).As<Napi::Number>().Uint32Value());
+      char* end = nullptr;
+      const long type = std::strtol(k.c_str(), &end, 10);
+      if (k.empty() || *end != '\0' || type < 0 || type > 255) throw_bad(env, "typeToGroup: key '" + k + "' is not a type (0-255)");
+      const Napi::Value v = m.Get(k);
+      if (!v.IsNumber() || v.As<Napi::Number>().DoubleValue() < 0 || v.As<Napi::Number>().DoubleValue() >= sw::kMaxGroups)
+        throw_bad(env, "typeToGroup[" + k + "] must be a group index below " + std::to_string(sw::kMaxGroups));
+      t.type_to_group[type] = static_cast<uint8_t>(v.As<Napi::Number>().Uint32Value());
     }
   }
   if (!o.Get("groups").IsArray()) throw_bad(env, "switch tables need `groups`");

@@ -148,6 +148,8 @@ describe('switch pipeline', () => {
     expect(code(tables({ defaultGroup: 3 }))).toBe('BAD_POLICY');
     expect(code(tables({ typeToGroup: { 1: 9 } }))).toBe('BAD_POLICY');
     expect(code(tables({ tauNs: 0 }))).toBe('BAD_POLICY');
+    expect(code({ ...tables(), typeToGroup: { x: 0 } as never })).toBe('BAD_CONFIG');
+    expect(code(tables({ typeToGroup: { 1: 300 } }))).toBe('BAD_CONFIG');
     expect(code(tables({ groups: Array.from({ length: 33 }, () => ({ wrr: [] })) }))).toBe('BAD_POLICY');
     expect(p.request({ type: 3 }, 0)).toMatchObject({ group: 2, server: 5, dropped: false });
     // A group without servers: its requests are dropped and counted, never sent nowhere.

@@ -20,25 +20,12 @@ class Burst {
   }
   // Counts a request of group g at now; true when it exceeds the threshold (clone it).
   bool count(const Tables& t, uint32_t g, uint64_t now_ns) {
-    const uint64_t w = now_ns / t.tau_ns;
-    if (window_[g] != w) {
-      window_[g] = w;
-      count_[g] = 0;
-    }
-    count_[g]++;
     const uint32_t thr = t.groups[g].c_thres;
-    return thr > 0 && count_[g] > thr;
+    return bump(t, g, now_ns) > thr && thr > 0;
   }
   // Counts a clone sent to group h in its window (so that one burst does not pile every clone of
   // a window onto the same group), without cloning it again.
-  void add_clone(const Tables& t, uint32_t h, uint64_t now_ns) {
-    const uint64_t w = now_ns / t.tau_ns;
-    if (window_[h] != w) {
-      window_[h] = w;
-      count_[h] = 0;
-    }
-    count_[h]++;
-  }
+  void add_clone(const Tables& t, uint32_t h, uint64_t now_ns) { bump(t, h, now_ns); }
   // The least-burst group other than g, or -1.
   int target(const Tables& t, uint32_t g, uint64_t now_ns, const std::vector<bool>& has_servers) const {
     const uint64_t w = now_ns / t.tau_ns;
@@ -56,6 +43,15 @@ class Burst {
   }
 
  private:
+  // Counts one request in group g's current window (a new window starts at 0); returns the count.
+  uint32_t bump(const Tables& t, uint32_t g, uint64_t now_ns) {
+    const uint64_t w = now_ns / t.tau_ns;
+    if (window_[g] != w) {
+      window_[g] = w;
+      count_[g] = 0;
+    }
+    return ++count_[g];
+  }
   std::vector<uint64_t> window_;  // register burst_window[MAX_GROUPS]
   std::vector<uint32_t> count_;   // register burst_count[MAX_GROUPS]
 };
