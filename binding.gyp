@@ -18,6 +18,7 @@
         "native/core/policy/policy.cpp",
         "native/core/policy/ps.cpp",
         "native/core/policy/ts.cpp",
+        "native/core/switch/dispatcher.cpp",
         "native/core/switch/pipeline.cpp",
         "native/core/wire/wire.cpp",
         "native/io/mem_transport.cpp",

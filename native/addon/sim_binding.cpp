@@ -13,6 +13,7 @@
 #include "../core/policy/darc.hpp"
 #include "../core/policy/factory.hpp"
 #include "../sim/sim.hpp"
+#include "switch_binding.hpp"
 
 namespace pallas::addon {
 
@@ -53,6 +54,51 @@ policy::PolicyConfig parse_policy(Napi::Env env, const Napi::Object& o) {
   return pc;
 }
 
+void check_groups(Napi::Env env, const policy::PolicyConfig& pc, size_t types) {
+  for (const policy::GivenGroup& g : pc.darc.groups)
+    for (uint8_t t : g.types)
+      if (t >= types) throw_bad(env, "a darc group names a type index beyond the workload's types");
+}
+
+// `switch`: a kind ("random", "rr", "central", "po2", ...) or {kind, jbsqDepth, queueCapacity,
+// filterSlots, tables}.
+void parse_switch(Napi::Env env, const Napi::Value& v, sim::SimConfig* c) {
+  std::string kind = "random";
+  if (v.IsString()) {
+    kind = v.As<Napi::String>().Utf8Value();
+  } else if (v.IsObject()) {
+    const Napi::Object o = v.As<Napi::Object>();
+    kind = get_string(o, "kind", "random");
+    c->sw.jbsq_depth = get_u32(o, "jbsqDepth", c->sw.jbsq_depth);
+    c->sw.queue_capacity = get_u32(o, "queueCapacity", c->sw.queue_capacity);
+    c->sw.filter_slots = get_u32(o, "filterSlots", c->sw.filter_slots);
+    if (c->sw.filter_slots == 0) throw_bad(env, "filterSlots must be at least 1");
+    if (o.Get("tables").IsObject()) c->sw.tables = parse_tables(env, o.Get("tables").As<Napi::Object>());
+  }
+  c->central = kind == "central";
+  c->sw.kind = c->central ? "random" : kind;
+}
+
+sim::ServerSpec parse_server_spec(Napi::Env env, const Napi::Value& v) {
+  if (!v.IsObject()) throw_bad(env, "a server spec must be {policy, types}");
+  const Napi::Object o = v.As<Napi::Object>();
+  sim::ServerSpec s;
+  if (!o.Get("policy").IsObject()) throw_bad(env, "a server spec needs `policy`");
+  s.policy = parse_policy(env, o.Get("policy").As<Napi::Object>());
+  if (o.Get("types").IsArray()) {
+    const Napi::Array ts = o.Get("types").As<Napi::Array>();
+    for (uint32_t j = 0; j < ts.Length(); j++) s.types.push_back(static_cast<uint8_t>(ts.Get(j).As<Napi::Number>().Uint32Value()));
+  }
+  return s;
+}
+
+void parse_means(const Napi::Value& v, std::array<double, 256>* out) {
+  if (!v.IsArray()) return;
+  const Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length() && i < 256; i++)
+    if (a.Get(i).IsNumber()) (*out)[i] = a.Get(i).As<Napi::Number>().DoubleValue();
+}
+
 sim::ArrivalSpec parse_arrivals(const Napi::Object& o) {
   sim::ArrivalSpec a;
   const std::string p = get_string(o, "process", "poisson");
@@ -70,8 +116,7 @@ sim::SimConfig parse_sim(Napi::Env env, const Napi::Object& o) {
   c.requests = get_u64(o, "requests", c.requests);
   c.seed = get_u64(o, "seed", 1);
   c.warmup_fraction = get_num(o, "warmup", c.warmup_fraction);
-  const std::string sw = get_string(o, "switch", "random");
-  c.sw = sw == "rr" ? sim::SwitchKind::kRoundRobin : sw == "central" ? sim::SwitchKind::kCentral : sim::SwitchKind::kRandom;
+  parse_switch(env, o.Get("switch"), &c);
   if (o.Get("arrivals").IsObject()) c.arrivals = parse_arrivals(o.Get("arrivals").As<Napi::Object>());
   if (!o.Get("types").IsArray()) throw_bad(env, "sim config needs `types`");
   const Napi::Array types = o.Get("types").As<Napi::Array>();
@@ -109,9 +154,17 @@ sim::SimConfig parse_sim(Napi::Env env, const Napi::Object& o) {
   }
   if (!o.Get("server").IsObject()) throw_bad(env, "sim config needs `server`");
   c.server = parse_policy(env, o.Get("server").As<Napi::Object>());
-  for (const policy::GivenGroup& g : c.server.darc.groups)
-    for (uint8_t t : g.types)
-      if (t >= c.types.size()) throw_bad(env, "a darc group names a type index beyond the workload's types");
+  check_groups(env, c.server, c.types.size());
+  if (o.Get("perServer").IsArray()) {
+    const Napi::Array a = o.Get("perServer").As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      c.per_server.push_back(parse_server_spec(env, a.Get(i)));
+      check_groups(env, c.per_server.back().policy, c.types.size());
+    }
+  }
+  parse_means(o.Get("meanNs"), &c.mean_ns);
+  c.bounce = get_bool(o, "bounce", true);
+  c.timeline_ns = get_u64(o, "timelineNs", 0);
   return c;
 }
 
@@ -174,6 +227,43 @@ Napi::Object result_object(Napi::Env env, const sim::SimResult& r) {
   o.Set("perServerCompleted", ps);
   o.Set("policy", counters(env, r.policy));
   if (!r.reservation.empty()) o.Set("reservation", r.reservation);
+  dropped.Set("switch", static_cast<double>(r.dropped_switch));
+  o.Set("lost", static_cast<double>(r.lost));
+  o.Set("duplicates", static_cast<double>(r.duplicates));
+  o.Set("cloneCopies", static_cast<double>(r.clone_copies));
+  o.Set("bouncedReroutes", static_cast<double>(r.bounced_reroutes));
+  o.Set("updates", static_cast<double>(r.updates));
+  o.Set("serverMoves", static_cast<double>(r.server_moves));
+  Napi::Object sw = Napi::Object::New(env);
+  sw.Set("n_requests", static_cast<double>(r.sw.n_requests));
+  sw.Set("n_bounced", static_cast<double>(r.sw.n_bounced));
+  sw.Set("n_cloned", static_cast<double>(r.sw.n_cloned));
+  sw.Set("n_held", static_cast<double>(r.sw.n_held));
+  sw.Set("n_drop_no_server", static_cast<double>(r.sw.n_drop_no_server));
+  sw.Set("n_drop_full", static_cast<double>(r.sw.n_drop_full));
+  sw.Set("n_replies", static_cast<double>(r.sw.n_replies));
+  sw.Set("n_replies_filtered", static_cast<double>(r.sw.n_replies_filtered));
+  sw.Set("n_clone_drop_notices", static_cast<double>(r.sw.n_clone_drop_notices));
+  sw.Set("n_unmapped", static_cast<double>(r.sw.n_unmapped));
+  sw.Set("n_filter_evicted", static_cast<double>(r.sw.n_filter_evicted));
+  o.Set("switch", sw);
+  if (!r.timeline.empty()) {
+    Napi::Array tl = Napi::Array::New(env, r.timeline.size());
+    for (size_t i = 0; i < r.timeline.size(); i++) {
+      const sim::TimelinePoint& p = r.timeline[i];
+      Napi::Object x = Napi::Object::New(env);
+      x.Set("tMs", p.t_ms);
+      Napi::Array c = Napi::Array::New(env, p.count.size()), q = Napi::Array::New(env, p.p99_us.size());
+      for (size_t t = 0; t < p.count.size(); t++) {
+        c.Set(static_cast<uint32_t>(t), static_cast<double>(p.count[t]));
+        q.Set(static_cast<uint32_t>(t), p.p99_us[t]);
+      }
+      x.Set("count", c);
+      x.Set("p99Us", q);
+      tl.Set(static_cast<uint32_t>(i), x);
+    }
+    o.Set("timeline", tl);
+  }
   o.Set("aborted", r.aborted);
   return o;
 }
@@ -372,6 +462,151 @@ class PolicyHarness : public Napi::ObjectWrap<PolicyHarness> {
   std::unique_ptr<policy::Policy> p_;
 };
 
+// ---- SimSession: a simulation in steps, for a control plane in JS (lib/control) ------------------
+// advance() runs on a libuv worker; the other methods run on the JS thread and are refused while
+// an advance is in flight, so the Session is only ever used by one thread at a time.
+class SimSession : public Napi::ObjectWrap<SimSession> {
+ public:
+  static Napi::Function Init(Napi::Env env, JobRegistry jobs) {
+    Napi::Function f = DefineClass(env, "SimSession",
+                                   {InstanceMethod("advance", &SimSession::Advance), InstanceMethod("nowNs", &SimSession::NowNs),
+                                    InstanceMethod("monitor", &SimSession::Monitor), InstanceMethod("apply", &SimSession::Apply),
+                                    InstanceMethod("finish", &SimSession::Finish)});
+    jobs_of_ = jobs;
+    return f;
+  }
+  explicit SimSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SimSession>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsObject()) throw_bad(env, "SimSession needs a config object");
+    cfg_ = parse_sim(env, info[0].As<Napi::Object>());
+    types_ = cfg_.types.size();
+    const Status st = s_.open(cfg_);
+    if (!st.ok()) throw_status(env, st);
+  }
+
+  class Step : public Napi::AsyncWorker {
+   public:
+    Step(Napi::Env env, SimSession* s, uint64_t until, Napi::BigUint64Array control)
+        : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), s_(s), until_(until) {
+      self_ = Napi::Persistent(s->Value());
+      if (!control.IsEmpty()) {
+        control_ref_ = Napi::Persistent(control.As<Napi::Object>());
+        control_ = control.Data();
+      }
+      jobs_of_.running->fetch_add(1);
+    }
+    Napi::Promise promise() { return deferred_.Promise(); }
+    void Execute() override {
+      auto tick = [this](uint64_t done) {
+        if (!control_) return jobs_of_.aborting->load(std::memory_order_relaxed);
+        std::atomic_ref<uint64_t>(control_[0]).store(done, std::memory_order_relaxed);
+        return jobs_of_.aborting->load(std::memory_order_relaxed) || std::atomic_ref<uint64_t>(control_[1]).load(std::memory_order_relaxed) != 0;
+      };
+      done_ = s_->s_.advance(until_, tick);
+      jobs_of_.running->fetch_sub(1);
+    }
+    void OnOK() override {
+      s_->busy_ = false;
+      deferred_.Resolve(Napi::Boolean::New(Env(), done_));
+    }
+    void OnError(const Napi::Error& e) override {
+      s_->busy_ = false;
+      deferred_.Reject(e.Value());
+    }
+
+   private:
+    Napi::Promise::Deferred deferred_;
+    SimSession* s_;
+    uint64_t until_;
+    bool done_ = false;
+    Napi::ObjectReference self_, control_ref_;
+    uint64_t* control_ = nullptr;
+  };
+
+ private:
+  void idle_or_throw(Napi::Env env) {
+    if (busy_) throw_status(env, Status::Error("BAD_STATE", "the simulation is advancing; wait for advance() to settle"));
+    if (finished_) throw_status(env, Status::Error("BAD_STATE", "the simulation is finished"));
+  }
+  Napi::Value Advance(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    idle_or_throw(env);
+    if (info.Length() < 1 || !info[0].IsNumber()) throw_bad(env, "advance(untilNs[, control])");
+    const double until = info[0].As<Napi::Number>().DoubleValue();
+    Napi::BigUint64Array control;
+    if (info.Length() > 1 && info[1].IsTypedArray()) {
+      if (info[1].As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array || info[1].As<Napi::TypedArray>().ElementLength() < 2)
+        throw_bad(env, "advance's control must be a BigUint64Array of 2");
+      control = info[1].As<Napi::BigUint64Array>();
+    }
+    busy_ = true;
+    auto* w = new Step(env, this, until >= 1.8e19 ? UINT64_MAX : static_cast<uint64_t>(until < 0 ? 0 : until), control);
+    Napi::Promise p = w->promise();
+    w->Queue();
+    return p;
+  }
+  Napi::Value NowNs(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(s_.now_ns())); }
+  Napi::Value Monitor(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    idle_or_throw(env);
+    sw::Monitor* m = s_.monitor();
+    if (!m) return env.Null();
+    Napi::Array count = Napi::Array::New(env, types_), ewma = Napi::Array::New(env, types_);
+    for (uint32_t t = 0; t < types_; t++) {
+      count.Set(t, m->count(static_cast<uint8_t>(t)));
+      ewma.Set(t, m->seen(static_cast<uint8_t>(t)) ? Napi::Value(Napi::Number::New(env, m->ewma_ns(static_cast<uint8_t>(t)))) : env.Null());
+    }
+    if (info.Length() > 0 && info[0].ToBoolean().Value()) m->reset_counts();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("count", count);
+    o.Set("ewmaNs", ewma);
+    o.Set("nowNs", static_cast<double>(s_.now_ns()));
+    return o;
+  }
+  Napi::Value Apply(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    idle_or_throw(env);
+    if (info.Length() < 1 || !info[0].IsObject()) throw_bad(env, "apply({tables?, servers?, meanNs?})");
+    const Napi::Object o = info[0].As<Napi::Object>();
+    sim::Update u;
+    if (o.Get("tables").IsObject()) {
+      u.has_tables = true;
+      u.tables = parse_tables(env, o.Get("tables").As<Napi::Object>());
+    }
+    if (o.Get("servers").IsArray()) {
+      const Napi::Array a = o.Get("servers").As<Napi::Array>();
+      for (uint32_t i = 0; i < a.Length(); i++) {
+        const Napi::Object x = a.Get(i).As<Napi::Object>();
+        sim::ServerSpec spec = parse_server_spec(env, x);
+        check_groups(env, spec.policy, types_);
+        u.servers.emplace_back(get_u32(x, "server", UINT32_MAX), std::move(spec));
+      }
+    }
+    u.mean_ns = cfg_.mean_ns;
+    parse_means(o.Get("meanNs"), &u.mean_ns);
+    const Status st = s_.apply(u);
+    if (!st.ok()) throw_status(env, st);
+    cfg_.mean_ns = u.mean_ns;
+    return env.Undefined();
+  }
+  Napi::Value Finish(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    idle_or_throw(env);
+    finished_ = true;
+    sim::SimResult r;
+    s_.finish(&r);
+    return result_object(env, r);
+  }
+
+  static JobRegistry jobs_of_;
+  sim::SimConfig cfg_;
+  sim::Session s_;
+  uint32_t types_ = 0;
+  bool busy_ = false, finished_ = false;
+};
+
+JobRegistry SimSession::jobs_of_{nullptr, nullptr};
+
 Napi::Value RunSim(const Napi::CallbackInfo& info, JobRegistry jobs) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) throw_bad(env, "runSim needs a config object");
@@ -414,6 +649,7 @@ void register_sim(Napi::Env env, Napi::Object exports, JobRegistry jobs) {
   exports.Set("runSim", Napi::Function::New(env, [jobs](const Napi::CallbackInfo& info) { return RunSim(info, jobs); }));
   exports.Set("darcReserve", Napi::Function::New(env, DarcReserve));
   exports.Set("PolicyHarness", PolicyHarness::Init(env));
+  exports.Set("SimSession", SimSession::Init(env, jobs));
 }
 
 }  // namespace pallas::addon

@@ -13,43 +13,6 @@ namespace pallas::addon {
 
 namespace {
 
-sw::Tables parse_tables(Napi::Env env, const Napi::Object& o) {
-  sw::Tables t;
-  t.default_group = static_cast<uint8_t>(get_u32(o, "defaultGroup", 0));
-  t.tau_ns = get_u64(o, "tauNs", sw::kDefaultTauNs);
-  t.clone = get_bool(o, "clone", true);
-  if (o.Get("typeToGroup").IsObject()) {
-    const Napi::Object m = o.Get("typeToGroup").As<Napi::Object>();
-    const Napi::Array keys = m.GetPropertyNames();
-    for (uint32_t i = 0; i < keys.Length(); i++) {
-      const std::string k = keys.Get(i).ToString().Utf8Value();
-      char* end = nullptr;
-      const long type = std::strtol(k.c_str(), &end, 10);
-      if (k.empty() || *end != '\0' || type < 0 || type > 255) throw_bad(env, "typeToGroup: key '" + k + "' is not a type (0-255)");
-      const Napi::Value v = m.Get(k);
-      if (!v.IsNumber() || v.As<Napi::Number>().DoubleValue() < 0 || v.As<Napi::Number>().DoubleValue() >= sw::kMaxGroups)
-        throw_bad(env, "typeToGroup[" + k + "] must be a group index below " + std::to_string(sw::kMaxGroups));
-      t.type_to_group[type] = static_cast<uint8_t>(v.As<Napi::Number>().Uint32Value());
-    }
-  }
-  if (!o.Get("groups").IsArray()) throw_bad(env, "switch tables need `groups`");
-  const Napi::Array gs = o.Get("groups").As<Napi::Array>();
-  for (uint32_t i = 0; i < gs.Length(); i++) {
-    const Napi::Object g = gs.Get(i).As<Napi::Object>();
-    sw::GroupTable gt;
-    gt.c_thres = get_u32(g, "cThres", 0);
-    if (g.Get("wrr").IsArray()) {
-      const Napi::Array w = g.Get("wrr").As<Napi::Array>();
-      for (uint32_t j = 0; j < w.Length(); j++) {
-        const Napi::Object e = w.Get(j).As<Napi::Object>();
-        gt.wrr.push_back({static_cast<uint16_t>(get_u32(e, "server", 0)), static_cast<uint16_t>(get_u32(e, "weight", 1))});
-      }
-    }
-    t.groups.push_back(std::move(gt));
-  }
-  return t;
-}
-
 Napi::Object forward_object(Napi::Env env, const sw::Forward& f) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("group", f.group);
@@ -136,6 +99,44 @@ class SwitchPipelineWrap : public Napi::ObjectWrap<SwitchPipelineWrap> {
 };
 
 }  // namespace
+
+sw::Tables parse_tables(Napi::Env env, const Napi::Object& o) {
+  sw::Tables t;
+  t.default_group = static_cast<uint8_t>(get_u32(o, "defaultGroup", 0));
+  t.tau_ns = get_u64(o, "tauNs", sw::kDefaultTauNs);
+  t.clone = get_bool(o, "clone", true);
+  if (o.Get("typeToGroup").IsObject()) {
+    const Napi::Object m = o.Get("typeToGroup").As<Napi::Object>();
+    const Napi::Array keys = m.GetPropertyNames();
+    for (uint32_t i = 0; i < keys.Length(); i++) {
+      const std::string k = keys.Get(i).ToString().Utf8Value();
+      char* end = nullptr;
+      const long type = std::strtol(k.c_str(), &end, 10);
+      if (k.empty() || *end != '\0' || type < 0 || type > 255) throw_bad(env, "typeToGroup: key '" + k + "' is not a type (0-255)");
+      const Napi::Value v = m.Get(k);
+      if (!v.IsNumber() || v.As<Napi::Number>().DoubleValue() < 0 || v.As<Napi::Number>().DoubleValue() >= sw::kMaxGroups)
+        throw_bad(env, "typeToGroup[" + k + "] must be a group index below " + std::to_string(sw::kMaxGroups));
+      t.type_to_group[type] = static_cast<uint8_t>(v.As<Napi::Number>().Uint32Value());
+    }
+  }
+  if (!o.Get("groups").IsArray()) throw_bad(env, "switch tables need `groups`");
+  const Napi::Array gs = o.Get("groups").As<Napi::Array>();
+  for (uint32_t i = 0; i < gs.Length(); i++) {
+    const Napi::Object g = gs.Get(i).As<Napi::Object>();
+    sw::GroupTable gt;
+    gt.c_thres = get_u32(g, "cThres", 0);
+    if (g.Get("wrr").IsArray()) {
+      const Napi::Array w = g.Get("wrr").As<Napi::Array>();
+      for (uint32_t j = 0; j < w.Length(); j++) {
+        const Napi::Object e = w.Get(j).As<Napi::Object>();
+        gt.wrr.push_back({static_cast<uint16_t>(get_u32(e, "server", 0)), static_cast<uint16_t>(get_u32(e, "weight", 1))});
+      }
+    }
+    t.groups.push_back(std::move(gt));
+  }
+  return t;
+}
+
 
 void register_switch(Napi::Env env, Napi::Object exports) { exports.Set("SwitchPipeline", SwitchPipelineWrap::Init(env)); }
 

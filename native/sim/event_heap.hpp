@@ -19,6 +19,7 @@ class EventHeap {
  public:
   bool empty() const { return h_.empty(); }
   size_t size() const { return h_.size(); }
+  uint64_t top_time() const { return h_[0].t; }  // not empty
   void push(uint64_t t, uint8_t kind, uint32_t a, uint32_t b) {
     h_.push_back({t, seq_++, a, b, kind});
     size_t i = h_.size() - 1;

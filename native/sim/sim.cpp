@@ -11,6 +11,8 @@
 
 #include "../core/hist/histogram.hpp"
 #include "../core/policy/darc.hpp"
+#include "../core/policy/epoch.hpp"
+#include "../core/policy/handover.hpp"
 #include "../core/rng.hpp"
 #include "event_heap.hpp"
 
@@ -23,16 +25,30 @@ using policy::Item;
 using policy::kNoWorker;
 using policy::Policy;
 
-enum Kind : uint8_t { kSource, kServerArrival, kDone, kSliceEnd, kSwitchDone, kPsDepart, kPhase };
+enum Kind : uint8_t { kSource, kSwitchReq, kServerArrival, kDone, kSliceEnd, kSwitchDone, kPsDepart, kPhase, kSwitchReply };
 
-struct Req {
+// One request as the client sees it; its copies (a clone, a bounced re-send) point back here.
+struct Logical {
   uint64_t send_ns = 0;
-  uint64_t arrive_ns = 0;  // at the server
   uint64_t service_ns = 0;
-  uint64_t remaining_ns = 0;
-  uint32_t server = 0;
+  uint32_t copies = 0;    // copies not yet resolved (replied, dropped)
   uint8_t type = 0;
   bool measured = false;
+  bool answered = false;
+  uint8_t drop_why = 0;   // 1 queue full, 2 clone, 3 switch (the last copy's fate when unanswered)
+};
+
+// One copy of a request travelling the rack.
+struct Req {
+  uint32_t logical = 0;
+  uint64_t arrive_ns = 0;  // at the server
+  uint64_t remaining_ns = 0;
+  uint32_t server = 0;
+  uint32_t index = 0;
+  uint32_t queue_len = 0;  // reported in its reply
+  uint8_t type = 0;
+  uint8_t flags = 0;
+  uint8_t group = 0;
 };
 
 struct Run {  // what a busy worker is running
@@ -42,6 +58,10 @@ struct Run {  // what a busy worker is running
 
 struct Server {
   std::unique_ptr<Policy> policy;
+  policy::PolicyConfig pc;
+  std::array<uint8_t, 256> served{};
+  policy::EpochBounce epoch;
+  policy::PolicyCounters retired;  // counters of policies replaced at epochs
   std::vector<Run> runs;
   uint32_t ps_gen = 0;
   uint64_t completed = 0;
@@ -73,14 +93,38 @@ Summary summarize(const Histogram& h, double scale) {
   return s;
 }
 
+void add_counters(policy::PolicyCounters* a, const policy::PolicyCounters& c) {
+  a->n_arrivals += c.n_arrivals;
+  a->n_dispatched += c.n_dispatched;
+  a->n_completed += c.n_completed;
+  a->n_drop_full += c.n_drop_full;
+  a->n_drop_clone += c.n_drop_clone;
+  a->n_bounced += c.n_bounced;
+  a->n_preempted += c.n_preempted;
+  a->n_reserved += c.n_reserved;
+}
+
+bool same_policy(const policy::PolicyConfig& a, const policy::PolicyConfig& b) {
+  if (a.kind != b.kind || a.workers != b.workers || a.queue_capacity != b.queue_capacity) return false;
+  if (a.kind != "darc") return true;
+  if (a.darc.given != b.darc.given || a.darc.groups.size() != b.darc.groups.size()) return false;
+  for (size_t i = 0; i < a.darc.groups.size(); i++)
+    if (a.darc.groups[i].types != b.darc.groups[i].types || a.darc.groups[i].workers != b.darc.groups[i].workers) return false;
+  return true;
+}
+
+}  // namespace
+
 class Simulation {
  public:
-  Simulation(const SimConfig& cfg, SimResult* out, const Tick& tick)
-      : cfg_(cfg), out_(out), tick_(tick), svc_rng_(cfg.seed, 1), dispatch_rng_(cfg.seed, 3) {}
+  explicit Simulation(const SimConfig& cfg) : cfg_(cfg), svc_rng_(cfg.seed, 1) {}
 
   Status setup();
-  void run_loop();
-  void finish(double wall_s);
+  bool advance(uint64_t until_ns, const Tick& tick);
+  uint64_t now() const { return now_; }
+  Status apply(const Update& u);
+  sw::Monitor* monitor() { return disp_->monitor(); }
+  void finish(SimResult* out, double wall_s);
 
  private:
   // Arrivals.
@@ -88,8 +132,15 @@ class Simulation {
   void schedule_source(uint32_t s, uint64_t now, bool restart);
   void on_source(uint32_t s, uint64_t now);
   uint64_t sample_service(uint8_t t);
+  // The switch.
+  void switch_request(uint32_t h, uint64_t now);
+  void switch_reply(uint32_t h, uint64_t now);
+  void send_all(uint64_t now);
+  void resolve(uint32_t h, uint8_t why);
   // Servers.
+  Status set_server_policy(uint32_t s, const ServerSpec& spec, uint64_t now, bool initial);
   void server_arrival(uint32_t h, uint64_t now);
+  void server_reply(uint32_t h, uint64_t now, bool dropped);
   void try_start(uint32_t s, uint32_t w, uint64_t now);
   void start_stint(uint32_t s, uint32_t w, uint64_t now, uint64_t budget);
   void offer_idle(uint32_t s, uint64_t now);
@@ -100,23 +151,36 @@ class Simulation {
   void on_ps_depart(uint32_t s, uint64_t now);
   void complete(uint32_t h, uint64_t now);
   void drop(uint32_t h, uint64_t now, policy::Admit why);
+  void bounce(uint32_t s, const std::vector<Item>& items, uint64_t now);
+  uint32_t outstanding(uint32_t s) const;
   // Accounting.
   void account(uint64_t now);
   uint32_t alloc_req();
+  uint32_t alloc_logical();
+  void record(const Logical& l, uint64_t now);
 
-  const SimConfig& cfg_;
-  SimResult* out_;
-  const Tick& tick_;
+  SimConfig cfg_;
+  SimResult* out_ = nullptr;  // counters accumulate here during the run
+  SimResult acc_;
+  const Tick* tick_ = nullptr;
 
   EventHeap ev_;
+  uint64_t now_ = 0;
+  uint64_t events_ = 0;
+  double wall_s_ = 0;
+  std::unique_ptr<sw::Dispatcher> disp_;
+  std::vector<sw::Send> sends_;
+  std::vector<Item> scratch_;
+  uint64_t half_a_ = 0, half_b_ = 0;  // client -> switch, switch -> server
   std::vector<Server> servers_;
   std::vector<Source> sources_;
   std::vector<Req> reqs_;
   std::vector<uint32_t> free_;
+  std::vector<Logical> logicals_;
+  std::vector<uint32_t> free_logical_;
   std::vector<double> mean_ns_;  // per type
   std::vector<double> inv_mean_milli_;
-  Rng svc_rng_, dispatch_rng_;
-  uint32_t rr_ = 0;
+  Rng svc_rng_;
   uint64_t generated_ = 0, warmup_n_ = 0;
   double lambda_per_ns_ = 0;  // current configured total rate
 
@@ -130,25 +194,34 @@ class Simulation {
   Histogram lat_, wait_, slow_;
   std::vector<TypeStats> per_type_;
   uint64_t waited_ = 0;
+  std::vector<std::vector<std::vector<uint64_t>>> timeline_;  // bucket -> type -> latencies (ns)
 };
 
 Status Simulation::setup() {
   const SimConfig& c = cfg_;
   if (c.types.empty()) return Status::Error("BAD_CONFIG", "the workload has no types");
   if (c.servers == 0 || c.workers == 0) return Status::Error("BAD_CONFIG", "the rack needs servers and workers");
-  const bool central = c.sw == SwitchKind::kCentral;
-  const uint32_t n_servers = central ? 1 : c.servers;
+  const uint32_t n_servers = c.central ? 1 : c.servers;
+  if (!c.per_server.empty() && (c.central || c.per_server.size() != c.servers))
+    return Status::Error("BAD_CONFIG", "per-server policies need one entry per server (and no central queue)");
+  servers_.resize(n_servers);
   for (uint32_t s = 0; s < n_servers; s++) {
-    policy::PolicyConfig pc = c.server;
-    pc.workers = central ? c.servers * c.workers : c.workers;
-    pc.seed = c.seed * 7919 + s;
-    std::string err;
-    Server sv;
-    sv.policy = policy::make_policy(pc, &err);
-    if (!sv.policy) return Status::Error("BAD_CONFIG", err);
-    sv.runs.resize(pc.workers);
-    servers_.push_back(std::move(sv));
+    ServerSpec spec;
+    if (c.per_server.empty()) spec.policy = c.server;
+    else spec = c.per_server[s];
+    Status st = set_server_policy(s, spec, 0, true);
+    if (!st.ok()) return st;
   }
+  sw::DispatcherConfig dc = c.sw;
+  dc.servers = n_servers;
+  dc.workers = c.central ? c.servers * c.workers : c.workers;
+  dc.seed = c.seed;
+  if (c.central) dc.kind = "random";
+  std::string err;
+  disp_ = sw::make_dispatcher(dc, &err);
+  if (!disp_) return Status::Error("BAD_CONFIG", err);
+  half_a_ = c.one_way_ns / 2;
+  half_b_ = c.one_way_ns - half_a_;
   for (const TypeSpec& t : c.types) {
     mean_ns_.push_back(t.service.mean_ns);
     inv_mean_milli_.push_back(1000.0 / t.service.mean_ns);
@@ -178,8 +251,70 @@ Status Simulation::setup() {
   warmup_n_ = static_cast<uint64_t>(std::floor(c.warmup_fraction * static_cast<double>(c.requests)));
   if (warmup_n_ >= c.requests) warmup_n_ = c.requests - 1;
   reqs_.reserve(1024);
+  out_ = &acc_;
   apply_phase(0, 0);
   if (c.phases.size() > 1 && c.phases[0].duration_ns > 0) ev_.push(c.phases[0].duration_ns, kPhase, 1, 0);
+  return Status::Ok();
+}
+
+// Installs a server's policy. Initially: a fresh policy. At an epoch: a successor takes over the
+// queue and the busy workers (handover.hpp), and epoch bouncing is armed for the types the server
+// stops serving. An unchanged policy stays in place (its queue untouched).
+Status Simulation::set_server_policy(uint32_t s, const ServerSpec& spec, uint64_t now, bool initial) {
+  Server& sv = servers_[s];
+  policy::PolicyConfig pc = spec.policy;
+  pc.workers = cfg_.central ? cfg_.servers * cfg_.workers : cfg_.workers;
+  pc.seed = cfg_.seed * 7919 + s;
+  std::array<uint8_t, 256> served{};
+  if (spec.types.empty()) served.fill(1);
+  for (uint8_t t : spec.types) served[t] = 1;
+  if (!initial && same_policy(pc, sv.pc) && served == sv.served) return Status::Ok();
+  std::string err;
+  std::unique_ptr<Policy> p = policy::make_policy(pc, &err);
+  if (!p) return Status::Error("BAD_CONFIG", "server " + std::to_string(s) + ": " + err);
+  if (initial) {
+    sv.policy = std::move(p);
+    sv.runs.resize(pc.workers);
+    sv.pc = pc;
+    sv.served = served;
+    return Status::Ok();
+  }
+  if (sv.policy->fluid() || p->fluid()) return Status::Error("BAD_CONFIG", "a processor-sharing server cannot change policy");
+  if (!same_policy(pc, sv.pc)) {
+    scratch_.clear();
+    policy::handover(*sv.policy, *p, now, &scratch_);
+    add_counters(&sv.retired, sv.policy->counters());
+    sv.policy = std::move(p);
+    sv.pc = pc;
+    for (const Item& it : scratch_) {
+      account(now);
+      in_server_--;
+      drop(it.handle, now, policy::Admit::kDropFull);
+    }
+    out_->server_moves++;
+  }
+  if (cfg_.bounce) sv.epoch.on_epoch(sv.served, served, cfg_.mean_ns);
+  sv.served = served;
+  offer_idle(s, now);
+  return Status::Ok();
+}
+
+Status Simulation::apply(const Update& u) {
+  for (const auto& [s, spec] : u.servers)
+    if (s >= servers_.size()) return Status::Error("BAD_POLICY", "an update names server " + std::to_string(s) + " of " + std::to_string(servers_.size()));
+  if (u.has_tables) {
+    for (const sw::GroupTable& g : u.tables.groups)
+      for (const sw::WrrEntry& e : g.wrr)
+        if (e.server >= servers_.size()) return Status::Error("BAD_POLICY", "a WRR entry names server " + std::to_string(e.server));
+    Status st = disp_->load(u.tables);
+    if (!st.ok()) return st;
+  }
+  cfg_.mean_ns = u.mean_ns;
+  for (const auto& [s, spec] : u.servers) {
+    Status st = set_server_policy(s, spec, now_, false);
+    if (!st.ok()) return st;
+  }
+  out_->updates++;
   return Status::Ok();
 }
 
@@ -261,6 +396,16 @@ uint32_t Simulation::alloc_req() {
   return static_cast<uint32_t>(reqs_.size() - 1);
 }
 
+uint32_t Simulation::alloc_logical() {
+  if (!free_logical_.empty()) {
+    const uint32_t h = free_logical_.back();
+    free_logical_.pop_back();
+    return h;
+  }
+  logicals_.emplace_back();
+  return static_cast<uint32_t>(logicals_.size() - 1);
+}
+
 void Simulation::account(uint64_t now) {
   if (measuring_ && now > last_acct_) {
     const double dt = static_cast<double>(now - last_acct_);
@@ -273,7 +418,6 @@ void Simulation::account(uint64_t now) {
 void Simulation::on_source(uint32_t s, uint64_t now) {
   Source& src = sources_[s];
   if (!generating_) return;
-  // The request.
   uint8_t t = src.types[0];
   if (src.types.size() > 1) {
     const double u = src.rng.uniform();
@@ -281,47 +425,89 @@ void Simulation::on_source(uint32_t s, uint64_t now) {
     while (i + 1 < src.cum.size() && u >= src.cum[i]) i++;
     t = src.types[i];
   }
-  const uint32_t h = alloc_req();
-  Req& r = reqs_[h];
-  r.send_ns = now;
-  r.type = t;
-  r.service_ns = r.remaining_ns = sample_service(t);
-  r.measured = generated_ >= warmup_n_;
+  const uint32_t li = alloc_logical();
+  Logical& l = logicals_[li];
+  l = Logical{};
+  l.send_ns = now;
+  l.type = t;
+  l.service_ns = sample_service(t);
+  l.measured = generated_ >= warmup_n_;
+  l.copies = 1;
   per_type_[t].generated++;
   if (generated_ == warmup_n_) {
     measuring_ = started_ = true;
     t0_ = last_acct_ = now;
   }
   generated_++;
-  if ((generated_ & 1023) == 0 && tick_ && tick_(generated_)) out_->aborted = true;
+  if ((generated_ & 1023) == 0 && tick_ && *tick_ && (*tick_)(generated_)) out_->aborted = true;
   if (generated_ >= cfg_.requests || out_->aborted) {
     account(now);
     t1_ = now;
     generating_ = false;
     measuring_ = false;
   }
-  // The switch.
-  switch (cfg_.sw) {
-    case SwitchKind::kRandom: r.server = dispatch_rng_.below(static_cast<uint32_t>(servers_.size())); break;
-    case SwitchKind::kRoundRobin:
-      r.server = rr_;
-      rr_ = rr_ + 1 == servers_.size() ? 0 : rr_ + 1;
-      break;
-    case SwitchKind::kCentral: r.server = 0; break;
-  }
-  if (cfg_.one_way_ns == 0) server_arrival(h, now);
-  else ev_.push(now + cfg_.one_way_ns, kServerArrival, h, 0);
+  const uint32_t h = alloc_req();
+  Req& r = reqs_[h];
+  r = Req{};
+  r.logical = li;
+  r.type = t;
+  r.remaining_ns = l.service_ns;
+  if (half_a_ == 0) switch_request(h, now);
+  else ev_.push(now + half_a_, kSwitchReq, h, 0);
   schedule_source(s, now, false);
+}
+
+// A copy reaches the switch (from a client, or bounced by a server).
+void Simulation::switch_request(uint32_t h, uint64_t now) {
+  const Req& r = reqs_[h];
+  if (r.flags & wire::kFlagBounced) out_->bounced_reroutes++;
+  sends_.clear();
+  const sw::Fate f = disp_->on_request({h, r.type, r.flags, r.index}, now, &sends_);
+  if (f == sw::Fate::kDropped) {
+    resolve(h, 3);
+    return;
+  }
+  send_all(now);
+}
+
+// Carries out the dispatcher's sends: the first send of a handle moves the copy itself, a second
+// one (a clone) makes a new copy of the same request.
+void Simulation::send_all(uint64_t now) {
+  for (size_t i = 0; i < sends_.size(); i++) {
+    const sw::Send sd = sends_[i];
+    uint32_t h = sd.handle;
+    if (i > 0 && sends_[i - 1].handle == sd.handle) {
+      h = alloc_req();
+      reqs_[h] = reqs_[sd.handle];
+      logicals_[reqs_[h].logical].copies++;
+      out_->clone_copies++;
+    }
+    Req& r = reqs_[h];
+    r.server = sd.server;
+    r.flags = sd.flags;
+    r.group = sd.group;
+    r.index = sd.index;
+    if (half_b_ == 0) server_arrival(h, now);
+    else ev_.push(now + half_b_, kServerArrival, h, 0);
+  }
 }
 
 void Simulation::server_arrival(uint32_t h, uint64_t now) {
   Req& r = reqs_[h];
   r.arrive_ns = now;
   Server& sv = servers_[r.server];
+  policy::BounceFilter bf;
+  if (sv.epoch.armed() && sv.epoch.on_arrival(r.type, &bf)) {
+    scratch_.clear();
+    sv.policy->bounce(bf, &scratch_);
+    bounce(r.server, scratch_, now);
+  }
   Item it;
   it.handle = h;
   it.type = r.type;
-  it.work_ns = r.service_ns;
+  it.flags = r.flags;
+  it.group = r.group;
+  it.work_ns = r.remaining_ns;
   const policy::Verdict v = sv.policy->on_arrival(it, now);
   if (v.admit != policy::Admit::kQueued) {
     drop(h, now, v.admit);
@@ -337,12 +523,29 @@ void Simulation::server_arrival(uint32_t h, uint64_t now) {
   after_policy_call(r.server, now);
 }
 
+void Simulation::bounce(uint32_t s, const std::vector<Item>& items, uint64_t now) {
+  for (const Item& it : items) {
+    account(now);
+    in_server_--;
+    Req& r = reqs_[it.handle];
+    r.flags = it.flags;
+    ev_.push(now + half_b_, kSwitchReq, it.handle, 0);
+  }
+}
+
+uint32_t Simulation::outstanding(uint32_t s) const {
+  const Policy& p = *servers_[s].policy;
+  const uint32_t busy = p.fluid() ? 0 : p.workers() - p.idle().count();
+  return static_cast<uint32_t>(p.queued()) + busy;
+}
+
 void Simulation::after_policy_call(uint32_t s, uint64_t now) {
   if (servers_[s].policy->take_kick()) offer_idle(s, now);
 }
 
 void Simulation::offer_idle(uint32_t s, uint64_t now) {
   Policy& p = *servers_[s].policy;
+  if (p.fluid()) return;
   for (uint32_t w = p.idle().next(0); w != kNoWorker && p.queued() > 0; w = p.idle().next(w + 1)) try_start(s, w, now);
 }
 
@@ -371,7 +574,7 @@ void Simulation::on_done(uint32_t s, uint32_t w, uint64_t now) {
   const Item it = sv.runs[w].item;
   Req& r = reqs_[it.handle];
   r.remaining_ns = 0;
-  sv.policy->on_completion(w, it, r.service_ns, now);
+  sv.policy->on_completion(w, it, logicals_[r.logical].service_ns, now);
   complete(it.handle, now);
   try_start(s, w, now);
   after_policy_call(s, now);
@@ -403,51 +606,111 @@ void Simulation::on_ps_depart(uint32_t s, uint64_t now) {
   Server& sv = servers_[s];
   Item it;
   while (sv.policy->pop_departure(now, &it)) {
-    sv.policy->on_completion(0, it, reqs_[it.handle].service_ns, now);
+    sv.policy->on_completion(0, it, logicals_[reqs_[it.handle].logical].service_ns, now);
     complete(it.handle, now);
   }
   ps_reschedule(s);
 }
 
+// A copy finished at its server: the reply heads for the switch.
 void Simulation::complete(uint32_t h, uint64_t now) {
-  const Req& r = reqs_[h];
+  Req& r = reqs_[h];
   account(now);
   in_server_--;
   servers_[r.server].completed++;
   out_->completed++;
-  if (measuring_) done_in_window_++;
-  if (r.measured) {
-    const uint64_t sojourn = now - r.arrive_ns;
-    const uint64_t latency = now + cfg_.one_way_ns - r.send_ns;
-    const uint64_t wait = sojourn > r.service_ns ? sojourn - r.service_ns : 0;
-    const uint64_t slow = static_cast<uint64_t>(std::llround(static_cast<double>(latency) * inv_mean_milli_[r.type]));
-    lat_.record(latency);
-    wait_.record(wait);
-    slow_.record(slow);
-    if (wait > 0) waited_++;
-    TypeStats& ts = per_type_[r.type];
-    ts.latency.record(latency);
-    ts.wait.record(wait);
-    ts.slowdown.record(slow);
-  }
-  free_.push_back(h);
+  server_reply(h, now, false);
 }
 
 void Simulation::drop(uint32_t h, uint64_t now, policy::Admit why) {
   if (why == policy::Admit::kDropClone) out_->dropped_clone++;
   else out_->dropped_full++;
-  free_.push_back(h);
+  logicals_[reqs_[h].logical].drop_why = why == policy::Admit::kDropClone ? 2 : 1;
+  server_reply(h, now, true);
 }
 
-void Simulation::run_loop() {
-  uint64_t events = 0;
-  while (!ev_.empty()) {
+void Simulation::server_reply(uint32_t h, uint64_t now, bool dropped) {
+  Req& r = reqs_[h];
+  r.queue_len = outstanding(r.server);
+  r.flags = static_cast<uint8_t>(r.flags | wire::kFlagResponse | (dropped ? wire::kFlagDropNotice : 0));
+  // Always an event, even with no delay: the switch may release a request to this server, which
+  // must not re-enter the server while its caller (on_done) is mid-way.
+  ev_.push(now + half_b_, kSwitchReply, h, 0);
+}
+
+void Simulation::switch_reply(uint32_t h, uint64_t now) {
+  const Req& r = reqs_[h];
+  Logical& l = logicals_[r.logical];
+  sw::ReplyIn in;
+  in.handle = h;
+  in.server = static_cast<uint16_t>(r.server);
+  in.type = r.type;
+  in.flags = r.flags;
+  in.index = r.index;
+  in.time_ns = static_cast<uint32_t>(std::min<uint64_t>(l.service_ns, UINT32_MAX));
+  in.queue_len = r.queue_len;
+  sends_.clear();
+  const bool forward = disp_->on_reply(in, now, &sends_);
+  const bool notice = (r.flags & wire::kFlagDropNotice) != 0;
+  if (forward && !notice) {
+    if (!l.answered) {
+      l.answered = true;
+      if (measuring_) done_in_window_++;
+      if (l.measured) record(l, now + half_a_);
+    } else {
+      out_->duplicates++;
+    }
+  }
+  resolve(h, 0);
+  send_all(now);
+}
+
+// A copy's journey ended (replied, or dropped: why 1 queue full, 2 clone, 3 switch).
+void Simulation::resolve(uint32_t h, uint8_t why) {
+  const uint32_t li = reqs_[h].logical;
+  free_.push_back(h);
+  Logical& l = logicals_[li];
+  if (why) l.drop_why = why;
+  if (--l.copies > 0) return;
+  if (!l.answered) {
+    if (l.drop_why == 3) out_->dropped_switch++;
+    else if (l.drop_why == 0) out_->lost++;
+  }
+  free_logical_.push_back(li);
+}
+
+void Simulation::record(const Logical& l, uint64_t at_client) {
+  const uint64_t latency = at_client - l.send_ns;
+  const uint64_t base = 2 * cfg_.one_way_ns + l.service_ns;  // wire both ways + execution
+  const uint64_t wait = latency > base ? latency - base : 0;
+  const uint64_t slow = static_cast<uint64_t>(std::llround(static_cast<double>(latency) * inv_mean_milli_[l.type]));
+  lat_.record(latency);
+  wait_.record(wait);
+  slow_.record(slow);
+  if (wait > 0) waited_++;
+  TypeStats& ts = per_type_[l.type];
+  ts.latency.record(latency);
+  ts.wait.record(wait);
+  ts.slowdown.record(slow);
+  if (cfg_.timeline_ns > 0) {
+    const size_t b = l.send_ns / cfg_.timeline_ns;
+    if (b >= timeline_.size()) timeline_.resize(b + 1, std::vector<std::vector<uint64_t>>(cfg_.types.size()));
+    timeline_[b][l.type].push_back(latency);
+  }
+}
+
+bool Simulation::advance(uint64_t until_ns, const Tick& tick) {
+  tick_ = &tick;
+  const auto t0 = std::chrono::steady_clock::now();
+  while (!ev_.empty() && ev_.top_time() <= until_ns) {
     const Event e = ev_.pop();
-    events++;
+    events_++;
+    now_ = e.t;
     switch (e.kind) {
       case kSource:
         if (e.b == sources_[e.a].gen) on_source(e.a, e.t);
         break;
+      case kSwitchReq: switch_request(e.a, e.t); break;
       case kServerArrival: server_arrival(e.a, e.t); break;
       case kDone: on_done(e.a, e.b, e.t); break;
       case kSliceEnd: on_slice_end(e.a, e.b, e.t); break;
@@ -464,15 +727,22 @@ void Simulation::run_loop() {
         if (e.a + 1 < cfg_.phases.size() && cfg_.phases[e.a].duration_ns > 0)
           ev_.push(e.t + cfg_.phases[e.a].duration_ns, kPhase, e.a + 1, 0);
         break;
+      case kSwitchReply: switch_reply(e.a, e.t); break;
     }
-    out_->sim_time_s = static_cast<double>(e.t) * 1e-9;
   }
-  out_->events = events;
+  if (!ev_.empty() && until_ns > now_) now_ = until_ns;
+  tick_ = nullptr;
+  wall_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return ev_.empty();
 }
 
-void Simulation::finish(double wall_s) {
-  SimResult& o = *out_;
+void Simulation::finish(SimResult* out, double) {
+  *out = acc_;
+  SimResult& o = *out;
+  const double wall_s = wall_s_;
   const double window_s = started_ && t1_ > t0_ ? static_cast<double>(t1_ - t0_) * 1e-9 : 0;
+  o.events = events_;
+  o.sim_time_s = static_cast<double>(now_) * 1e-9;
   o.requests = generated_;
   o.measured = lat_.count();
   o.wall_s = wall_s;
@@ -498,18 +768,28 @@ void Simulation::finish(double wall_s) {
   }
   for (const Server& sv : servers_) {
     o.per_server_completed.push_back(sv.completed);
-    const policy::PolicyCounters& c = sv.policy->counters();
-    o.policy.n_arrivals += c.n_arrivals;
-    o.policy.n_dispatched += c.n_dispatched;
-    o.policy.n_completed += c.n_completed;
-    o.policy.n_drop_full += c.n_drop_full;
-    o.policy.n_drop_clone += c.n_drop_clone;
-    o.policy.n_bounced += c.n_bounced;
-    o.policy.n_preempted += c.n_preempted;
-    o.policy.n_reserved += c.n_reserved;
+    add_counters(&o.policy, sv.retired);
+    add_counters(&o.policy, sv.policy->counters());
   }
-  if (cfg_.server.kind == "darc") {
-    const policy::Reservation* rp = servers_[0].policy->reservation();
+  o.sw = disp_->counters();
+  for (size_t b = 0; b < timeline_.size(); b++) {
+    TimelinePoint p;
+    p.t_ms = static_cast<double>(b * cfg_.timeline_ns) * 1e-6;
+    for (std::vector<uint64_t>& v : timeline_[b]) {
+      p.count.push_back(v.size());
+      if (v.empty()) {
+        p.p99_us.push_back(0);
+        continue;
+      }
+      const size_t k = std::min(v.size() - 1, static_cast<size_t>(std::ceil(0.99 * static_cast<double>(v.size()))) - 1);
+      std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+      p.p99_us.push_back(static_cast<double>(v[k]) * 1e-3);
+    }
+    o.timeline.push_back(std::move(p));
+  }
+  const Server& s0 = servers_[0];
+  if (s0.pc.kind == "darc") {
+    const policy::Reservation* rp = s0.policy->reservation();
     const policy::Reservation r = rp ? *rp : policy::Reservation{};
     std::string s;
     if (!rp) s = "profiling";
@@ -517,7 +797,7 @@ void Simulation::finish(double wall_s) {
       const policy::GroupReservation& gr = r.groups[g];
       if (!s.empty()) s += "; ";
       s += "{";
-      for (size_t i = 0; i < gr.types.size(); i++) s += (i ? "," : "") + cfg_.types[gr.types[i]].name;
+      for (size_t i = 0; i < gr.types.size(); i++) s += (i ? "," : "") + (gr.types[i] < cfg_.types.size() ? cfg_.types[gr.types[i]].name : std::to_string(gr.types[i]));
       char buf[96];
       std::snprintf(buf, sizeof buf, "} workers %u-%u%s", gr.first, gr.first + gr.count - 1, gr.spill ? " +spill" : "");
       s += buf;
@@ -526,18 +806,37 @@ void Simulation::finish(double wall_s) {
   }
 }
 
-}  // namespace
+Session::Session() = default;
+Session::~Session() = default;
+
+Status Session::open(const SimConfig& cfg) {
+  if (cfg.requests == 0) return Status::Error("BAD_CONFIG", "requests must be at least 1");
+  auto sim = std::make_unique<Simulation>(cfg);
+  Status st = sim->setup();
+  if (!st.ok()) return st;
+  impl_ = std::move(sim);
+  return Status::Ok();
+}
+
+bool Session::advance(uint64_t until_ns, const Tick& tick) { return impl_ ? impl_->advance(until_ns, tick) : true; }
+uint64_t Session::now_ns() const { return impl_ ? impl_->now() : 0; }
+Status Session::apply(const Update& u) {
+  if (!impl_) return Status::Error("BAD_STATE", "the session is not open");
+  return impl_->apply(u);
+}
+sw::Monitor* Session::monitor() { return impl_ ? impl_->monitor() : nullptr; }
+void Session::finish(SimResult* out) {
+  if (impl_) impl_->finish(out, 0);
+  else *out = SimResult{};
+}
 
 Status run(const SimConfig& cfg, SimResult* out, const Tick& tick) {
   *out = SimResult{};
-  if (cfg.requests == 0) return Status::Error("BAD_CONFIG", "requests must be at least 1");
-  Simulation sim(cfg, out, tick);
-  Status st = sim.setup();
+  Session s;
+  Status st = s.open(cfg);
   if (!st.ok()) return st;
-  const auto t0 = std::chrono::steady_clock::now();
-  sim.run_loop();
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  sim.finish(wall);
+  s.advance(UINT64_MAX, tick);
+  s.finish(out);
   if (tick) tick(out->requests);
   return Status::Ok();
 }

@@ -14,7 +14,9 @@
 namespace pallas::policy {
 
 // Moves the items of q matching f (and not yet bounced) to *out, flagged BOUNCED.
+// With f.drain, moves every item, unflagged (a handover, not a bounce).
 inline uint32_t bounce_from(ItemQueue* q, const BounceFilter& f, std::vector<Item>* out) {
+  if (f.drain) return q->remove_if([](const Item&) { return true; }, out);
   const size_t first = out->size();
   const uint32_t n = q->remove_if([&](const Item& it) { return f.match(it) && !is_bounced(it.flags); }, out);
   for (size_t i = first; i < out->size(); i++) (*out)[i].flags |= wire::kFlagBounced;

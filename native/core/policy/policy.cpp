@@ -43,9 +43,22 @@ SliceEnd Policy::on_slice_end(uint32_t w, const Item& it, uint64_t now_ns, uint6
 }
 
 size_t Policy::bounce(const BounceFilter& f, std::vector<Item>* out) {
+  if (f.drain) return 0;  // drain() is the only way to empty a queue unflagged
   const size_t n = purge(f, out);
   c_.n_bounced += n;
   return n;
+}
+
+size_t Policy::drain(std::vector<Item>* out) {
+  BounceFilter f;
+  f.drain = true;
+  return purge(f, out);
+}
+
+Verdict Policy::requeue(const Item& it, uint64_t now_ns) {
+  const Verdict v = enqueue(it, now_ns);
+  if (v.admit == Admit::kDropFull) c_.n_drop_full++;
+  return v;
 }
 
 }  // namespace pallas::policy

@@ -63,9 +63,12 @@ enum class SliceEnd : uint8_t {
 // already bounced once.
 struct BounceFilter {
   bool by_type = false;  // false: match item.group; true: match item.type
+  bool drain = false;    // handover (handover.hpp): every queued item, bounced or not, unflagged
   uint64_t mask[4] = {0, 0, 0, 0};
   void add(uint8_t v) { mask[v >> 6] |= 1ull << (v & 63); }
+  bool empty() const { return !drain && (mask[0] | mask[1] | mask[2] | mask[3]) == 0; }
   bool match(const Item& it) const {
+    if (drain) return true;
     const uint8_t v = by_type ? it.type : it.group;
     return (mask[v >> 6] >> (v & 63)) & 1;
   }
@@ -100,6 +103,12 @@ class Policy {
   virtual void on_tick(uint64_t now_ns) {}
   virtual uint64_t tick_ns() const { return 0; }
   size_t bounce(const BounceFilter& f, std::vector<Item>* out);
+  // Handover to a successor policy (handover.hpp): take every queued item out, in any order;
+  // mark worker w busy (it runs a request the predecessor dispatched); queue an item without the
+  // clone rule or counting an arrival, keeping its enq_ns.
+  size_t drain(std::vector<Item>* out);
+  void adopt_busy(uint32_t w) { idle_.clear(w); }
+  Verdict requeue(const Item& it, uint64_t now_ns);
   bool take_kick() {
     const bool k = kick_;
     kick_ = false;

@@ -1,0 +1,91 @@
+// Dispatcher: the one interface of every rack switch policy — the Pallas pipeline and the
+// baselines' switches (DESIGN §5) — as pure logic with time passed in. The simulator drives it
+// with a virtual clock; the software switch (issue 6) drives it with real packets. `handle` is
+// the driver's id for a request (simulator: request slot; software switch: buffer slot): a
+// dispatcher that holds requests (draconis, jbsq) hands the handle back when it releases one.
+//
+// Who calls what:
+//   on_request(req, now, out)   a request from a client, or one a server bounced (flag BOUNCED).
+//                               Appends the sends to make: one, two (the second a clone of the
+//                               same handle), or none (held at the switch, or dropped: counted).
+//   on_reply(reply, now, out)   a reply or drop notice from a server. Returns whether to forward
+//                               it to the client; may release held requests into *out.
+// One file per policy: spread.hpp (random, rr), po2.hpp, jbsq.hpp, draconis.hpp, netclone.hpp,
+// pallas_dispatch.hpp (the Pallas pipeline, pipeline.hpp).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../status.hpp"
+#include "../wire/wire_gen.hpp"
+#include "monitor.hpp"
+#include "tables.hpp"
+
+namespace pallas::sw {
+
+struct ReqIn {
+  uint32_t handle = 0;
+  uint8_t type = 0;
+  uint8_t flags = 0;
+  uint32_t index = 0;  // 0: fresh (the switch assigns one); a bounced request keeps its own
+};
+
+struct Send {
+  uint32_t handle = 0;
+  uint16_t server = 0;
+  uint8_t group = 0;
+  uint8_t flags = 0;
+  uint32_t index = 0;
+};
+
+struct ReplyIn {
+  uint32_t handle = 0;
+  uint16_t server = 0;
+  uint8_t type = 0;
+  uint8_t flags = 0;       // RESPONSE, clone bits, DROP_NOTICE
+  uint32_t index = 0;
+  uint32_t time_ns = 0;    // execution time the server measured
+  uint32_t queue_len = 0;  // the server's outstanding requests (queued + running) when it replied
+};
+
+enum class Fate : uint8_t { kSent, kHeld, kDropped };
+
+struct DispatchCounters {
+  uint64_t n_requests = 0, n_bounced = 0, n_cloned = 0, n_held = 0, n_drop_no_server = 0, n_drop_full = 0;
+  uint64_t n_replies = 0, n_replies_filtered = 0, n_clone_drop_notices = 0, n_unmapped = 0, n_filter_evicted = 0;
+};
+
+struct DispatcherConfig {
+  std::string kind = "random";  // random | rr | po2 | jbsq | draconis | netclone | pallas
+  uint32_t servers = 1;
+  uint32_t workers = 1;         // per server
+  uint64_t seed = 1;
+  uint32_t jbsq_depth = 2;      // jbsq: outstanding requests per worker before the switch holds
+  uint32_t queue_capacity = 65536;  // draconis / jbsq: requests the switch may hold
+  uint32_t filter_slots = kFilterSlots;
+  Tables tables;                // pallas
+};
+
+class Dispatcher {
+ public:
+  virtual ~Dispatcher() = default;
+  virtual const char* name() const = 0;
+  virtual Fate on_request(const ReqIn& r, uint64_t now_ns, std::vector<Send>* out) = 0;
+  virtual bool on_reply(const ReplyIn& r, uint64_t now_ns, std::vector<Send>* out) = 0;
+  virtual size_t held() const { return 0; }
+  // Pallas only: a control-plane table write, and the monitor registers.
+  virtual Status load(const Tables& t) { return Status::Error("BAD_POLICY", std::string(name()) + " has no Pallas tables"); }
+  virtual Monitor* monitor() { return nullptr; }
+  virtual DispatchCounters counters() const { return c_; }
+
+ protected:
+  DispatchCounters c_;
+};
+
+// nullptr (and *err set) for an unknown kind or a bad config.
+std::unique_ptr<Dispatcher> make_dispatcher(const DispatcherConfig& cfg, std::string* err);
+
+}  // namespace pallas::sw
