@@ -36,9 +36,25 @@ export interface NativePolicyCounters {
   n_arrivals: number; n_dispatched: number; n_completed: number; n_drop_full: number;
   n_drop_clone: number; n_bounced: number; n_preempted: number; n_reserved: number;
 }
+export interface NativeDispatchCounters {
+  n_requests: number; n_bounced: number; n_cloned: number; n_held: number; n_drop_no_server: number; n_drop_full: number;
+  n_replies: number; n_replies_filtered: number; n_clone_drop_notices: number; n_unmapped: number; n_filter_evicted: number;
+}
+export interface NativeSimSession {
+  /** Runs every event up to untilNs; resolves true once the run is over. */
+  advance(untilNs: number, control?: BigUint64Array): Promise<boolean>;
+  nowNs(): number;
+  /** The Pallas switch's monitor registers per type index (null for baseline switches); reset clears the counts. */
+  monitor(reset?: boolean): { count: number[]; ewmaNs: (number | null)[]; nowNs: number } | null;
+  apply(update: { tables?: object; servers?: { server: number; policy: object; types: number[] }[]; meanNs?: number[] }): void;
+  finish(): NativeSimResult;
+}
 export interface NativeSimResult {
   offeredRps: number; achievedRps: number; arrivalRps: number;
-  requests: number; measured: number; completed: number; dropped: { queueFull: number; clone: number };
+  requests: number; measured: number; completed: number; dropped: { queueFull: number; clone: number; switch: number };
+  lost: number; duplicates: number; cloneCopies: number; bouncedReroutes: number; updates: number; serverMoves: number;
+  switch: NativeDispatchCounters;
+  timeline?: { tMs: number; count: number[]; p99Us: number[] }[];
   events: number; eventsPerSec: number; wallS: number; simTimeS: number;
   latencyUs: NativeSummary; waitUs: NativeSummary; slowdown: NativeSummary;
   waitedFraction: number; inSystemMean: number;
@@ -96,6 +112,7 @@ export interface NativeAddon {
   dpdkReady(): boolean;
   rocksdbProbe(dir: string): void;
   runSim(cfg: object, control?: BigUint64Array): Promise<NativeSimResult>;
+  SimSession: new (cfg: object) => NativeSimSession;
   darcReserve(profiles: { type: number; meanNs: number; share: number }[], workers: number, groupRatio?: number):
     (NativeReservation & { demandOf: Record<string, number> }) | null;
   PolicyHarness: new (cfg: object) => NativePolicyHarness;

@@ -2,14 +2,17 @@
 // other on a libuv worker (a run is single-threaded; events/s is per core). Progress is read from
 // a shared 2-word array the native run writes; abort() asks the current run to stop generating.
 import { loadNative, type NativeSimResult } from '../native.js';
+import { runPallas, type PallasReport } from './pallas.js';
 import { nativeConfig, type Scenario, type SystemSpec } from './scenario.js';
 
 /** A system as results describe it: only the options its server policy uses. */
 export type SystemSummary = Pick<SystemSpec, 'name' | 'switch' | 'server' | 'queueCapacity'> &
-  Partial<Pick<SystemSpec, 'push' | 'sliceUs' | 'switchCostUs' | 'darc'>>;
+  Partial<Pick<SystemSpec, 'system' | 'push' | 'sliceUs' | 'switchCostUs' | 'darc' | 'jbsqDepth' | 'pallas'>>;
 
 export function summarizeSystem(s: SystemSpec): SystemSummary {
-  const base = { name: s.name, switch: s.switch, server: s.server, queueCapacity: s.queueCapacity };
+  const base: SystemSummary = { name: s.name, ...(s.system ? { system: s.system } : {}), switch: s.switch, server: s.server, queueCapacity: s.queueCapacity };
+  if (s.switch === 'pallas') return { ...base, pallas: s.pallas! };
+  if (s.switch === 'jbsq') base.jbsqDepth = s.jbsqDepth;
   switch (s.server) {
     case 'dfcfs': return { ...base, push: s.push };
     case 'ts': return { ...base, sliceUs: s.sliceUs, switchCostUs: s.switchCostUs };
@@ -24,6 +27,7 @@ export interface RunResult extends NativeSimResult {
   sweep?: { shareOf: string; value: number };
   seed: number;
   saturated: boolean;  // achieved < 0.99 × offered (FACTS §5): report as saturated, not as a latency
+  pallas?: PallasReport;
 }
 export interface SimDocument { scenario: string; runs: RunResult[] }
 
@@ -58,7 +62,9 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       const report = () => opts.onProgress?.((i * sc.requests + Number(control[0])) / (pts.length * sc.requests), i, pts.length);
       const timer = opts.onProgress ? setInterval(report, 200) : undefined;
       try {
-        const r = await native.runSim(nativeConfig(sc, p.system, p.load, p.sweep), control);
+        const r = p.system.switch === 'pallas'
+          ? await runPallas(native, sc, p.system, p.load, p.sweep, control)
+          : await native.runSim(nativeConfig(sc, p.system, p.load, p.sweep), control);
         runs.push({
           system: summarizeSystem(p.system), load: p.load,
           ...(p.sweep !== undefined && sc.sweep ? { sweep: { shareOf: sc.sweep.shareOf, value: p.sweep } } : {}),

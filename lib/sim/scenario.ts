@@ -10,7 +10,7 @@ import { PallasError } from '../errors.js';
 
 export const SERVICE_DISTS = ['fixed', 'exp', 'lognormal'] as const;
 export const ARRIVAL_DISTS = ['poisson', 'gamma', 'fixed'] as const;
-export const SWITCHES = ['random', 'rr', 'central'] as const;
+export const SWITCHES = ['random', 'rr', 'central', 'po2', 'jbsq', 'draconis', 'netclone', 'pallas'] as const;
 export const SERVER_POLICIES = ['cfcfs', 'dfcfs', 'darc', 'ts', 'ps'] as const;
 
 export type ServiceDist = (typeof SERVICE_DISTS)[number];
@@ -28,12 +28,30 @@ export interface RequestType {
 export interface Phase { durationMs: number; load: number; shares?: Record<string, number> }
 export interface DarcOptions {
   profileSamples: number; recheckSamples: number; groupRatio: number; rereserveThreshold: number;
+  warm: boolean;  // start from the declared workload's reservation (a server that profiled long ago)
   groups?: { types: string[]; workers: number }[];  // given reservations (a Pallas agent's), shortest first
+}
+/** Pallas's control-plane options (systems pallas, pallas-no-clone, pallas-no-bounce, pallas-static). */
+export interface PallasOptions {
+  adapt: boolean;         // re-plan on drift (pallas-static: false)
+  clone: boolean;         // burst cloning (pallas-no-clone: false)
+  bounce: boolean;        // epoch bouncing (pallas-no-bounce: false)
+  deltaCores: number;     // δ: summed demand drift, in cores, that triggers a re-plan
+  intervalMs: number;     // monitor interval
+  reactionMs: number;     // from detecting a drift to the new tables being in force
+  minSamples: number;     // replies an estimate needs (intervals accumulate until then)
+  cThresFactor: number;   // scales C_thres (1: the capacity of a group's cores per τ)
+  tauUs: number;          // burst window τ
+  selectRequests: number; // requests per candidate simulation when selecting a grouping
 }
 export interface SystemSpec {
   name: string;
+  system?: SystemName;          // the preset it came from, when it came from one
   switch: SwitchKind;
   server: ServerPolicy;
+  jbsqDepth: number;            // jbsq (r2p2): outstanding requests per worker
+  switchQueue: number;          // jbsq, draconis: requests the switch may hold
+  pallas?: PallasOptions;
   queueCapacity: number;
   push: 'random' | 'rr';        // dfcfs
   sliceUs: number;              // ts
@@ -52,9 +70,50 @@ export interface Scenario {
   seed: number;
   warmup: number;
   sweep?: Sweep;
+  timelineMs?: number;  // per-type p99 over time in buckets of this width (workload shifts)
 }
 
 const MAX_REQUESTS = 1e10;
+
+/**
+ * Systems by name (DESIGN §5): Pallas and its ablations, RackSched with each intra-server policy,
+ * R2P2, Draconis, NetClone, oblivious spreading, and the ideal rack-wide central queues.
+ */
+export const SYSTEM_PRESETS = {
+  'pallas': { switch: 'pallas', server: 'cfcfs' },
+  'pallas-no-clone': { switch: 'pallas', server: 'cfcfs' },
+  'pallas-no-bounce': { switch: 'pallas', server: 'cfcfs' },
+  'pallas-static': { switch: 'pallas', server: 'cfcfs' },
+  'rs-darc': { switch: 'po2', server: 'darc' },
+  'rs-cfcfs': { switch: 'po2', server: 'cfcfs' },
+  'rs-ts': { switch: 'po2', server: 'ts' },
+  'rs-ps': { switch: 'po2', server: 'ps' },
+  'r2p2': { switch: 'jbsq', server: 'cfcfs' },
+  'draconis': { switch: 'draconis', server: 'cfcfs' },
+  'netclone': { switch: 'netclone', server: 'cfcfs' },
+  'random': { switch: 'random', server: 'cfcfs' },
+  'rr': { switch: 'rr', server: 'cfcfs' },
+  'central-cfcfs': { switch: 'central', server: 'cfcfs' },
+  'central-ps': { switch: 'central', server: 'ps' },
+} as const satisfies Record<string, { switch: SwitchKind; server: ServerPolicy }>;
+export type SystemName = keyof typeof SYSTEM_PRESETS;
+export const SYSTEM_NAMES = Object.keys(SYSTEM_PRESETS) as SystemName[];
+const PALLAS_KEYS = ['deltaCores', 'intervalMs', 'reactionMs', 'minSamples', 'cThresFactor', 'tauUs', 'selectRequests'] as const;
+
+function pallasOptions(o: Record<string, unknown>, path: string, system: SystemName): PallasOptions {
+  return {
+    adapt: system !== 'pallas-static',
+    clone: system !== 'pallas-no-clone',
+    bounce: system !== 'pallas-no-bounce',
+    deltaCores: num(o, 'deltaCores', path, 0, 1e6, 10),
+    intervalMs: num(o, 'intervalMs', path, 0.01, 1e5, 10),
+    reactionMs: num(o, 'reactionMs', path, 0, 1e5, 1),
+    minSamples: int(o, 'minSamples', path, 1, 1e9, 200),
+    cThresFactor: num(o, 'cThresFactor', path, 0.01, 100, 1),
+    tauUs: num(o, 'tauUs', path, 0.1, 1e6, 20),
+    selectRequests: int(o, 'selectRequests', path, 1000, 1e8, 100_000),
+  };
+}
 
 function arrivals(v: unknown, path: string): Arrivals {
   const o = obj(v, path);
@@ -96,32 +155,53 @@ function sharesMap(v: unknown, path: string, names: string[]): Record<string, nu
 }
 
 function system(v: unknown, path: string, sc: Pick<Scenario, 'rack' | 'workload'>): SystemSpec {
-  const o = obj(v, path);
-  only(o, path, ['name', 'switch', 'server', 'queueCapacity', 'push', 'sliceUs', 'switchCostUs', 'darc']);
-  const sw = oneOf(o, 'switch', path, SWITCHES, 'random');
-  const server = oneOf(o, 'server', path, SERVER_POLICIES);
-  const onlyFor = (key: string, policy: ServerPolicy) => {
-    if (o[key] !== undefined && server !== policy) bad(`${path}.${key}`, `is only used with server: ${policy}`);
-  };
-  onlyFor('push', 'dfcfs');
-  onlyFor('sliceUs', 'ts');
-  onlyFor('switchCostUs', 'ts');
-  onlyFor('darc', 'darc');
+  const o = typeof v === 'string' ? { system: v } : obj(v, path);
+  let sw: SwitchKind, server: ServerPolicy, preset: SystemName | undefined;
+  if (o.system !== undefined) {
+    preset = oneOf(o, 'system', path, SYSTEM_NAMES);
+    ({ switch: sw, server } = SYSTEM_PRESETS[preset]);
+    const extra: string[] = [];
+    if (sw === 'pallas') extra.push(...PALLAS_KEYS);
+    if (sw === 'jbsq') extra.push('jbsqDepth', 'switchQueue');
+    if (sw === 'draconis') extra.push('switchQueue');
+    if (server === 'darc') extra.push('darc');
+    if (server === 'ts') extra.push('sliceUs', 'switchCostUs');
+    only(o, path, ['name', 'system', 'queueCapacity', ...extra]);
+  } else {
+    only(o, path, ['name', 'switch', 'server', 'queueCapacity', 'push', 'sliceUs', 'switchCostUs', 'darc', 'jbsqDepth', 'switchQueue']);
+    sw = oneOf(o, 'switch', path, SWITCHES.filter((x) => x !== 'pallas'), 'random');
+    server = oneOf(o, 'server', path, SERVER_POLICIES);
+    const onlyFor = (key: string, policy: ServerPolicy) => {
+      if (o[key] !== undefined && server !== policy) bad(`${path}.${key}`, `is only used with server: ${policy}`);
+    };
+    onlyFor('push', 'dfcfs');
+    onlyFor('sliceUs', 'ts');
+    onlyFor('switchCostUs', 'ts');
+    onlyFor('darc', 'darc');
+    if (o.jbsqDepth !== undefined && sw !== 'jbsq') bad(`${path}.jbsqDepth`, 'is only used with switch: jbsq');
+    if (o.switchQueue !== undefined && sw !== 'jbsq' && sw !== 'draconis') bad(`${path}.switchQueue`, 'is only used with switch: jbsq or draconis');
+  }
   const spec: SystemSpec = {
-    name: o.name === undefined ? `${sw}/${server}` : str(o, 'name', path),
+    name: o.name === undefined ? preset ?? `${sw}/${server}` : str(o, 'name', path),
+    ...(preset ? { system: preset } : {}),
     switch: sw,
     server,
+    jbsqDepth: int(o, 'jbsqDepth', path, 1, 1 << 16, 2),
+    switchQueue: int(o, 'switchQueue', path, 1, 1 << 24, 65536),
     queueCapacity: int(o, 'queueCapacity', path, 1, 1 << 24, 4096),
     push: oneOf(o, 'push', path, ['random', 'rr'] as const, 'random'),
     sliceUs: num(o, 'sliceUs', path, 0.01, 1e6, 50),
     switchCostUs: num(o, 'switchCostUs', path, 0, 1e6, 1),
-    darc: { profileSamples: 50000, recheckSamples: 5000, groupRatio: 1.2, rereserveThreshold: 0.1 },
+    darc: { profileSamples: 50000, recheckSamples: 5000, groupRatio: 1.2, rereserveThreshold: 0.1, warm: preset !== undefined },
   };
+  if (preset && sw === 'pallas') spec.pallas = pallasOptions(o, path, preset);
   if (o.darc !== undefined) {
     const dp = `${path}.darc`;
     const d = obj(o.darc, dp);
-    only(d, dp, ['profileSamples', 'recheckSamples', 'groupRatio', 'rereserveThreshold', 'groups']);
+    only(d, dp, ['profileSamples', 'recheckSamples', 'groupRatio', 'rereserveThreshold', 'warm', 'groups']);
+    const warm = d.warm === undefined ? spec.darc.warm : typeof d.warm === 'boolean' ? d.warm : bad(`${dp}.warm`, 'must be true or false');
     spec.darc = {
+      warm,
       profileSamples: int(d, 'profileSamples', dp, 1, 1e9, 50000),
       recheckSamples: int(d, 'recheckSamples', dp, 1, 1e9, 5000),
       groupRatio: num(d, 'groupRatio', dp, 1, 100, 1.2),
@@ -156,7 +236,7 @@ function system(v: unknown, path: string, sc: Pick<Scenario, 'rack' | 'workload'
 export function normaliseScenario(doc: unknown, name = 'scenario'): Scenario {
   const path = 'scenario';
   const o = obj(doc, path);
-  only(o, path, ['name', 'rack', 'network', 'workload', 'systems', 'loads', 'requests', 'seed', 'warmup', 'sweep']);
+  only(o, path, ['name', 'rack', 'network', 'workload', 'systems', 'loads', 'requests', 'seed', 'warmup', 'sweep', 'timelineMs']);
   const rp = `${path}.rack`;
   const rack = obj(o.rack, rp);
   only(rack, rp, ['servers', 'workers']);
@@ -196,6 +276,9 @@ export function normaliseScenario(doc: unknown, name = 'scenario'): Scenario {
   }
   const base = { rack: { servers, workers }, workload: wl };
   const systems = list(o, 'systems', path).map((s, i) => system(s, `${path}.systems[${i}]`, base));
+  systems.forEach((s, i) => {
+    if (systems.findIndex((x) => x.name === s.name) !== i) bad(`${path}.systems[${i}]`, `a system named '${s.name}' is already listed (give it a distinct name)`);
+  });
   const loads = list(o, 'loads', path).map((l, i) => {
     if (typeof l !== 'number' || !(l > 0) || l > 100) bad(`${path}.loads[${i}]`, 'must be a number in (0, 100]');
     return l;
@@ -210,6 +293,7 @@ export function normaliseScenario(doc: unknown, name = 'scenario'): Scenario {
     seed: int(o, 'seed', path, 0, Number.MAX_SAFE_INTEGER, 1),
     warmup: num(o, 'warmup', path, 0, 0.9, 0.1),
   };
+  if (o.timelineMs !== undefined) sc.timelineMs = num(o, 'timelineMs', path, 0.01, 1e6);
   if (o.sweep !== undefined) {
     const sp = `${path}.sweep`;
     const s = obj(o.sweep, sp);
@@ -261,10 +345,14 @@ export interface NativeSimConfig {
   types: { name: string; dist: ServiceDist; meanNs: number; sigma: number; share: number; arrivals?: { process: ArrivalDist; cv: number } }[];
   arrivals: { process: ArrivalDist; cv: number };
   phases: { durationNs: number; loadScale: number; shares?: number[] }[];
-  switch: SwitchKind;
+  switch: { kind: SwitchKind; jbsqDepth: number; queueCapacity: number; tables?: object };
+  perServer?: { policy: object; types: number[] }[];
+  meanNs?: number[];
+  bounce?: boolean;
+  timelineNs?: number;
   server: {
     kind: ServerPolicy; workers: number; queueCapacity: number; push: 'random' | 'rr'; sliceNs: number; switchCostNs: number;
-    darc: { profileSamples: number; recheckSamples: number; groupRatio: number; rereserveThreshold: number; groups?: { types: number[]; workers: number }[] };
+    darc: { profileSamples: number; recheckSamples: number; groupRatio: number; rereserveThreshold: number; groups?: { types: number[]; workers: number }[]; warm?: { type: number; meanNs: number; share: number }[] };
   };
   load: number; requests: number; seed: number; warmup: number;
 }
@@ -275,6 +363,8 @@ export function nativeConfig(sc: Scenario, sys: SystemSpec, load: number, sweepV
   const shares = sc.sweep && sweepValue !== undefined ? sweptShares(sc.workload.types, sc.sweep, sweepValue) : sc.workload.types.map((t) => t.share);
   if (shares.every((s) => s === 0)) bad('scenario.sweep', 'a sweep value leaves every share at 0');
   const us = (x: number) => Math.round(x * 1000);
+  const p0 = sc.workload.phases[0]?.shares;
+  const firstShares = p0 && !(sc.sweep && sweepValue !== undefined) ? names.map((n) => p0[n] ?? 0) : shares;
   return {
     servers: sc.rack.servers,
     workers: sc.rack.workers,
@@ -288,7 +378,7 @@ export function nativeConfig(sc: Scenario, sys: SystemSpec, load: number, sweepV
       durationNs: us(p.durationMs * 1000), loadScale: p.load,
       ...(p.shares ? { shares: names.map((n) => p.shares![n] ?? 0) } : {}),
     })),
-    switch: sys.switch,
+    switch: { kind: sys.switch, jbsqDepth: sys.jbsqDepth, queueCapacity: sys.switchQueue },
     server: {
       kind: sys.server, workers: sc.rack.workers, queueCapacity: sys.queueCapacity, push: sys.push,
       sliceNs: us(sys.sliceUs), switchCostNs: us(sys.switchCostUs),
@@ -296,8 +386,10 @@ export function nativeConfig(sc: Scenario, sys: SystemSpec, load: number, sweepV
         profileSamples: sys.darc.profileSamples, recheckSamples: sys.darc.recheckSamples,
         groupRatio: sys.darc.groupRatio, rereserveThreshold: sys.darc.rereserveThreshold,
         ...(sys.darc.groups ? { groups: sys.darc.groups.map((g) => ({ types: g.types.map((t) => names.indexOf(t)), workers: g.workers })) } : {}),
+        ...(sys.darc.warm && !sys.darc.groups ? { warm: sc.workload.types.map((t, i) => ({ type: i, meanNs: t.service.meanUs * 1000, share: firstShares[i] ?? 0 })) } : {}),
       },
     },
     load, requests: sc.requests, seed: sc.seed, warmup: sc.warmup,
+    ...(sc.timelineMs ? { timelineNs: Math.round(sc.timelineMs * 1e6) } : {}),
   };
 }

@@ -36,6 +36,15 @@ policy::PolicyConfig parse_policy(Napi::Env env, const Napi::Object& o) {
     pc.darc.recheck_samples = get_u64(d, "recheckSamples", pc.darc.recheck_samples);
     pc.darc.group_ratio = get_num(d, "groupRatio", pc.darc.group_ratio);
     pc.darc.rereserve_threshold = get_num(d, "rereserveThreshold", pc.darc.rereserve_threshold);
+    if (d.Get("warm").IsArray()) {
+      const Napi::Array ws = d.Get("warm").As<Napi::Array>();
+      for (uint32_t i = 0; i < ws.Length(); i++) {
+        const Napi::Object w = ws.Get(i).As<Napi::Object>();
+        const uint32_t t = get_u32(w, "type", 0);
+        if (t > 255) throw_bad(env, "darc.warm: type must be 0-255");
+        pc.darc.warm.push_back({static_cast<uint8_t>(t), get_num(w, "meanNs", 0), get_num(w, "share", 0)});
+      }
+    }
     if (d.Get("groups").IsArray()) {
       const Napi::Array gs = d.Get("groups").As<Napi::Array>();
       pc.darc.given = true;

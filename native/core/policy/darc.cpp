@@ -9,7 +9,15 @@ namespace pallas::policy {
 
 Darc::Darc(uint32_t workers, const DarcConfig& cfg) : Policy(workers), cfg_(cfg) {
   res_.group_of.fill(-1);
-  if (cfg_.given) reserve(darc_layout(cfg_.groups, workers));
+  if (cfg_.given) {
+    reserve(darc_layout(cfg_.groups, workers));
+  } else if (!cfg_.warm.empty()) {
+    Reservation r = darc_reserve(cfg_.warm, workers, cfg_.group_ratio);
+    if (r.valid()) {
+      reserve(std::move(r));
+      for (const TypeProfile& p : cfg_.warm) mean_ns_[p.type] = p.mean_ns;
+    }
+  }
 }
 
 ItemQueue* Darc::queue(uint8_t t) {

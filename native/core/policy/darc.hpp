@@ -9,6 +9,7 @@
 //    longer than that type's mean) re-evaluates the reservation from the samples gathered since
 //    the last evaluation (at least `recheck_samples`), and re-reserves only when some type's
 //    demand moved by more than `rereserve_threshold` (10 %) or the set of active types changed.
+//    With a warm profile it starts from that profile's reservation instead (steady state).
 //  - given: the reservation comes from outside (a Pallas agent) and never changes by itself.
 //
 // Within a group the oldest request goes first; across groups a worker looks at the shortest
@@ -33,6 +34,9 @@ struct DarcConfig {
   double rereserve_threshold = 0.10;   // re-reserve when a demand moved by more than 10 %
   bool given = false;                  // true: use `groups`, no profiling
   std::vector<GivenGroup> groups;
+  // Profiling mode, warm: start from the reservation this profile gives (as a Perséphone server
+  // that finished profiling long ago), then re-check as usual. Empty: profile from scratch.
+  std::vector<TypeProfile> warm;
 };
 
 class Darc final : public Policy {

@@ -1,0 +1,60 @@
+// Candidate evaluation by simulation (paper §4.3 step b): a plan is run in the rack simulator —
+// the same native switch pipeline and server policies the rack runs — on the workload the control
+// plane estimated, and its p99 is the score. The control plane knows each type's mean and share,
+// not its distribution: service times are simulated as exponential with that mean (an assumption
+// stated in docs/control-plane.md), arrivals as Poisson at the estimated load.
+import { loadNative } from '../native.js';
+import type { Evaluator, Plan, TypeEstimate } from './policy.js';
+
+export interface EvalSetup {
+  types: TypeEstimate[];
+  servers: number;       // servers 0 … servers − 1, each with `workers` cores
+  workers: number;
+  load: number;          // fraction of the rack's capacity (clamped to [0.05, 0.95])
+  oneWayUs: number;
+  requests: number;
+  seed: number;
+  queueCapacity?: number;
+  bounce?: boolean;
+  shapes?: Map<number, { dist: 'fixed' | 'exp' | 'lognormal'; sigma: number }>;  // per wire type
+}
+
+/** The native simulator config that runs `plan` on the estimated workload. */
+export function planSimConfig(plan: Plan, s: EvalSetup): object {
+  const index = new Map(s.types.map((t, i) => [t.type, i]));
+  const ix = (t: number) => {
+    const i = index.get(t);
+    if (i === undefined) throw new Error(`plan names type ${t}, which the estimate lacks`);
+    return i;
+  };
+  const typeToGroup: Record<string, number> = {};
+  for (const [t, g] of Object.entries(plan.tables.typeToGroup)) if (index.has(Number(t))) typeToGroup[String(ix(Number(t)))] = g;
+  const byServer = new Map(plan.servers.map((p) => [p.server, p]));
+  const perServer = Array.from({ length: s.servers }, (_, id) => {
+    const p = byServer.get(id);
+    if (!p) throw new Error(`plan has no entry for server ${id}`);
+    const policy = p.policy.kind === 'cfcfs' ? { kind: 'cfcfs' }
+      : { kind: 'darc', darc: { groups: p.policy.darc.groups.map((g) => ({ types: g.types.map(ix), workers: g.workers })) } };
+    return { policy: { ...policy, workers: s.workers, queueCapacity: s.queueCapacity ?? 4096 }, types: p.types.map(ix) };
+  });
+  return {
+    servers: s.servers, workers: s.workers, oneWayNs: Math.round(s.oneWayUs * 1000),
+    types: s.types.map((t) => ({ name: t.name, dist: s.shapes?.get(t.type)?.dist ?? 'exp', sigma: s.shapes?.get(t.type)?.sigma ?? 1, meanNs: t.meanNs, share: t.share })),
+    arrivals: { process: 'poisson', cv: 1 },
+    switch: { kind: 'pallas', tables: { ...plan.tables, typeToGroup } },
+    server: { kind: 'cfcfs', workers: s.workers, queueCapacity: s.queueCapacity ?? 4096 },
+    perServer,
+    meanNs: s.types.map((t) => t.meanNs),
+    bounce: s.bounce ?? true,
+    load: Math.min(0.95, Math.max(0.05, s.load)),
+    requests: s.requests, seed: s.seed, warmup: 0.1,
+  };
+}
+
+export function simEvaluator(s: EvalSetup): Evaluator {
+  const native = loadNative();
+  return async (plan) => {
+    const r = await native.runSim(planSimConfig(plan, s));
+    return { p99Us: r.latencyUs.p99, saturated: r.achievedRps < 0.99 * r.offeredRps };
+  };
+}
