@@ -291,9 +291,9 @@ Status Simulation::set_server_policy(uint32_t s, const ServerSpec& spec, uint64_
       in_server_--;
       drop(it.handle, now, policy::Admit::kDropFull);
     }
-    out_->server_moves++;
   }
-  if (cfg_.bounce) sv.epoch.on_epoch(sv.served, served, cfg_.mean_ns);
+  out_->server_moves++;
+  if (cfg_.bounce) sv.epoch.on_epoch(served, cfg_.mean_ns);
   sv.served = served;
   offer_idle(s, now);
   return Status::Ok();

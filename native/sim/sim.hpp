@@ -125,7 +125,7 @@ struct SimResult {
   uint64_t clone_copies = 0;      // extra copies the switch made
   uint64_t bounced_reroutes = 0;  // bounced copies the switch re-scheduled
   uint64_t updates = 0;           // control-plane updates applied
-  uint64_t server_moves = 0;      // servers whose policy changed in those updates
+  uint64_t server_moves = 0;      // servers whose policy or served types changed in those updates
   uint64_t events = 0;
   double wall_s = 0, events_per_sec = 0, sim_time_s = 0;
   Summary latency_us, wait_us, slowdown;

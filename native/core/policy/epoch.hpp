@@ -1,10 +1,12 @@
-// Epoch bouncing (DESIGN §4, paper §4.4): when a policy epoch moves a server off some request
-// types ("leaving" types: served before, not now), the first request that arrives afterwards of a
-// type with a shorter mean than a leaving type purges the queued requests of those longer leaving
-// types back to the switch (Policy::bounce, flagged BOUNCED, never twice), which re-schedules
-// them with its current tables. They would otherwise hold up the shorter requests this server now
-// serves. Means are the control plane's per-type estimates pushed with the policy. Pure logic on
-// the driver's thread; the driver calls on_arrival before Policy::on_arrival.
+// Epoch bouncing (DESIGN §4, paper §4.4 and Fig. 6): when a policy epoch changes a server's
+// roles (the types it serves, or its reservations), requests queued under the old roles may now
+// hold up the shorter requests the server is meant to serve. After the epoch, the first request
+// that arrives of a type t purges the queued requests of every type with a longer mean than t's
+// back to the switch (Policy::bounce: flagged BOUNCED, never twice), which re-schedules them with
+// its current tables — onto the servers that now serve them. Types not longer than the shortest
+// type the server serves now are never bounced. Means are the control plane's per-type estimates
+// pushed with the policy. Pure logic on the driver's thread; the driver calls on_epoch when it
+// applies a changed policy and on_arrival before Policy::on_arrival.
 #pragma once
 
 #include <array>
@@ -16,29 +18,30 @@ namespace pallas::policy {
 
 class EpochBounce {
  public:
-  // served_*: per type, non-zero when the server serves it; mean_ns: per type (0: unknown).
-  void on_epoch(const std::array<uint8_t, 256>& served_before, const std::array<uint8_t, 256>& served_now,
-                const std::array<double, 256>& mean_ns) {
+  // served_now: per type, non-zero when the server serves it from now on; mean_ns: per type
+  // (0: unknown, never bounced).
+  void on_epoch(const std::array<uint8_t, 256>& served_now, const std::array<double, 256>& mean_ns) {
     mean_ = mean_ns;
-    leaving_.fill(0);
-    armed_ = false;
+    double shortest = 0;
     for (int t = 0; t < 256; t++)
-      if (served_before[t] && !served_now[t]) {
-        leaving_[t] = 1;
-        armed_ = true;
-      }
+      if (served_now[t] && mean_[t] > 0 && (shortest == 0 || mean_[t] < shortest)) shortest = mean_[t];
+    armed_ = false;
+    for (int t = 0; t < 256; t++) {
+      pending_[t] = mean_[t] > shortest;
+      armed_ |= pending_[t] != 0;
+    }
   }
-  // A request of `type` arrived. True (and *f set, by type) when it must bounce queued requests.
+  // A request of `type` arrived. True (and *f set, by type) when queued requests must bounce.
   bool on_arrival(uint8_t type, BounceFilter* f) {
-    if (!armed_ || leaving_[type]) return false;
+    if (!armed_ || mean_[type] <= 0) return false;
     *f = BounceFilter{};
     f->by_type = true;
     bool any = false, left = false;
     for (int t = 0; t < 256; t++) {
-      if (!leaving_[t]) continue;
+      if (!pending_[t]) continue;
       if (mean_[t] > mean_[type]) {
         f->add(static_cast<uint8_t>(t));
-        leaving_[t] = 0;
+        pending_[t] = 0;
         any = true;
       } else {
         left = true;
@@ -50,7 +53,7 @@ class EpochBounce {
   bool armed() const { return armed_; }
 
  private:
-  std::array<uint8_t, 256> leaving_{};
+  std::array<uint8_t, 256> pending_{};  // types still to bounce at the next shorter arrival
   std::array<double, 256> mean_{};
   bool armed_ = false;
 };

@@ -1,0 +1,165 @@
+// The policy generator (lib/control/policy): k-means candidates, eq. (1) provisioning, packing,
+// tables, drift and incremental re-planning. Pure TypeScript; the evaluation by simulation is in
+// test/native/rack-sim.test.ts.
+import { describe, expect, it } from 'vitest';
+
+import { buildPlan, candidates, drift, generate, kmeans, movedServers, pack, provision, typeDemands, type Plan, type TypeEstimate } from '../../lib/control/policy.js';
+import { PallasError } from '../../lib/errors.js';
+
+const rack = (n: number, cores = 10) => Array.from({ length: n }, (_, id) => ({ id, cores }));
+const tpcc: TypeEstimate[] = [
+  { type: 0, name: 'Payment', meanNs: 5000, share: 0.43 },
+  { type: 1, name: 'OrderStatus', meanNs: 6000, share: 0.04 },
+  { type: 2, name: 'NewOrder', meanNs: 16000, share: 0.45 },
+  { type: 3, name: 'Delivery', meanNs: 62000, share: 0.04 },
+  { type: 4, name: 'StockLevel', meanNs: 74000, share: 0.04 },
+];
+const bimodal = (short: number): TypeEstimate[] => [
+  { type: 0, name: 'S', meanNs: 10_000, share: short },
+  { type: 1, name: 'L', meanNs: 100_000, share: 1 - short },
+];
+
+describe('candidate groupings', () => {
+  it('k-means gives one candidate per k, and the paper\'s TPC-C grouping at k = 3', () => {
+    const cs = candidates(tpcc);
+    expect(cs.map((c) => c.length)).toEqual([1, 2, 3, 4, 5]);
+    expect(cs[2]).toEqual([[0, 1], [2], [3, 4]]);
+    expect(cs[0]).toEqual([[0, 1, 2, 3, 4]]);
+    for (const c of cs) expect(c.flat().sort()).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('is the exact optimum in one dimension (checked against every contiguous split)', () => {
+    // Brute force over all 2-splits of 6 random types, 50 times.
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let trial = 0; trial < 50; trial++) {
+      const ts = Array.from({ length: 6 }, (_, i) => ({ type: i, name: `t${i}`, meanNs: 1000 * Math.exp(6 * rnd()), share: 0.01 + rnd() }));
+      const sorted = ts.slice().sort((a, b) => a.meanNs - b.meanNs);
+      const sse = (g: TypeEstimate[]) => {
+        const w = g.reduce((a, t) => a + t.share, 0), m = g.reduce((a, t) => a + t.share * Math.log(t.meanNs), 0) / w;
+        return g.reduce((a, t) => a + t.share * (Math.log(t.meanNs) - m) ** 2, 0);
+      };
+      let best = Infinity;
+      for (let cut = 1; cut < 6; cut++) best = Math.min(best, sse(sorted.slice(0, cut)) + sse(sorted.slice(cut)));
+      const got = kmeans(ts, 2).map((g) => g.map((t) => ts[t]!));
+      expect(sse(got[0]!) + sse(got[1]!)).toBeCloseTo(best, 9);
+    }
+  });
+
+  it('puts a type with no share next to its nearest neighbour', () => {
+    const ts = [...bimodal(0.5), { type: 2, name: 'idle', meanNs: 90_000, share: 0 }];
+    expect(kmeans(ts, 2)).toEqual([[0], [1, 2]]);
+  });
+});
+
+describe('provisioning by eq. (1)', () => {
+  it('sums to the rack and stays within one core of the exact share (TPC-C, bimodal, trimodal)', () => {
+    const cases: [TypeEstimate[], number[][]][] = [
+      [tpcc, [[0, 1], [2], [3, 4]]],
+      [bimodal(0.5), [[0], [1]]],
+      [bimodal(0.9), [[0], [1]]],
+      [[{ type: 0, name: 'S', meanNs: 5000, share: 1 / 3 }, { type: 1, name: 'M', meanNs: 50000, share: 1 / 3 }, { type: 2, name: 'L', meanNs: 500000, share: 1 / 3 }], [[0], [1], [2]]],
+    ];
+    for (const [ts, grouping] of cases) {
+      const plan = buildPlan(ts, grouping, rack(8))!;
+      expect(plan.groups.reduce((a, g) => a + g.cores, 0)).toBe(80);
+      const dem = typeDemands(ts);
+      for (const g of plan.groups) {
+        const exact = g.types.reduce((a, t) => a + dem.get(t)!, 0) * 80;
+        expect(Math.abs(g.cores - exact)).toBeLessThanOrEqual(1);
+        expect(g.cores).toBeGreaterThanOrEqual(1);
+      }
+    }
+  });
+
+  it('gives each group a core even when its demand rounds to zero, and refuses more groups than cores', () => {
+    expect(provision([0.001, 0.999], 10)).toEqual([1, 9]);
+    expect(provision([1, 1, 1], 2)).toBeNull();
+  });
+
+  it('the TPC-C plan: weights are cores, C_thres = cores · τ / mean, cfcfs for one group, darc with reservations for several', () => {
+    const plan = buildPlan(tpcc, [[0, 1], [2], [3, 4]], rack(8))!;
+    expect(plan.groups.map((g) => g.cores)).toEqual([13, 38, 29]);
+    for (const [gi, g] of plan.groups.entries()) {
+      const wrr = plan.tables.groups[gi]!.wrr;
+      expect(wrr.reduce((a, e) => a + e.weight, 0)).toBe(g.cores);
+      expect(plan.tables.groups[gi]!.cThres).toBe(Math.round((g.cores * 20_000) / g.meanNs));
+    }
+    const mixed = plan.servers.filter((s) => s.roles.length > 1);
+    expect(mixed.length).toBeLessThanOrEqual(2);  // G − 1
+    for (const s of plan.servers) {
+      expect(s.roles.reduce((a, r) => a + r.cores, 0)).toBe(10);
+      if (s.roles.length === 1) expect(s.policy).toEqual({ kind: 'cfcfs' });
+      else {
+        expect(s.policy.kind).toBe('darc');
+        if (s.policy.kind === 'darc') expect(s.policy.darc.groups.map((g) => g.workers)).toEqual(s.roles.map((r) => r.cores));
+      }
+    }
+    // Types map to their groups; an unknown type goes to the longest group.
+    expect(plan.tables.typeToGroup).toEqual({ 0: 0, 1: 0, 2: 1, 3: 2, 4: 2 });
+    expect(plan.tables.defaultGroup).toBe(2);
+  });
+
+  it('rejects a bad estimate with BAD_POLICY', () => {
+    expect(() => buildPlan([{ type: 0, name: 'x', meanNs: 0, share: 1 }], [[0]], rack(1))).toThrow(PallasError);
+    expect(() => buildPlan(bimodal(0.5), [[0], [1]], [])).toThrow(/no servers/);
+    expect(() => buildPlan(bimodal(0.5), [[0], [1]], [{ id: 0, cores: 4 }, { id: 0, cores: 4 }])).toThrow(/twice/);
+  });
+});
+
+describe('adaptation', () => {
+  it('drift is zero for the planned workload and large after port → normal bimodal', () => {
+    const plan = buildPlan(bimodal(0.5), [[0], [1]], rack(8))!;
+    expect(drift(plan, bimodal(0.5))).toBeLessThan(1);
+    // Normal: S wants 37.9 cores instead of 7: drift ≈ 2 × 30.9.
+    expect(drift(plan, bimodal(0.9))).toBeCloseTo(2 * (0.9 * 10 / 19 * 80 - 7), 5);
+  });
+
+  it('port → normal: the incremental plan moves fewer servers than a from-scratch plan', () => {
+    const port = buildPlan(bimodal(0.5), [[0], [1]], rack(8))!;
+    const scratch = buildPlan(bimodal(0.9), [[0], [1]], rack(8))!;
+    const incr = buildPlan(bimodal(0.9), [[0], [1]], rack(8), {}, port)!;
+    expect(incr.groups.map((g) => g.cores)).toEqual(scratch.groups.map((g) => g.cores));
+    const mScratch = movedServers(port, scratch).length, mIncr = movedServers(port, incr).length;
+    expect(mScratch).toBe(4);
+    expect(mIncr).toBe(3);  // the minimum: S needs 31 more cores, three whole servers
+    // Both are valid plans: every server full, group totals as provisioned.
+    for (const p of [scratch, incr]) {
+      for (const s of p.servers) expect(s.roles.reduce((a, r) => a + r.cores, 0)).toBe(10);
+      p.groups.forEach((g, gi) => expect(p.servers.flatMap((s) => s.roles).filter((r) => r.group === gi).reduce((a, r) => a + r.cores, 0)).toBe(g.cores));
+    }
+  });
+
+  it('incremental re-plans never move more servers than from scratch over random drifts', () => {
+    let seed = 3;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    let prev: Plan = buildPlan(tpcc, [[0, 1], [2], [3, 4]], rack(8))!;
+    for (let i = 0; i < 40; i++) {
+      const ts = tpcc.map((t) => ({ ...t, share: t.share * (0.3 + 1.4 * rnd()) }));
+      const grouping = [[0, 1], [2], [3, 4]];
+      const scratch = buildPlan(ts, grouping, rack(8))!;
+      const incr = buildPlan(ts, grouping, rack(8), {}, prev)!;
+      expect(movedServers(prev, incr).length).toBeLessThanOrEqual(movedServers(prev, scratch).length);
+      expect(incr.groups.map((g) => g.cores)).toEqual(scratch.groups.map((g) => g.cores));
+      prev = incr;
+    }
+  });
+
+  it('pack keeps every server full with mixed racks of different sizes', () => {
+    const r = [{ id: 0, cores: 4 }, { id: 1, cores: 12 }, { id: 2, cores: 8 }];
+    const roles = pack([{ types: [0], cores: 5 }, { types: [1], cores: 19 }], r);
+    roles.forEach((rs, i) => expect(rs.reduce((a, x) => a + x.cores, 0)).toBe(r[i]!.cores));
+  });
+});
+
+describe('selection', () => {
+  it('picks the lowest p99, an unsaturated candidate over a saturated one, and reports every candidate', async () => {
+    const scores: Record<number, { p99Us: number; saturated: boolean }> = {
+      1: { p99Us: 50, saturated: true }, 2: { p99Us: 300, saturated: false }, 3: { p99Us: 200, saturated: false }, 4: { p99Us: 250, saturated: false }, 5: { p99Us: 400, saturated: false },
+    };
+    const r = await generate(tpcc, rack(8), async (p) => scores[p.groups.length]!);
+    expect(r.candidates.map((c) => c.p99Us)).toEqual([50, 300, 200, 250, 400]);
+    expect(r.plan.groups.length).toBe(3);
+    expect(r.candidates[r.chosen]!.groups).toEqual([['Payment', 'OrderStatus'], ['NewOrder'], ['Delivery', 'StockLevel']]);
+  });
+});
