@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // The `pallas` command line. Each subcommand validates its flags, runs, and exits non-zero with a
 // one-line message (the PallasError code and what to do) on failure.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { doctor, formatDoctor } from '../doctor.js';
@@ -29,7 +32,7 @@ Commands:
       --eal "ARGS"           dpdk: EAL arguments (default "${DEFAULT_EAL_ARGS.join(' ')}")
       --server-id N          id written into replies (default 0)
       --json                 print counters as JSON (and the ready line as JSON)
-  sim <scenario.yaml|json> [options]
+  sim <scenario.yaml|json|name|paper> [options]
                          simulate every system × load of a scenario on the shared policy code;
                          prints a table (a progress bar on stderr while it runs)
       --json                 print the result document instead ({ scenario, runs: [...] })
@@ -101,8 +104,28 @@ async function runSim(argv: string[]): Promise<void> {
       requests: { type: 'string' }, seed: { type: 'string' }, quiet: { type: 'boolean', default: false },
     },
   });
-  if (positionals.length !== 1) throw new PallasError('BAD_CONFIG', 'pallas sim takes one scenario file (see pallas --help)');
-  const sc = loadScenario(positionals[0]!);
+  if (positionals.length !== 1) throw new PallasError('BAD_CONFIG', 'pallas sim takes one scenario file or name (see pallas --help)');
+  const files = scenarioFiles(positionals[0]!);
+  for (const [i, file] of files.entries()) {
+    if (files.length > 1) process.stdout.write(`${i ? '\n' : ''}== ${file}\n`);
+    await simOne(file, values, files.length > 1);
+    if (process.exitCode === 130) return;
+  }
+}
+
+const PAPER_DIR = fileURLToPath(new URL('../../../bench/scenarios/paper/', import.meta.url));
+
+/** A scenario file; a bare name of the paper's scenarios (bench/scenarios/paper); or `paper` for all. */
+function scenarioFiles(arg: string): string[] {
+  if (existsSync(arg) || /[./]/.test(arg)) return [arg];
+  const all = existsSync(PAPER_DIR) ? readdirSync(PAPER_DIR).filter((f) => f.endsWith('.yaml')).sort() : [];
+  if (arg === 'paper') return all.map((f) => join(PAPER_DIR, f));
+  if (all.includes(`${arg}.yaml`)) return [join(PAPER_DIR, `${arg}.yaml`)];
+  throw new PallasError('BAD_CONFIG', `no scenario file or paper scenario named '${arg}' (paper scenarios: ${all.map((f) => f.replace(/\.yaml$/, '')).join(', ')}, or paper for all)`);
+}
+
+async function simOne(file: string, values: { json?: boolean; csv?: string; 'per-type'?: boolean; requests?: string; seed?: string; quiet?: boolean }, multi: boolean): Promise<void> {
+  const sc = loadScenario(file);
   const count = (flag: string, v: string | undefined, min: number): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);
@@ -122,7 +145,7 @@ async function runSim(argv: string[]): Promise<void> {
   });
   process.removeListener('SIGINT', onSignal);
   if (showBar) process.stderr.write('\n');
-  if (values.csv) writeCsv(doc, values.csv);
+  if (values.csv) writeCsv(doc, multi ? join(values.csv, sc.name) : values.csv);
   if (values.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   else process.stdout.write(formatTable(doc, values['per-type']));
   if (ac.signal.aborted || doc.runs.length < runPoints(sc).length || doc.runs.some((r) => r.aborted)) {

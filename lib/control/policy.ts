@@ -112,7 +112,7 @@ export function kmeans(types: TypeEstimate[], k: number): number[][] {
     let g = 0, d = Infinity;
     groups.forEach((grp, gi) => {
       for (const ty of grp) {
-        const m = live.find((l) => l.type === ty)!.meanNs;
+        const m = types.find((l) => l.type === ty)!.meanNs;
         const dd = Math.abs(Math.log(m) - Math.log(t.meanNs));
         if (dd < d) { d = dd; g = gi; }
       }

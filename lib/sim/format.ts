@@ -19,15 +19,15 @@ function label(r: RunResult): string {
 
 /** One line per run (and, with perType, one indented line per type). */
 export function formatTable(doc: SimDocument, perType = false): string {
-  const rows: string[][] = [['system', 'load', 'offered k/s', 'achieved k/s', 'mean µs', 'p50 µs', 'p99 µs', 'p99.9 µs', 'p99 slowdown', 'drops', 'Mevents/s']];
+  const rows: string[][] = [['system', 'load', 'offered k/s', 'achieved k/s', 'mean µs', 'p50 µs', 'p99 µs', 'p99.9 µs', 'p99 slowdown', 'drops', 'clone drops', 'Mevents/s']];
   for (const r of doc.runs) {
-    const drops = r.dropped.queueFull + r.dropped.clone;
+    const drops = r.dropped.queueFull + r.dropped.switch;  // requests lost to a full queue (counted)
     rows.push([label(r), f(r.load, 2), k(r.offeredRps), k(r.achievedRps) + (r.saturated ? ' SAT' : ''),
-      f(r.latencyUs.mean), f(r.latencyUs.p50), f(r.latencyUs.p99), f(r.latencyUs.p999), f(r.slowdown.p99), String(drops), f(r.eventsPerSec / 1e6, 2)]);
+      f(r.latencyUs.mean), f(r.latencyUs.p50), f(r.latencyUs.p99), f(r.latencyUs.p999), f(r.slowdown.p99), String(drops), String(r.dropped.clone), f(r.eventsPerSec / 1e6, 2)]);
     if (perType) {
       for (const [name, t] of Object.entries(r.perType)) {
         if (t.measured === 0) continue;
-        rows.push([`  ${name}`, '', '', '', f(t.latencyUs.mean), f(t.latencyUs.p50), f(t.latencyUs.p99), f(t.latencyUs.p999), f(t.slowdown.p99), '', '']);
+        rows.push([`  ${name}`, '', '', '', f(t.latencyUs.mean), f(t.latencyUs.p50), f(t.latencyUs.p99), f(t.latencyUs.p999), f(t.slowdown.p99), '', '', '']);
       }
     }
   }
