@@ -134,3 +134,26 @@ describe('runScenario progress and abort', () => {
     expect(doc.runs[0]!.requests).toBeLessThan(3_000_000);
   });
 });
+
+describe('pallas sim by name', () => {
+  it('runs a paper scenario by name, and lists the names on a wrong one', async () => {
+    const ok = await pallas(['sim', 'd1-exponential', '--requests', '3000', '--quiet']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^d1-exponential\n/);
+    expect(ok.stdout).toMatch(/\npallas +0\.30 /);
+    expect(ok.stdout).toMatch(/\nrs-cfcfs +0\.95 /);
+    const bad = await pallas(['sim', 'fig99', '--quiet']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("no scenario file or paper scenario named 'fig99'");
+    expect(bad.stderr).toContain('fig8b-port-bimodal');
+  });
+
+  it('every paper scenario file is valid', async () => {
+    const { readdirSync } = await import('node:fs');
+    const { loadScenario } = await import('../../lib/sim/scenario.js');
+    const paperDir = join(packageRoot, 'bench/scenarios/paper');
+    const files = readdirSync(paperDir).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThanOrEqual(15);
+    for (const f of files) expect(() => loadScenario(join(paperDir, f))).not.toThrow();
+  });
+});

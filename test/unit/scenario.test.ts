@@ -105,3 +105,24 @@ describe('native config', () => {
     expect(sweptShares(sc.workload.types, sc.sweep!, 1)).toEqual([1, 0, 0]);
   });
 });
+
+describe('systems by name', () => {
+  const withSystems = (systems: unknown[]) => normaliseScenario({ ...minimal(), systems });
+  it('expands presets and their options', () => {
+    const sc = withSystems(['rs-darc', { system: 'r2p2', jbsqDepth: 3 }, { system: 'pallas', name: 'P', deltaCores: 5 }, 'pallas-static']);
+    expect(sc.systems[0]).toMatchObject({ name: 'rs-darc', system: 'rs-darc', switch: 'po2', server: 'darc', darc: { warm: true } });
+    expect(sc.systems[1]).toMatchObject({ switch: 'jbsq', server: 'cfcfs', jbsqDepth: 3 });
+    expect(sc.systems[2]).toMatchObject({ name: 'P', switch: 'pallas', pallas: { adapt: true, clone: true, bounce: true, deltaCores: 5, intervalMs: 10 } });
+    expect(sc.systems[3]!.pallas).toMatchObject({ adapt: false });
+    expect(nativeConfig(sc, sc.systems[0]!, 0.5).server.darc.warm).toEqual([{ type: 0, meanNs: 1000, share: 1 }]);
+  });
+  it.each([
+    [['fifo'], 'scenario.systems[0].system: must be one of: pallas'],
+    [[{ system: 'rs-darc', jbsqDepth: 2 }], 'scenario.systems[0].jbsqDepth: unknown field'],
+    [[{ system: 'pallas', deltaCores: -1 }], 'scenario.systems[0].deltaCores: must be'],
+    [['rs-darc', 'rs-darc'], "a system named 'rs-darc' is already listed"],
+    [[{ switch: 'pallas', server: 'cfcfs' }], 'scenario.systems[0].switch: must be one of'],
+  ])('rejects %j', (systems, want) => {
+    expect(() => withSystems(systems)).toThrow(want);
+  });
+});
