@@ -277,6 +277,16 @@ Napi::Object result_object(Napi::Env env, const sim::SimResult& r) {
   return o;
 }
 
+// The simulator's tick: publishes the requests generated so far in control[0] and stops the run
+// when JS set control[1] or the addon is being torn down.
+sim::Tick progress_tick(uint64_t* control, JobRegistry jobs) {
+  return [control, jobs](uint64_t done) {
+    if (!control) return jobs.aborting->load(std::memory_order_relaxed);
+    std::atomic_ref<uint64_t>(control[0]).store(done, std::memory_order_relaxed);
+    return jobs.aborting->load(std::memory_order_relaxed) || std::atomic_ref<uint64_t>(control[1]).load(std::memory_order_relaxed) != 0;
+  };
+}
+
 // ---- runSim --------------------------------------------------------------------------------------
 class SimWorker : public Napi::AsyncWorker {
  public:
@@ -290,12 +300,7 @@ class SimWorker : public Napi::AsyncWorker {
   }
   Napi::Promise promise() { return deferred_.Promise(); }
   void Execute() override {
-    auto tick = [this](uint64_t done) {
-      if (!control_) return jobs_.aborting->load(std::memory_order_relaxed);
-      std::atomic_ref<uint64_t>(control_[0]).store(done, std::memory_order_relaxed);
-      return jobs_.aborting->load(std::memory_order_relaxed) || std::atomic_ref<uint64_t>(control_[1]).load(std::memory_order_relaxed) != 0;
-    };
-    st_ = sim::run(cfg_, &res_, tick);
+    st_ = sim::run(cfg_, &res_, progress_tick(control_, jobs_));
     jobs_.running->fetch_sub(1);
   }
   void OnOK() override {
@@ -506,12 +511,7 @@ class SimSession : public Napi::ObjectWrap<SimSession> {
     }
     Napi::Promise promise() { return deferred_.Promise(); }
     void Execute() override {
-      auto tick = [this](uint64_t done) {
-        if (!control_) return jobs_of_.aborting->load(std::memory_order_relaxed);
-        std::atomic_ref<uint64_t>(control_[0]).store(done, std::memory_order_relaxed);
-        return jobs_of_.aborting->load(std::memory_order_relaxed) || std::atomic_ref<uint64_t>(control_[1]).load(std::memory_order_relaxed) != 0;
-      };
-      done_ = s_->s_.advance(until_, tick);
+      done_ = s_->s_.advance(until_, progress_tick(control_, jobs_of_));
       jobs_of_.running->fetch_sub(1);
     }
     void OnOK() override {

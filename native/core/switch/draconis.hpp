@@ -28,12 +28,7 @@ class Draconis final : public Dispatcher {
       out->push_back({r.handle, static_cast<uint16_t>(best), 0, r.flags, r.index});
       return Fate::kSent;
     }
-    if (!q_.push(r)) {
-      c_.n_drop_full++;
-      return Fate::kDropped;
-    }
-    c_.n_held++;
-    return Fate::kHeld;
+    return q_.hold(r, &c_);
   }
   bool on_reply(const ReplyIn& r, uint64_t now_ns, std::vector<Send>* out) override {
     c_.n_replies++;

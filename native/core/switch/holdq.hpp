@@ -19,6 +19,15 @@ class HoldQueue {
   }
   bool empty() const { return size_ == 0; }
   size_t size() const { return size_; }
+  // Holds r, or drops it when the queue is full; counts either way.
+  Fate hold(const ReqIn& r, DispatchCounters* c) {
+    if (!push(r)) {
+      c->n_drop_full++;
+      return Fate::kDropped;
+    }
+    c->n_held++;
+    return Fate::kHeld;
+  }
   ReqIn pop() {
     const ReqIn r = buf_[head_];
     head_ = (head_ + 1) % buf_.size();
