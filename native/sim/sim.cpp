@@ -124,7 +124,7 @@ class Simulation {
   uint64_t now() const { return now_; }
   Status apply(const Update& u);
   sw::Monitor* monitor() { return disp_->monitor(); }
-  void finish(SimResult* out, double wall_s);
+  void finish(SimResult* out);
 
  private:
   // Arrivals.
@@ -736,7 +736,7 @@ bool Simulation::advance(uint64_t until_ns, const Tick& tick) {
   return ev_.empty();
 }
 
-void Simulation::finish(SimResult* out, double) {
+void Simulation::finish(SimResult* out) {
   *out = acc_;
   SimResult& o = *out;
   const double wall_s = wall_s_;
@@ -826,7 +826,7 @@ Status Session::apply(const Update& u) {
 }
 sw::Monitor* Session::monitor() { return impl_ ? impl_->monitor() : nullptr; }
 void Session::finish(SimResult* out) {
-  if (impl_) impl_->finish(out, 0);
+  if (impl_) impl_->finish(out);
   else *out = SimResult{};
 }
 

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "../wire/wire_gen.hpp"
 #include "tables.hpp"
 
 namespace pallas::sw {
@@ -52,5 +53,18 @@ class ReplyFilter {
   uint32_t slots_;
   uint64_t n_evicted_ = 0;
 };
+
+// The reply path every cloning switch shares (DESIGN §4). A drop notice skips the filter: a dropped
+// clone's notice stops at the switch (the original may still answer, and the filter must not take
+// the notice for its first reply); any other notice goes on to the client. A reply of a cloned
+// request goes through the filter; any other reply is forwarded.
+enum class ReplyVerdict : uint8_t { kForward, kForwardNotice, kCloneNotice, kFiltered };
+
+inline ReplyVerdict classify_reply(ReplyFilter& f, uint8_t flags, uint32_t index) {
+  if (flags & wire::kFlagDropNotice)
+    return (flags & wire::kCloneMask) == wire::kCloneClone ? ReplyVerdict::kCloneNotice : ReplyVerdict::kForwardNotice;
+  if ((flags & wire::kCloneMask) != wire::kCloneNone && !f.pass(index)) return ReplyVerdict::kFiltered;
+  return ReplyVerdict::kForward;
+}
 
 }  // namespace pallas::sw

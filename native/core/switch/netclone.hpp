@@ -51,18 +51,11 @@ class NetClone final : public Dispatcher {
   bool on_reply(const ReplyIn& r, uint64_t now_ns, std::vector<Send>* out) override {
     c_.n_replies++;
     if (r.server < qlen_.size()) qlen_[r.server] = r.queue_len;
-    if (r.flags & wire::kFlagDropNotice) {
-      if ((r.flags & wire::kCloneMask) == wire::kCloneClone) {
-        c_.n_clone_drop_notices++;
-        return false;
-      }
-      return true;
+    switch (classify_reply(filter_, r.flags, r.index)) {
+      case ReplyVerdict::kCloneNotice: c_.n_clone_drop_notices++; return false;
+      case ReplyVerdict::kFiltered: c_.n_replies_filtered++; return false;
+      default: return true;
     }
-    if ((r.flags & wire::kCloneMask) != wire::kCloneNone && !filter_.pass(r.index)) {
-      c_.n_replies_filtered++;
-      return false;
-    }
-    return true;
   }
   DispatchCounters counters() const override {
     DispatchCounters c = c_;

@@ -66,19 +66,11 @@ RequestOut Pipeline::on_request(uint8_t type, uint8_t flags, uint32_t index, uin
 
 bool Pipeline::on_reply(uint8_t type, uint8_t flags, uint32_t index, uint32_t time_ns) {
   c_.n_replies++;
-  if (flags & wire::kFlagDropNotice) {
-    // A server dropped the request. A dropped clone's notice stops here (the original may still
-    // answer; the filter must not take the notice for its first reply). Any other notice goes on
-    // to the client, which accounts for it; neither carries an execution time to monitor.
-    if ((flags & wire::kCloneMask) == wire::kCloneClone) {
-      c_.n_clone_drop_notices++;
-      return false;
-    }
-    return true;
-  }
-  if ((flags & wire::kCloneMask) != wire::kCloneNone && !filter_.pass(index)) {
-    c_.n_replies_filtered++;
-    return false;
+  switch (classify_reply(filter_, flags, index)) {
+    case ReplyVerdict::kCloneNotice: c_.n_clone_drop_notices++; return false;
+    case ReplyVerdict::kFiltered: c_.n_replies_filtered++; return false;
+    case ReplyVerdict::kForwardNotice: return true;  // no execution time to monitor
+    case ReplyVerdict::kForward: break;
   }
   monitor_.record(type, time_ns);
   return true;
