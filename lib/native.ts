@@ -87,7 +87,7 @@ export interface NativePolicyHarness {
 
 export interface NativeSwitchTables {
   typeToGroup?: Record<number, number>; defaultGroup?: number; tauNs?: number; clone?: boolean;
-  groups: { wrr: { server: number; weight: number }[]; cThres?: number }[];
+  groups: { wrr: { server: number; weight: number }[]; cThres?: number; cloneOut?: boolean }[];
 }
 export interface NativeForward { group: number; server: number; flags: number; index: number }
 export interface NativeSwitchPipeline {

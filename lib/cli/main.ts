@@ -10,9 +10,10 @@ import { doctor, formatDoctor } from '../doctor.js';
 import { PallasError, toPallasError } from '../errors.js';
 import { EchoServer } from '../io/echo.js';
 import { DEFAULT_EAL_ARGS, type TransportConfig } from '../io/transport.js';
-import { formatTable, writeCsv } from '../sim/format.js';
-import { runPoints, runScenario } from '../sim/run.js';
-import { loadScenario } from '../sim/scenario.js';
+import { formatTable } from '../sim/format.js';
+import { formatSummary, summarize, writeIndex, writeResults } from '../sim/report.js';
+import { runPoints, runScenario, type SimDocument } from '../sim/run.js';
+import { loadScenario, type Scenario } from '../sim/scenario.js';
 import { VERSION } from '../version.js';
 import { DEFAULT_UDP_PORT } from '../wire/gen.js';
 
@@ -34,9 +35,12 @@ Commands:
       --json                 print counters as JSON (and the ready line as JSON)
   sim <scenario.yaml|json|name|paper> [options]
                          simulate every system × load of a scenario on the shared policy code;
-                         prints a table (a progress bar on stderr while it runs)
+                         prints a table and the Pallas-vs-baseline summary (a progress bar on
+                         stderr while it runs); writes CSV, JSON, SVG plots and summary.md to
+                         DIR/<scenario>/ (and, for several, DIR/summary.md and DIR/index.html)
+      --out DIR              where results go (default results/sim)
+      --no-write             write no files
       --json                 print the result document instead ({ scenario, runs: [...] })
-      --csv DIR              also write DIR/runs.csv and DIR/types.csv
       --per-type             add a line per request type to the table
       --requests N           override the scenario's request count (per run)
       --seed N               override the scenario's seed
@@ -100,16 +104,25 @@ async function runSim(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv, strict: true, allowPositionals: true,
     options: {
-      json: { type: 'boolean', default: false }, csv: { type: 'string' }, 'per-type': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false }, out: { type: 'string', default: 'results/sim' }, 'no-write': { type: 'boolean', default: false },
+      'per-type': { type: 'boolean', default: false },
       requests: { type: 'string' }, seed: { type: 'string' }, quiet: { type: 'boolean', default: false },
     },
   });
   if (positionals.length !== 1) throw new PallasError('BAD_CONFIG', 'pallas sim takes one scenario file or name (see pallas --help)');
   const files = scenarioFiles(positionals[0]!);
+  const done: { doc: SimDocument; sc: Scenario; files: string[] }[] = [];
+  // Status lines go to stderr under --json, so that stdout stays one JSON document per scenario.
+  const say = (s: string) => (values.json ? process.stderr : process.stdout).write(s);
   for (const [i, file] of files.entries()) {
-    if (files.length > 1) process.stdout.write(`${i ? '\n' : ''}== ${file}\n`);
-    await simOne(file, values, files.length > 1);
+    if (files.length > 1) say(`${i ? '\n' : ''}== ${file}\n`);
+    done.push(await simOne(file, values, say));
     if (process.exitCode === 130) return;
+  }
+  if (files.length > 1) {
+    const sums = done.map((d) => summarize(d.doc, d.sc)).filter((s) => s !== undefined);
+    say(`\n== summary: Pallas against the baseline\n${formatSummary(sums)}`);
+    if (!values['no-write']) say(`results: ${writeIndex(values.out, done).join(', ')}\n`);
   }
 }
 
@@ -124,7 +137,9 @@ function scenarioFiles(arg: string): string[] {
   throw new PallasError('BAD_CONFIG', `no scenario file or paper scenario named '${arg}' (paper scenarios: ${all.map((f) => f.replace(/\.yaml$/, '')).join(', ')}, or paper for all)`);
 }
 
-async function simOne(file: string, values: { json?: boolean; csv?: string; 'per-type'?: boolean; requests?: string; seed?: string; quiet?: boolean }, multi: boolean): Promise<void> {
+interface SimFlags { json?: boolean; out: string; 'no-write'?: boolean; 'per-type'?: boolean; requests?: string; seed?: string; quiet?: boolean }
+
+async function simOne(file: string, values: SimFlags, say: (s: string) => void): Promise<{ doc: SimDocument; sc: Scenario; files: string[] }> {
   const sc = loadScenario(file);
   const count = (flag: string, v: string | undefined, min: number): number | undefined => {
     if (v === undefined) return undefined;
@@ -145,13 +160,25 @@ async function simOne(file: string, values: { json?: boolean; csv?: string; 'per
   });
   process.removeListener('SIGINT', onSignal);
   if (showBar) process.stderr.write('\n');
-  if (values.csv) writeCsv(doc, multi ? join(values.csv, sc.name) : values.csv);
   if (values.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-  else process.stdout.write(formatTable(doc, values['per-type']));
-  if (ac.signal.aborted || doc.runs.length < runPoints(sc).length || doc.runs.some((r) => r.aborted)) {
+  else {
+    process.stdout.write(formatTable(doc, values['per-type']));
+    const s = summarize(doc, sc);
+    if (s) process.stdout.write(`\n${s.pallas} against ${s.baseline}:\n${formatSummary([s])}`);
+  }
+  const partial = ac.signal.aborted || doc.runs.length < runPoints(sc).length || doc.runs.some((r) => r.aborted);
+  let files: string[] = [];
+  if (!values['no-write']) {
+    // A partial run still writes what it has, into the same place, so that nothing computed is lost.
+    const dir = join(values.out, sc.name);
+    files = writeResults(doc, sc, dir);
+    say(`results${partial ? ' (partial)' : ''}: ${dir}/ (${files.map((f) => f.slice(dir.length + 1)).join(', ')})\n`);
+  }
+  if (partial) {
     process.stderr.write('pallas sim: interrupted; the results above are partial\n');
     process.exitCode = 130;
   }
+  return { doc, sc, files };
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -32,7 +32,7 @@ export interface SwitchTables {
   defaultGroup: number;
   tauNs: number;
   clone: boolean;
-  groups: { cThres: number; wrr: { server: number; weight: number }[] }[];
+  groups: { cThres: number; cloneOut: boolean; wrr: { server: number; weight: number }[] }[];
 }
 export interface Plan { groups: PlanGroup[]; servers: ServerPlan[]; tables: SwitchTables; totalCores: number }
 
@@ -40,6 +40,7 @@ export interface PlanOptions {
   tauNs?: number;          // burst window (20 µs)
   clone?: boolean;         // burst cloning on
   cThresFactor?: number;   // scales every C_thres (1: the capacity of the group's cores per window)
+  groups?: number;         // consider only the candidate with this many groups (an operator's fixed grouping)
 }
 
 const TAU_NS = 20_000;
@@ -278,6 +279,9 @@ export function buildPlan(types: TypeEstimate[], grouping: number[][], rack: Rac
     clone: opts.clone ?? true,
     groups: groups.map((g, gi) => ({
       cThres: g.cThres,
+      // The longest group's excess is not cloned: its clone would hold a shorter group's core
+      // for longer than any request of that group (the paper sets C_thres for the short group).
+      cloneOut: gi < groups.length - 1,
       wrr: servers.flatMap((s) => s.roles.filter((r) => r.group === gi).map((r) => ({ server: s.server, weight: r.cores }))),
     })),
   };
@@ -326,7 +330,10 @@ export async function generate(types: TypeEstimate[], rack: RackServer[], evalua
   const names = new Map(types.map((t) => [t.type, t.name]));
   const reports: CandidateReport[] = [];
   const plans: Plan[] = [];
+  // A fixed number of groups holds while the workload has that many types (fewer: one per type).
+  const fixed = opts.groups === undefined ? undefined : Math.min(opts.groups, types.filter((t) => t.share > 0).length);
   for (const grouping of candidates(types)) {
+    if (fixed !== undefined && grouping.length !== fixed) continue;
     const plan = buildPlan(types, grouping, rack, opts, previous);
     if (!plan) continue;
     const ev = await evaluate(plan);
@@ -340,7 +347,10 @@ export async function generate(types: TypeEstimate[], rack: RackServer[], evalua
       mixedServers: plan.servers.filter((s) => s.roles.length > 1).length,
     });
   }
-  if (plans.length === 0) throw new PallasError('BAD_POLICY', 'no candidate grouping fits the rack (more groups than cores)');
+  if (plans.length === 0)
+    throw new PallasError('BAD_POLICY', fixed !== undefined
+      ? `${fixed} groups do not fit the rack's ${rack.reduce((a, s) => a + s.cores, 0)} cores`
+      : 'no candidate grouping fits the rack (more groups than cores)');
   let best = 0;
   for (let i = 1; i < reports.length; i++) {
     const a = reports[i]!, b = reports[best]!;

@@ -2,3 +2,5 @@
 export * from './scenario.js';
 export * from './run.js';
 export * from './format.js';
+export * from './report.js';
+export * from './plot.js';

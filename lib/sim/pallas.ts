@@ -42,7 +42,7 @@ export async function runPallas(native: NativeAddon, sc: Scenario, sys: SystemSp
   const opts = sys.pallas!;
   const names = sc.workload.types.map((t) => t.name);
   const rack = rackOf(sc);
-  const planOpts = { tauNs: Math.round(opts.tauUs * 1000), clone: opts.clone, cThresFactor: opts.cThresFactor };
+  const planOpts = { tauNs: Math.round(opts.tauUs * 1000), clone: opts.clone, cThresFactor: opts.cThresFactor, ...(opts.groups ? { groups: opts.groups } : {}) };
   // The shape of each type's distribution is known from profiling; means and shares are measured.
   const shapes = new Map(sc.workload.types.map((t, i) => [i, { dist: t.service.dist, sigma: t.service.sigma }]));
   const evaluatorFor = (est: TypeEstimate[], l: number) => simEvaluator({

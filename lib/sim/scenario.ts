@@ -43,6 +43,7 @@ export interface PallasOptions {
   cThresFactor: number;   // scales C_thres (1: the capacity of a group's cores per τ)
   tauUs: number;          // burst window τ
   selectRequests: number; // requests per candidate simulation when selecting a grouping
+  groups?: number;        // fix the number of groups (the candidate with this k), instead of selecting
 }
 export interface SystemSpec {
   name: string;
@@ -71,6 +72,7 @@ export interface Scenario {
   warmup: number;
   sweep?: Sweep;
   timelineMs?: number;  // per-type p99 over time in buckets of this width (workload shifts)
+  sloUs?: number;       // a p99 objective: the summary reports each system's throughput under it
 }
 
 const MAX_REQUESTS = 1e10;
@@ -98,10 +100,11 @@ export const SYSTEM_PRESETS = {
 } as const satisfies Record<string, { switch: SwitchKind; server: ServerPolicy }>;
 export type SystemName = keyof typeof SYSTEM_PRESETS;
 export const SYSTEM_NAMES = Object.keys(SYSTEM_PRESETS) as SystemName[];
-const PALLAS_KEYS = ['deltaCores', 'intervalMs', 'reactionMs', 'minSamples', 'cThresFactor', 'tauUs', 'selectRequests'] as const;
+const PALLAS_KEYS = ['deltaCores', 'intervalMs', 'reactionMs', 'minSamples', 'cThresFactor', 'tauUs', 'selectRequests', 'groups'] as const;
 
-function pallasOptions(o: Record<string, unknown>, path: string, system: SystemName): PallasOptions {
+function pallasOptions(o: Record<string, unknown>, path: string, system: SystemName, typeCount: number): PallasOptions {
   return {
+    ...(o.groups !== undefined ? { groups: int(o, 'groups', path, 1, typeCount, 1) } : {}),
     adapt: system !== 'pallas-static',
     clone: system !== 'pallas-no-clone',
     bounce: system !== 'pallas-no-bounce',
@@ -194,7 +197,7 @@ function system(v: unknown, path: string, sc: Pick<Scenario, 'rack' | 'workload'
     switchCostUs: num(o, 'switchCostUs', path, 0, 1e6, 1),
     darc: { profileSamples: 50000, recheckSamples: 5000, groupRatio: 1.2, rereserveThreshold: 0.1, warm: preset !== undefined },
   };
-  if (preset && sw === 'pallas') spec.pallas = pallasOptions(o, path, preset);
+  if (preset && sw === 'pallas') spec.pallas = pallasOptions(o, path, preset, sc.workload.types.length);
   if (o.darc !== undefined) {
     const dp = `${path}.darc`;
     const d = obj(o.darc, dp);
@@ -236,7 +239,7 @@ function system(v: unknown, path: string, sc: Pick<Scenario, 'rack' | 'workload'
 export function normaliseScenario(doc: unknown, name = 'scenario'): Scenario {
   const path = 'scenario';
   const o = obj(doc, path);
-  only(o, path, ['name', 'rack', 'network', 'workload', 'systems', 'loads', 'requests', 'seed', 'warmup', 'sweep', 'timelineMs']);
+  only(o, path, ['name', 'rack', 'network', 'workload', 'systems', 'loads', 'requests', 'seed', 'warmup', 'sweep', 'timelineMs', 'sloUs']);
   const rp = `${path}.rack`;
   const rack = obj(o.rack, rp);
   only(rack, rp, ['servers', 'workers']);
@@ -294,6 +297,7 @@ export function normaliseScenario(doc: unknown, name = 'scenario'): Scenario {
     warmup: num(o, 'warmup', path, 0, 0.9, 0.1),
   };
   if (o.timelineMs !== undefined) sc.timelineMs = num(o, 'timelineMs', path, 0.01, 1e6);
+  if (o.sloUs !== undefined) sc.sloUs = num(o, 'sloUs', path, 0.001, 1e9);
   if (o.sweep !== undefined) {
     const sp = `${path}.sweep`;
     const s = obj(o.sweep, sp);

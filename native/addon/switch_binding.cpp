@@ -125,6 +125,7 @@ sw::Tables parse_tables(Napi::Env env, const Napi::Object& o) {
     const Napi::Object g = gs.Get(i).As<Napi::Object>();
     sw::GroupTable gt;
     gt.c_thres = get_u32(g, "cThres", 0);
+    gt.clone_out = get_bool(g, "cloneOut", true);
     if (g.Get("wrr").IsArray()) {
       const Napi::Array w = g.Get("wrr").As<Napi::Array>();
       for (uint32_t j = 0; j < w.Length(); j++) {

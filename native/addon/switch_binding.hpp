@@ -11,7 +11,7 @@ namespace pallas::addon {
 void register_switch(Napi::Env env, Napi::Object exports);
 
 // Pallas switch tables from their JS form (lib/control: {typeToGroup, defaultGroup, tauNs, clone,
-// groups: [{cThres, wrr: [{server, weight}]}]}); throws a BAD_CONFIG error on a malformed key.
+// groups: [{cThres, cloneOut, wrr: [{server, weight}]}]}); throws a BAD_CONFIG error on a malformed key.
 sw::Tables parse_tables(Napi::Env env, const Napi::Object& o);
 
 }  // namespace pallas::addon

@@ -80,6 +80,22 @@ describe('switch pipeline', () => {
     expect(p.request({ type: 1, flags: Flag.BOUNCED, index: 9 }, 0).clone).toBeUndefined();
   });
 
+  it('a group with cloneOut off never clones its excess, yet counts it and still receives clones', () => {
+    const t = tables();
+    t.groups[2] = { ...t.groups[2]!, cloneOut: false };
+    const p = new addon.SwitchPipeline(t);
+    // Group 2 (C_thres 6) gets 9 requests in one window: none cloned, but its count is 9 ...
+    expect(Array.from({ length: 9 }, () => p.request({ type: 3 }, 0)).some((o) => o.clone)).toBe(false);
+    // ... so group 0's excess goes to group 1 (degree 0/10) rather than group 2 (9/6), and group 2
+    // is a target again once group 1's degree passes it.
+    const outs = Array.from({ length: 4 + 16 }, () => p.request({ type: 1 }, 0)).filter((o) => o.clone);
+    expect(outs).toHaveLength(16);
+    expect(outs.slice(0, 15).every((o) => o.clone!.group === 1)).toBe(true);  // 15/10 = 1.5 = 9/6
+    expect(outs[15]!.clone!.group).toBe(1);                                   // a tie goes to the lower group
+    expect(p.request({ type: 1 }, 0).clone!.group).toBe(2);                  // 16/10 > 9/6
+    expect(p.counters().n_cloned).toBe(17);
+  });
+
   it('reply filter: exactly one reply per cloned request, with colliding indices and lost clones; never drops an only reply', () => {
     const SLOTS = 8;  // a tiny filter so that indices collide all the time
     const p = new addon.SwitchPipeline(tables(), SLOTS);

@@ -84,6 +84,7 @@ describe('provisioning by eq. (1)', () => {
       const wrr = plan.tables.groups[gi]!.wrr;
       expect(wrr.reduce((a, e) => a + e.weight, 0)).toBe(g.cores);
       expect(plan.tables.groups[gi]!.cThres).toBe(Math.round((g.cores * 20_000) / g.meanNs));
+      expect(plan.tables.groups[gi]!.cloneOut).toBe(gi < plan.groups.length - 1);  // the longest group is never cloned
     }
     const mixed = plan.servers.filter((s) => s.roles.length > 1);
     expect(mixed.length).toBeLessThanOrEqual(2);  // G − 1

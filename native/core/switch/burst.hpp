@@ -2,7 +2,8 @@
 // (windows aligned to multiples of τ); request k of a window with k > C_thres[g] is cloned. The
 // clone goes to the group with the lowest degree of burst (count / C_thres in the current window,
 // clones it received included; ties to the lowest index); groups without a threshold are never
-// clone targets.
+// clone targets. A group with clone_out off is counted (it can still receive clones) but never
+// clones its own requests.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +22,7 @@ class Burst {
   // Counts a request of group g at now; true when it exceeds the threshold (clone it).
   bool count(const Tables& t, uint32_t g, uint64_t now_ns) {
     const uint32_t thr = t.groups[g].c_thres;
-    return bump(t, g, now_ns) > thr && thr > 0;
+    return bump(t, g, now_ns) > thr && thr > 0 && t.groups[g].clone_out;
   }
   // Counts a clone sent to group h in its window (so that one burst does not pile every clone of
   // a window onto the same group), without cloning it again.

@@ -23,6 +23,9 @@ struct WrrEntry {
 struct GroupTable {
   std::vector<WrrEntry> wrr;  // servers of the group, in range order
   uint32_t c_thres = 0;       // requests per τ window before cloning; 0: no burst detection
+  bool clone_out = true;      // its excess may be cloned to another group (the control plane turns
+                              // it off for the longest group: its clone would hold a core of a
+                              // shorter group for longer than any request there)
 };
 
 struct Tables {
