@@ -69,6 +69,13 @@ export function num(o: Obj, key: string, path: string, min: number, max: number,
   return v;
 }
 
+export function bool(o: Obj, key: string, path: string, def?: boolean): boolean {
+  const v = o[key];
+  if (v === undefined && def !== undefined) return def;
+  if (typeof v !== 'boolean') bad(`${path}.${key}`, 'must be true or false');
+  return v;
+}
+
 export function list(o: Obj, key: string, path: string, minLen = 1): unknown[] {
   const v = o[key];
   if (!Array.isArray(v) || v.length < minLen) bad(`${path}.${key}`, minLen > 0 ? `must be a list of at least ${minLen}` : 'must be a list');

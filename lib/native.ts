@@ -94,7 +94,7 @@ export interface NativeSwitchPipeline {
   load(t: NativeSwitchTables): void;
   request(r: { type: number; flags?: number; index?: number }, nowNs: number): NativeForward & { dropped: boolean; clone?: NativeForward };
   reply(r: { type: number; flags: number; index: number; timeNs: number }): boolean;
-  monitor(reset?: boolean): { type: number; count: number; ewmaNs: number }[];
+  monitor(reset?: boolean): { type: number; count: number; ewmaNs: number | null }[];
   counters(): Record<string, number>;
 }
 

@@ -1,9 +1,9 @@
 // Workload-change adaptation (paper §4.4): every monitor interval the control plane reads the
 // switch's per-type counts and EWMAs, estimates the demand per group, and when the summed drift
-// against the allocation exceeds δ cores it re-runs the generator incrementally against the plan
-// in force. The caller (the simulator front end, or the live control plane) installs the result:
+// against the allocation exceeds δ cores, or a group is overloaded and short of its share, it
+// re-runs the generator incrementally against the plan in force. The caller (the simulator front end, or the live control plane) installs the result:
 // the switch tables, and the new intra-server policies of the servers whose policy changed.
-import { changedServers, drift, generate, movedServers, type CandidateReport, type Evaluator, type Plan, type PlanOptions, type RackServer, type TypeEstimate } from './policy.js';
+import { changedServers, drift, generate, movedServers, overloadedGroups, type CandidateReport, type Evaluator, type Plan, type PlanOptions, type RackServer, type TypeEstimate } from './policy.js';
 
 export interface MonitorRead {
   count: number[];                // per wire type: replies since the last read (the switch resets it)
@@ -19,6 +19,7 @@ export interface AdaptOptions {
 export interface Adaptation {
   atNs: number;
   drift: number;
+  overloaded: number[];  // groups (of the plan replaced) whose load exceeded their cores
   estimate: TypeEstimate[];
   plan: Plan;
   moved: number[];      // servers that change role (their set of types)
@@ -65,12 +66,13 @@ export class Adapter {
     this.acc = this.types.map(() => 0);
     this.accNs = 0;
     const d = drift(this.plan, e.est);
-    if (d <= this.opts.deltaCores) return null;
+    const over = overloadedGroups(this.plan, e.est, e.rate);
+    if (d <= this.opts.deltaCores && over.length === 0) return null;
     const meanNs = e.est.reduce((a, t) => a + t.meanNs * t.share, 0);
     const load = (e.rate * meanNs * 1e-9) / this.totalCores;
     const gen = await generate(e.est, this.rack, this.evaluatorFor(e.est, load), this.opts.plan, this.plan);
     const a: Adaptation = {
-      atNs: nowNs, drift: d, estimate: e.est, plan: gen.plan,
+      atNs: nowNs, drift: d, overloaded: over, estimate: e.est, plan: gen.plan,
       moved: movedServers(this.plan, gen.plan), changed: changedServers(this.plan, gen.plan), candidates: gen.candidates,
     };
     this.plan = gen.plan;

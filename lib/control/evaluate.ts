@@ -34,7 +34,7 @@ export function planSimConfig(plan: Plan, s: EvalSetup): object {
     const p = byServer.get(id);
     if (!p) throw new Error(`plan has no entry for server ${id}`);
     const policy = p.policy.kind === 'cfcfs' ? { kind: 'cfcfs' }
-      : { kind: 'darc', darc: { groups: p.policy.darc.groups.map((g) => ({ types: g.types.map(ix), workers: g.workers })) } };
+      : { kind: 'darc', darc: { groups: p.policy.darc.groups.map((g) => ({ types: g.types.map(ix), workers: g.workers })), ownerFirst: p.policy.darc.ownerFirst } };
     return { policy: { ...policy, workers: s.workers, queueCapacity: s.queueCapacity ?? 4096 }, types: p.types.map(ix) };
   });
   return {

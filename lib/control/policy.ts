@@ -25,7 +25,7 @@ export interface PlanGroup {
 export interface ServerRole { group: number; cores: number }
 export type ServerPolicy =
   | { kind: 'cfcfs' }
-  | { kind: 'darc'; darc: { groups: { types: number[]; workers: number }[] } };
+  | { kind: 'darc'; darc: { groups: { types: number[]; workers: number }[]; ownerFirst: boolean } };
 export interface ServerPlan { server: number; roles: ServerRole[]; types: number[]; policy: ServerPolicy }
 export interface SwitchTables {
   typeToGroup: Record<string, number>;
@@ -41,6 +41,7 @@ export interface PlanOptions {
   clone?: boolean;         // burst cloning on
   cThresFactor?: number;   // scales every C_thres (1: the capacity of the group's cores per window)
   groups?: number;         // consider only the candidate with this many groups (an operator's fixed grouping)
+  ownerFirst?: boolean;    // mixed servers' DARC serves a freed core's own group first (default true)
 }
 
 const TAU_NS = 20_000;
@@ -138,10 +139,14 @@ export function typeDemands(types: TypeEstimate[]): Map<number, number> {
 }
 
 /**
- * Eq. (1) at core granularity: R_g = D_g / Σ D · R_total, rounded by largest remainder so the
- * groups sum to R_total exactly and each gets at least one core (a group without cores could not
- * be served). Each group ends within one core of its exact share unless the one-core floor forces
- * more. Returns null when there are more groups than cores.
+ * Eq. (1) at core granularity: R_g = D_g / Σ D · R_total rounded to whole cores, down or up, so
+ * that the groups sum to R_total exactly and each gets at least one core (a group without cores
+ * could not be served). Of those roundings, the one that minimises the highest load per core,
+ * max_g D_g / R_g, is chosen: the most loaded group saturates first, and the rack's throughput
+ * depends on it. (Largest remainder would round a 1.45-core group down to 1 core, saturating it
+ * at 69 % load while a 78.55-core group keeps 79.) So the cores left after rounding down go to
+ * the groups with the highest D_g / R_g, at most one each. Each group ends within one core of its
+ * exact share unless the one-core floor forces more. Returns null when there are more groups than cores.
  */
 export function provision(demands: number[], totalCores: number): number[] | null {
   const G = demands.length;
@@ -150,11 +155,15 @@ export function provision(demands: number[], totalCores: number): number[] | nul
   const exact = demands.map((d) => (sum > 0 ? (d / sum) * totalCores : totalCores / G));
   const cores = exact.map((e) => Math.max(1, Math.floor(e)));
   let left = totalCores - cores.reduce((a, b) => a + b, 0);
-  const order = exact.map((e, g) => g).sort((a, b) => (exact[b]! - cores[b]!) - (exact[a]! - cores[a]!) || a - b);
-  for (let i = 0; left > 0; i = (i + 1) % G) { cores[order[i]!]!++; left--; }
-  while (left < 0) {  // the one-core floor overshot: take from the group furthest above its share
+  const perCore = (g: number) => exact[g]! / cores[g]!;
+  const order = exact.map((_, g) => g).sort((a, b) => perCore(b) - perCore(a) || a - b);
+  for (let i = 0; i < G && left > 0; i++) {
+    if (cores[order[i]!]! < exact[order[i]!]!) { cores[order[i]!]!++; left--; }
+  }
+  for (let i = 0; left > 0; i = (i + 1) % G) { cores[order[i]!]!++; left--; }  // floating-point slack only
+  while (left < 0) {  // the one-core floor overshot: take from the group that stays least loaded per core
     let g = -1;
-    for (let h = 0; h < G; h++) if (cores[h]! > 1 && (g < 0 || cores[h]! - exact[h]! > cores[g]! - exact[g]!)) g = h;
+    for (let h = 0; h < G; h++) if (cores[h]! > 1 && (g < 0 || exact[h]! / (cores[h]! - 1) < exact[g]! / (cores[g]! - 1))) g = h;
     cores[g]!--;
     left++;
   }
@@ -238,10 +247,12 @@ export function pack(groups: Pick<PlanGroup, 'types' | 'cores'>[], rack: RackSer
 }
 
 /** The intra-server policy of a server with these roles: cfcfs for one group, darc otherwise. */
-export function serverPolicy(groups: Pick<PlanGroup, 'types'>[], roles: ServerRole[]): ServerPolicy {
+export function serverPolicy(groups: Pick<PlanGroup, 'types'>[], roles: ServerRole[], ownerFirst = true): ServerPolicy {
   if (roles.length <= 1) return { kind: 'cfcfs' };
   const sorted = roles.slice().sort((a, b) => a.group - b.group);  // groups are shortest first
-  return { kind: 'darc', darc: { groups: sorted.map((r) => ({ types: groups[r.group]!.types.slice(), workers: r.cores })) } };
+  // Owner first: each fragment is capacity the switch's WRR counts on, so a freed core serves its
+  // own group before a shorter group's backlog (which may still take it when its own queue is empty).
+  return { kind: 'darc', darc: { groups: sorted.map((r) => ({ types: groups[r.group]!.types.slice(), workers: r.cores })), ownerFirst } };
 }
 
 /** Builds the whole plan for one grouping. */
@@ -268,7 +279,7 @@ export function buildPlan(types: TypeEstimate[], grouping: number[][], rack: Rac
     server: s.id,
     roles: roles[i]!,
     types: roles[i]!.flatMap((r) => groups[r.group]!.types).sort((a, b) => a - b),
-    policy: serverPolicy(groups, roles[i]!),
+    policy: serverPolicy(groups, roles[i]!, opts.ownerFirst ?? true),
   }));
   const typeToGroup: Record<string, number> = {};
   groups.forEach((g, gi) => { for (const t of g.types) typeToGroup[String(t)] = gi; });
@@ -312,6 +323,23 @@ export function drift(plan: Plan, types: TypeEstimate[]): number {
   const want = plan.groups.map(() => 0);
   for (const t of types) want[groupOf(t.type)]! += (dem.get(t.type) ?? 0) * total;
   return plan.groups.reduce((a, g, i) => a + Math.abs(g.cores - want[i]!), 0);
+}
+
+/**
+ * Groups that are overloaded now and short of their share: the requests they receive need more
+ * cores than they have (at `rateRps` in all), and the workload's mix gives them at least
+ * `marginCores` more than they have (an EWMA of a high-variance type is noisy; a core or two is
+ * within its noise). δ filters noise in the summed drift; a saturated group is not noise, whatever δ is.
+ */
+export function overloadedGroups(plan: Plan, types: TypeEstimate[], rateRps: number, marginCores = 2): number[] {
+  const dem = typeDemands(types);
+  const groupOf = (t: number) => plan.tables.typeToGroup[String(t)] ?? plan.tables.defaultGroup;
+  const busy = plan.groups.map(() => 0), want = plan.groups.map(() => 0);
+  for (const t of types) {
+    busy[groupOf(t.type)]! += rateRps * t.share * t.meanNs * 1e-9;
+    want[groupOf(t.type)]! += (dem.get(t.type) ?? 0) * plan.totalCores;
+  }
+  return plan.groups.flatMap((g, i) => (busy[i]! > g.cores && want[i]! >= g.cores + marginCores ? [i] : []));
 }
 
 export interface CandidateReport { k: number; groups: string[][]; cores: number[]; p99Us: number; saturated: boolean; mixedServers: number }

@@ -14,7 +14,7 @@ export interface PallasReport {
   initial: PlanSummary;
   candidates: CandidateReport[];
   chosen: number;
-  adaptations: { atMs: number; drift: number; groups: string[][]; cores: number[]; moved: number; changed: number }[];
+  adaptations: { atMs: number; drift: number; overloaded: number[]; groups: string[][]; cores: number[]; moved: number; changed: number }[];
 }
 
 function summarizePlan(plan: Plan, names: string[]): PlanSummary {
@@ -42,7 +42,7 @@ export async function runPallas(native: NativeAddon, sc: Scenario, sys: SystemSp
   const opts = sys.pallas!;
   const names = sc.workload.types.map((t) => t.name);
   const rack = rackOf(sc);
-  const planOpts = { tauNs: Math.round(opts.tauUs * 1000), clone: opts.clone, cThresFactor: opts.cThresFactor, ...(opts.groups ? { groups: opts.groups } : {}) };
+  const planOpts = { tauNs: Math.round(opts.tauUs * 1000), clone: opts.clone, cThresFactor: opts.cThresFactor, ownerFirst: opts.ownerFirst, ...(opts.groups ? { groups: opts.groups } : {}) };
   // The shape of each type's distribution is known from profiling; means and shares are measured.
   const shapes = new Map(sc.workload.types.map((t, i) => [i, { dist: t.service.dist, sigma: t.service.sigma }]));
   const evaluatorFor = (est: TypeEstimate[], l: number) => simEvaluator({
@@ -77,7 +77,7 @@ export async function runPallas(native: NativeAddon, sc: Scenario, sys: SystemSp
     const meanNs = est.map((t) => a.estimate.find((e) => e.type === t.type)?.meanNs ?? t.meanNs);
     session.apply({ tables: next.switch.tables, servers: a.changed.map((s) => ({ server: s, ...next.perServer[s]! })), meanNs });
     report.adaptations.push({
-      atMs: a.atNs / 1e6, drift: Math.round(a.drift * 10) / 10,
+      atMs: a.atNs / 1e6, drift: Math.round(a.drift * 10) / 10, overloaded: a.overloaded,
       groups: a.plan.groups.map((g) => g.types.map((t) => names[t] ?? String(t))), cores: a.plan.groups.map((g) => g.cores),
       moved: a.moved.length, changed: a.changed.length,
     });

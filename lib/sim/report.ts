@@ -89,7 +89,9 @@ export function throughputAtSlo(runs: RunResult[], sloUs: number): SloThroughput
   if (fail === 0 || pts.length === 0) return { rps: 0, bound: 'none' };
   if (fail < 0) return { rps: pts[pts.length - 1]!.offeredRps, bound: 'atLeast' };
   const a = pts[fail - 1]!, b = pts[fail]!;
-  const la = Math.log(a.latencyUs.p99), lb = Math.log(Math.max(b.latencyUs.p99, sloUs));
+  // A point that fails by saturation alone gives no crossing to interpolate: stop at the last good one.
+  if (b.latencyUs.p99 <= sloUs) return { rps: a.offeredRps, bound: 'exact' };
+  const la = Math.log(a.latencyUs.p99), lb = Math.log(b.latencyUs.p99);
   const f = lb > la ? (Math.log(sloUs) - la) / (lb - la) : 0;
   return { rps: a.offeredRps + Math.min(1, Math.max(0, f)) * (b.offeredRps - a.offeredRps), bound: 'exact' };
 }

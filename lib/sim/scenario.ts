@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 
-import { bad, int, list, num, obj, oneOf, only, str } from '../config.js';
+import { bad, bool, int, list, num, obj, oneOf, only, str } from '../config.js';
 import { PallasError } from '../errors.js';
 
 export const SERVICE_DISTS = ['fixed', 'exp', 'lognormal'] as const;
@@ -44,6 +44,7 @@ export interface PallasOptions {
   tauUs: number;          // burst window τ
   selectRequests: number; // requests per candidate simulation when selecting a grouping
   groups?: number;        // fix the number of groups (the candidate with this k), instead of selecting
+  ownerFirst: boolean;    // mixed servers: a freed core serves its own group first (false: Perséphone's shortest first)
 }
 export interface SystemSpec {
   name: string;
@@ -100,7 +101,7 @@ export const SYSTEM_PRESETS = {
 } as const satisfies Record<string, { switch: SwitchKind; server: ServerPolicy }>;
 export type SystemName = keyof typeof SYSTEM_PRESETS;
 export const SYSTEM_NAMES = Object.keys(SYSTEM_PRESETS) as SystemName[];
-const PALLAS_KEYS = ['deltaCores', 'intervalMs', 'reactionMs', 'minSamples', 'cThresFactor', 'tauUs', 'selectRequests', 'groups'] as const;
+const PALLAS_KEYS = ['deltaCores', 'intervalMs', 'reactionMs', 'minSamples', 'cThresFactor', 'tauUs', 'selectRequests', 'groups', 'ownerFirst'] as const;
 
 function pallasOptions(o: Record<string, unknown>, path: string, system: SystemName, typeCount: number): PallasOptions {
   return {
@@ -115,6 +116,7 @@ function pallasOptions(o: Record<string, unknown>, path: string, system: SystemN
     cThresFactor: num(o, 'cThresFactor', path, 0.01, 100, 1),
     tauUs: num(o, 'tauUs', path, 0.1, 1e6, 20),
     selectRequests: int(o, 'selectRequests', path, 1000, 1e8, 100_000),
+    ownerFirst: bool(o, 'ownerFirst', path, true),
   };
 }
 
@@ -202,7 +204,7 @@ function system(v: unknown, path: string, sc: Pick<Scenario, 'rack' | 'workload'
     const dp = `${path}.darc`;
     const d = obj(o.darc, dp);
     only(d, dp, ['profileSamples', 'recheckSamples', 'groupRatio', 'rereserveThreshold', 'warm', 'groups']);
-    const warm = d.warm === undefined ? spec.darc.warm : typeof d.warm === 'boolean' ? d.warm : bad(`${dp}.warm`, 'must be true or false');
+    const warm = bool(d, 'warm', dp, spec.darc.warm);
     spec.darc = {
       warm,
       profileSamples: int(d, 'profileSamples', dp, 1, 1e9, 50000),

@@ -36,6 +36,7 @@ policy::PolicyConfig parse_policy(Napi::Env env, const Napi::Object& o) {
     pc.darc.recheck_samples = get_u64(d, "recheckSamples", pc.darc.recheck_samples);
     pc.darc.group_ratio = get_num(d, "groupRatio", pc.darc.group_ratio);
     pc.darc.rereserve_threshold = get_num(d, "rereserveThreshold", pc.darc.rereserve_threshold);
+    pc.darc.owner_first = get_bool(d, "ownerFirst", false);
     if (d.Get("warm").IsArray()) {
       const Napi::Array ws = d.Get("warm").As<Napi::Array>();
       for (uint32_t i = 0; i < ws.Length(); i++) {

@@ -69,11 +69,13 @@ class SwitchPipelineWrap : public Napi::ObjectWrap<SwitchPipelineWrap> {
     Napi::Array a = Napi::Array::New(env);
     uint32_t n = 0;
     for (uint32_t t = 0; t < 256; t++) {
-      if (!p_->monitor().seen(static_cast<uint8_t>(t))) continue;
+      const uint8_t ty = static_cast<uint8_t>(t);
+      if (!p_->monitor().seen(ty) && p_->monitor().count(ty) == 0) continue;
       Napi::Object o = Napi::Object::New(env);
       o.Set("type", t);
-      o.Set("count", p_->monitor().count(static_cast<uint8_t>(t)));
-      o.Set("ewmaNs", p_->monitor().ewma_ns(static_cast<uint8_t>(t)));
+      o.Set("count", p_->monitor().count(ty));
+      // null until a reply brings an execution time (a type seen only through drop notices)
+      o.Set("ewmaNs", p_->monitor().seen(ty) ? Napi::Value(Napi::Number::New(env, p_->monitor().ewma_ns(ty))) : env.Null());
       a.Set(n++, o);
     }
     if (reset) p_->monitor().reset_counts();

@@ -1,6 +1,7 @@
-// `pallas sim` as a user runs it: a real process on a scenario file; table, --json, --csv, errors.
+// `pallas sim` as a user runs it: a real process on a scenario file; table, --json, the results
+// folder (CSV, JSON, SVG plots, summary), errors.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -44,7 +45,7 @@ describe('pallas sim', () => {
   writeFileSync(file, SCENARIO);
 
   it('prints a table with a row per system and load', async () => {
-    const r = await pallas(['sim', file, '--per-type']);
+    const r = await pallas(['sim', file, '--per-type', '--no-write']);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toBe('small');
@@ -56,9 +57,11 @@ describe('pallas sim', () => {
   });
 
   it('--json prints the result document of the contract', async () => {
-    const r = await pallas(['sim', file, '--json']);
+    const r = await pallas(['sim', file, '--json', '--out', join(dir, 'json')]);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
+    expect(r.stderr).toMatch(/^results: .*json\/small\/ \(/);  // status on stderr: stdout stays JSON
+    expect(JSON.parse(readFileSync(join(dir, 'json/small/result.json'), 'utf8'))).toEqual(doc);
     expect(doc.scenario).toBe('small');
     expect(doc.runs).toHaveLength(4);
     const summary = { mean: expect.any(Number), p50: expect.any(Number), p99: expect.any(Number), p999: expect.any(Number) };
@@ -80,12 +83,13 @@ describe('pallas sim', () => {
     expect(doc.runs[2].reservation).toMatch(/^\{short\} workers 0-\d/);
   });
 
-  it('--csv writes a row per run and per run and type; --requests and --seed override the file', async () => {
-    const out = join(dir, 'csv');
-    const r = await pallas(['sim', file, '--csv', out, '--requests', '5000', '--seed', '9']);
+  it('--out writes CSV, JSON and one SVG plot per metric into DIR/<scenario>/; --requests and --seed override the file', async () => {
+    const out = join(dir, 'out');
+    const r = await pallas(['sim', file, '--out', out, '--requests', '5000', '--seed', '9']);
     expect(r.code).toBe(0);
-    const runs = readFileSync(join(out, 'runs.csv'), 'utf8').trim().split('\n');
-    const types = readFileSync(join(out, 'types.csv'), 'utf8').trim().split('\n');
+    expect(r.stdout).toContain(`results: ${join(out, 'small')}/ (runs.csv, types.csv, result.json, p99.svg, p99-short.svg, p99-long.svg)`);
+    const runs = readFileSync(join(out, 'small/runs.csv'), 'utf8').trim().split('\n');
+    const types = readFileSync(join(out, 'small/types.csv'), 'utf8').trim().split('\n');
     expect(runs).toHaveLength(5);
     expect(types).toHaveLength(9);
     const head = runs[0]!.split(',');
@@ -93,15 +97,30 @@ describe('pallas sim', () => {
     expect(row[head.indexOf('requests')]).toBe('5000');
     expect(row[head.indexOf('seed')]).toBe('9');
     expect(head).toContain('latency_us_p999');
+    const svg = readFileSync(join(out, 'small/p99.svg'), 'utf8');
+    expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(svg.match(/<g class="series"/g)).toHaveLength(2);  // one line per system
+    expect(svg).toContain('data-name="random/cfcfs"');
+    expect(svg).toContain('(log scale)');
+    // No Pallas and no RackSched in this scenario: no comparison to summarise.
+    expect(existsSync(join(out, 'small/summary.md'))).toBe(false);
+  });
+
+  it('--no-write writes nothing', async () => {
+    const out = join(dir, 'nothing');
+    const r = await pallas(['sim', file, '--out', out, '--no-write', '--requests', '2000']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('results:');
+    expect(existsSync(out)).toBe(false);
   });
 
   it('fails with one clear line on a bad scenario or flag', async () => {
     const badFile = join(dir, 'bad.yaml');
     writeFileSync(badFile, SCENARIO.replace('server: cfcfs', 'server: fifo'));
-    let r = await pallas(['sim', badFile]);
+    let r = await pallas(['sim', badFile, '--no-write']);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`pallas: BAD_CONFIG: ${badFile}: scenario.systems[0].server: must be one of: cfcfs, dfcfs, darc, ts, ps\n`);
-    r = await pallas(['sim', file, '--requests', 'many']);
+    r = await pallas(['sim', file, '--requests', 'many', '--no-write']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/BAD_CONFIG: --requests must be an integer/);
     r = await pallas(['sim']);
@@ -136,13 +155,17 @@ describe('runScenario progress and abort', () => {
 });
 
 describe('pallas sim by name', () => {
-  it('runs a paper scenario by name, and lists the names on a wrong one', async () => {
-    const ok = await pallas(['sim', 'd1-exponential', '--requests', '3000', '--quiet']);
+  it('runs a paper scenario by name: the table, the Pallas-vs-baseline summary and the results folder; lists the names on a wrong one', async () => {
+    const out = join(dir, 'paper');
+    const ok = await pallas(['sim', 'd1-exponential', '--requests', '3000', '--quiet', '--out', out]);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/^d1-exponential\n/);
     expect(ok.stdout).toMatch(/\npallas +0\.30 /);
     expect(ok.stdout).toMatch(/\nrs-cfcfs +0\.95 /);
-    const bad = await pallas(['sim', 'fig99', '--quiet']);
+    expect(ok.stdout).toContain('pallas against rs-cfcfs:');
+    expect(ok.stdout).toMatch(/\| d1-exponential \(pallas vs rs-cfcfs\) \| 0\.3 \| \d+ \| \d+ \| \d+ \| [\d.]+× \|/);
+    expect(readdirSync(join(out, 'd1-exponential')).sort()).toEqual(['p99.svg', 'result.json', 'runs.csv', 'summary.md', 'types.csv']);
+    const bad = await pallas(['sim', 'fig99', '--quiet', '--no-write']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain("no scenario file or paper scenario named 'fig99'");
     expect(bad.stderr).toContain('fig8b-port-bimodal');

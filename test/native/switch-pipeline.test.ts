@@ -130,12 +130,19 @@ describe('switch pipeline', () => {
     expect(p.counters().n_filter_evicted).toBe(1);
   });
 
-  it('consumes a dropped clone\'s notice, forwards other notices, and monitors neither', () => {
+  it('consumes a dropped clone\'s notice, forwards other notices; an uncloned drop counts as demand, without a time', () => {
     const p = new addon.SwitchPipeline(tables());
     expect(p.reply({ type: 1, flags: Flag.RESPONSE | Flag.DROP_NOTICE | Clone.CLONE, index: 3, timeNs: 0 })).toBe(false);
     expect(p.reply({ type: 1, flags: Flag.RESPONSE | Clone.ORIGINAL, index: 3, timeNs: 500 })).toBe(true);  // the original's only reply
-    expect(p.reply({ type: 1, flags: Flag.RESPONSE | Flag.DROP_NOTICE, index: 4, timeNs: 0 })).toBe(true);
     expect(p.monitor()).toEqual([{ type: 1, count: 1, ewmaNs: 500 }]);
+    expect(p.reply({ type: 1, flags: Flag.RESPONSE | Flag.DROP_NOTICE, index: 4, timeNs: 0 })).toBe(true);
+    expect(p.monitor()).toEqual([{ type: 1, count: 2, ewmaNs: 500 }]);  // counted; the EWMA keeps 500
+    // A cloned original's notice is not counted: its clone may still answer.
+    expect(p.reply({ type: 1, flags: Flag.RESPONSE | Flag.DROP_NOTICE | Clone.ORIGINAL, index: 5, timeNs: 0 })).toBe(true);
+    expect(p.monitor()).toEqual([{ type: 1, count: 2, ewmaNs: 500 }]);
+    // A type seen only through drop notices has a count and no time yet.
+    p.reply({ type: 2, flags: Flag.RESPONSE | Flag.DROP_NOTICE, index: 6, timeNs: 0 });
+    expect(p.monitor().find((m) => m.type === 2)).toEqual({ type: 2, count: 1, ewmaNs: null });
     expect(p.counters().n_clone_drop_notices).toBe(1);
   });
 

@@ -63,7 +63,9 @@ bool Darc::pop_oldest(const std::vector<uint8_t>& types, Item* out) {
 bool Darc::pick(uint32_t w, uint64_t now_ns, Dispatch* out) {
   if (queued_ == 0) return false;
   if (!res_.valid()) return pop_oldest(active_, &out->item);  // profiling: cFCFS
-  for (int16_t g = 0; g <= res_.serve_upto[w]; g++)
+  const int16_t own = res_.serve_upto[w];  // workers of group g may run groups 0..g
+  if (cfg_.owner_first && own >= 0 && pop_oldest(res_.groups[own].types, &out->item)) return true;
+  for (int16_t g = 0; g <= own; g++)
     if (pop_oldest(res_.groups[g].types, &out->item)) return true;
   return w == res_.spillway && pop_oldest(unknown_, &out->item);
 }

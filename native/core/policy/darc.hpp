@@ -37,6 +37,11 @@ struct DarcConfig {
   // Profiling mode, warm: start from the reservation this profile gives (as a Perséphone server
   // that finished profiling long ago), then re-check as usual. Empty: profile from scratch.
   std::vector<TypeProfile> warm;
+  // Order in which a freed worker serves the groups it may run. false (Perséphone): shortest group
+  // first, so a short backlog takes every core it may steal. true (a Pallas mixed server, whose
+  // groups' shares the switch provisions by WRR): its own group first, then the shorter ones; a
+  // shorter group still takes the worker when its own group has nothing queued.
+  bool owner_first = false;
 };
 
 class Darc final : public Policy {

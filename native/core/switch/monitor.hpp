@@ -1,5 +1,6 @@
 // Monitor stage (DESIGN §4): on every forwarded reply (so a cloned request counts once), per type:
-// count += 1 and ewma += (time − ewma) / 8, the division an arithmetic shift (floor), as the P4
+// count += 1 and ewma += (time − ewma) / 8 (a forwarded drop notice of an uncloned request: count
+// only), the division an arithmetic shift (floor), as the P4
 // program computes it; the first sample of a type sets ewma = time. The control plane reads and
 // resets the counts every monitor interval (10 ms); the EWMA persists.
 #pragma once
@@ -17,6 +18,8 @@ class Monitor {
     seen_[type] = 1;
     count_[type]++;
   }
+  // A request of this type that was dropped (its notice): counted, no execution time.
+  void count_demand(uint8_t type) { count_[type]++; }
   uint32_t count(uint8_t t) const { return count_[t]; }
   uint32_t ewma_ns(uint8_t t) const { return ewma_[t]; }
   bool seen(uint8_t t) const { return seen_[t] != 0; }

@@ -69,7 +69,12 @@ bool Pipeline::on_reply(uint8_t type, uint8_t flags, uint32_t index, uint32_t ti
   switch (classify_reply(filter_, flags, index)) {
     case ReplyVerdict::kCloneNotice: c_.n_clone_drop_notices++; return false;
     case ReplyVerdict::kFiltered: c_.n_replies_filtered++; return false;
-    case ReplyVerdict::kForwardNotice: return true;  // no execution time to monitor
+    case ReplyVerdict::kForwardNotice:
+      // A request dropped for a full queue is demand all the same: count it (it has no execution
+      // time for the EWMA), so that an overloaded group's share is not read as its throughput.
+      // A cloned original's notice is not counted: its clone may still answer and be counted.
+      if ((flags & wire::kCloneMask) == wire::kCloneNone) monitor_.count_demand(type);
+      return true;
     case ReplyVerdict::kForward: break;
   }
   monitor_.record(type, time_ns);

@@ -8,7 +8,8 @@
 // Bounced requests are re-scheduled with the current tables and are not counted or cloned again.
 // Reply: filter (cloned requests: first reply forwarded, second dropped) → monitor (forwarded
 // replies only, so a cloned request counts once). Drop notices skip both: a dropped clone's notice
-// is consumed here, any other is forwarded to the client.
+// is consumed here, any other is forwarded to the client (and, for an uncloned request, counted
+// by the monitor as demand, without a time).
 #pragma once
 
 #include <cstdint>
