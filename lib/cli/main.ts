@@ -122,7 +122,7 @@ async function runSim(argv: string[]): Promise<void> {
   if (files.length > 1) {
     const sums = done.map((d) => summarize(d.doc, d.sc)).filter((s) => s !== undefined);
     say(`\n== summary: Pallas against the baseline\n${formatSummary(sums)}`);
-    if (!values['no-write']) say(`results: ${writeIndex(values.out, done).join(', ')}\n`);
+    if (!values['no-write']) say(`results: ${writeIndex(values.out, done, sums).join(', ')}\n`);
   }
 }
 

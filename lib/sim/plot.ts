@@ -23,7 +23,8 @@ const M = { left: 72, right: 170, top: 40, bottom: 64 };
 const COLOURS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442'];
 const DASHES = ['', '6 3', '2 3', '8 3 2 3', '4 4', '1 2', '10 4', ''];
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+/** Text for XML and HTML, in content and in quoted attributes. */
+export const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const num = (x: number) => Number(x.toFixed(2)).toString();
 
 /** Round tick positions covering [lo, hi]: steps of 1, 2 or 5 × 10^k, about `target` of them. */

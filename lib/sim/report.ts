@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 import { writeCsv } from './format.js';
-import { renderChart, type Chart, type PlotSeries } from './plot.js';
+import { esc, renderChart, type Chart, type PlotSeries } from './plot.js';
 import type { RunResult, SimDocument } from './run.js';
 import type { Scenario } from './scenario.js';
 
@@ -189,17 +189,17 @@ export function writeResults(doc: SimDocument, sc: Scenario, dir: string): strin
   return files;
 }
 
-/** The summary of several scenarios and a page that shows every figure, at the root of a run. */
-export function writeIndex(root: string, entries: { doc: SimDocument; sc: Scenario; files: string[] }[]): string[] {
+/** The summaries of several scenarios (from summarize) and a page that shows every figure, at the root of a run. */
+export function writeIndex(root: string, entries: { doc: SimDocument; sc: Scenario; files: string[] }[], sums: ScenarioSummary[]): string[] {
   mkdirSync(root, { recursive: true });
-  const sums = entries.map((e) => summarize(e.doc, e.sc)).filter((s): s is ScenarioSummary => s !== undefined);
   const md = join(root, 'summary.md'), csvFile = join(root, 'summary.csv'), html = join(root, 'index.html');
   writeFileSync(md, `# Pallas against the baseline, per scenario and load\n\n${formatSummary(sums)}`);
   writeFileSync(csvFile, summaryCsv(sums));
-  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   const body = entries.map((e) => {
-    const svgs = e.files.filter((f) => f.endsWith('.svg')).map((f) => `<img src="${esc(relative(root, f))}" alt="${esc(relative(root, f))}">`);
-    return `<h2>${esc(e.doc.scenario)}</h2>\n<p>${e.files.filter((f) => !f.endsWith('.svg')).map((f) => `<a href="${esc(relative(root, f))}">${esc(relative(root, f))}</a>`).join(' · ')}</p>\n${svgs.join('\n')}`;
+    const rel = e.files.map((file) => esc(relative(root, file)));
+    const svgs = rel.filter((p) => p.endsWith('.svg')).map((p) => `<img src="${p}" alt="${p}">`);
+    const links = rel.filter((p) => !p.endsWith('.svg')).map((p) => `<a href="${p}">${p}</a>`);
+    return `<h2>${esc(e.doc.scenario)}</h2>\n<p>${links.join(' · ')}</p>\n${svgs.join('\n')}`;
   });
   writeFileSync(html, `<!doctype html>\n<meta charset="utf-8">\n<title>Pallas simulation results</title>\n<style>body{font-family:sans-serif;margin:2em}img{max-width:48%;margin:4px;border:1px solid #ddd}</style>\n<h1>Pallas simulation results</h1>\n<p><a href="summary.md">summary.md</a> · <a href="summary.csv">summary.csv</a></p>\n${body.join('\n')}\n`);
   return [md, csvFile, html];

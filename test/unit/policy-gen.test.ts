@@ -3,7 +3,7 @@
 // test/native/rack-sim.test.ts.
 import { describe, expect, it } from 'vitest';
 
-import { buildPlan, candidates, drift, generate, kmeans, movedServers, pack, provision, typeDemands, type Plan, type TypeEstimate } from '../../lib/control/policy.js';
+import { buildPlan, candidates, drift, generate, kmeans, movedServers, overloadedGroups, pack, provision, typeDemands, type Plan, type TypeEstimate } from '../../lib/control/policy.js';
 import { PallasError } from '../../lib/errors.js';
 
 const rack = (n: number, cores = 10) => Array.from({ length: n }, (_, id) => ({ id, cores }));
@@ -144,6 +144,18 @@ describe('adaptation', () => {
     expect(drift(plan, bimodal(0.5))).toBeCloseTo(2 * (8 - 0.5 * 10 / 55 * 80), 9);
     // Normal: S wants 37.9 cores instead of 8: drift ≈ 2 × 29.9.
     expect(drift(plan, bimodal(0.9))).toBeCloseTo(2 * (0.9 * 10 / 19 * 80 - 8), 5);
+  });
+
+  it('a group is overloaded when its load exceeds its cores and it is 2 or more cores short of its share', () => {
+    const plan = buildPlan(bimodal(0.5), [[0], [1]], rack(8))!;  // S 8 cores, L 72
+    const rate = (load: number, t: TypeEstimate[]) => (load * 80) / (t.reduce((a, x) => a + x.meanNs * x.share, 0) * 1e-9);
+    expect(overloadedGroups(plan, bimodal(0.5), rate(0.95, bimodal(0.5)))).toEqual([]);  // the planned mix, even near capacity
+    // Normal mix at load 0.3: S needs 37.9 × 0.3 = 11.4 cores of work on 8, and 37.9 of the 80 by share.
+    expect(overloadedGroups(plan, bimodal(0.9), rate(0.3, bimodal(0.9)))).toEqual([0]);
+    // ... at load 0.2 its 7.6 cores of work still fit its 8: drift alone decides.
+    expect(overloadedGroups(plan, bimodal(0.9), rate(0.2, bimodal(0.9)))).toEqual([]);
+    // Over capacity everywhere, but no group short of its share: re-planning cannot help.
+    expect(overloadedGroups(plan, bimodal(0.5), rate(1.2, bimodal(0.5)))).toEqual([]);
   });
 
   it('port → normal: the incremental plan moves fewer servers than a from-scratch plan', () => {
