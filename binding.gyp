@@ -7,6 +7,7 @@
       "sources": [
         "native/addon/addon.cpp",
         "native/addon/rocksdb_probe.cpp",
+        "native/addon/runtime_binding.cpp",
         "native/addon/sim_binding.cpp",
         "native/addon/switch_binding.cpp",
         "native/core/hist/histogram.cpp",
@@ -26,6 +27,8 @@
         "native/io/dpdk_transport.cpp",
         "native/io/echo.cpp",
         "native/io/pump.cpp",
+        "native/runtime/kv.cpp",
+        "native/runtime/runtime.cpp",
         "native/sim/sim.cpp"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

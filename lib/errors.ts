@@ -12,10 +12,14 @@ export type PallasErrorCode =
   | 'SOCKET' // a kernel socket could not be opened or bound
   | 'ROCKSDB' // RocksDB returned an error
   | 'CLOSED' // the object was already shut down
+  | 'KV_OPEN' // the RocksDB database is missing or not one the loader built
+  | 'PIN' // a thread could not be pinned to the CPU configured for it
+  | 'STOPPED' // a stopped server was asked to start again
+  | 'TIMEOUT' // a native thread did not answer in time
   | 'INTERNAL'; // a native error without a code: a bug
 
 const KNOWN = new Set<string>(['ADDON_MISSING', 'BAD_CONFIG', 'BAD_POLICY', 'NO_DPDK', 'NO_ROCKSDB', 'EAL_INIT', 'PORT_START',
-  'SOCKET', 'ROCKSDB', 'CLOSED', 'INTERNAL']);
+  'SOCKET', 'ROCKSDB', 'CLOSED', 'KV_OPEN', 'PIN', 'STOPPED', 'TIMEOUT', 'INTERNAL']);
 
 export class PallasError extends Error {
   readonly code: PallasErrorCode;
@@ -30,6 +34,15 @@ export class PallasError extends Error {
 export function native<T>(fn: () => T): T {
   try {
     return fn();
+  } catch (e) {
+    throw toPallasError(e);
+  }
+}
+
+/** The same for a native call that returns a promise: its rejection becomes a PallasError too. */
+export async function nativeAsync<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
   } catch (e) {
     throw toPallasError(e);
   }

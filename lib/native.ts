@@ -98,6 +98,22 @@ export interface NativeSwitchPipeline {
   counters(): Record<string, number>;
 }
 
+export interface NativeRuntimeViews { server: BigUint64Array; types: BigUint64Array; workers: BigUint64Array; hist: BigUint64Array }
+export interface NativeRuntimeLayout {
+  serverCells: string[]; typeCells: string[]; workerCells: string[]; workerStride: number; histKinds: string[]; histLower: Float64Array;
+}
+export interface NativeRuntime {
+  start(): void;
+  stop(): void;
+  apply(u: object): void;
+  local(): NativeEndpoint;
+  transportKind(): string;
+  policyName(): string;
+  rowTypes(): number[];
+  views(): NativeRuntimeViews;
+  transportCounters(): BigUint64Array;
+}
+
 export interface NativeAddon {
   MemLink: new (slots?: number) => NativeMemLink;
   Echo: new (cfg: { transport: NativeTransportConfig; serverId: number; waitUs?: number }) => NativeEcho;
@@ -119,6 +135,11 @@ export interface NativeAddon {
   SwitchPipeline: new (tables: NativeSwitchTables, filterSlots?: number) => NativeSwitchPipeline;
   echoCounterNames: string[];
   transportCounterNames: string[];
+  Runtime: new (cfg: object) => NativeRuntime;
+  runtimeLayout(): NativeRuntimeLayout;
+  kvLoad(cfg: { path: string; keys: number; valueBytes: number }): Promise<{ built: boolean; keys: number; valueBytes: number }>;
+  kvBench(cfg: { path: string; op: 'get' | 'scan'; count: number; iterations: number }): Promise<{ ns: Float64Array; found: number }>;
+  kvValue(key: number, valueBytes: number): Buffer;
 }
 
 /** The package root (where package.json and build/ live), from dist/lib or lib. */

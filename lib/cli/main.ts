@@ -10,6 +10,9 @@ import { doctor, formatDoctor } from '../doctor.js';
 import { PallasError, toPallasError } from '../errors.js';
 import { EchoServer } from '../io/echo.js';
 import { DEFAULT_EAL_ARGS, type TransportConfig } from '../io/transport.js';
+import { DEFAULT_KV_PATH, loadServerConfig, normaliseServer, typeName, type ServerConfig } from '../runtime/config.js';
+import { loadKv } from '../runtime/kv.js';
+import { Server } from '../runtime/server.js';
 import { formatTable } from '../sim/format.js';
 import { formatSummary, summarize, writeIndex, writeResults } from '../sim/report.js';
 import { runPoints, runScenario, type SimDocument } from '../sim/run.js';
@@ -33,6 +36,17 @@ Commands:
       --eal "ARGS"           dpdk: EAL arguments (default "${DEFAULT_EAL_ARGS.join(' ')}")
       --server-id N          id written into replies (default 0)
       --json                 print counters as JSON (and the ready line as JSON)
+  server [options]       run a Pallas server: a dispatcher and pinned workers running the real
+                         handlers (spin, TPC-C, RocksDB) under cfcfs or darc; runs until
+                         SIGINT/SIGTERM, then prints its statistics
+      --config FILE          server config (YAML or JSON; see docs/runtime.md)
+      --workers N            override the config's worker count
+      --server-id N          override the config's server id
+      --transport udp|dpdk   override the transport (flags as for echo: --bind --port --device --ip --eal)
+      --json                 print the ready line and the statistics as JSON
+  kv-load [options]      build the RocksDB database the GET/SCAN handlers read
+      --path DIR             (default /dev/shm/pallas-kv)
+      --keys N --value-bytes N   (default 5000 keys of 64 bytes)
   sim <scenario.yaml|json|name|paper> [options]
                          simulate every system × load of a scenario on the shared policy code;
                          prints a table and the Pallas-vs-baseline summary (a progress bar on
@@ -90,6 +104,81 @@ async function runEcho(argv: string[]): Promise<void> {
   echo.stop();
   const c = echo.counters();
   process.stdout.write(values.json ? `${JSON.stringify({ counters: c })}\n` : `${Object.entries(c).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
+}
+
+async function runServer(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv, strict: true,
+    options: {
+      config: { type: 'string' }, workers: { type: 'string' }, 'server-id': { type: 'string' }, transport: { type: 'string' },
+      bind: { type: 'string' }, port: { type: 'string' }, device: { type: 'string' }, ip: { type: 'string' }, eal: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const cfg: ServerConfig = values.config ? loadServerConfig(values.config) : {};
+  const count = (flag: string, v: string | undefined, max: number): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > max) throw new PallasError('BAD_CONFIG', `--${flag} must be an integer in [0, ${max}]`);
+    return n;
+  };
+  const workers = count('workers', values.workers, 1024);
+  if (workers !== undefined) cfg.workers = workers;
+  const id = count('server-id', values['server-id'], 255);
+  if (id !== undefined) cfg.serverId = id;
+  const port = count('port', values.port, 65535);
+  const kind = values.transport ?? (values.device ? 'dpdk' : undefined);
+  if (kind === 'dpdk') {
+    cfg.transport = { kind: 'dpdk', device: values.device ?? '', ip: values.ip ?? '', ...(port !== undefined ? { udpPort: port } : {}),
+      ...(values.eal ? { eal: values.eal.split(/\s+/).filter(Boolean) } : {}) };
+  } else if (kind === 'udp' || values.bind !== undefined || port !== undefined) {
+    const base = cfg.transport?.kind === 'udp' ? cfg.transport : { kind: 'udp' as const };
+    cfg.transport = { ...base, kind: 'udp', ...(values.bind ? { bindIp: values.bind } : {}), ...(port !== undefined ? { port } : {}) };
+  } else if (kind !== undefined) {
+    throw new PallasError('BAD_CONFIG', `--transport must be udp or dpdk, not '${kind}'`);
+  }
+  const server = new Server(cfg);
+  await server.start();
+  const local = server.local();
+  const c = server.config;
+  const handlers = c.handlers.map((h) => `${typeName(h.type)}=${h.kind}`).join(' ');
+  process.stdout.write(values.json
+    ? `${JSON.stringify({ ready: true, ...local, workers: c.workers, policy: c.policy.kind, handlers: c.handlers, kv: server.kv ?? null })}\n`
+    : `pallas server ${c.serverId}: listening on ${local.ip}:${local.port} (${c.transport.kind}), ${c.workers} worker(s), `
+      + `${c.policy.kind}, ${c.busyPoll ? 'busy-poll' : 'hybrid wait'}\n  handlers: ${handlers}\n`
+      + (server.kv ? `  kv: ${c.kv!.path} (${server.kv.keys} keys × ${server.kv.valueBytes} B, ${server.kv.built ? 'built now' : 'already there'})\n` : ''));
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  clearInterval(keepAlive);
+  server.stop();
+  const st = server.stats();
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ stats: st })}\n`);
+    return;
+  }
+  const sv = st.server;
+  process.stdout.write(`pallas server: stopped. received ${sv.n_rx}, replies ${sv.n_replies}, notices ${sv.n_notices}, `
+    + `bounced ${sv.n_bounced}, dropped full ${sv.n_drop_full} clone ${sv.n_drop_clone} no-buffer ${sv.n_drop_no_buffer} `
+    + `shutdown ${sv.n_drop_shutdown}, no handler ${sv.n_no_handler}, invalid ${Object.values(st.invalid).reduce((a, b) => a + b, 0)}\n`);
+  for (const [name, t] of Object.entries(st.types)) {
+    if (t.received === 0) continue;
+    process.stdout.write(`  ${name.padEnd(12)} ${String(t.completed).padStart(9)} done  exec p50 ${(t.execNs.p50 / 1000).toFixed(1)} µs `
+      + `p99 ${(t.execNs.p99 / 1000).toFixed(1)} µs  sojourn p99 ${(t.sojournNs.p99 / 1000).toFixed(1)} µs\n`);
+  }
+}
+
+async function runKvLoad(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv, strict: true,
+    options: { path: { type: 'string', default: DEFAULT_KV_PATH }, keys: { type: 'string', default: '5000' }, 'value-bytes': { type: 'string', default: '64' } },
+  });
+  const c = normaliseServer({ kv: { path: values.path, keys: Number(values.keys), valueBytes: Number(values['value-bytes']) } }).kv!;
+  const t0 = Date.now();
+  const r = await loadKv(c);
+  process.stdout.write(`${c.path}: ${r.keys} keys × ${r.valueBytes} B ${r.built ? `built in ${Date.now() - t0} ms` : 'already there'}\n`);
 }
 
 function progressBar(fraction: number, run: number, runs: number, started: number): string {
@@ -199,6 +288,8 @@ async function main(argv: string[]): Promise<void> {
   }
   if (cmd === 'echo') return runEcho(rest);
   if (cmd === 'sim') return runSim(rest);
+  if (cmd === 'server') return runServer(rest);
+  if (cmd === 'kv-load') return runKvLoad(rest);
   process.stderr.write(`pallas: unknown command '${cmd}' (see pallas --help)\n`);
   process.exit(2);
 }

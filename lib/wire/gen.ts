@@ -67,4 +67,4 @@ export const TYPES: readonly { id: number; name: string; payload: PayloadName }[
 export const REASONS = ['ok', 'too_short', 'too_long', 'bad_magic', 'bad_version', 'bad_flags', 'unknown_type', 'bad_payload'] as const;
 export type Reason = (typeof REASONS)[number];
 
-export const DROP_CAUSES = { QUEUE_FULL: 1, NO_HANDLER: 2, OVERLOAD: 3 } as const;
+export const DROP_CAUSES = { QUEUE_FULL: 1, NO_HANDLER: 2, OVERLOAD: 3, CLONE_BUSY: 4, SHUTDOWN: 5 } as const;

@@ -29,8 +29,9 @@
 #include "common.hpp"
 #include "rocksdb_probe.hpp"
 #include "sim_binding.hpp"
+#include "runtime_binding.hpp"
 #include "switch_binding.hpp"
-#include "tsc.hpp"
+#include "../runtime/tsc.hpp"
 
 namespace pallas::addon {
 
@@ -46,10 +47,14 @@ struct AddonData {
   std::set<EchoWrap*> echoes;
   std::atomic<int> pumps_running{0};
   std::atomic<int> sims_running{0};
+  std::atomic<int> jobs_running{0};  // runtime_binding's async jobs (kv load, kv bench)
+  LiveObjects live;                  // runtimes
   std::atomic<bool> aborting{false};
 };
 
 AddonData* data_of(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
+
+}  // namespace
 
 io::Endpoint parse_endpoint(Napi::Env env, const Napi::Object& o) {
   io::Endpoint e;
@@ -132,18 +137,7 @@ std::unique_ptr<Transport> open_transport(Napi::Env env, const Napi::Object& cfg
   throw_bad(env, "unknown transport kind '" + kind + "' (udp, dpdk or mem)");
 }
 
-// A BigUint64Array over `n` native counters. The view keeps `owner` (a JS object) alive, so the
-// counters outlive every view of them.
-template <typename T>
-Napi::Value counter_view(Napi::Env env, const T* counters, size_t n, Napi::Object owner) {
-  static_assert(sizeof(std::atomic<uint64_t>) == sizeof(uint64_t));
-  auto* ref = new Napi::ObjectReference(Napi::Persistent(owner));
-  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(
-      env, const_cast<T*>(counters), n * sizeof(uint64_t), [](Napi::Env, void*, Napi::ObjectReference* r) { delete r; }, ref);
-  napi_value arr;
-  napi_create_typedarray(env, napi_biguint64_array, n, ab, 0, &arr);
-  return Napi::Value(env, arr);
-}
+namespace {
 
 // ---- Echo --------------------------------------------------------------------------------------
 class EchoWrap : public Napi::ObjectWrap<EchoWrap> {
@@ -341,7 +335,7 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   return o;
 }
 
-Napi::Value TscHz(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), measure_tsc_hz()); }
+Napi::Value TscHz(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), runtime::measure_tsc_hz()); }
 
 Napi::Value DpdkInit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -373,7 +367,8 @@ void keep_instance_data(Napi::Env, AddonData*) {}
 void Cleanup(AddonData* d) {
   d->aborting = true;
   for (EchoWrap* e : d->echoes) e->Close();
-  while (d->pumps_running.load() > 0 || d->sims_running.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (Closable* c : d->live.items) c->Close();
+  while (d->pumps_running.load() > 0 || d->sims_running.load() > 0 || d->jobs_running.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   io::dpdk_eal_cleanup();
 }
 
@@ -398,6 +393,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("rocksdbProbe", Napi::Function::New(env, RocksdbProbe));
   register_sim(env, exports, {&d->sims_running, &d->aborting});
   register_switch(env, exports);
+  register_runtime(env, exports, &d->live, {&d->jobs_running, &d->aborting});
   std::vector<std::string> echo_names{"n_replied", "n_unexpected_reply"};
   for (uint32_t i = 0; i < wire::kReasonCount; i++) echo_names.push_back(std::string("n_drop_") + wire::kReasonNames[i]);
   exports.Set("echoCounterNames", names(env, echo_names));

@@ -6,9 +6,12 @@
 #include <napi.h>
 
 #include <atomic>
+#include <memory>
+#include <set>
 #include <string>
 
 #include "../core/status.hpp"
+#include "../io/transport.hpp"
 
 namespace pallas::addon {
 
@@ -48,6 +51,37 @@ inline bool get_bool(const Napi::Object& o, const char* key, bool def) {
 struct JobRegistry {
   std::atomic<int>* running;
   const std::atomic<bool>* aborting;
+};
+
+// A BigUint64Array over `n` native u64 cells. The view keeps `owner` (a JS object) alive, so the
+// cells outlive every view of them.
+template <typename T>
+Napi::Value counter_view(Napi::Env env, const T* cells, size_t n, Napi::Object owner) {
+  static_assert(sizeof(std::atomic<uint64_t>) == sizeof(uint64_t));
+  auto* ref = new Napi::ObjectReference(Napi::Persistent(owner));
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(
+      env, const_cast<T*>(cells), n * sizeof(uint64_t), [](Napi::Env, void*, Napi::ObjectReference* r) { delete r; }, ref);
+  napi_value arr;
+  napi_create_typedarray(env, napi_biguint64_array, n, ab, 0, &arr);
+  return Napi::Value(env, arr);
+}
+
+// Transports from a normalised config (lib/io/transport.ts): udp, dpdk, or one side of a MemLink.
+std::unique_ptr<io::Transport> open_transport(Napi::Env env, const Napi::Object& cfg);
+io::Endpoint parse_endpoint(Napi::Env env, const Napi::Object& o);
+Napi::Object endpoint_to_js(Napi::Env env, const io::Endpoint& e);
+
+// Native objects the env cleanup hook must shut down (join threads, close transports) before
+// DPDK's EAL is released.
+class Closable {
+ public:
+  virtual void Close() = 0;
+
+ protected:
+  ~Closable() = default;
+};
+struct LiveObjects {
+  std::set<Closable*> items;
 };
 
 }  // namespace pallas::addon

@@ -17,10 +17,6 @@
 
 namespace pallas::addon {
 
-namespace {
-
-using policy::Item;
-
 policy::PolicyConfig parse_policy(Napi::Env env, const Napi::Object& o) {
   policy::PolicyConfig pc;
   pc.kind = get_string(o, "kind", "cfcfs");
@@ -63,6 +59,10 @@ policy::PolicyConfig parse_policy(Napi::Env env, const Napi::Object& o) {
   if (!policy::make_policy(pc, &err)) throw_bad(env, err);  // cheap: validates kind and workers
   return pc;
 }
+
+namespace {
+
+using policy::Item;
 
 void check_groups(Napi::Env env, const policy::PolicyConfig& pc, size_t types) {
   for (const policy::GivenGroup& g : pc.darc.groups)

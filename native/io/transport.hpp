@@ -61,6 +61,9 @@ class Transport {
   virtual uint32_t tx(const TxPacket* pkts, uint32_t n) = 0;
   // Waits until rx() may return data or timeout_us passes: the hybrid wait of shared machines.
   virtual void wait_rx(uint32_t timeout_us) = 0;
+  // A descriptor that polls readable when rx() may return data (kernel transports), or -1. The
+  // runtime's dispatcher polls it together with its own wake-up descriptor.
+  virtual int rx_fd() const { return -1; }
   // Called by the I/O thread before its first and after its last rx()/tx() (DPDK registers the
   // thread with EAL so that it gets a mempool cache).
   virtual void thread_enter() {}

@@ -104,6 +104,8 @@ enum class DropCause : uint8_t {
   kQueueFull = 1,  // the server's queue for the request's type was full
   kNoHandler = 2,  // the server has no handler configured for the type
   kOverload = 3,  // the server shed the request (admission control)
+  kCloneBusy = 4,  // a clone (clone state 2) reached a server with no idle worker able to run it
+  kShutdown = 5,  // the server stopped while the request was queued
 };
 
 }  // namespace pallas::wire
