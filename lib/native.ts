@@ -25,7 +25,7 @@ export interface NativeEcho {
   echoCounters(): BigUint64Array;
   transportCounters(): BigUint64Array;
 }
-export interface NativePumpResult { sent: number; received: number; elapsedNs: number }
+export interface NativePumpResult { sent: number; received: number; elapsedNs: number; rttP50Ns: number; rttP99Ns: number }
 export interface NativeBuildInfo {
   features: { dpdk: boolean; rocksdb: boolean };
   napiVersion: number; dpdkVersion: string; rocksdbVersion: string; compiler: string;
@@ -118,7 +118,8 @@ export interface NativeAddon {
   MemLink: new (slots?: number) => NativeMemLink;
   Echo: new (cfg: { transport: NativeTransportConfig; serverId: number; waitUs?: number }) => NativeEcho;
   runPump(cfg: { transport: NativeTransportConfig; dst: { ip: string; port: number; mac?: string };
-    mode: 'tx-only' | 'round-trip'; durationMs: number; burst?: number; window?: number; type?: number }): Promise<NativePumpResult>;
+    mode: 'tx-only' | 'round-trip'; durationMs: number; burst?: number; window?: number; type?: number; payload?: Uint8Array;
+    acceptRequests?: boolean }): Promise<NativePumpResult>;
   wireEncode(h: Partial<NativeHeader>, payload?: Uint8Array): Buffer;
   wireDecode(b: Uint8Array, strictTypes?: boolean): { reason: string; header?: NativeHeader };
   wireValidateBatch(data: Uint8Array, lens: Uint32Array, strictTypes?: boolean): Uint8Array;
@@ -138,7 +139,7 @@ export interface NativeAddon {
   Runtime: new (cfg: object) => NativeRuntime;
   runtimeLayout(): NativeRuntimeLayout;
   kvLoad(cfg: { path: string; keys: number; valueBytes: number }): Promise<{ built: boolean; keys: number; valueBytes: number }>;
-  kvBench(cfg: { path: string; op: 'get' | 'scan'; count: number; iterations: number }): Promise<{ ns: Float64Array; found: number }>;
+  kvBench(cfg: { path: string; op: 'get' | 'scan'; count: number; iterations: number; key?: number }): Promise<{ ns: Float64Array; found: number }>;
   kvValue(key: number, valueBytes: number): Buffer;
 }
 

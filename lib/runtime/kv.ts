@@ -24,7 +24,7 @@ export function kvValue(i: number, valueBytes: number): Buffer {
 }
 
 /** Runs the handlers' store call `iterations` times directly (no runtime): per-call ns. */
-export async function kvBench(cfg: { path: string; op: 'get' | 'scan'; count: number; iterations: number }): Promise<{ ns: Float64Array; found: number }> {
+export async function kvBench(cfg: { path: string; op: 'get' | 'scan'; count: number; iterations: number; key?: number }): Promise<{ ns: Float64Array; found: number }> {
   needRocksdb();
   return nativeAsync(() => loadNative().kvBench(cfg));
 }

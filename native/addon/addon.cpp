@@ -213,6 +213,8 @@ class PumpWorker : public Napi::AsyncWorker {
     o.Set("sent", Napi::Number::New(env, static_cast<double>(res_.sent)));
     o.Set("received", Napi::Number::New(env, static_cast<double>(res_.received)));
     o.Set("elapsedNs", Napi::Number::New(env, static_cast<double>(res_.elapsed_ns)));
+    o.Set("rttP50Ns", Napi::Number::New(env, res_.rtt_p50_ns));
+    o.Set("rttP99Ns", Napi::Number::New(env, res_.rtt_p99_ns));
     deferred_.Resolve(o);
   }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
@@ -236,6 +238,12 @@ Napi::Value RunPump(const Napi::CallbackInfo& info) {
   pc.burst = get_u32(cfg, "burst", pc.burst);
   pc.window = get_u32(cfg, "window", pc.window);
   pc.type = static_cast<uint8_t>(get_u32(cfg, "type", pc.type));
+  pc.accept_requests = get_bool(cfg, "acceptRequests", false);
+  if (cfg.Get("payload").IsTypedArray()) {
+    auto u8 = cfg.Get("payload").As<Napi::Uint8Array>();
+    if (u8.ByteLength() > 64) throw_bad(env, "runPump payload is at most 64 bytes");
+    pc.payload.assign(u8.Data(), u8.Data() + u8.ByteLength());
+  }
   pc.dst = parse_endpoint(env, cfg.Get("dst").As<Napi::Object>());
   auto* w = new PumpWorker(env, open_transport(env, cfg.Get("transport").As<Napi::Object>()), pc);
   Napi::Promise p = w->promise();

@@ -213,9 +213,9 @@ class KvLoadJob : public Napi::AsyncWorker {
 // The same store calls as the GET/SCAN handlers, made directly in a loop: per-call ns.
 class KvBenchJob : public Napi::AsyncWorker {
  public:
-  KvBenchJob(Napi::Env env, std::string path, bool scan, uint32_t count, uint32_t iterations, JobRegistry jobs)
+  KvBenchJob(Napi::Env env, std::string path, bool scan, uint32_t count, uint32_t iterations, int64_t key, JobRegistry jobs)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), path_(std::move(path)), scan_(scan),
-        count_(count), iterations_(iterations), jobs_(jobs) {
+        count_(count), iterations_(iterations), key_(key), jobs_(jobs) {
     jobs_.running->fetch_add(1);
   }
   Napi::Promise promise() { return deferred_.Promise(); }
@@ -227,7 +227,8 @@ class KvBenchJob : public Napi::AsyncWorker {
       uint8_t out[wire::kMaxDatagram];
       ns_.reserve(iterations_);
       for (uint32_t i = 0; i < iterations_ && !jobs_.aborting->load(); i++) {
-        const uint32_t key = static_cast<uint32_t>((uint64_t{i} * 2654435761u) % kv->keys());
+        // A fixed key (as a client repeating one request would send), or keys spread over the space.
+        const uint32_t key = key_ >= 0 ? static_cast<uint32_t>(key_) : static_cast<uint32_t>((uint64_t{i} * 2654435761u) % kv->keys());
         const uint64_t t0 = runtime::rdtsc();
         const uint32_t n = scan_ ? kv->scan(key, count_, out, sizeof out - wire::kHeaderSize)
                                  : kv->get(key, count_, out, sizeof out - wire::kHeaderSize);
@@ -259,6 +260,7 @@ class KvBenchJob : public Napi::AsyncWorker {
   std::string path_;
   bool scan_;
   uint32_t count_, iterations_;
+  int64_t key_;
   JobRegistry jobs_;
   Status st_;
   std::vector<double> ns_;
@@ -288,7 +290,8 @@ Napi::Value KvBench(const Napi::CallbackInfo& info) {
   const Napi::Object o = info[0].As<Napi::Object>();
   const std::string op = get_string(o, "op", "get");
   if (op != "get" && op != "scan") throw_bad(env, "kvBench op must be get or scan");
-  auto* job = new KvBenchJob(env, get_string(o, "path"), op == "scan", get_u32(o, "count", 10), get_u32(o, "iterations", 1000), g_jobs);
+  auto* job = new KvBenchJob(env, get_string(o, "path"), op == "scan", get_u32(o, "count", 10), get_u32(o, "iterations", 1000),
+                           o.Get("key").IsNumber() ? static_cast<int64_t>(get_u32(o, "key", 0)) : -1, g_jobs);
   Napi::Promise p = job->promise();
   job->Queue();
   return p;

@@ -33,6 +33,14 @@ Status pin_thread(std::thread& t, int core, const char* who) {
   return Status::Ok();
 }
 
+// One empty poll. Every 32nd also offers the CPU to another runnable thread: free on an isolated
+// core (nothing else runs there), and on a shared one it lets the thread we wait for run instead of
+// spinning out our time slice (a 2-vCPU machine with a pump, a dispatcher and a worker).
+void poll_pause(uint32_t idle) {
+  if ((idle & 31) == 0) sched_yield();
+  else cpu_relax();
+}
+
 uint32_t sat32(uint64_t v) { return v > 0xffffffffu ? 0xffffffffu : static_cast<uint32_t>(v); }
 
 }  // namespace
@@ -206,13 +214,13 @@ uint32_t Runtime::execute(const TypeWork& tw, uint8_t* b, uint32_t len, bool* ab
 void Runtime::worker_loop(uint32_t w) {
   Worker& me = *workers_[w];
   uint64_t* row = stats_->worker_row(w);
-  uint32_t idle = 0;
+  uint32_t idle = 0, spins = 0;
   Job job;
   while (!stop_workers_.load(std::memory_order_relaxed)) {
-    const uint32_t bell = me.bell.load(std::memory_order_acquire);
+    const uint32_t bell = cfg_.busy_poll ? 0 : me.bell.load(std::memory_order_acquire);
     if (!me.jobs.pop(&job)) {
       if (cfg_.busy_poll || ++idle < cfg_.idle_polls) {
-        cpu_relax();
+        poll_pause(++spins);
         continue;
       }
       // Block until the dispatcher rings: it bumps `bell` after every push, so a push that
@@ -255,11 +263,12 @@ void Runtime::dispatcher_loop() {
   uint64_t* sc = stats_->server();
   const int fd = t.rx_fd();
   uint64_t next_tick = 0;
-  uint32_t idle = 0;
+  uint32_t idle = 0, spins = 0;
   scratch_.reserve(1024);
   while (!stop_dispatcher_.load(std::memory_order_relaxed)) {
     bool busy = false;
     uint64_t now = clock_.now_ns();
+    const uint64_t loop_start = now;
     stats_->begin();
     if (pending_.load(std::memory_order_acquire)) {
       take_update(now);
@@ -287,13 +296,14 @@ void Runtime::dispatcher_loop() {
     cell_put(&sc[kQueued], policy_->queued());
     cell_put(&sc[kInService], outstanding() - policy_->queued());
     cell_add(&sc[kLoops], 1);
+    if (busy) cell_add(&sc[kBusyNs], clock_.now_ns() - loop_start);
     stats_->end();
     if (busy) {
       idle = 0;
       continue;
     }
     if (cfg_.busy_poll || ++idle < cfg_.idle_polls) {
-      cpu_relax();
+      poll_pause(++spins);
       continue;
     }
     // Hybrid: block until a datagram, a completion, a policy or stop arrives.
@@ -401,6 +411,8 @@ void Runtime::offer(uint32_t w, uint64_t now) {
   wk.jobs.push(Job{d.item});
   // Ring only a worker that sleeps (or is about to): with the bump and the flag both seq_cst, a
   // worker that set its flag after our read of it sees the bumped bell and does not block.
+  // In busy-poll mode workers never block: leave the bell's cache line alone.
+  if (cfg_.busy_poll) return;
   wk.bell.fetch_add(1, std::memory_order_seq_cst);
   if (wk.sleeping.load(std::memory_order_seq_cst)) wk.bell.notify_one();
 }

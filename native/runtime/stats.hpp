@@ -49,12 +49,13 @@ enum ServerCell : uint32_t {
   kPolicies,       // policies applied since start
   kSleeps,         // hybrid mode: times the dispatcher blocked waiting for work
   kLoops,          // dispatcher loop iterations
+  kBusyNs,         // time in loop iterations that did work (its cost per request, contention included)
   kServerCellsBase // n_invalid_<reason> start here
 };
 inline constexpr const char* kServerCellNames[] = {
     "seq", "epoch", "n_rx", "n_unexpected_reply", "n_no_handler", "n_drop_no_buffer", "n_drop_full", "n_drop_clone",
     "n_drop_handover", "n_drop_shutdown", "n_bounced", "n_replies", "n_notices", "n_tx_failed", "queued", "in_service",
-    "n_policies", "n_sleeps", "n_loops"};
+    "n_policies", "n_sleeps", "n_loops", "busy_ns"};
 inline constexpr uint32_t kServerCells = kServerCellsBase + wire::kReasonCount;
 
 // Per request type with a handler.
