@@ -15,11 +15,13 @@
 
 namespace pallas::addon {
 
-[[noreturn]] inline void throw_status(Napi::Env env, const Status& st) {
+inline Napi::Error status_error(Napi::Env env, const Status& st) {
   Napi::Error e = Napi::Error::New(env, st.message);
   e.Set("code", Napi::String::New(env, st.code));
-  throw e;
+  return e;
 }
+
+[[noreturn]] inline void throw_status(Napi::Env env, const Status& st) { throw status_error(env, st); }
 
 [[noreturn]] inline void throw_bad(Napi::Env env, const std::string& msg) { throw_status(env, Status::Error("BAD_CONFIG", msg)); }
 
@@ -70,6 +72,42 @@ Napi::Value counter_view(Napi::Env env, const T* cells, size_t n, Napi::Object o
 std::unique_ptr<io::Transport> open_transport(Napi::Env env, const Napi::Object& cfg);
 io::Endpoint parse_endpoint(Napi::Env env, const Napi::Object& o);
 Napi::Object endpoint_to_js(Napi::Env env, const io::Endpoint& e);
+
+// A long native job on a libuv worker that settles a promise: run() on the worker thread returns a
+// Status; on the JS thread a failure rejects with the Status's code, success resolves with
+// result(). The job counts itself in `jobs.running` while it may touch native state, so that the
+// env cleanup hook waits for it.
+class StatusJob : public Napi::AsyncWorker {
+ public:
+  StatusJob(Napi::Env env, JobRegistry jobs) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), jobs_(jobs) {
+    jobs_.running->fetch_add(1);
+  }
+  // Queues the job and returns its promise.
+  Napi::Promise start() {
+    Napi::Promise p = deferred_.Promise();
+    Queue();
+    return p;
+  }
+  void Execute() override {
+    st_ = run();
+    jobs_.running->fetch_sub(1);
+  }
+  void OnOK() override {
+    if (!st_.ok()) deferred_.Reject(status_error(Env(), st_).Value());
+    else deferred_.Resolve(result(Env()));
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ protected:
+  virtual Status run() = 0;
+  virtual Napi::Value result(Napi::Env env) = 0;
+  const JobRegistry& jobs() const { return jobs_; }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  JobRegistry jobs_;
+  Status st_;
+};
 
 // Native objects the env cleanup hook must shut down (join threads, close transports) before
 // DPDK's EAL is released.

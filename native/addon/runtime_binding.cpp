@@ -176,93 +176,64 @@ Napi::Value RuntimeLayout(const Napi::CallbackInfo& info) {
 
 // ---- RocksDB: loader and direct calls (libuv workers) --------------------------------------------
 
-class KvLoadJob : public Napi::AsyncWorker {
+class KvLoadJob : public StatusJob {
  public:
-  KvLoadJob(Napi::Env env, runtime::KvLoadConfig cfg, JobRegistry jobs)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), cfg_(std::move(cfg)), jobs_(jobs) {
-    jobs_.running->fetch_add(1);
-  }
-  Napi::Promise promise() { return deferred_.Promise(); }
-  void Execute() override {
-    st_ = runtime::kv_load(cfg_, &res_);
-    jobs_.running->fetch_sub(1);
-  }
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (!st_.ok()) {
-      Napi::Error e = Napi::Error::New(env, st_.message);
-      e.Set("code", Napi::String::New(env, st_.code));
-      deferred_.Reject(e.Value());
-      return;
-    }
+  KvLoadJob(Napi::Env env, runtime::KvLoadConfig cfg, JobRegistry jobs) : StatusJob(env, jobs), cfg_(std::move(cfg)) {}
+
+ protected:
+  Status run() override { return runtime::kv_load(cfg_, &res_); }
+  Napi::Value result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
     o.Set("built", res_.built);
     o.Set("keys", res_.keys);
     o.Set("valueBytes", res_.value_bytes);
-    deferred_.Resolve(o);
+    return o;
   }
 
  private:
-  Napi::Promise::Deferred deferred_;
   runtime::KvLoadConfig cfg_;
-  JobRegistry jobs_;
-  Status st_;
   runtime::KvLoadResult res_;
 };
 
 // The same store calls as the GET/SCAN handlers, made directly in a loop: per-call ns.
-class KvBenchJob : public Napi::AsyncWorker {
+class KvBenchJob : public StatusJob {
  public:
   KvBenchJob(Napi::Env env, std::string path, bool scan, uint32_t count, uint32_t iterations, int64_t key, JobRegistry jobs)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), path_(std::move(path)), scan_(scan),
-        count_(count), iterations_(iterations), key_(key), jobs_(jobs) {
-    jobs_.running->fetch_add(1);
-  }
-  Napi::Promise promise() { return deferred_.Promise(); }
-  void Execute() override {
+      : StatusJob(env, jobs), path_(std::move(path)), scan_(scan), count_(count), iterations_(iterations), key_(key) {}
+
+ protected:
+  Status run() override {
     std::unique_ptr<runtime::KvStore> kv;
-    st_ = runtime::KvStore::open(path_, &kv);
-    if (st_.ok()) {
-      const runtime::TscClock clock = runtime::TscClock::calibrate();
-      uint8_t out[wire::kMaxDatagram];
-      ns_.reserve(iterations_);
-      for (uint32_t i = 0; i < iterations_ && !jobs_.aborting->load(); i++) {
-        // A fixed key (as a client repeating one request would send), or keys spread over the space.
-        const uint32_t key = key_ >= 0 ? static_cast<uint32_t>(key_) : static_cast<uint32_t>((uint64_t{i} * 2654435761u) % kv->keys());
-        const uint64_t t0 = runtime::rdtsc();
-        const uint32_t n = scan_ ? kv->scan(key, count_, out, sizeof out - wire::kHeaderSize)
-                                 : kv->get(key, count_, out, sizeof out - wire::kHeaderSize);
-        const uint64_t t1 = runtime::rdtsc();
-        if (i == 0) found_ = n >= runtime::kKvReplyFixed ? wire::load_be32(out) : 0;
-        ns_.push_back(static_cast<double>(clock.ns(t1 - t0)));
-      }
+    if (Status st = runtime::KvStore::open(path_, &kv); !st.ok()) return st;
+    const runtime::TscClock clock = runtime::TscClock::calibrate();
+    uint8_t out[wire::kMaxDatagram];
+    ns_.reserve(iterations_);
+    for (uint32_t i = 0; i < iterations_ && !jobs().aborting->load(); i++) {
+      // A fixed key (as a client repeating one request would send), or keys spread over the space.
+      const uint32_t key = key_ >= 0 ? static_cast<uint32_t>(key_) : static_cast<uint32_t>((uint64_t{i} * 2654435761u) % kv->keys());
+      const uint64_t t0 = runtime::rdtsc();
+      const uint32_t n = scan_ ? kv->scan(key, count_, out, sizeof out - wire::kHeaderSize)
+                               : kv->get(key, count_, out, sizeof out - wire::kHeaderSize);
+      const uint64_t t1 = runtime::rdtsc();
+      if (i == 0) found_ = n >= runtime::kKvReplyFixed ? wire::load_be32(out) : 0;
+      ns_.push_back(static_cast<double>(clock.ns(t1 - t0)));
     }
-    jobs_.running->fetch_sub(1);
+    return Status::Ok();
   }
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (!st_.ok()) {
-      Napi::Error e = Napi::Error::New(env, st_.message);
-      e.Set("code", Napi::String::New(env, st_.code));
-      deferred_.Reject(e.Value());
-      return;
-    }
+  Napi::Value result(Napi::Env env) override {
     Napi::Float64Array a = Napi::Float64Array::New(env, ns_.size());
     std::copy(ns_.begin(), ns_.end(), a.Data());
     Napi::Object o = Napi::Object::New(env);
     o.Set("ns", a);
     o.Set("found", found_);
-    deferred_.Resolve(o);
+    return o;
   }
 
  private:
-  Napi::Promise::Deferred deferred_;
   std::string path_;
   bool scan_;
   uint32_t count_, iterations_;
   int64_t key_;
-  JobRegistry jobs_;
-  Status st_;
   std::vector<double> ns_;
   uint32_t found_ = 0;
 };
@@ -278,10 +249,7 @@ Napi::Value KvLoad(const Napi::CallbackInfo& info) {
   if (c.path.empty()) throw_bad(env, "kvLoad needs a path");
   c.keys = get_u32(o, "keys", c.keys);
   c.value_bytes = get_u32(o, "valueBytes", c.value_bytes);
-  auto* job = new KvLoadJob(env, c, g_jobs);
-  Napi::Promise p = job->promise();
-  job->Queue();
-  return p;
+  return (new KvLoadJob(env, c, g_jobs))->start();
 }
 
 Napi::Value KvBench(const Napi::CallbackInfo& info) {
@@ -290,11 +258,8 @@ Napi::Value KvBench(const Napi::CallbackInfo& info) {
   const Napi::Object o = info[0].As<Napi::Object>();
   const std::string op = get_string(o, "op", "get");
   if (op != "get" && op != "scan") throw_bad(env, "kvBench op must be get or scan");
-  auto* job = new KvBenchJob(env, get_string(o, "path"), op == "scan", get_u32(o, "count", 10), get_u32(o, "iterations", 1000),
-                           o.Get("key").IsNumber() ? static_cast<int64_t>(get_u32(o, "key", 0)) : -1, g_jobs);
-  Napi::Promise p = job->promise();
-  job->Queue();
-  return p;
+  return (new KvBenchJob(env, get_string(o, "path"), op == "scan", get_u32(o, "count", 10), get_u32(o, "iterations", 1000),
+                         o.Get("key").IsNumber() ? static_cast<int64_t>(get_u32(o, "key", 0)) : -1, g_jobs))->start();
 }
 
 Napi::Value KvValue(const Napi::CallbackInfo& info) {

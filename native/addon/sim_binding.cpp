@@ -289,41 +289,25 @@ sim::Tick progress_tick(uint64_t* control, JobRegistry jobs) {
 }
 
 // ---- runSim --------------------------------------------------------------------------------------
-class SimWorker : public Napi::AsyncWorker {
+class SimWorker : public StatusJob {
  public:
   SimWorker(Napi::Env env, sim::SimConfig cfg, Napi::BigUint64Array control, JobRegistry jobs)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), cfg_(std::move(cfg)), jobs_(jobs) {
+      : StatusJob(env, jobs), cfg_(std::move(cfg)) {
     if (!control.IsEmpty()) {
       control_ref_ = Napi::Persistent(control.As<Napi::Object>());
       control_ = control.Data();
     }
-    jobs_.running->fetch_add(1);
   }
-  Napi::Promise promise() { return deferred_.Promise(); }
-  void Execute() override {
-    st_ = sim::run(cfg_, &res_, progress_tick(control_, jobs_));
-    jobs_.running->fetch_sub(1);
-  }
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (!st_.ok()) {
-      Napi::Error e = Napi::Error::New(env, st_.message);
-      e.Set("code", Napi::String::New(env, st_.code));
-      deferred_.Reject(e.Value());
-      return;
-    }
-    deferred_.Resolve(result_object(env, res_));
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ protected:
+  Status run() override { return sim::run(cfg_, &res_, progress_tick(control_, jobs())); }
+  Napi::Value result(Napi::Env env) override { return result_object(env, res_); }
 
  private:
-  Napi::Promise::Deferred deferred_;
   sim::SimConfig cfg_;
-  JobRegistry jobs_;
   Napi::ObjectReference control_ref_;
   uint64_t* control_ = nullptr;
   sim::SimResult res_;
-  Status st_;
 };
 
 // ---- PolicyHarness: one policy under a clock the caller passes in --------------------------------
@@ -626,10 +610,7 @@ Napi::Value RunSim(const Napi::CallbackInfo& info, JobRegistry jobs) {
       throw_bad(env, "runSim's control must be a BigUint64Array of 2");
     control = info[1].As<Napi::BigUint64Array>();
   }
-  auto* w = new SimWorker(env, parse_sim(env, info[0].As<Napi::Object>()), control, jobs);
-  Napi::Promise p = w->promise();
-  w->Queue();
-  return p;
+  return (new SimWorker(env, parse_sim(env, info[0].As<Napi::Object>()), control, jobs))->start();
 }
 
 Napi::Value DarcReserve(const Napi::CallbackInfo& info) {
