@@ -72,6 +72,17 @@ function fail(e: unknown): never {
   process.exit(1);
 }
 
+/** Resolves at SIGINT or SIGTERM. */
+async function untilSignal(): Promise<void> {
+  // Signal listeners do not keep Node's event loop alive; this timer does, until a signal comes.
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  clearInterval(keepAlive);
+}
+
 async function runEcho(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv, strict: true,
@@ -94,13 +105,7 @@ async function runEcho(argv: string[]): Promise<void> {
   const echo = new EchoServer({ transport, serverId: Number(values['server-id']) }).start();
   const local = echo.local();
   process.stdout.write(values.json ? `${JSON.stringify({ ready: true, ...local })}\n` : `pallas echo: listening on ${local.ip}:${local.port} (${values.transport}, mac ${local.mac})\n`);
-  // Signal listeners do not keep Node's event loop alive; this timer does, until a signal comes.
-  const keepAlive = setInterval(() => {}, 1 << 30);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-  clearInterval(keepAlive);
+  await untilSignal();
   echo.stop();
   const c = echo.counters();
   process.stdout.write(values.json ? `${JSON.stringify({ counters: c })}\n` : `${Object.entries(c).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
@@ -147,12 +152,7 @@ async function runServer(argv: string[]): Promise<void> {
     : `pallas server ${c.serverId}: listening on ${local.ip}:${local.port} (${c.transport.kind}), ${c.workers} worker(s), `
       + `${c.policy.kind}, ${c.busyPoll ? 'busy-poll' : 'hybrid wait'}\n  handlers: ${handlers}\n`
       + (server.kv ? `  kv: ${c.kv!.path} (${server.kv.keys} keys × ${server.kv.valueBytes} B, ${server.kv.built ? 'built now' : 'already there'})\n` : ''));
-  const keepAlive = setInterval(() => {}, 1 << 30);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-  clearInterval(keepAlive);
+  await untilSignal();
   server.stop();
   const st = server.stats();
   if (values.json) {

@@ -445,7 +445,7 @@ void Runtime::on_done(uint32_t w, const Done& d, uint64_t now) {
   wire::make_reply(b, cfg_.server_id, sat32(outstanding()), d.exec_ns);
   send(b, d.len, s.from, kReplies);
   free_after_flush_.push_back(slot);
-  offer(w, now);
+  if (!draining_) offer(w, now);
 }
 
 void Runtime::bounce(const policy::BounceFilter& f) {
@@ -533,28 +533,17 @@ void Runtime::take_update(uint64_t now) {
 }
 
 void Runtime::shutdown_drain(uint64_t now) {
-  // Workers have stopped: their last completions are in the rings.
+  // Workers have stopped: their last completions are in the rings. Those that finished are
+  // answered as usual (on_done hands the worker nothing more while draining_), the cut-short ones
+  // get SHUTDOWN notices.
+  // A job a worker had not picked up yet when it stopped is cut short too (the worker threads are
+  // joined, so popping their rings from here is safe).
+  draining_ = true;
   for (uint32_t w = 0; w < cfg_.workers; w++) {
     Done d;
-    while (workers_[w]->done.pop(&d)) {
-      const Slot& s = slots_[d.item.handle];
-      policy_->on_completion(w, d.item, d.exec_ns, now);
-      if (d.aborted) {
-        cell_add(&stats_->server()[kDropShutdown], 1);
-        cell_add(&trow(d.item.type)[kTDropOther], 1);
-        notice(buf(d.item.handle), s.len, s.from, wire::DropCause::kShutdown);
-        free_.push_back(d.item.handle);
-      } else {
-        // Finished before the stop: answer it, but hand the worker nothing more.
-        uint64_t* row = trow(d.item.type);
-        cell_add(&row[kTCompleted], 1);
-        cell_add(&row[kTExecNsSum], d.exec_ns);
-        uint8_t* b = buf(d.item.handle);
-        wire::make_reply(b, cfg_.server_id, sat32(outstanding()), d.exec_ns);
-        send(b, d.len, s.from, kReplies);
-        free_after_flush_.push_back(d.item.handle);
-      }
-    }
+    while (workers_[w]->done.pop(&d)) on_done(w, d, now);
+    Job j;
+    while (workers_[w]->jobs.pop(&j)) on_done(w, Done{j.item, 0, 0, 1}, now);
   }
   scratch_.clear();
   policy_->drain(&scratch_);

@@ -183,6 +183,7 @@ class Runtime {
   int efd_ = -1;
   bool running_ = false;
   bool stopped_ = false;
+  bool draining_ = false;  // dispatcher: stopping, hand workers nothing more
 
   std::mutex mu_;
   std::condition_variable cv_;

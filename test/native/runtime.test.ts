@@ -216,6 +216,21 @@ describe('Server lifecycle and bad input', () => {
     await expect(s.start()).rejects.toMatchObject({ code: 'STOPPED' });
   });
 
+  it('stop answers the running and the queued requests with SHUTDOWN notices', async () => {
+    const { server, client } = await rig({ workers: 1 });
+    const ids = [await client.spin(Type.LONG, 2000 * MS), await client.spin(Type.SHORT, 1000), await client.spin(Type.SHORT, 1000)];
+    await waitFor(() => server.stats().server.queued === 2, 'two queued requests');
+    const t0 = Date.now();
+    server.stop();
+    expect(Date.now() - t0).toBeLessThan(1500);  // the 2 s spin was cut short
+    await client.until((g) => ids.every((id) => g.some((x) => x.header.reqId === id)), 5000);
+    for (const id of ids) expect(client.byId(id)!.payload[0]).toBe(DROP_CAUSES.SHUTDOWN);
+    const st = server.stats();
+    expect(st.server.n_drop_shutdown).toBe(3);
+    expect(st.server.queued + st.server.in_service).toBe(0);
+    accounted(st);
+  });
+
   it('rejects bad configs with the field named, and a bad policy changes nothing', async () => {
     const bad = (cfg: unknown, re: RegExp) => expect(() => new Server(cfg as ServerConfig)).toThrow(re);
     bad({ workers: 0 }, /server.workers: must be an integer/);
