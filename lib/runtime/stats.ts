@@ -17,9 +17,20 @@ export interface TypeStats {
   execNs: Quantiles;
   /** Arrival to completion, ns. */
   sojournNs: Quantiles;
+  /** Index of the reservation group the type belongs to (darc), or null. */
+  group: number | null;
+  /** The type's DARC demand in cores (0 when unknown). */
+  demand: number;
 }
 
-export interface WorkerStats { completed: number; busyNs: number; busy: boolean; sleeps: number }
+export interface WorkerStats {
+  completed: number; busyNs: number; busy: boolean; sleeps: number;
+  /** Index of the reservation group this worker is reserved for (darc), or null. */
+  group: number | null;
+}
+
+/** The policy's core reservation (darc), as the stats show it (refreshed every ms). */
+export interface ReservationView { groups: { types: string[]; workers: number[]; demand: number }[] }
 
 export interface RuntimeStats {
   epoch: number;
@@ -31,6 +42,8 @@ export interface RuntimeStats {
   /** Per type name, for the types this server has a handler for. */
   types: Record<string, TypeStats>;
   workers: WorkerStats[];
+  /** null for cfcfs, and for darc while it profiles. */
+  reservation: ReservationView | null;
   transport: Record<string, number>;
 }
 
@@ -78,7 +91,7 @@ function snapshot(v: NativeRuntimeViews): { server: BigUint64Array; types: BigUi
 export function readStats(views: NativeRuntimeViews, rowTypes: number[], policy: string, transport: BigUint64Array): RuntimeStats {
   const L = lay();
   const { server, types, hist } = snapshot(views);
-  const out: RuntimeStats = { epoch: 0, policy, server: {}, invalid: {}, types: {}, workers: [], transport: {} };
+  const out: RuntimeStats = { epoch: 0, policy, server: {}, invalid: {}, types: {}, workers: [], reservation: null, transport: {} };
   L.serverCells.forEach((name, i) => {
     if (name.startsWith('n_invalid_')) {
       if (name !== 'n_invalid_ok') out.invalid[name.slice('n_invalid_'.length)] = Number(server[i]);
@@ -100,12 +113,24 @@ export function readStats(views: NativeRuntimeViews, rowTypes: number[], policy:
       dispatched, waitNsMean: dispatched ? cell('wait_ns_sum') / dispatched : 0, waitNsMax: cell('wait_ns_max'),
       execNs: quantiles(hist, (r * nk + 0) * nb, nb, cell('exec_ns_sum'), L.histLower),
       sojournNs: quantiles(hist, (r * nk + 1) * nb, nb, cell('sojourn_ns_sum'), L.histLower),
+      group: cell('group') > 0 ? cell('group') - 1 : null, demand: cell('demand_milli') / 1000,
     };
   });
   const ws = views.workers;
   for (let w = 0; w * L.workerStride < ws.length; w++) {
     const c = (name: string) => Number(ws[w * L.workerStride + L.workerCells.indexOf(name)]);
-    out.workers.push({ completed: c('n_completed'), busyNs: c('busy_ns'), busy: c('busy') === 1, sleeps: c('n_sleeps') });
+    out.workers.push({ completed: c('n_completed'), busyNs: c('busy_ns'), busy: c('busy') === 1, sleeps: c('n_sleeps'),
+      group: c('group') > 0 ? c('group') - 1 : null });
+  }
+  const nGroups = out.server.res_groups ?? 0;
+  if (nGroups > 0) {
+    const groups = Array.from({ length: nGroups }, () => ({ types: [] as string[], workers: [] as number[], demand: 0 }));
+    for (const [name, t] of Object.entries(out.types)) {
+      const g = t.group === null ? undefined : groups[t.group];
+      if (g) { g.types.push(name); g.demand += t.demand; }
+    }
+    out.workers.forEach((w, i) => { if (w.group !== null) groups[w.group]?.workers.push(i); });
+    out.reservation = { groups };
   }
   loadNative().transportCounterNames.forEach((n, i) => { out.transport[n] = Number(transport[i]); });
   return out;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "../core/policy/handover.hpp"
@@ -19,8 +20,6 @@ namespace {
 using policy::Admit;
 using policy::Item;
 using policy::kNoWorker;
-
-constexpr uint32_t kRingCap = 4;  // a worker holds at most one request; room to spare
 
 Status pin_thread(std::thread& t, int core, const char* who) {
   if (core < 0) return Status::Ok();
@@ -77,17 +76,20 @@ Status Runtime::create(std::unique_ptr<io::Transport> transport, RuntimeConfig c
     if (Status st = KvStore::open(cfg.kv_path, &r->kv_); !st.ok()) return st;
   }
   r->stats_ = std::make_unique<StatsBlock>(static_cast<uint32_t>(r->row_types_.size()), cfg.workers);
+  // Touched now, not on the hot path: first-touch page faults cost the dispatcher microseconds.
   r->buffers_.reset(new uint8_t[size_t{cfg.slots} * wire::kMaxDatagram]);
+  std::memset(r->buffers_.get(), 0, size_t{cfg.slots} * wire::kMaxDatagram);
   r->slots_.resize(cfg.slots);
   r->free_.reserve(cfg.slots);
   for (uint32_t i = cfg.slots; i-- > 0;) r->free_.push_back(i);
   r->free_after_flush_.reserve(io::kMaxBurst);
-  for (uint32_t w = 0; w < cfg.workers; w++) r->workers_.push_back(std::make_unique<Worker>(kRingCap));
+  for (uint32_t w = 0; w < cfg.workers; w++) r->workers_.push_back(std::make_unique<Worker>());
   r->efd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (r->efd_ < 0) return Status::Error("SOCKET", "runtime: eventfd failed");
   r->transport_ = std::move(transport);
   r->cfg_ = std::move(cfg);
   r->clock_ = TscClock::calibrate();
+  r->publish_reservation();
   *out = std::move(r);
   return Status::Ok();
 }
@@ -150,6 +152,7 @@ Status Runtime::apply(PolicyUpdate u, uint32_t timeout_ms) {
     // No dispatcher: switch in place (nothing is queued or running).
     policy_ = std::move(p);
     policy_name_ = policy_->name();
+    publish_reservation();
     if (u.has_served) epoch_.on_epoch(u.served, u.mean_ns);
     cell_put(&stats_->server()[kEpoch], u.epoch);
     cell_add(&stats_->server()[kPolicies], 1);
@@ -218,7 +221,7 @@ void Runtime::worker_loop(uint32_t w) {
   Job job;
   while (!stop_workers_.load(std::memory_order_relaxed)) {
     const uint32_t bell = cfg_.busy_poll ? 0 : me.bell.load(std::memory_order_acquire);
-    if (!me.jobs.pop(&job)) {
+    if (!me.jobs.take(&job)) {
       if (cfg_.busy_poll || ++idle < cfg_.idle_polls) {
         poll_pause(++spins);
         continue;
@@ -246,7 +249,7 @@ void Runtime::worker_loop(uint32_t w) {
     cell_add(&row[kWBusyNs], exec);
     cell_add(&row[kWCompleted], 1);
     const Done d{job.item, len, sat32(exec), static_cast<uint8_t>(aborted)};
-    while (!me.done.push(d)) cpu_relax();  // cannot stay full: the dispatcher drains it
+    me.done.put(d);  // the dispatcher took our previous completion before it gave us this job
     // Ring the dispatcher if it is blocked (or about to): the fence orders our push before the
     // read of its flag, as its flag store is ordered before its re-check of our ring.
     std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -262,7 +265,7 @@ void Runtime::dispatcher_loop() {
   io::RxPacket in[io::kMaxBurst];
   uint64_t* sc = stats_->server();
   const int fd = t.rx_fd();
-  uint64_t next_tick = 0;
+  uint64_t next_tick = 0, next_res = 0;
   uint32_t idle = 0, spins = 0;
   scratch_.reserve(1024);
   while (!stop_dispatcher_.load(std::memory_order_relaxed)) {
@@ -276,7 +279,7 @@ void Runtime::dispatcher_loop() {
     }
     for (uint32_t w = 0; w < cfg_.workers; w++) {
       Done d;
-      while (workers_[w]->done.pop(&d)) {
+      while (workers_[w]->done.take(&d)) {
         on_done(w, d, now);
         busy = true;
       }
@@ -292,9 +295,15 @@ void Runtime::dispatcher_loop() {
       next_tick = now + tick;
     }
     if (policy_->take_kick()) offer_idle(now);
-    flush();
+    // DARC may re-reserve on any completion: the stats show its reservation as of the last ms.
+    if (now >= next_res) {
+      publish_reservation();
+      next_res = now + 1000000;
+    }
+    // Before the replies leave: a client that has its reply sees gauges that include it.
     cell_put(&sc[kQueued], policy_->queued());
     cell_put(&sc[kInService], outstanding() - policy_->queued());
+    flush();
     cell_add(&sc[kLoops], 1);
     if (busy) cell_add(&sc[kBusyNs], clock_.now_ns() - loop_start);
     stats_->end();
@@ -407,8 +416,8 @@ void Runtime::offer(uint32_t w, uint64_t now) {
   cell_add(&row[kTWaitNsSum], wait);
   cell_max(&row[kTWaitNsMax], wait);
   Worker& wk = *workers_[w];
-  // Never full: the policy hands a worker one request at a time, and the ring holds four.
-  wk.jobs.push(Job{d.item});
+  // The policy has the worker idle: it took its last job, and we took the completion of it.
+  wk.jobs.put(Job{d.item});
   // Ring only a worker that sleeps (or is about to): with the bump and the flag both seq_cst, a
   // worker that set its flag after our read of it sees the bumped bell and does not block.
   // In busy-poll mode workers never block: leave the bell's cache line alone.
@@ -520,6 +529,7 @@ void Runtime::take_update(uint64_t now) {
       drop(it.handle, it.type, wire::DropCause::kQueueFull, kDropHandover, kTDropOther);
     }
     policy_ = std::move(next);
+    publish_reservation();
     if (u->has_served) epoch_.on_epoch(u->served, u->mean_ns);
     cell_put(&stats_->server()[kEpoch], u->epoch);
     cell_add(&stats_->server()[kPolicies], 1);
@@ -532,6 +542,25 @@ void Runtime::take_update(uint64_t now) {
   cv_.notify_all();
 }
 
+void Runtime::publish_reservation() {
+  const policy::Reservation* res = policy_->reservation();
+  cell_put(&stats_->server()[kResGroups], res ? res->groups.size() : 0);
+  for (uint32_t r = 0; r < row_types_.size(); r++) {
+    const uint8_t t = row_types_[r];
+    const int g = res ? res->group_of[t] : -1;
+    uint64_t* row = stats_->type_row(r);
+    cell_put(&row[kTGroup], g >= 0 ? static_cast<uint64_t>(g) + 1 : 0);
+    cell_put(&row[kTDemandMilli], g >= 0 ? static_cast<uint64_t>(std::llround(std::max(0.0, res->demand_of[t]) * 1000)) : 0);
+  }
+  for (uint32_t w = 0; w < cfg_.workers; w++) {
+    uint64_t g = 0;
+    if (res)
+      for (size_t i = 0; i < res->groups.size(); i++)
+        if (w >= res->groups[i].first && w < res->groups[i].first + res->groups[i].count) g = i + 1;
+    cell_put(&stats_->worker_row(w)[kWGroup], g);
+  }
+}
+
 void Runtime::shutdown_drain(uint64_t now) {
   // Workers have stopped: their last completions are in the rings. Those that finished are
   // answered as usual (on_done hands the worker nothing more while draining_), the cut-short ones
@@ -541,9 +570,9 @@ void Runtime::shutdown_drain(uint64_t now) {
   draining_ = true;
   for (uint32_t w = 0; w < cfg_.workers; w++) {
     Done d;
-    while (workers_[w]->done.pop(&d)) on_done(w, d, now);
+    while (workers_[w]->done.take(&d)) on_done(w, d, now);
     Job j;
-    while (workers_[w]->jobs.pop(&j)) on_done(w, Done{j.item, 0, 0, 1}, now);
+    while (workers_[w]->jobs.take(&j)) on_done(w, Done{j.item, 0, 0, 1}, now);
   }
   scratch_.clear();
   policy_->drain(&scratch_);

@@ -3,7 +3,8 @@
 // each request, runs the policy, hands requests to workers, and sends the replies, drop notices
 // and bounced requests. N worker threads, pinned to configured cores, each run one request at a
 // time through the handler configured for its type and hand the result back. Between the
-// dispatcher and each worker: one SPSC ring each way; a worker holds at most one request.
+// dispatcher and each worker: one single-value mailbox each way (mailbox.hpp); a worker holds at
+// most one request, and the dispatcher hands it the next one only after taking its completion.
 //
 // Waiting: in busy-poll mode (deployment: isolated cores) no thread ever sleeps. In hybrid mode
 // (shared machines, the default) a thread that found nothing `idle_polls` times in a row blocks:
@@ -36,7 +37,7 @@
 #include "../core/wire/wire.hpp"
 #include "../io/transport.hpp"
 #include "kv.hpp"
-#include "spsc.hpp"
+#include "mailbox.hpp"
 #include "stats.hpp"
 #include "tsc.hpp"
 
@@ -119,9 +120,8 @@ class Runtime {
     uint8_t aborted;   // cut short by stop()
   };
   struct Worker {
-    explicit Worker(uint32_t cap) : jobs(cap), done(cap) {}
-    SpscRing<Job> jobs;
-    SpscRing<Done> done;
+    Mailbox<Job> jobs;
+    Mailbox<Done> done;
     alignas(64) std::atomic<uint32_t> bell{0};
     std::atomic<uint32_t> sleeping{0};
     std::thread thread;
@@ -145,6 +145,7 @@ class Runtime {
   void send(const uint8_t* data, uint32_t len, const io::Endpoint& to, ServerCell cell);
   void flush();
   void shutdown_drain(uint64_t now);
+  void publish_reservation();
   uint64_t outstanding() const;
   uint8_t* buf(uint32_t slot) { return buffers_.get() + size_t{slot} * wire::kMaxDatagram; }
   uint64_t* trow(uint8_t type) { return stats_->type_row(static_cast<uint32_t>(row_of_[type])); }

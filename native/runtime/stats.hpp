@@ -2,7 +2,7 @@
 // views, with no call per field and no lock on the hot path (STYLE 3). Every cell has exactly one
 // writer thread, which updates it with relaxed atomic load+store (no read-modify-write needed):
 //   - server cells and type rows and histograms: the dispatcher;
-//   - worker rows: that worker.
+//   - worker rows: that worker, except `group` (the dispatcher).
 // The dispatcher brackets each batch of updates with `seq` (odd while writing), so a reader that
 // sees the same even seq before and after its copy has a consistent snapshot of the dispatcher's
 // cells. Worker rows are not covered by seq (each cell is still never torn).
@@ -50,26 +50,31 @@ enum ServerCell : uint32_t {
   kSleeps,         // hybrid mode: times the dispatcher blocked waiting for work
   kLoops,          // dispatcher loop iterations
   kBusyNs,         // time in loop iterations that did work (its cost per request, contention included)
+  kResGroups,      // now: groups of the policy's core reservation (darc); 0 for none (cfcfs, profiling)
   kServerCellsBase // n_invalid_<reason> start here
 };
 inline constexpr const char* kServerCellNames[] = {
     "seq", "epoch", "n_rx", "n_unexpected_reply", "n_no_handler", "n_drop_no_buffer", "n_drop_full", "n_drop_clone",
     "n_drop_handover", "n_drop_shutdown", "n_bounced", "n_replies", "n_notices", "n_tx_failed", "queued", "in_service",
-    "n_policies", "n_sleeps", "n_loops", "busy_ns"};
+    "n_policies", "n_sleeps", "n_loops", "busy_ns", "res_groups"};
 inline constexpr uint32_t kServerCells = kServerCellsBase + wire::kReasonCount;
 
 // Per request type with a handler.
 enum TypeCell : uint32_t {
   kTReceived, kTDispatched, kTCompleted, kTDropFull, kTDropClone, kTDropOther, kTBounced, kTQueued,
-  kTExecNsSum, kTWaitNsSum, kTWaitNsMax, kTSojournNsSum, kTypeCells
+  kTExecNsSum, kTWaitNsSum, kTWaitNsMax, kTSojournNsSum,
+  kTGroup,        // now: 1 + the type's reservation group (0: none, or not in the reservation)
+  kTDemandMilli,  // now: the type's DARC demand d_i in thousandths of a core (0 when unknown)
+  kTypeCells
 };
 inline constexpr const char* kTypeCellNames[] = {"n_received", "n_dispatched", "n_completed", "n_drop_full", "n_drop_clone", "n_drop_other",
                                                  "n_bounced", "queued", "exec_ns_sum", "wait_ns_sum", "wait_ns_max",
-                                                 "sojourn_ns_sum"};
+                                                 "sojourn_ns_sum", "group", "demand_milli"};
 
 // Per worker, one cache line each.
-enum WorkerCell : uint32_t { kWCompleted, kWBusyNs, kWBusy, kWSleeps, kWorkerCells };
-inline constexpr const char* kWorkerCellNames[] = {"n_completed", "busy_ns", "busy", "n_sleeps"};
+// `group` (1 + the reservation group the worker is reserved for; 0: none) is the dispatcher's.
+enum WorkerCell : uint32_t { kWCompleted, kWBusyNs, kWBusy, kWSleeps, kWGroup, kWorkerCells };
+inline constexpr const char* kWorkerCellNames[] = {"n_completed", "busy_ns", "busy", "n_sleeps", "group"};
 inline constexpr uint32_t kWorkerStride = 8;
 
 // Histograms per type row: execution ns (measured by the worker) and sojourn ns (arrival at the

@@ -74,10 +74,47 @@ describe('runtime over UDP loopback', () => {
     expect(darc.st.workers[0]!.busyNs).toBeLessThan(100 * MS);
     expect(darc.st.workers[1]!.busyNs).toBeGreaterThanOrEqual(300 * MS);
     expect(darc.st.types.long!.waitNsMax).toBeGreaterThan(90 * MS);
+    expect(darc.st.reservation).toEqual({ groups: [{ types: ['short'], workers: [0], demand: 0 }, { types: ['long'], workers: [1], demand: 0 }] });
+    expect(darc.st.types.short!.group).toBe(0);
     accounted(darc.st);
     const fcfs = await run({ kind: 'cfcfs' });
+    expect(fcfs.st.reservation).toBeNull();
     // Under cFCFS the third long request takes the first free core and the shorts wait for one.
     expect(fcfs.st.types.short!.waitNsMax).toBeGreaterThan(90 * MS);
+  });
+
+  it('DARC with its own profiling (RS-DARC): runs as cFCFS until it has the samples, then reserves and keeps shorts off the long core', async () => {
+    const { server, client } = await rig({ workers: 2, policy: { kind: 'darc', darc: { profileSamples: 40 } } });
+    // Profile: 30 shorts of 10 µs and 10 longs of 2 ms, one at a time.
+    for (let i = 0; i < 40; i++) {
+      const id = await client.spin(i % 4 === 3 ? Type.LONG : Type.SHORT, i % 4 === 3 ? 2 * MS : 10_000);
+      if (i === 0) {
+        await client.until((g) => g.some((x) => x.header.reqId === id));
+        expect(server.stats().reservation).toBeNull();
+      }
+    }
+    await client.until((g) => g.length === 40);
+    await waitFor(() => server.stats().reservation !== null, 'a reservation');
+    const st0 = server.stats();
+    // Demand (mean x share): short 10 µs x 0.75 against long 2 ms x 0.25, on 2 workers: the short
+    // group gets the 1 core a group under one core's demand gets, and the long group the rest.
+    expect(st0.reservation!.groups.map((g) => [g.types, g.workers])).toEqual([[['short'], [0]], [['long'], [1]]]);
+    expect(st0.types.short!.demand).toBeGreaterThan(0);
+    expect(st0.types.short!.demand).toBeLessThan(0.1);
+    expect(st0.types.long!.demand).toBeGreaterThan(1.9);
+    // Reserved: a burst of long requests stays on worker 1; the shorts behind it never wait for it.
+    const busy0 = st0.workers[0]!.busyNs;
+    const longs = [];
+    for (let i = 0; i < 3; i++) longs.push(await client.spin(Type.LONG, 100 * MS));
+    await sleep(5);
+    const shorts = [];
+    for (let i = 0; i < 10; i++) shorts.push(await client.spin(Type.SHORT, 10_000));
+    await client.until((g) => g.length === 53, 15_000);
+    const st = server.stats();
+    expect(st.workers[0]!.busyNs - busy0).toBeLessThan(100 * MS);
+    const at = (id: number) => client.byId(id)!.atMs;
+    expect(Math.max(...shorts.map(at))).toBeLessThan(longs.map(at).sort((a, b) => a - b)[1]!);
+    accounted(st);
   });
 
   it('drops a clone when no worker is idle (notice CLONE_BUSY) and serves it when one is', async () => {
