@@ -29,6 +29,7 @@
         "native/io/pump.cpp",
         "native/runtime/kv.cpp",
         "native/runtime/runtime.cpp",
+        "native/switch/soft_switch.cpp",
         "native/sim/sim.cpp"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

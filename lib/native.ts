@@ -114,6 +114,18 @@ export interface NativeRuntime {
   transportCounters(): BigUint64Array;
 }
 
+export interface NativeSoftSwitchViews { switch: BigUint64Array; types: BigUint64Array; servers: BigUint64Array }
+export interface NativeSoftSwitch {
+  start(): void;
+  stop(): void;
+  load(tables: NativeSwitchTables): void;
+  setServer(index: number, addr: { ip: string; port: number } | null): void;
+  local(): NativeEndpoint;
+  policyName(): string;
+  views(): NativeSoftSwitchViews;
+  transportCounters(): BigUint64Array;
+}
+
 export interface NativeAddon {
   MemLink: new (slots?: number) => NativeMemLink;
   Echo: new (cfg: { transport: NativeTransportConfig; serverId: number; waitUs?: number }) => NativeEcho;
@@ -136,6 +148,8 @@ export interface NativeAddon {
   SwitchPipeline: new (tables: NativeSwitchTables, filterSlots?: number) => NativeSwitchPipeline;
   echoCounterNames: string[];
   transportCounterNames: string[];
+  SoftSwitch: new (cfg: object) => NativeSoftSwitch;
+  switchLayout(): { switchCells: string[]; typeCells: string[]; serverCells: string[] };
   Runtime: new (cfg: object) => NativeRuntime;
   runtimeLayout(): NativeRuntimeLayout;
   kvLoad(cfg: { path: string; keys: number; valueBytes: number }): Promise<{ built: boolean; keys: number; valueBytes: number }>;

@@ -48,7 +48,7 @@ struct AddonData {
   std::atomic<int> pumps_running{0};
   std::atomic<int> sims_running{0};
   std::atomic<int> jobs_running{0};  // runtime_binding's async jobs (kv load, kv bench)
-  LiveObjects live;                  // runtimes
+  LiveObjects live;                  // runtimes and software switches
   std::atomic<bool> aborting{false};
 };
 
@@ -400,7 +400,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("dpdkReady", Napi::Function::New(env, DpdkReady));
   exports.Set("rocksdbProbe", Napi::Function::New(env, RocksdbProbe));
   register_sim(env, exports, {&d->sims_running, &d->aborting});
-  register_switch(env, exports);
+  register_switch(env, exports, &d->live);
   register_runtime(env, exports, &d->live, {&d->jobs_running, &d->aborting});
   std::vector<std::string> echo_names{"n_replied", "n_unexpected_reply"};
   for (uint32_t i = 0; i < wire::kReasonCount; i++) echo_names.push_back(std::string("n_drop_") + wire::kReasonNames[i]);

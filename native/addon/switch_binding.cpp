@@ -1,6 +1,7 @@
-// N-API binding of the switch pipeline (native/core/switch) for tests and tools: one Pipeline
-// driven request by request under a clock the caller passes in. The software switch (a later
-// issue) runs the same Pipeline on a transport thread, without any call per packet.
+// N-API bindings of the switch: SwitchPipeline, one Pipeline (native/core/switch) driven request by
+// request under a clock the caller passes in (tests and tools); and SoftSwitch (native/switch),
+// the software ToR switch, which runs a switch policy on its own thread over a transport without
+// any call per packet, its statistics and monitor registers read as typed-array views.
 #include "switch_binding.hpp"
 
 #include <cstdlib>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "../core/switch/pipeline.hpp"
+#include "../switch/soft_switch.hpp"
 
 namespace pallas::addon {
 
@@ -100,6 +102,121 @@ class SwitchPipelineWrap : public Napi::ObjectWrap<SwitchPipelineWrap> {
   std::unique_ptr<sw::Pipeline> p_;
 };
 
+using softswitch::SoftSwitch;
+
+io::Endpoint endpoint_or_absent(Napi::Env env, const Napi::Value& v) {
+  if (v.IsNull() || v.IsUndefined()) return io::Endpoint{};
+  if (!v.IsObject()) throw_bad(env, "a server address must be {ip, port} or null");
+  return parse_endpoint(env, v.As<Napi::Object>());
+}
+
+class SoftSwitchWrap : public Napi::ObjectWrap<SoftSwitchWrap>, public Closable {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "SoftSwitch",
+                       {InstanceMethod("start", &SoftSwitchWrap::Start), InstanceMethod("stop", &SoftSwitchWrap::Stop),
+                        InstanceMethod("load", &SoftSwitchWrap::Load), InstanceMethod("setServer", &SoftSwitchWrap::SetServer),
+                        InstanceMethod("local", &SoftSwitchWrap::Local), InstanceMethod("policyName", &SoftSwitchWrap::PolicyName),
+                        InstanceMethod("views", &SoftSwitchWrap::Views),
+                        InstanceMethod("transportCounters", &SoftSwitchWrap::TransportCounters)});
+  }
+  static LiveObjects* live_;
+
+  explicit SoftSwitchWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SoftSwitchWrap>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsObject()) throw_bad(env, "SoftSwitch needs a config object");
+    const Napi::Object o = info[0].As<Napi::Object>();
+    if (!o.Get("transport").IsObject()) throw_bad(env, "SoftSwitch config needs `transport`");
+    if (!o.Get("policy").IsObject()) throw_bad(env, "SoftSwitch config needs `policy`");
+    if (!o.Get("servers").IsArray()) throw_bad(env, "SoftSwitch config needs `servers`");
+    softswitch::SwitchConfig c;
+    const Napi::Object p = o.Get("policy").As<Napi::Object>();
+    c.policy.kind = get_string(p, "kind", "pallas");
+    c.policy.workers = get_u32(p, "workers", 1);
+    c.policy.seed = get_u64(p, "seed", 1);
+    c.policy.jbsq_depth = get_u32(p, "jbsqDepth", c.policy.jbsq_depth);
+    c.policy.queue_capacity = get_u32(p, "queueCapacity", c.policy.queue_capacity);
+    c.policy.filter_slots = get_u32(p, "filterSlots", c.policy.filter_slots);
+    if (c.policy.filter_slots == 0) throw_bad(env, "filterSlots must be at least 1");
+    if (p.Get("tables").IsObject()) c.policy.tables = parse_tables(env, p.Get("tables").As<Napi::Object>());
+    const Napi::Array servers = o.Get("servers").As<Napi::Array>();
+    for (uint32_t i = 0; i < servers.Length(); i++) c.servers.push_back(endpoint_or_absent(env, servers.Get(i)));
+    c.policy.servers = static_cast<uint32_t>(c.servers.size());
+    c.client_slots = get_u32(o, "clientSlots", c.client_slots);
+    c.slots = get_u32(o, "slots", c.slots);
+    c.busy_poll = get_bool(o, "busyPoll", false);
+    c.idle_polls = get_u32(o, "idlePolls", c.idle_polls);
+    c.wait_us = get_u32(o, "waitUs", c.wait_us);
+    std::unique_ptr<io::Transport> t = open_transport(env, o.Get("transport").As<Napi::Object>());
+    if (Status st = SoftSwitch::create(std::move(t), std::move(c), &sw_); !st.ok()) throw_status(env, st);
+    live_->items.insert(this);
+  }
+  ~SoftSwitchWrap() override { live_->items.erase(this); }
+  void Close() override { sw_.reset(); }
+
+ private:
+  SoftSwitch& live(Napi::Env env) {
+    if (!sw_) throw_status(env, Status::Error("CLOSED", "this switch has been shut down"));
+    return *sw_;
+  }
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    if (Status st = live(info.Env()).start(); !st.ok()) throw_status(info.Env(), st);
+    return info.Env().Undefined();
+  }
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    if (sw_) sw_->stop();
+    return info.Env().Undefined();
+  }
+  Napi::Value Load(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsObject()) throw_bad(env, "load needs tables");
+    const sw::Tables t = parse_tables(env, info[0].As<Napi::Object>());
+    if (Status st = live(env).load(t); !st.ok()) throw_status(env, st);
+    return env.Undefined();
+  }
+  Napi::Value SetServer(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsNumber()) throw_bad(env, "setServer needs (index, {ip, port} | null)");
+    if (Status st = live(env).set_server(info[0].As<Napi::Number>().Uint32Value(), endpoint_or_absent(env, info[1])); !st.ok())
+      throw_status(env, st);
+    return env.Undefined();
+  }
+  Napi::Value Local(const Napi::CallbackInfo& info) { return endpoint_to_js(info.Env(), live(info.Env()).transport().local()); }
+  Napi::Value PolicyName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), live(info.Env()).policy_name()); }
+  Napi::Value Views(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    SoftSwitch& s = live(env);
+    Napi::Object o = Napi::Object::New(env);
+    const char* names[] = {"switch", "types", "servers"};
+    for (int i = 0; i < 3; i++) o.Set(names[i], counter_view(env, s.area(i), s.area_size(i), Value()));
+    return o;
+  }
+  Napi::Value TransportCounters(const Napi::CallbackInfo& info) {
+    return counter_view(info.Env(), &live(info.Env()).transport().counters(), sizeof(io::TransportCounters) / sizeof(uint64_t), Value());
+  }
+
+  std::unique_ptr<SoftSwitch> sw_;
+};
+
+LiveObjects* SoftSwitchWrap::live_ = nullptr;
+
+Napi::Array name_list(Napi::Env env, const char* const* v, size_t n) {
+  Napi::Array a = Napi::Array::New(env, n);
+  for (size_t i = 0; i < n; i++) a.Set(static_cast<uint32_t>(i), v[i]);
+  return a;
+}
+
+Napi::Value SwitchLayout(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Array cells = name_list(env, softswitch::kCellNames, softswitch::kCellsBase);
+  for (uint32_t i = 0; i < wire::kReasonCount; i++) cells.Set(softswitch::kCellsBase + i, std::string("n_invalid_") + wire::kReasonNames[i]);
+  o.Set("switchCells", cells);
+  o.Set("typeCells", name_list(env, softswitch::kTypeCellNames, softswitch::kTypeCells));
+  o.Set("serverCells", name_list(env, softswitch::kServerCellNames, softswitch::kServerCells));
+  return o;
+}
+
 }  // namespace
 
 sw::Tables parse_tables(Napi::Env env, const Napi::Object& o) {
@@ -141,6 +258,11 @@ sw::Tables parse_tables(Napi::Env env, const Napi::Object& o) {
 }
 
 
-void register_switch(Napi::Env env, Napi::Object exports) { exports.Set("SwitchPipeline", SwitchPipelineWrap::Init(env)); }
+void register_switch(Napi::Env env, Napi::Object exports, LiveObjects* live) {
+  SoftSwitchWrap::live_ = live;
+  exports.Set("SwitchPipeline", SwitchPipelineWrap::Init(env));
+  exports.Set("SoftSwitch", SoftSwitchWrap::Init(env));
+  exports.Set("switchLayout", Napi::Function::New(env, SwitchLayout));
+}
 
 }  // namespace pallas::addon

@@ -8,7 +8,7 @@
 
 namespace pallas::addon {
 
-void register_switch(Napi::Env env, Napi::Object exports);
+void register_switch(Napi::Env env, Napi::Object exports, LiveObjects* live);
 
 // Pallas switch tables from their JS form (lib/control: {typeToGroup, defaultGroup, tauNs, clone,
 // groups: [{cThres, cloneOut, wrr: [{server, weight}]}]}); throws a BAD_CONFIG error on a malformed key.

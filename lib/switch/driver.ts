@@ -1,0 +1,26 @@
+// SwitchDriver: how the control plane talks to a ToR switch, whichever it is. The software switch
+// (soft.ts) implements it in this process; a Tofino driver (BFRuntime) will implement the same
+// calls against the P4 program's tables and registers (docs/switch-contract.md: same names).
+import type { MonitorRead } from '../control/adapt.js';
+import type { SwitchTables } from '../control/policy.js';
+import type { TableOp } from './tables.js';
+
+export interface SwitchDriver {
+  /** 'soft' or 'tofino'. */
+  readonly kind: string;
+  /** The switch policy it runs (pallas, or a baseline's: po2, rr, …). */
+  readonly policy: string;
+  /**
+   * Installs tables: the entries that differ from those in force are added, modified or deleted,
+   * and returned. BAD_POLICY (nothing changed) for tables the switch cannot take.
+   */
+  writeTables(tables: SwitchTables): Promise<TableOp[]>;
+  /** The tables in force (as last written). */
+  tables(): SwitchTables | null;
+  /** Wires server `index` to an address, or unwires it (null). */
+  setServer(index: number, addr: { ip: string; port: number } | null): Promise<void>;
+  /** The monitor registers: per wire type, replies since the previous read, and the EWMA. */
+  readMonitor(): Promise<MonitorRead>;
+  /** Switch counters by name (docs/switch-contract.md and the driver's own). */
+  counters(): Promise<Record<string, number>>;
+}
