@@ -16,10 +16,12 @@ export type PallasErrorCode =
   | 'PIN' // a thread could not be pinned to the CPU configured for it
   | 'STOPPED' // a stopped server was asked to start again
   | 'TIMEOUT' // a native thread did not answer in time
+  | 'AUTH' // a control-channel message without a valid signature (or no shared secret configured)
+  | 'UNREACHABLE' // a peer of the control channel did not answer, or refused a message
   | 'INTERNAL'; // a native error without a code: a bug
 
 const KNOWN = new Set<string>(['ADDON_MISSING', 'BAD_CONFIG', 'BAD_POLICY', 'NO_DPDK', 'NO_ROCKSDB', 'EAL_INIT', 'PORT_START',
-  'SOCKET', 'ROCKSDB', 'CLOSED', 'KV_OPEN', 'PIN', 'STOPPED', 'TIMEOUT', 'INTERNAL']);
+  'SOCKET', 'ROCKSDB', 'CLOSED', 'KV_OPEN', 'PIN', 'STOPPED', 'TIMEOUT', 'AUTH', 'UNREACHABLE', 'INTERNAL']);
 
 export class PallasError extends Error {
   readonly code: PallasErrorCode;

@@ -10,6 +10,8 @@ export interface SwitchDriver {
   readonly kind: string;
   /** The switch policy it runs (pallas, or a baseline's: po2, rr, …). */
   readonly policy: string;
+  /** Server slots (indices 0 … capacity − 1). */
+  readonly capacity: number;
   /**
    * Installs tables: the entries that differ from those in force are added, modified or deleted,
    * and returned. BAD_POLICY (nothing changed) for tables the switch cannot take.

@@ -133,6 +133,8 @@ export class SoftSwitch implements SwitchDriver {
 
   get running(): boolean { return this.#state === 'running'; }
 
+  get capacity(): number { return this.#cfg.servers; }
+
   local(): NativeEndpoint { return this.#live().local(); }
 
   tables(): SwitchTables | null { return this.#tables; }

@@ -68,6 +68,10 @@ class Transport {
   // thread with EAL so that it gets a mempool cache).
   virtual void thread_enter() {}
   virtual void thread_exit() {}
+  // Releases what other processes could want (the kernel socket and its port) once no I/O thread
+  // runs; rx() then returns nothing and tx() refuses everything. Counters and local() stay
+  // readable. The object itself lives on until its owner goes (JS views point at its counters).
+  virtual void close() {}
   // Our own address as peers see it.
   virtual Endpoint local() const = 0;
   const TransportCounters& counters() const { return counters_; }

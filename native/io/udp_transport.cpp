@@ -34,7 +34,7 @@ Status UdpTransport::open(const UdpConfig& cfg, std::unique_ptr<UdpTransport>* o
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
   if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
     const int e = errno;
-    close(fd);
+    ::close(fd);
     return Status::Error("SOCKET", "udp: bind " + cfg.bind_ip + ":" + std::to_string(cfg.port) + ": " +
                                        strerror(e) + (e == EADDRINUSE ? " (another process has this port)" : ""));
   }
@@ -46,9 +46,15 @@ Status UdpTransport::open(const UdpConfig& cfg, std::unique_ptr<UdpTransport>* o
   return Status::Ok();
 }
 
-UdpTransport::~UdpTransport() { close(fd_); }
+UdpTransport::~UdpTransport() { close(); }
+
+void UdpTransport::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
 
 uint32_t UdpTransport::rx(RxPacket* pkts, uint32_t n) {
+  if (fd_ < 0) return 0;  // closed
   if (n > kMaxBurst) n = kMaxBurst;
   mmsghdr msgs[kMaxBurst];
   iovec iov[kMaxBurst];
@@ -81,6 +87,10 @@ uint32_t UdpTransport::rx(RxPacket* pkts, uint32_t n) {
 
 uint32_t UdpTransport::tx(const TxPacket* pkts, uint32_t n) {
   if (n > kMaxBurst) n = kMaxBurst;
+  if (fd_ < 0) {  // closed
+    counters_.n_tx_full.fetch_add(n, std::memory_order_relaxed);
+    return 0;
+  }
   mmsghdr msgs[kMaxBurst];
   iovec iov[kMaxBurst];
   sockaddr_in to[kMaxBurst];

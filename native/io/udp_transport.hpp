@@ -26,6 +26,7 @@ class UdpTransport final : public Transport {
   uint32_t tx(const TxPacket* pkts, uint32_t n) override;
   void wait_rx(uint32_t timeout_us) override;
   int rx_fd() const override { return fd_; }
+  void close() override;
   Endpoint local() const override { return local_; }
 
  private:

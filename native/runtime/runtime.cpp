@@ -136,6 +136,7 @@ void Runtime::stop() {
   stop_dispatcher_.store(true);
   wake_dispatcher();
   if (dispatcher_.joinable()) dispatcher_.join();
+  transport_->close();  // frees the port for a successor (stats stay readable)
   running_ = false;
   stopped_ = true;
   std::lock_guard<std::mutex> g(mu_);

@@ -79,6 +79,7 @@ void SoftSwitch::stop() {
   const uint64_t one = 1;
   [[maybe_unused]] ssize_t r = write(efd_, &one, sizeof one);
   if (thread_.joinable()) thread_.join();
+  transport_->close();  // frees the port for a successor (stats stay readable)
   running_ = false;
   stopped_ = true;
   // Commands queued after the thread's last look fail rather than hang their callers.

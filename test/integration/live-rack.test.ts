@@ -1,0 +1,104 @@
+// A live rack in one process: the software switch, the control plane and agents with their server
+// runtimes, talking over real sockets on loopback (UDP for requests, the signed HTTP channel for
+// control). Membership, faults, policy pushes and the channel's authentication.
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { Agent } from '../../lib/agent/agent.js';
+import { sendSigned } from '../../lib/control/channel.js';
+import { ControlPlane } from '../../lib/control/plane.js';
+import { SoftSwitch } from '../../lib/switch/soft.js';
+import { logger } from '../../lib/util/log.js';
+import { Type, UdpClient } from '../helpers/udp-client.js';
+
+const SECRET = 'test-secret-0123456789';
+const quiet = logger('test', () => {});
+let cleanup: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.reverse()) await c();
+  cleanup = [];
+});
+
+async function waitFor(pred: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await pred())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function liveRack(n: number, opts: { deadAfterMs?: number } = {}) {
+  const sw = new SoftSwitch({ servers: Array.from({ length: n + 1 }, () => null), transport: { kind: 'udp', port: 0 } }).start();
+  cleanup.push(() => sw.stop());
+  const control = await new ControlPlane(sw, { secret: SECRET, listen: { port: 0 }, deadAfterMs: opts.deadAfterMs ?? 300, evaluate: 'first' }, quiet).start();
+  cleanup.push(() => control.stop());
+  const agent = async (port = 0) => {
+    const a = await new Agent({ server: { workers: 1, transport: { kind: 'udp', port } }, control: control.url, secret: SECRET, heartbeatMs: 30 }, quiet).start();
+    cleanup.push(() => a.stop());
+    return a;
+  };
+  const agents = [];
+  for (let i = 0; i < n; i++) agents.push(await agent());
+  const client = await UdpClient.open('127.0.0.1', sw.local().port);
+  cleanup.push(() => client.close());
+  return { sw, control, agents, agent, client };
+}
+
+describe('live rack on loopback', () => {
+  it('agents register, get their policies, and the rack serves through the switch', async () => {
+    const { sw, control, agents, client } = await liveRack(2);
+    await waitFor(() => control.alive().length === 2 && agents.every((a) => a.epoch > 0), 'two servers with a policy');
+    expect(sw.tables()!.groups[0]!.wrr.map((e) => e.server).sort()).toEqual([0, 1]);
+    for (let i = 0; i < 20; i++) await client.spin(Type.SHORT, 1000);
+    await client.until((g) => g.length === 20);
+    expect(new Set(client.replies().map((r) => r.header.server)).size).toBe(1);  // both runtimes have server id 0 …
+    expect(sw.stats().servers.slice(0, 2).map((s) => s.sent)).toEqual([10, 10]);  // … but WRR split them evenly
+    const st = control.status();
+    expect(st.servers.map((s) => [s.index, s.alive])).toEqual([[0, true], [1, true]]);
+    expect(st.plan!.groups).toHaveLength(1);
+    expect(control.metrics()).toMatch(/^pallas_servers_alive 2$/m);
+    expect(agents[0]!.metrics()).toMatch(/^pallas_agent_policy_epoch\{server="\d"\} [1-9]/m);
+  });
+
+  it('a server that stops answering leaves WRR within a bounded time; the rest keeps serving; it comes back on restart', async () => {
+    const { sw, control, agents, agent, client } = await liveRack(2, { deadAfterMs: 200 });
+    await waitFor(() => control.alive().length === 2 && agents.every((a) => a.epoch > 0), 'two servers');
+    const port = agents[1]!.addr().port;
+    const t0 = performance.now();
+    await agents[1]!.stop();
+    await waitFor(() => sw.tables()!.groups[0]!.wrr.every((e) => e.server !== 1), 'server 1 out of WRR', 5000);
+    expect(performance.now() - t0).toBeLessThan(200 + 1000);  // deadAfterMs plus slack for a loaded machine
+    expect(control.status().servers[1]!.alive).toBe(false);
+    for (let i = 0; i < 10; i++) await client.spin(Type.SHORT, 1000);
+    await client.until((g) => g.length === 10);
+    expect(client.replies()).toHaveLength(10);
+    // Restarted on the same address: the same slot, back in WRR, a policy again.
+    const again = await agent(port);
+    await waitFor(() => control.alive().length === 2 && again.epoch > 0, 'server 1 back');
+    expect(again.index).toBe(1);
+    expect(sw.tables()!.groups[0]!.wrr.map((e) => e.server).sort()).toEqual([0, 1]);
+  });
+
+  it('rejects policies from a sender without the secret, and malformed ones; neither changes anything', async () => {
+    const { control, agents } = await liveRack(1);
+    await waitFor(() => agents[0]!.epoch > 0, 'a policy');
+    const a = agents[0]!;
+    const before = a.epoch;
+    await expect(sendSigned(a.url, '/v1/policy', { epoch: before + 1, policy: { kind: 'cfcfs' } }, 'wrong-secret-0123456789')).rejects.toMatchObject({ code: 'AUTH' });
+    await expect(sendSigned(a.url, '/v1/policy', { epoch: before + 1, policy: { kind: 'fifo' } }, SECRET)).rejects.toMatchObject({ code: 'BAD_CONFIG' });
+    await expect(sendSigned(a.url, '/v1/policy', { epoch: 'x' }, SECRET)).rejects.toMatchObject({ code: 'BAD_CONFIG' });
+    await expect(sendSigned(a.url, '/v1/policy', { epoch: before, policy: { kind: 'cfcfs' } }, SECRET)).rejects.toMatchObject({ code: 'BAD_POLICY' });
+    // Unsigned, by hand.
+    const res = await fetch(`${a.url}/v1/policy`, { method: 'POST', body: JSON.stringify({ epoch: before + 5, policy: { kind: 'cfcfs' } }) });
+    expect(res.status).toBe(401);
+    expect(a.epoch).toBe(before);
+    expect(a.server.stats().epoch).toBe(before);
+    const h = a.health() as { channel: Record<string, number>; refused: number };
+    expect(h.channel.unauthenticated).toBe(2);
+    expect(h.channel.malformed).toBe(1);
+    expect(h.refused).toBe(2);
+    // The control plane refuses forged registrations too.
+    await expect(sendSigned(control.url, '/v1/register', { agent: 'http://127.0.0.1:1', addr: { ip: '127.0.0.1', port: 1 }, cores: 1, name: 'x' },
+      'wrong-secret-0123456789')).rejects.toMatchObject({ code: 'AUTH' });
+    expect(control.alive()).toEqual([0]);
+  });
+});
