@@ -1,6 +1,11 @@
 // Small validation helpers behind every config schema: one wording per kind of error, always
 // naming the path of the bad field. Validate in TypeScript; native code receives normalised
 // objects and trusts them.
+import { existsSync, readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+
+import { parse as parseYaml } from 'yaml';
+
 import { PallasError } from './errors.js';
 
 export type Obj = Record<string, unknown>;
@@ -80,4 +85,15 @@ export function list(o: Obj, key: string, path: string, minLen = 1): unknown[] {
   const v = o[key];
   if (!Array.isArray(v) || v.length < minLen) bad(`${path}.${key}`, minLen > 0 ? `must be a list of at least ${minLen}` : 'must be a list');
   return v;
+}
+
+/** Reads a config file (YAML, or JSON by its extension); BAD_CONFIG naming the file on failure. */
+export function readConfigFile(file: string, what: string): unknown {
+  if (!existsSync(file)) throw new PallasError('BAD_CONFIG', `${what} config ${file} does not exist`);
+  const text = readFileSync(file, 'utf8');
+  try {
+    return (extname(file) === '.json' ? JSON.parse(text) : parseYaml(text)) as unknown;
+  } catch (e) {
+    throw new PallasError('BAD_CONFIG', `${what} config ${file}: ${(e as Error).message}`);
+  }
 }

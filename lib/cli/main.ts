@@ -18,6 +18,8 @@ import { formatSummary, summarize, writeIndex, writeResults } from '../sim/repor
 import { runPoints, runScenario, type SimDocument } from '../sim/run.js';
 import { loadScenario, type Scenario } from '../sim/scenario.js';
 import { VERSION } from '../version.js';
+import { runAgent, runControl, runStatus, runSwitch, runUp } from './rack.js';
+import { untilSignal } from './signal.js';
 import { DEFAULT_UDP_PORT } from '../wire/gen.js';
 
 const HELP = `pallas ${VERSION}: rack-scale µs-level CPU scheduling through in-network workload shaping
@@ -47,6 +49,27 @@ Commands:
   kv-load [options]      build the RocksDB database the GET/SCAN handlers read
       --path DIR             (default /dev/shm/pallas-kv)
       --keys N --value-bytes N   (default 5000 keys of 64 bytes)
+  up [options]           start a whole rack on this machine: the control plane with the software
+                         switch, and N servers with their agents (child processes); runs until
+                         SIGINT/SIGTERM, then stops them all
+      --servers N --workers N   rack size (default: sized to this machine, said on screen)
+      --policy NAME          switch policy: pallas (default), po2, rr, random, jbsq, draconis, netclone
+      --switch-port N        the switch's UDP port, where clients send (default 9010)
+      --control-port N       the control plane's HTTP port (default 9020)
+      --server-port N        first server's UDP port (default 9101)
+      --config FILE          control-plane config (workload, δ, monitor interval; docs/live-rack.md)
+      --json                 print the ready line as JSON
+  status [--control URL] [--json]
+                         the rack's groups, servers, WRR weights and epoch (default control
+                         http://127.0.0.1:9020)
+  control [options]      the control plane and the software switch it hosts
+      --config FILE --listen IP:PORT --switch-port N --slots N --policy NAME --json
+  agent [options]        a server runtime and its agent, which registers with the control plane
+      --control URL --config FILE --port N (the server's UDP port) --workers N --server-id N
+      --listen IP:PORT (the agent's HTTP) --name NAME --json
+                         the shared secret comes from the config or PALLAS_SECRET
+  switch --config FILE [--port N] [--json]
+                         a software switch with static tables and no control plane
   sim <scenario.yaml|json|name|paper> [options]
                          simulate every system × load of a scenario on the shared policy code;
                          prints a table and the Pallas-vs-baseline summary (a progress bar on
@@ -70,17 +93,6 @@ function fail(e: unknown): never {
   const err = toPallasError(e);
   process.stderr.write(`pallas: ${err.code}: ${err.message}\n`);
   process.exit(1);
-}
-
-/** Resolves at SIGINT or SIGTERM. */
-async function untilSignal(): Promise<void> {
-  // Signal listeners do not keep Node's event loop alive; this timer does, until a signal comes.
-  const keepAlive = setInterval(() => {}, 1 << 30);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-  clearInterval(keepAlive);
 }
 
 async function runEcho(argv: string[]): Promise<void> {
@@ -290,6 +302,11 @@ async function main(argv: string[]): Promise<void> {
   if (cmd === 'sim') return runSim(rest);
   if (cmd === 'server') return runServer(rest);
   if (cmd === 'kv-load') return runKvLoad(rest);
+  if (cmd === 'switch') return runSwitch(rest);
+  if (cmd === 'control') return runControl(rest);
+  if (cmd === 'agent') return runAgent(rest);
+  if (cmd === 'up') return runUp(rest);
+  if (cmd === 'status') return runStatus(rest);
   process.stderr.write(`pallas: unknown command '${cmd}' (see pallas --help)\n`);
   process.exit(2);
 }

@@ -1,12 +1,7 @@
 // Server runtime configuration: the schema (defaults, ranges, one wording per error) for a Pallas
 // server and for the intra-server policies applied to it, normalised into what the addon expects.
 // The same policy schema serves `pallas server`'s config file and the agent's policy pushes.
-import { existsSync, readFileSync } from 'node:fs';
-import { extname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-
-import { bad, bool, int, list, num, obj, oneOf, only, str, type Obj } from '../config.js';
-import { PallasError } from '../errors.js';
+import { bad, bool, int, list, num, obj, oneOf, only, readConfigFile, str, type Obj } from '../config.js';
 import type { TransportConfig } from '../io/transport.js';
 import { TYPES } from '../wire/gen.js';
 
@@ -255,11 +250,5 @@ export function normaliseServer(v: unknown, path = 'server'): NormalisedServer {
 
 /** Reads a server config file (YAML or JSON). */
 export function loadServerConfig(file: string): ServerConfig {
-  if (!existsSync(file)) throw new PallasError('BAD_CONFIG', `server config ${file} does not exist`);
-  const text = readFileSync(file, 'utf8');
-  try {
-    return (extname(file) === '.json' ? JSON.parse(text) : parseYaml(text)) as ServerConfig;
-  } catch (e) {
-    throw new PallasError('BAD_CONFIG', `server config ${file}: ${(e as Error).message}`);
-  }
+  return readConfigFile(file, 'server') as ServerConfig;
 }

@@ -1,0 +1,106 @@
+// `pallas up` as the README runs it: real processes (the control plane hosting the software switch,
+// and one agent process per server), real packets on loopback. The rack serves; `pallas status`
+// shows it; killing a server's process takes it out of WRR within a bounded time while the rest
+// keeps serving; starting it again brings it back; SIGINT stops everything.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import type { RackStatus } from '../../lib/control/plane.js';
+import { Type, UdpClient } from '../helpers/udp-client.js';
+import { checkPrereqs, need } from '../helpers/prereq.js';
+
+const root = join(__dirname, '..', '..');
+const cli = join(root, 'dist', 'lib', 'cli', 'main.js');
+const SECRET = 'pallas-up-test-secret-0123';
+const BASE = 21000 + (process.pid % 2000) * 4;
+const env = { ...process.env, PALLAS_SECRET: SECRET, PALLAS_LOG: 'warn' };
+const ready = checkPrereqs('pallas up', [need(existsSync(cli), 'the compiled CLI (npm run build)')]);
+
+const procs: ChildProcess[] = [];
+afterAll(() => {
+  for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+});
+
+function firstLine(p: ChildProcess, ms: number): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    let err = '';
+    const t = setTimeout(() => reject(new Error(`no ready line within ${ms} ms: ${err.slice(-800)}`)), ms);
+    p.stderr!.on('data', (d: Buffer) => { err += d; });
+    p.stdout!.on('data', (d: Buffer) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(t);
+        resolve(JSON.parse(buf.slice(0, nl)) as Record<string, unknown>);
+      }
+    });
+    p.on('exit', (code) => reject(new Error(`exited ${code} before its ready line: ${err.slice(-800)}`)));
+  });
+}
+
+const status = (url: string): RackStatus => JSON.parse(execFileSync(process.execPath, [cli, 'status', '--control', url, '--json'], { encoding: 'utf8' })) as RackStatus;
+
+async function waitFor(pred: () => boolean, what: string, ms: number): Promise<number> {
+  const t0 = performance.now();
+  while (!pred()) {
+    if (performance.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return performance.now() - t0;
+}
+
+async function serve(client: UdpClient, n: number): Promise<void> {
+  const before = client.got.length;
+  for (let i = 0; i < n; i++) await client.spin(Type.SHORT, 1000);
+  await client.until((g) => g.length === before + n, 10_000);
+}
+
+describe.skipIf(!ready)('pallas up', () => {
+  it('starts a rack, shows it, survives a killed server, takes it back, and stops cleanly', async () => {
+    const up = spawn(process.execPath, [cli, 'up', '--servers', '2', '--switch-port', '0', '--control-port', '0', '--server-port', String(BASE), '--json'],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    procs.push(up);
+    const line = await firstLine(up, 60_000);
+    const url = line.control as string;
+    const sw = line.switch as { port: number };
+    let st = status(url);
+    expect(st.servers.map((s) => s.name).sort()).toEqual(['server0', 'server1']);
+    expect(st.servers.every((s) => s.alive && s.epoch > 0)).toBe(true);
+    expect(st.plan!.groups[0]!.servers.map((s) => s.index).sort()).toEqual([0, 1]);
+    const human = execFileSync(process.execPath, [cli, 'status', '--control', url], { encoding: 'utf8' });
+    expect(human).toMatch(/2 server\(s\) alive/);
+    expect(human).toMatch(/WRR server \d×1, server \d×1/);
+
+    const client = await UdpClient.open('127.0.0.1', sw.port);
+    try {
+      await serve(client, 20);
+      // Kill server1's process outright (no goodbye): out of WRR within deadAfterMs (500 ms) and a few monitor intervals.
+      const victim = st.servers.find((s) => s.name === 'server1')!;
+      execFileSync('pkill', ['-KILL', '-f', `agent --control ${url} --port ${BASE + 1} `]);
+      const took = await waitFor(() => { st = status(url); return !st.servers.find((s) => s.index === victim.index)!.alive; }, 'server1 lost', 10_000);
+      expect(took).toBeLessThan(5000);
+      expect(st.plan!.groups[0]!.servers.map((s) => s.index)).toEqual([st.servers.find((s) => s.name === 'server0')!.index]);
+      await serve(client, 20);  // the rest keeps serving
+      expect(client.replies().length).toBe(40);
+      // Start it again on its address: same slot, back in WRR.
+      const again = spawn(process.execPath, [cli, 'agent', '--control', url, '--port', String(BASE + 1), '--name', 'server1', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      procs.push(again);
+      await firstLine(again, 30_000);
+      await waitFor(() => { st = status(url); return st.servers.every((s) => s.alive && s.epoch > 0) && st.plan!.groups[0]!.servers.length === 2; }, 'server1 back', 15_000);
+      expect(st.servers.find((s) => s.name === 'server1')!.index).toBe(victim.index);
+      await serve(client, 20);
+      again.kill('SIGTERM');
+      await new Promise((r) => again.once('exit', r));
+    } finally {
+      client.close();
+    }
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/^pallas_policy_epoch \d+$/m);
+    up.kill('SIGINT');
+    const code = await new Promise((r) => up.once('exit', r));
+    expect(code).toBe(0);
+  });
+});
