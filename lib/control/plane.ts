@@ -41,6 +41,8 @@ export interface ControlConfig {
   /** Burst cloning (the pallas-no-clone ablation turns it off). */
   clone?: boolean;
   cThresFactor?: number;
+  /** Plan with exactly this many groups (an operator's fixed grouping); default: the generator picks. */
+  groups?: number;
   /** How candidates are compared: by simulating each on the native rack simulator, or not at all (the first that provisions). */
   evaluate?: 'sim' | 'first';
   /** Requests per simulated candidate. */
@@ -68,6 +70,8 @@ export interface RackStatus {
   plan: { groups: { types: string[]; cores: number; meanNs: number; servers: { index: number; weight: number }[] }[] } | null;
   servers: { index: number; name: string; addr: string; alive: boolean; cores: number; epoch: number; lastSeenMs: number; stats: Record<string, number> }[];
   adaptations: number;
+  /** Monitor intervals read so far (the control loop's clock). */
+  monitorReads: number;
   estimate: TypeEstimate[] | null;
 }
 
@@ -75,7 +79,7 @@ const ALL_TYPES = TYPES.map((t) => ({ type: t.id, name: t.name }));
 
 export class ControlPlane {
   readonly log: Logger;
-  #cfg: Required<Omit<ControlConfig, 'secret' | 'listen' | 'workload'>> & { secret: string; host: string; port: number };
+  #cfg: Required<Omit<ControlConfig, 'secret' | 'listen' | 'workload' | 'groups'>> & { secret: string; host: string; port: number; groups?: number };
   #declared: TypeEstimate[] | null;
   #members = new Map<number, Member>();
   #channel: ChannelServer;
@@ -85,6 +89,7 @@ export class ControlPlane {
   #bootstrap = true;
   #epoch = 0;
   #adaptations = 0;
+  #reads = 0;
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
   #replanWanted: string | null = null;
@@ -95,7 +100,7 @@ export class ControlPlane {
   constructor(readonly sw: SwitchDriver, cfg: ControlConfig = {}, log: Logger = logger('control')) {
     const o = obj(cfg, 'control');
     only(o, 'control', ['secret', 'listen', 'workload', 'monitorMs', 'deadAfterMs', 'deltaCores', 'minSamples', 'clone', 'cThresFactor',
-      'evaluate', 'evalRequests']);
+      'evaluate', 'evalRequests', 'groups']);
     const l = o.listen === undefined ? {} : obj(o.listen, 'control.listen');
     only(l, 'control.listen', ['host', 'port']);
     this.#cfg = {
@@ -105,6 +110,7 @@ export class ControlPlane {
       deltaCores: num(o, 'deltaCores', 'control', 0, 1e6, 1), minSamples: int(o, 'minSamples', 'control', 1, 1e9, 200),
       clone: bool(o, 'clone', 'control', true), cThresFactor: num(o, 'cThresFactor', 'control', 0.01, 100, 1),
       evaluate: o.evaluate === 'first' ? 'first' : 'sim', evalRequests: int(o, 'evalRequests', 'control', 1000, 1e7, 20_000),
+      ...(o.groups !== undefined ? { groups: int(o, 'groups', 'control', 1, 32) } : {}),
     };
     if (o.evaluate !== undefined && o.evaluate !== 'sim' && o.evaluate !== 'first') throw new PallasError('BAD_CONFIG', "control.evaluate: must be 'sim' or 'first'");
     this.#declared = o.workload === undefined ? null : list(o, 'workload', 'control').map((w, i) => {
@@ -132,7 +138,7 @@ export class ControlPlane {
     const at = await this.#channel.listen(this.#cfg.host, this.#cfg.port);
     this.#url = `http://${at.host}:${at.port}`;
     this.#lastTick = performance.now();
-    this.#timer = setInterval(() => { void this.#tick(); }, this.#cfg.monitorMs);
+    this.#timer = setInterval(() => { void this.tick(); }, this.#cfg.monitorMs);
     this.log.info('control plane up', { url: this.#url, switch: this.sw.kind, policy: this.sw.policy, monitorMs: this.#cfg.monitorMs });
     return this;
   }
@@ -183,8 +189,11 @@ export class ControlPlane {
     return { known: true };
   }
 
-  /** One monitor interval: membership, the monitor read, adaptation, and pending pushes. */
-  async #tick(): Promise<void> {
+  /**
+   * One monitor interval: membership, the monitor read, adaptation, and pending pushes. The timer
+   * calls it every `monitorMs`; a call while one runs returns at once.
+   */
+  async tick(): Promise<void> {
     if (this.#ticking) return;
     this.#ticking = true;
     try {
@@ -204,6 +213,7 @@ export class ControlPlane {
         await this.#replan(why);
       }
       const read = await this.sw.readMonitor();
+      this.#reads++;
       if (this.#adapter && this.#plan) {
         const a = await this.#adapter.onMonitor(read, intervalNs, now * 1e6);
         if (a) {
@@ -229,7 +239,9 @@ export class ControlPlane {
     return this.alive().map((i) => ({ id: i, cores: this.#members.get(i)!.cores }));
   }
 
-  #planOpts(): PlanOptions { return { clone: this.#cfg.clone, cThresFactor: this.#cfg.cThresFactor }; }
+  #planOpts(): PlanOptions {
+    return { clone: this.#cfg.clone, cThresFactor: this.#cfg.cThresFactor, ...(this.#cfg.groups ? { groups: this.#cfg.groups } : {}) };
+  }
 
   #newAdapter(plan: Plan): Adapter {
     const opts: AdaptOptions = { deltaCores: this.#bootstrap ? -1 : this.#cfg.deltaCores, minSamples: this.#cfg.minSamples, plan: this.#planOpts() };
@@ -307,7 +319,10 @@ export class ControlPlane {
           }
           this.log.warn('policy push failed', { index: m.index, epoch: want.epoch, code: err.code, error: err.message });
         })
-        .finally(() => { m.pushing = false; });
+        .finally(() => {
+          m.pushing = false;
+          if (m.want && m.acked < m.want.epoch && m.pushFailures === 0) this.#push();  // a newer plan came meanwhile
+        });
     }
   }
 
@@ -344,6 +359,7 @@ export class ControlPlane {
         index: m.index, name: m.name, addr: `${m.addr.ip}:${m.addr.port}`, alive: m.alive, cores: m.cores, epoch: m.acked,
         lastSeenMs: Math.round(now - m.lastSeen), stats: m.stats })),
       adaptations: this.#adaptations,
+      monitorReads: this.#reads,
       estimate: this.#estimate,
     };
   }

@@ -16,6 +16,14 @@ afterEach(() => {
   cleanup = [];
 });
 
+async function waitUntil(pred: () => boolean, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
 async function servers(n: number, workers: (i: number) => number): Promise<Server[]> {
   const out: Server[] = [];
   for (let i = 0; i < n; i++) {
@@ -108,6 +116,58 @@ describe('software switch over UDP loopback', () => {
     await expect(sw.writeTables({ ...t2, typeToGroup: { [Type.SHORT]: 5 } })).rejects.toMatchObject({ code: 'BAD_CONFIG' });
     expect(sw.tables()).toEqual(t2);
     expect(sw.stats().switch.n_tables_loaded).toBe(2);  // t1 and t2 (the defaults came with the switch)
+  });
+
+  it('re-schedules the requests a server bounces at a policy epoch with the new tables; each is answered once', async () => {
+    const srv = await servers(2, () => 1);
+    const t1 = { typeToGroup: { [Type.SHORT]: 0, [Type.LONG]: 1 }, defaultGroup: 1, tauNs: 20_000, clone: false,
+      groups: [{ cThres: 0, cloneOut: false, wrr: [{ server: 0, weight: 1 }] }, { cThres: 0, cloneOut: false, wrr: [{ server: 1, weight: 1 }] }] };
+    const { sw, client } = await rack({ policy: 'pallas', tables: t1 }, srv);
+    // Server 1 runs a long request and has five more queued.
+    const longs = [await client.spin(Type.LONG, 150_000_000)];
+    for (let i = 0; i < 5; i++) longs.push(await client.spin(Type.LONG, 1000));
+    await waitUntil(() => srv[1]!.stats().server.queued === 5, 'five queued longs');
+    // The plan changes: long moves to server 0, server 1 now serves short only (tables first, then the server).
+    await sw.writeTables({ ...t1, groups: [{ ...t1.groups[0]!, wrr: [{ server: 1, weight: 1 }] }, { ...t1.groups[1]!, wrr: [{ server: 0, weight: 1 }] }] });
+    srv[1]!.applyPolicy({ kind: 'cfcfs', served: ['short'], meanNs: { short: 1000, long: 1_000_000 } });
+    const short = await client.spin(Type.SHORT, 1000);  // its arrival at server 1 purges the longer queue
+    // The five bounced longs, the running one, and the short (queued behind the running one).
+    await client.until((g) => g.length === 7, 10_000);
+    expect(client.byId(short)!.header.server).toBe(1);
+    expect(client.byId(longs[0]!)!.header.server).toBe(1);
+    for (const id of longs.slice(1)) {
+      const r = client.byId(id)!;
+      expect(r.header.flags & (Flag.RESPONSE | Flag.DROP_NOTICE)).toBe(Flag.RESPONSE);
+      expect(r.header.server).toBe(0);  // re-scheduled by the switch onto the long group's new server
+    }
+    expect(srv[1]!.stats().types.long!.bounced).toBe(5);
+    expect(sw.stats().switch.n_bounced).toBe(5);
+    expect(new Set(client.got.map((g) => g.header.reqId)).size).toBe(client.got.length);  // one answer per request
+  });
+
+  it('clones a burst of the short group to the long group; a busy server drops its clone; the client gets one reply per request', async () => {
+    const srv = await servers(3, () => 1);
+    // Group 0 (short): server 0. Group 1 (long): servers 1 and 2. Bursts: more than 2 shorts per 50 ms window.
+    const tables = { typeToGroup: { [Type.SHORT]: 0, [Type.LONG]: 1 }, defaultGroup: 1, tauNs: 50_000_000, clone: true,
+      groups: [{ cThres: 2, cloneOut: true, wrr: [{ server: 0, weight: 1 }] }, { cThres: 1000, cloneOut: false, wrr: [{ server: 1, weight: 1 }, { server: 2, weight: 1 }] }] };
+    const { sw, client } = await rack({ policy: 'pallas', tables }, srv);
+    await client.spin(Type.LONG, 300_000_000);  // server 1 busy for the whole burst
+    await waitUntil(() => srv[1]!.stats().server.in_service === 1, 'server 1 busy');
+    const shorts = [];
+    for (let i = 0; i < 10; i++) shorts.push(await client.spin(Type.SHORT, 20_000));
+    await client.until((g) => shorts.every((id) => g.some((x) => x.header.reqId === id)), 10_000);
+    await new Promise((r) => setTimeout(r, 100));  // any late second reply would arrive by now
+    const st = sw.stats().switch;
+    expect(st.n_cloned).toBeGreaterThan(0);
+    const cloneDrops = srv[1]!.stats().types.short?.dropClone ?? 0;
+    expect(cloneDrops).toBeGreaterThan(0);  // the busy server dropped the clones WRR gave it
+    expect(st.n_clone_drop_notices).toBe(cloneDrops + (srv[2]!.stats().types.short?.dropClone ?? 0));
+    const served = (srv[2]!.stats().types.short?.completed ?? 0);
+    expect(st.n_replies_filtered).toBeLessThanOrEqual(served);
+    // Exactly one answer per short, and every one a reply (the clones' drop notices stop at the switch).
+    const answers = client.got.filter((g) => shorts.includes(g.header.reqId));
+    expect(answers).toHaveLength(10);
+    expect(answers.every((g) => (g.header.flags & (Flag.RESPONSE | Flag.DROP_NOTICE)) === Flag.RESPONSE)).toBe(true);
   });
 
   it("runs a baseline's switch (RackSched power-of-two) and answers every request", async () => {
