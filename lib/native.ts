@@ -119,7 +119,7 @@ export interface NativeSoftSwitch {
   start(): void;
   stop(): void;
   load(tables: NativeSwitchTables): void;
-  setServer(index: number, addr: { ip: string; port: number } | null): void;
+  setServer(index: number, addr: { ip: string; port: number; mac?: string } | null): void;
   local(): NativeEndpoint;
   policyName(): string;
   views(): NativeSoftSwitchViews;

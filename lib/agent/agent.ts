@@ -96,10 +96,10 @@ export class Agent {
   get index(): number | null { return this.#index; }
   get epoch(): number { return this.#epoch; }
 
-  /** The runtime's address as the switch must use it. */
-  addr(): { ip: string; port: number } {
+  /** The runtime's address as the switch must use it (with its MAC when it runs on DPDK). */
+  addr(): { ip: string; port: number; mac?: string } {
     const l = this.server.local();
-    return { ip: this.#cfg.advertise ?? l.ip, port: l.port };
+    return { ip: this.#cfg.advertise ?? l.ip, port: l.port, ...(this.server.config.transport.kind === 'dpdk' ? { mac: l.mac } : {}) };
   }
 
   health(): object {

@@ -14,6 +14,7 @@ import { bool, int, list, num, obj, only, str } from '../config.js';
 import { PallasError, toPallasError } from '../errors.js';
 import { typeId, typeName } from '../runtime/config.js';
 import type { SwitchDriver } from '../switch/driver.js';
+import { parseAddr, type ServerAddr } from '../switch/soft.js';
 import type { TableOp } from '../switch/tables.js';
 import { logger, type Logger } from '../util/log.js';
 import { metricsText, type Metric } from '../util/metrics.js';
@@ -51,7 +52,7 @@ export interface ControlConfig {
 
 interface Member {
   index: number;
-  addr: { ip: string; port: number };
+  addr: ServerAddr;
   agent: string;
   cores: number;
   name: string;
@@ -385,15 +386,13 @@ export class ControlPlane {
   }
 }
 
-interface RegisterMsg { agent: string; addr: { ip: string; port: number }; cores: number; name: string }
-interface HeartbeatMsg { index: number; addr: { ip: string; port: number }; epoch: number; stats: Record<string, number> }
+interface RegisterMsg { agent: string; addr: ServerAddr; cores: number; name: string }
+interface HeartbeatMsg { index: number; addr: ServerAddr; epoch: number; stats: Record<string, number> }
 
-function parseAddrField(v: unknown, path: string): { ip: string; port: number } {
-  const o = obj(v, path);
-  only(o, path, ['ip', 'port']);
-  const ip = str(o, 'ip', path);
-  if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip)) throw new PallasError('BAD_CONFIG', `${path}.ip: must be an IPv4 address`);
-  return { ip, port: int(o, 'port', path, 1, 65535) };
+function parseAddrField(v: unknown, path: string): ServerAddr {
+  const a = parseAddr(v, path);
+  if (!a) throw new PallasError('BAD_CONFIG', `${path}: must be an address`);
+  return a;
 }
 
 function parseRegister(v: unknown): RegisterMsg {

@@ -20,7 +20,7 @@ export interface SwitchDriver {
   /** The tables in force (as last written). */
   tables(): SwitchTables | null;
   /** Wires server `index` to an address, or unwires it (null). */
-  setServer(index: number, addr: { ip: string; port: number } | null): Promise<void>;
+  setServer(index: number, addr: { ip: string; port: number; mac?: string } | null): Promise<void>;
   /** The monitor registers: per wire type, replies since the previous read, and the EWMA. */
   readMonitor(): Promise<MonitorRead>;
   /** Switch counters by name (docs/switch-contract.md and the driver's own). */

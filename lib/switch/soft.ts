@@ -2,7 +2,7 @@
 // interface. It runs the Pallas pipeline (or a baseline's switch) on its own thread over kernel
 // UDP (default) or DPDK; from here on TypeScript only writes tables, wires servers and reads the
 // shared-memory statistics and monitor registers (nothing per packet crosses N-API).
-import { bad, int, obj, oneOf, only, type Obj } from '../config.js';
+import { bad, int, mac, obj, oneOf, only, type Obj } from '../config.js';
 import type { MonitorRead } from '../control/adapt.js';
 import type { SwitchTables } from '../control/policy.js';
 import { native, PallasError } from '../errors.js';
@@ -17,7 +17,8 @@ export type SwitchPolicy = (typeof SWITCH_POLICIES)[number];
 /** The software switch's default UDP port (servers default to 9011). */
 export const DEFAULT_SWITCH_PORT = 9010;
 
-export type ServerAddr = { ip: string; port: number };
+/** A server's address; `mac` is needed only by a switch on DPDK (kernel UDP resolves it itself). */
+export type ServerAddr = { ip: string; port: number; mac?: string };
 
 export interface SoftSwitchConfig {
   policy?: SwitchPolicy;
@@ -50,17 +51,20 @@ export interface SwitchStats {
   transport: Record<string, number>;
 }
 
+/** "ip:port", "ip:port@mac" or {ip, port, mac?}; null for an empty slot. */
 export function parseAddr(v: unknown, path: string): ServerAddr | null {
   if (v === null) return null;
   if (typeof v === 'string') {
-    const m = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(v);
-    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) bad(path, `'${v}' is not ip:port`);
-    return { ip: m![1]!, port: Number(m![2]) };
+    const m = /^(\d+\.\d+\.\d+\.\d+):(\d+)(?:@([0-9a-fA-F:]{17}))?$/.exec(v);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) bad(path, `'${v}' is not ip:port (or ip:port@mac)`);
+    return { ip: m![1]!, port: Number(m![2]), ...(m![3] ? { mac: m![3].toLowerCase() } : {}) };
   }
   const o: Obj = obj(v, path);
-  only(o, path, ['ip', 'port']);
+  only(o, path, ['ip', 'port', 'mac']);
   if (typeof o.ip !== 'string' || !/^\d+\.\d+\.\d+\.\d+$/.test(o.ip)) bad(`${path}.ip`, 'must be an IPv4 address');
-  return { ip: o.ip as string, port: int(o, 'port', path, 1, 65535) };
+  const out: ServerAddr = { ip: o.ip as string, port: int(o, 'port', path, 1, 65535) };
+  if (o.mac !== undefined) out.mac = mac(o, 'mac', path);
+  return out;
 }
 
 let layout: { switchCells: string[]; typeCells: string[]; serverCells: string[] } | undefined;
