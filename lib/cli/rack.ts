@@ -153,7 +153,9 @@ export async function runUp(argv: string[]): Promise<void> {
   }
   const secret = controlCfg.secret ?? process.env.PALLAS_SECRET ?? randomBytes(24).toString('hex');
   const log = logger('up');
-  const sw = switchFor(swCfg, n + 2, count('switch-port', values['switch-port'], 0, 65535)).start();
+  // A baseline's switch spreads over every slot, so it gets exactly the rack's servers; the
+  // Pallas switch gets two spare slots for servers that come back on another address.
+  const sw = switchFor(swCfg, (swCfg.policy ?? 'pallas') === 'pallas' ? n + 2 : n, count('switch-port', values['switch-port'], 0, 65535)).start();
   const children: ChildProcess[] = [];
   let control: ControlPlane | undefined;
   const stopAll = async () => {

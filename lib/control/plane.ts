@@ -44,6 +44,11 @@ export interface ControlConfig {
   cThresFactor?: number;
   /** Plan with exactly this many groups (an operator's fixed grouping); default: the generator picks. */
   groups?: number;
+  /**
+   * Behind a baseline's switch (po2: RackSched, …) there is no plan: every server runs this policy.
+   * Default darc with its own profiling, i.e. RS-DARC; { kind: cfcfs } for RS-cFCFS.
+   */
+  serverPolicy?: Record<string, unknown>;
   /** How candidates are compared: by simulating each on the native rack simulator, or not at all (the first that provisions). */
   evaluate?: 'sim' | 'first';
   /** Requests per simulated candidate. */
@@ -81,6 +86,7 @@ const ALL_TYPES = TYPES.map((t) => ({ type: t.id, name: t.name }));
 export class ControlPlane {
   readonly log: Logger;
   #cfg: Required<Omit<ControlConfig, 'secret' | 'listen' | 'workload' | 'groups'>> & { secret: string; host: string; port: number; groups?: number };
+  #baseline: boolean;
   #declared: TypeEstimate[] | null;
   #members = new Map<number, Member>();
   #channel: ChannelServer;
@@ -101,7 +107,7 @@ export class ControlPlane {
   constructor(readonly sw: SwitchDriver, cfg: ControlConfig = {}, log: Logger = logger('control')) {
     const o = obj(cfg, 'control');
     only(o, 'control', ['secret', 'listen', 'workload', 'monitorMs', 'deadAfterMs', 'deltaCores', 'minSamples', 'clone', 'cThresFactor',
-      'evaluate', 'evalRequests', 'groups']);
+      'evaluate', 'evalRequests', 'groups', 'serverPolicy']);
     const l = o.listen === undefined ? {} : obj(o.listen, 'control.listen');
     only(l, 'control.listen', ['host', 'port']);
     this.#cfg = {
@@ -112,7 +118,9 @@ export class ControlPlane {
       clone: bool(o, 'clone', 'control', true), cThresFactor: num(o, 'cThresFactor', 'control', 0.01, 100, 1),
       evaluate: o.evaluate === 'first' ? 'first' : 'sim', evalRequests: int(o, 'evalRequests', 'control', 1000, 1e7, 20_000),
       ...(o.groups !== undefined ? { groups: int(o, 'groups', 'control', 1, 32) } : {}),
+      serverPolicy: o.serverPolicy === undefined ? { kind: 'darc' } : obj(o.serverPolicy, 'control.serverPolicy'),
     };
+    this.#baseline = sw.policy !== 'pallas';
     if (o.evaluate !== undefined && o.evaluate !== 'sim' && o.evaluate !== 'first') throw new PallasError('BAD_CONFIG', "control.evaluate: must be 'sim' or 'first'");
     this.#declared = o.workload === undefined ? null : list(o, 'workload', 'control').map((w, i) => {
       const p = `control.workload[${i}]`;
@@ -254,6 +262,18 @@ export class ControlPlane {
     const rack = this.#rack();
     for (const m of this.#members.values()) if (!m.alive) await this.sw.setServer(m.index, null);
     for (const m of this.#members.values()) if (m.alive) await this.sw.setServer(m.index, m.addr);
+    if (this.#baseline) {
+      // A baseline's switch balances by itself: no plan, the same policy on every server.
+      this.#epoch++;
+      for (const m of this.#members.values()) {
+        if (m.alive && (!m.want || JSON.stringify(m.want.policy) !== JSON.stringify(this.#cfg.serverPolicy))) {
+          m.want = { epoch: this.#epoch, policy: this.#cfg.serverPolicy };
+        }
+      }
+      this.log.info('servers changed', { why, servers: rack.map((s) => s.id), switch: this.sw.policy, serverPolicy: this.#cfg.serverPolicy });
+      this.#push();
+      return;
+    }
     if (rack.length === 0) {
       this.#plan = null;
       this.#adapter = null;

@@ -26,8 +26,9 @@ async function waitFor(pred: () => boolean | Promise<boolean>, what: string, ms 
   }
 }
 
-async function liveRack(n: number, opts: Partial<ControlConfig> = {}) {
-  const sw = new SoftSwitch({ servers: Array.from({ length: n + 1 }, () => null), transport: { kind: 'udp', port: 0 } }).start();
+async function liveRack(n: number, opts: Partial<ControlConfig> = {}, policy: 'pallas' | 'po2' = 'pallas') {
+  const slots = policy === 'pallas' ? n + 1 : n;
+  const sw = new SoftSwitch({ policy, servers: Array.from({ length: slots }, () => null), transport: { kind: 'udp', port: 0 } }).start();
   cleanup.push(() => sw.stop());
   const control = await new ControlPlane(sw, { secret: SECRET, listen: { port: 0 }, deadAfterMs: 300, evaluate: 'first', ...opts }, quiet).start();
   cleanup.push(() => control.stop());
@@ -132,6 +133,18 @@ describe('live rack on loopback', () => {
     await waitFor(() => control.alive().length === 2 && again.epoch > 0, 'server 1 back');
     expect(again.index).toBe(1);
     expect(sw.tables()!.groups[0]!.wrr.map((e) => e.server).sort()).toEqual([0, 1]);
+  });
+
+  it('behind a baseline switch (RackSched po2) every server runs RS-DARC, DARC with its own profiling', async () => {
+    const { sw, control, agents, client } = await liveRack(2, {}, 'po2');
+    await waitFor(() => control.alive().length === 2 && agents.every((a) => a.epoch > 0), 'two servers with a policy');
+    for (const a of agents) expect(a.server.stats().policy).toBe('darc');
+    expect(control.status().plan).toBeNull();
+    for (let i = 0; i < 30; i++) await client.spin(Type.SHORT, 1000);
+    await client.until((g) => g.length === 30);
+    expect(client.replies()).toHaveLength(30);
+    expect(sw.stats().switch.n_drop_not_wired).toBe(0);
+    expect(agents.every((a) => a.server.stats().reservation === null)).toBe(true);  // still profiling (50 000 samples)
   });
 
   it('rejects policies from a sender without the secret, and malformed ones; neither changes anything', async () => {
