@@ -114,7 +114,7 @@ export interface NativeRuntime {
   transportCounters(): BigUint64Array;
 }
 
-export interface NativeSoftSwitchViews { switch: BigUint64Array; types: BigUint64Array; servers: BigUint64Array }
+export interface NativeSoftSwitchViews { switch: BigUint64Array; types: BigUint64Array; servers: BigUint64Array; registers: BigUint64Array }
 export interface NativeSoftSwitch {
   start(): void;
   stop(): void;

@@ -5,6 +5,15 @@ import type { MonitorRead } from '../control/adapt.js';
 import type { SwitchTables } from '../control/policy.js';
 import type { TableOp } from './tables.js';
 
+/** Registers of docs/switch-contract.md besides the monitor's, per group index. */
+export interface PipelineRegisters {
+  seq: number;
+  wrrCounter: number[];
+  /** The τ window each group's count belongs to; null before the group's first request. */
+  burstWindow: (number | null)[];
+  burstCount: number[];
+}
+
 export interface SwitchDriver {
   /** 'soft' or 'tofino'. */
   readonly kind: string;
@@ -23,6 +32,8 @@ export interface SwitchDriver {
   setServer(index: number, addr: { ip: string; port: number; mac?: string } | null): Promise<void>;
   /** The monitor registers: per wire type, replies since the previous read, and the EWMA. */
   readMonitor(): Promise<MonitorRead>;
+  /** The pipeline's other registers (Pallas switch only; null for a baseline's). */
+  readRegisters(): Promise<PipelineRegisters | null>;
   /** Switch counters by name (docs/switch-contract.md and the driver's own). */
   counters(): Promise<Record<string, number>>;
 }

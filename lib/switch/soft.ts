@@ -9,7 +9,7 @@ import { native, PallasError } from '../errors.js';
 import { prepareTransport, type TransportConfig } from '../io/transport.js';
 import { loadNative, type NativeEndpoint, type NativeSoftSwitch, type NativeSoftSwitchViews } from '../native.js';
 import { typeName } from '../runtime/config.js';
-import type { SwitchDriver } from './driver.js';
+import type { PipelineRegisters, SwitchDriver } from './driver.js';
 import { diffTables, normaliseTables, singleGroupTables, type TableOp } from './tables.js';
 
 export const SWITCH_POLICIES = ['pallas', 'po2', 'rr', 'random', 'jbsq', 'draconis', 'netclone'] as const;
@@ -74,10 +74,10 @@ function lay(): { switchCells: string[]; typeCells: string[]; serverCells: strin
 }
 
 /** A consistent copy of the switch thread's cells (it brackets each loop with the seq cell). */
-function snapshot(v: NativeSoftSwitchViews): { sw: BigUint64Array; types: BigUint64Array; servers: BigUint64Array } {
+function snapshot(v: NativeSoftSwitchViews): { sw: BigUint64Array; types: BigUint64Array; servers: BigUint64Array; registers: BigUint64Array } {
   for (let attempt = 0; ; attempt++) {
     const s0 = v.switch[0]!;
-    const copy = { sw: v.switch.slice(), types: v.types.slice(), servers: v.servers.slice() };
+    const copy = { sw: v.switch.slice(), types: v.types.slice(), servers: v.servers.slice(), registers: v.registers.slice() };
     if (((s0 & 1n) === 0n && v.switch[0] === s0) || attempt >= 50) return copy;
   }
 }
@@ -176,6 +176,19 @@ export class SoftSwitch implements SwitchDriver {
       ewmaNs.push(types[t * nt + is]! ? Number(types[t * nt + ie]!) : null);
     }
     return { count, ewmaNs };
+  }
+
+  async readRegisters(): Promise<PipelineRegisters | null> {
+    if (this.policy !== 'pallas') return null;
+    const { registers: r } = snapshot(this.#live().views());
+    const groups = 32;
+    const at = (i: number) => Number(r[i]!);
+    return {
+      seq: at(0),
+      wrrCounter: Array.from({ length: groups }, (_, g) => at(1 + g)),
+      burstWindow: Array.from({ length: groups }, (_, g) => (r[1 + groups + g] === 0xffffffffffffffffn ? null : at(1 + groups + g))),
+      burstCount: Array.from({ length: groups }, (_, g) => at(1 + 2 * groups + g)),
+    };
   }
 
   async counters(): Promise<Record<string, number>> { return this.stats().switch; }

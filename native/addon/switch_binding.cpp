@@ -187,8 +187,8 @@ class SoftSwitchWrap : public Napi::ObjectWrap<SoftSwitchWrap>, public Closable 
     Napi::Env env = info.Env();
     SoftSwitch& s = live(env);
     Napi::Object o = Napi::Object::New(env);
-    const char* names[] = {"switch", "types", "servers"};
-    for (int i = 0; i < 3; i++) o.Set(names[i], counter_view(env, s.area(i), s.area_size(i), Value()));
+    const char* names[] = {"switch", "types", "servers", "registers"};
+    for (int i = 0; i < 4; i++) o.Set(names[i], counter_view(env, s.area(i), s.area_size(i), Value()));
     return o;
   }
   Napi::Value TransportCounters(const Napi::CallbackInfo& info) {

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "../core/switch/pipeline.hpp"
 #include "../runtime/tsc.hpp"
 
 namespace pallas::softswitch {
@@ -48,7 +49,7 @@ Status SoftSwitch::create(std::unique_ptr<io::Transport> transport, SwitchConfig
   for (uint32_t i = cfg.slots; i-- > 0;) s->free_.push_back(i);
   s->out_.reserve(64);
   s->cells_ = {std::vector<uint64_t>(kCells, 0), std::vector<uint64_t>(256 * kTypeCells, 0),
-               std::vector<uint64_t>(size_t{cfg.policy.servers} * kServerCells, 0)};
+               std::vector<uint64_t>(size_t{cfg.policy.servers} * kServerCells, 0), std::vector<uint64_t>(kRegisterCells, 0)};
   s->is_touched_.assign(256, 0);
   s->efd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (s->efd_ < 0) return Status::Error("SOCKET", "switch: eventfd failed");
@@ -388,6 +389,15 @@ void SoftSwitch::publish() {
   }
   touched_.clear();
   if (m) m->reset_counts();
+  if (const sw::Pipeline* p = policy_->pipeline()) {
+    uint64_t* r = cells_[3].data();
+    put(&r[0], p->seq());
+    for (uint32_t g = 0; g < sw::kMaxGroups; g++) {
+      put(&r[1 + g], p->wrr().counter(g));
+      put(&r[1 + sw::kMaxGroups + g], p->burst().window(g));
+      put(&r[1 + 2 * sw::kMaxGroups + g], p->burst().window_count(g));
+    }
+  }
 }
 
 }  // namespace pallas::softswitch

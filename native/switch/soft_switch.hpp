@@ -62,6 +62,9 @@ inline constexpr uint32_t kCells = kCellsBase + wire::kReasonCount;
 // Per type (256 rows): the monitor registers (count cumulative) and requests seen.
 enum TypeCell : uint32_t { kTMonCount, kTMonEwma, kTMonSeen, kTRequests, kTypeCells };
 inline constexpr const char* kTypeCellNames[] = {"mon_count", "mon_ewma", "mon_seen", "n_requests"};
+// The Pallas pipeline's other registers (docs/switch-contract.md): seq, then per group (32)
+// wrr_counter, burst_window (UINT64_MAX before the group's first request) and burst_count.
+inline constexpr uint32_t kRegisterCells = 1 + 3 * sw::kMaxGroups;
 // Per server: requests sent to it, replies from it, and the queue length of its last reply.
 enum ServerCell : uint32_t { kSSent, kSReplies, kSQueueLen, kServerCells };
 inline constexpr const char* kServerCellNames[] = {"n_sent", "n_replies", "queue_len"};
@@ -84,7 +87,7 @@ class SoftSwitch {
   const char* policy_name() const { return policy_->name(); }
   const io::Transport& transport() const { return *transport_; }
   uint32_t server_count() const { return static_cast<uint32_t>(servers_.size()); }
-  // Shared cells for the JS views: 0 switch, 1 types (256 rows), 2 servers.
+  // Shared cells for the JS views: 0 switch, 1 types (256 rows), 2 servers, 3 registers.
   uint64_t* area(int i) { return cells_[i].data(); }
   size_t area_size(int i) const { return cells_[i].size(); }
 
@@ -135,7 +138,7 @@ class SoftSwitch {
   uint8_t tx_buf_[io::kMaxBurst][wire::kMaxDatagram];
   uint32_t n_tx_ = 0;
 
-  std::vector<std::vector<uint64_t>> cells_;  // 0 switch, 1 types, 2 servers
+  std::vector<std::vector<uint64_t>> cells_;  // 0 switch, 1 types, 2 servers, 3 registers
   std::vector<uint8_t> touched_;             // types whose monitor cells changed this loop
   std::vector<uint8_t> is_touched_;
 

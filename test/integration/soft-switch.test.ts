@@ -91,6 +91,12 @@ describe('software switch over UDP loopback', () => {
     expect(mon.count[Type.LONG]).toBe(nLong);
     expect(mon.ewmaNs[Type.SHORT]).toBeGreaterThanOrEqual(2_000);
     expect((await sw.readMonitor()).count[Type.SHORT]).toBe(0);  // since the last read
+    // The other registers: seq counted every request; each group's WRR counter is back at 0 after whole rounds.
+    const reg = (await sw.readRegisters())!;
+    expect(reg.seq).toBe(1 + nShort + nLong);
+    expect(reg.wrrCounter.slice(0, 2)).toEqual([0, 0]);
+    expect(reg.burstWindow[0]).not.toBeNull();
+    expect(reg.burstWindow[5]).toBeNull();
   });
 
   it('writes tables as entry operations and swaps them between bursts; bad tables change nothing', async () => {

@@ -48,6 +48,7 @@ class ScriptedSwitch implements SwitchDriver {
     ewmaNs[Type.LONG] = 100_000;
     return { count, ewmaNs };
   }
+  async readRegisters(): Promise<null> { return null; }
   async counters(): Promise<Record<string, number>> { return {}; }
 }
 

@@ -42,6 +42,10 @@ class Burst {
     }
     return best;
   }
+  // Register reads (the control plane's view): group g's window (UINT64_MAX before its first
+  // request) and its count in that window.
+  uint64_t window(uint32_t g) const { return g < window_.size() ? window_[g] : UINT64_MAX; }
+  uint32_t window_count(uint32_t g) const { return g < count_.size() ? count_[g] : 0; }
 
  private:
   // Counts one request in group g's current window (a new window starts at 0); returns the count.

@@ -79,6 +79,7 @@ class Dispatcher {
   // Pallas only: a control-plane table write, and the monitor registers.
   virtual Status load(const Tables& t) { return Status::Error("BAD_POLICY", std::string(name()) + " has no Pallas tables"); }
   virtual Monitor* monitor() { return nullptr; }
+  virtual const class Pipeline* pipeline() const { return nullptr; }  // its registers, read-only
   virtual DispatchCounters counters() const { return c_; }
 
  protected:

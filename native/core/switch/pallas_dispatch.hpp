@@ -13,6 +13,7 @@ class PallasDispatch final : public Dispatcher {
   const char* name() const override { return "pallas"; }
   Status load(const Tables& t) override { return p_.load(t); }
   Monitor* monitor() override { return &p_.monitor(); }
+  const Pipeline* pipeline() const override { return &p_; }
   Fate on_request(const ReqIn& r, uint64_t now_ns, std::vector<Send>* out) override {
     const RequestOut o = p_.on_request(r.type, r.flags, r.index, now_ns);
     if (o.dropped) return Fate::kDropped;

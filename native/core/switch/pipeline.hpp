@@ -52,6 +52,12 @@ class Pipeline {
   RequestOut on_request(uint8_t type, uint8_t flags, uint32_t index, uint64_t now_ns);
   bool on_reply(uint8_t type, uint8_t flags, uint32_t index, uint32_t time_ns);
 
+  // Register reads (docs/switch-contract.md): seq, and per group wrr_counter, burst_window and
+  // burst_count.
+  uint32_t seq() const { return next_index_; }
+  const Wrr& wrr() const { return wrr_; }
+  const Burst& burst() const { return burst_; }
+  size_t groups() const { return t_.groups.size(); }
   const Monitor& monitor() const { return monitor_; }
   Monitor& monitor() { return monitor_; }
   SwitchCounters counters() const {

@@ -39,6 +39,7 @@ class Wrr {
     counter_[g] = c + 1 == r.back().hi ? 0 : c + 1;
     return true;
   }
+  uint32_t counter(uint32_t g) const { return g < counter_.size() ? counter_[g] : 0; }  // register read
   uint32_t total(uint32_t g) const { return g < ranges_.size() && !ranges_[g].empty() ? ranges_[g].back().hi : 0; }
 
  private:
