@@ -3,7 +3,8 @@
 // shows it; killing a server's process takes it out of WRR within a bounded time while the rest
 // keeps serving; starting it again brings it back; SIGINT stops everything.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -19,8 +20,10 @@ const env = { ...process.env, PALLAS_SECRET: SECRET, PALLAS_LOG: 'warn' };
 const ready = checkPrereqs('pallas up', [need(existsSync(cli), 'the compiled CLI (npm run build)')]);
 
 const procs: ChildProcess[] = [];
+const tmp = mkdtempSync(join(tmpdir(), 'pallas-up-'));
 afterAll(() => {
   for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+  rmSync(tmp, { recursive: true, force: true });
 });
 
 function firstLine(p: ChildProcess, ms: number): Promise<Record<string, unknown>> {
@@ -102,5 +105,41 @@ describe.skipIf(!ready)('pallas up', () => {
     up.kill('SIGINT');
     const code = await new Promise((r) => up.once('exit', r));
     expect(code).toBe(0);
+  });
+
+  it('shapes the bimodal workload across 4 server processes per the plan, with WRR shares equal to the weights', async () => {
+    const cfg = join(tmp, 'control.yaml');
+    writeFileSync(cfg, ['workload: [ { type: short, meanUs: 10, share: 0.9 }, { type: long, meanUs: 100, share: 0.1 } ]',
+      'groups: 2', 'evaluate: first', 'clone: false', ''].join('\n'));
+    const up = spawn(process.execPath, [cli, 'up', '--servers', '4', '--switch-port', '0', '--control-port', '0', '--server-port', String(BASE + 10),
+      '--config', cfg, '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    procs.push(up);
+    const line = await firstLine(up, 60_000);
+    const url = line.control as string;
+    const st = status(url);
+    const groups = st.plan!.groups;
+    expect(groups.map((g) => g.types)).toEqual([['short'], ['long']]);
+    // Replies carry the server id (server<i> runs with --server-id i); the plan names slot indices.
+    const idOf = new Map(st.servers.map((s) => [s.index, Number(s.name.replace('server', ''))]));
+    const client = await UdpClient.open('127.0.0.1', (line.switch as { port: number }).port);
+    try {
+      const rounds = { short: 10, long: 4 };
+      const wsum = (g: number) => groups[g]!.servers.reduce((a, s) => a + s.weight, 0);
+      const n = { short: rounds.short * wsum(0), long: rounds.long * wsum(1) };
+      for (let i = 0; i < n.short; i++) await client.spin(Type.SHORT, 2000);
+      for (let i = 0; i < n.long; i++) await client.spin(Type.LONG, 2000);
+      await client.until((g) => g.length === n.short + n.long, 15_000);
+      for (const [g, type, name] of [[0, Type.SHORT, 'short'], [1, Type.LONG, 'long']] as const) {
+        const got = client.replies().filter((r) => r.header.type === type);
+        expect(got).toHaveLength(n[name]);
+        for (const s of groups[g]!.servers) {
+          expect(got.filter((r) => r.header.server === idOf.get(s.index)).length, `${name} on slot ${s.index}`).toBe(s.weight * rounds[name]);
+        }
+      }
+    } finally {
+      client.close();
+    }
+    up.kill('SIGINT');
+    expect(await new Promise((r) => up.once('exit', r))).toBe(0);
   });
 });
