@@ -30,7 +30,7 @@ async function liveRack(n: number, opts: Partial<ControlConfig> = {}, policy: 'p
   const slots = policy === 'pallas' ? n + 1 : n;
   const sw = new SoftSwitch({ policy, servers: Array.from({ length: slots }, () => null), transport: { kind: 'udp', port: 0 } }).start();
   cleanup.push(() => sw.stop());
-  const control = await new ControlPlane(sw, { secret: SECRET, listen: { port: 0 }, deadAfterMs: 300, evaluate: 'first', ...opts }, quiet).start();
+  const control = await new ControlPlane(sw, { secret: SECRET, listen: { port: 0 }, evaluate: 'first', ...opts }, quiet).start();
   cleanup.push(() => control.stop());
   const agent = async (port = 0) => {
     const a = await new Agent({ server: { workers: 1, transport: { kind: 'udp', port } }, control: control.url, secret: SECRET, heartbeatMs: 30 }, quiet).start();
@@ -117,13 +117,13 @@ describe('live rack on loopback', () => {
   });
 
   it('a server that stops answering leaves WRR within a bounded time; the rest keeps serving; it comes back on restart', async () => {
-    const { sw, control, agents, agent, client } = await liveRack(2, { deadAfterMs: 200 });
+    const { sw, control, agents, agent, client } = await liveRack(2, { deadAfterMs: 500 });
     await waitFor(() => control.alive().length === 2 && agents.every((a) => a.epoch > 0), 'two servers');
     const port = agents[1]!.addr().port;
     const t0 = performance.now();
     await agents[1]!.stop();
     await waitFor(() => sw.tables()!.groups[0]!.wrr.every((e) => e.server !== 1), 'server 1 out of WRR', 5000);
-    expect(performance.now() - t0).toBeLessThan(200 + 1000);  // deadAfterMs plus slack for a loaded machine
+    expect(performance.now() - t0).toBeLessThan(500 + 2000);  // deadAfterMs plus slack for a loaded machine
     expect(control.status().servers[1]!.alive).toBe(false);
     for (let i = 0; i < 10; i++) await client.spin(Type.SHORT, 1000);
     await client.until((g) => g.length === 10);

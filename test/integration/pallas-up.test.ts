@@ -142,4 +142,44 @@ describe.skipIf(!ready)('pallas up', () => {
     up.kill('SIGINT');
     expect(await new Promise((r) => up.once('exit', r))).toBe(0);
   });
+
+  it('adapts a rack of 4 server processes to a shift from port to normal bimodal; every request is answered once', async () => {
+    const cfg = join(tmp, 'adapt.yaml');
+    writeFileSync(cfg, ['workload: [ { type: short, meanUs: 10, share: 0.5 }, { type: long, meanUs: 100, share: 0.5 } ]',
+      'groups: 2', 'minSamples: 200', 'deltaCores: 1', 'clone: false', ''].join('\n'));
+    const up = spawn(process.execPath, [cli, 'up', '--servers', '4', '--switch-port', '0', '--control-port', '0', '--server-port', String(BASE + 20),
+      '--config', cfg, '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    procs.push(up);
+    const line = await firstLine(up, 60_000);
+    const url = line.control as string;
+    const shortCores = () => status(url).plan!.groups.find((g) => g.types.includes('short'))!.cores;
+    expect(shortCores()).toBe(1);
+    const client = await UdpClient.open('127.0.0.1', (line.switch as { port: number }).port);
+    let sent = 0;
+    const phase = async (n: number, shortShare: number) => {
+      for (let i = 0; i < n; i++, sent++) {
+        const isShort = (i * 37) % 100 < shortShare * 100;
+        await client.spin(isShort ? Type.SHORT : Type.LONG, isShort ? 10_000 : 100_000);
+        if (i % 8 === 7) await new Promise((r) => setTimeout(r, 2));
+      }
+    };
+    try {
+      await phase(600, 0.5);
+      await client.until((g) => g.length === sent, 20_000);
+      expect(shortCores()).toBe(1);
+      const before = status(url).adaptations;
+      await phase(1500, 0.9);
+      await waitFor(() => { const st = status(url); return st.adaptations > before && shortCores() === 2; }, 'the normal-bimodal plan', 20_000);
+      await client.until((g) => g.length >= sent, 20_000);
+      const ids = client.got.map((g) => g.header.reqId);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids.length).toBe(sent);
+      const st = status(url);
+      expect(st.servers.every((s) => s.alive && s.epoch > 0)).toBe(true);
+    } finally {
+      client.close();
+    }
+    up.kill('SIGINT');
+    expect(await new Promise((r) => up.once('exit', r))).toBe(0);
+  });
 });
