@@ -1,9 +1,7 @@
 // Runtime implementation: see runtime.hpp.
 #include "runtime.hpp"
 
-#include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -12,6 +10,7 @@
 #include <cstring>
 
 #include "../core/policy/handover.hpp"
+#include "wait.hpp"
 
 namespace pallas::runtime {
 
@@ -30,14 +29,6 @@ Status pin_thread(std::thread& t, int core, const char* who) {
     return Status::Error("PIN", std::string("cannot pin the ") + who + " to CPU " + std::to_string(core) +
                                     " (does it exist, and is it in this process's cpuset?)");
   return Status::Ok();
-}
-
-// One empty poll. Every 32nd also offers the CPU to another runnable thread: free on an isolated
-// core (nothing else runs there), and on a shared one it lets the thread we wait for run instead of
-// spinning out our time slice (a 2-vCPU machine with a pump, a dispatcher and a worker).
-void poll_pause(uint32_t idle) {
-  if ((idle & 31) == 0) sched_yield();
-  else cpu_relax();
 }
 
 uint32_t sat32(uint64_t v) { return v > 0xffffffffu ? 0xffffffffu : static_cast<uint32_t>(v); }
@@ -265,7 +256,6 @@ void Runtime::dispatcher_loop() {
   t.thread_enter();
   io::RxPacket in[io::kMaxBurst];
   uint64_t* sc = stats_->server();
-  const int fd = t.rx_fd();
   uint64_t next_tick = 0, next_res = 0;
   uint32_t idle = 0, spins = 0;
   scratch_.reserve(1024);
@@ -323,19 +313,10 @@ void Runtime::dispatcher_loop() {
     for (uint32_t w = 0; w < cfg_.workers && !work; w++) work = !workers_[w]->done.empty();
     if (!work) {
       cell_add(&sc[kSleeps], 1);
-      if (fd >= 0) {
-        pollfd p[2] = {{fd, POLLIN, 0}, {efd_, POLLIN, 0}};
-        poll(p, 2, static_cast<int>(std::max<uint32_t>(1, cfg_.wait_us / 1000)));
-      } else {
-        // No descriptor to poll (in-memory link, DPDK): short sleeps, so that completions and
-        // arrivals wait at most a few tens of µs.
-        t.wait_rx(std::min<uint32_t>(cfg_.wait_us, 20));
-      }
+      block_rx(t, efd_, cfg_.wait_us);
     }
     disp_sleeping_.store(0, std::memory_order_relaxed);
-    uint64_t drain;
-    while (read(efd_, &drain, sizeof drain) > 0) {
-    }
+    drain_eventfd(efd_);
     idle = 0;
   }
   shutdown_drain(clock_.now_ns());

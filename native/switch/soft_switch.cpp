@@ -1,9 +1,7 @@
 // SoftSwitch implementation: see soft_switch.hpp.
 #include "soft_switch.hpp"
 
-#include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -13,6 +11,7 @@
 
 #include "../core/switch/pipeline.hpp"
 #include "../runtime/tsc.hpp"
+#include "../runtime/wait.hpp"
 
 namespace pallas::softswitch {
 
@@ -165,8 +164,7 @@ void SoftSwitch::loop() {
   t.thread_enter();
   const runtime::TscClock clock = runtime::TscClock::calibrate();
   io::RxPacket in[io::kMaxBurst];
-  const int fd = t.rx_fd();
-  uint32_t idle = 0;
+  uint32_t idle = 0, spins = 0;
   while (!stop_.load(std::memory_order_relaxed)) {
     const uint64_t start = clock.now_ns();
     bool busy = false;
@@ -192,22 +190,12 @@ void SoftSwitch::loop() {
       continue;
     }
     if (cfg_.busy_poll || ++idle < cfg_.idle_polls) {
-      if ((idle & 31) == 0) sched_yield();
-      else runtime::cpu_relax();
+      runtime::poll_pause(++spins);
       continue;
     }
     // Hybrid: block until a datagram, a command or stop.
-    if (!pending_.load() && !stop_.load()) {
-      if (fd >= 0) {
-        pollfd p[2] = {{fd, POLLIN, 0}, {efd_, POLLIN, 0}};
-        poll(p, 2, static_cast<int>(std::max<uint32_t>(1, cfg_.wait_us / 1000)));
-      } else {
-        t.wait_rx(std::min<uint32_t>(cfg_.wait_us, 20));
-      }
-    }
-    uint64_t drain;
-    while (read(efd_, &drain, sizeof drain) > 0) {
-    }
+    if (!pending_.load() && !stop_.load()) runtime::block_rx(t, efd_, cfg_.wait_us);
+    runtime::drain_eventfd(efd_);
     idle = 0;
   }
   // Commands that arrived while we were stopping run now (stop() fails any later ones).
