@@ -68,6 +68,7 @@ interface Member {
   acked: number;       // the last epoch its agent applied
   pushing: boolean;
   pushFailures: number;
+  nextPushAt: number;  // backoff after failures (performance.now() ms)
 }
 
 export interface RackStatus {
@@ -181,10 +182,11 @@ export class ControlPlane {
         index = gone.index;
       }
       mem = { index, addr: m.addr, agent: m.agent, cores: m.cores, name: m.name, alive: false, lastSeen: 0, stats: {}, want: null, acked: 0,
-        pushing: false, pushFailures: 0 };
+        pushing: false, pushFailures: 0, nextPushAt: 0 };
       this.#members.set(index, mem);
     }
-    Object.assign(mem, { agent: m.agent, cores: m.cores, name: m.name, alive: true, lastSeen: performance.now(), acked: 0, want: null });
+    Object.assign(mem, { agent: m.agent, cores: m.cores, name: m.name, alive: true, lastSeen: performance.now(), acked: 0, want: null,
+      pushFailures: 0, nextPushAt: 0 });
     this.log.info('server joined', { index: mem.index, addr: key, cores: m.cores, name: m.name });
     this.#replanWanted = 'join';
     return { index: mem.index };
@@ -320,8 +322,9 @@ export class ControlPlane {
 
   /** Sends every server whose agent has not applied its wanted policy that policy (one at a time per server). */
   #push(): void {
+    const now = performance.now();
     for (const m of this.#members.values()) {
-      if (!m.alive || !m.want || m.acked >= m.want.epoch || m.pushing) continue;
+      if (!m.alive || !m.want || m.acked >= m.want.epoch || m.pushing || now < m.nextPushAt) continue;
       const want = m.want;
       m.pushing = true;
       sendSigned(m.agent, '/v1/policy', want, this.#cfg.secret)
@@ -333,6 +336,7 @@ export class ControlPlane {
         .catch((e: unknown) => {
           const err = toPallasError(e);
           m.pushFailures++;
+          m.nextPushAt = performance.now() + Math.min(2000, 10 * 2 ** m.pushFailures);  // back off: 20 ms, 40 ms, … 2 s
           // An agent that refuses (a newer epoch in force after our restart) is told a newer one next time.
           if (err.code === 'BAD_POLICY' && /not newer/.test(err.message)) {
             this.#epoch = Math.max(this.#epoch, Number(/in force \((\d+)\)/.exec(err.message)?.[1] ?? 0)) + 1;
@@ -395,10 +399,12 @@ export class ControlPlane {
         samples: (st.plan?.groups ?? []).map((g, i) => ({ labels: { group: String(i), types: g.types.join(',') }, value: g.cores })) },
       { name: 'pallas_server_alive', help: '1 while the server answers heartbeats', type: 'gauge',
         samples: st.servers.map((s) => ({ labels: { server: String(s.index) }, value: s.alive ? 1 : 0 })) },
-      ...(['received', 'completed', 'dropped', 'cloneDrops', 'bounced', 'queued', 'inService'] as const).map((k): Metric => ({
-        name: `pallas_server_${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`, help: `Per server: ${k} (from its heartbeats)`,
-        type: k === 'queued' || k === 'inService' ? 'gauge' : 'counter',
-        samples: st.servers.map((s) => ({ labels: { server: String(s.index) }, value: s.stats[k] ?? 0 })) })),
+      ...(['received', 'completed', 'dropped', 'cloneDrops', 'bounced', 'queued', 'inService'] as const).map((k): Metric => {
+        const gauge = k === 'queued' || k === 'inService';
+        return { name: `pallas_server_${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}${gauge ? '' : '_total'}`,
+          help: `Per server: ${k} (from its heartbeats)`, type: gauge ? 'gauge' : 'counter',
+          samples: st.servers.map((s) => ({ labels: { server: String(s.index) }, value: s.stats[k] ?? 0 })) };
+      }),
       { name: 'pallas_control_rejected_total', help: 'Control messages rejected', type: 'counter',
         samples: (['unauthenticated', 'replayed', 'malformed'] as const).map((r) => ({ labels: { reason: r }, value: this.#channel.counters[r] })) },
     ];
