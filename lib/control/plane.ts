@@ -221,7 +221,12 @@ export class ControlPlane {
       if (this.#replanWanted) {
         const why = this.#replanWanted;
         this.#replanWanted = null;
-        await this.#replan(why);
+        try {
+          await this.#replan(why);
+        } catch (e) {
+          this.#replanWanted = why;  // try again next interval
+          throw e;
+        }
       }
       const read = await this.sw.readMonitor();
       this.#reads++;
@@ -286,7 +291,7 @@ export class ControlPlane {
     const est = this.#estimate ?? this.#declared;
     let plan: Plan | null;
     if (est) {
-      const load = 0.5;
+      const load = 0.5;  // candidates are compared at half load: a membership change says nothing of the rate
       plan = (await generate(est, rack, this.#evaluator(est, load), this.#planOpts(), this.#plan ?? undefined)).plan;
     } else {
       // Nothing known yet: one group of every type on every server.
