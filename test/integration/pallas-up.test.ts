@@ -3,7 +3,7 @@
 // shows it; killing a server's process takes it out of WRR within a bounded time while the rest
 // keeps serving; starting it again brings it back; SIGINT stops everything.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -44,6 +44,18 @@ function firstLine(p: ChildProcess, ms: number): Promise<Record<string, unknown>
   });
 }
 
+/** Processes whose command line contains `args` in order (from /proc: no procps needed). */
+function pidsOf(args: string[]): number[] {
+  const want = args.join('\0');
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
+    try {
+      return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(want);
+    } catch {
+      return false;  // gone meanwhile
+    }
+  }).map(Number);
+}
+
 const status = (url: string): RackStatus => JSON.parse(execFileSync(process.execPath, [cli, 'status', '--control', url, '--json'], { encoding: 'utf8' })) as RackStatus;
 
 async function waitFor(pred: () => boolean, what: string, ms: number): Promise<number> {
@@ -82,7 +94,9 @@ describe.skipIf(!ready)('pallas up', () => {
       await serve(client, 20);
       // Kill server1's process outright (no goodbye): out of WRR within deadAfterMs (500 ms) and a few monitor intervals.
       const victim = st.servers.find((s) => s.name === 'server1')!;
-      execFileSync('pkill', ['-KILL', '-f', `agent --control ${url} --port ${BASE + 1} `]);
+      const pids = pidsOf([cli, 'agent', '--control', url, '--port', String(BASE + 1)]);
+      expect(pids).toHaveLength(1);
+      process.kill(pids[0]!, 'SIGKILL');
       const took = await waitFor(() => { st = status(url); return !st.servers.find((s) => s.index === victim.index)!.alive; }, 'server1 lost', 10_000);
       expect(took).toBeLessThan(5000);
       expect(st.plan!.groups[0]!.servers.map((s) => s.index)).toEqual([st.servers.find((s) => s.name === 'server0')!.index]);
