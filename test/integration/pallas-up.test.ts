@@ -99,6 +99,7 @@ describe.skipIf(!ready)('pallas up', () => {
       process.kill(pids[0]!, 'SIGKILL');
       const took = await waitFor(() => { st = status(url); return !st.servers.find((s) => s.index === victim.index)!.alive; }, 'server1 lost', 10_000);
       expect(took).toBeLessThan(5000);
+      console.log(`server1 out of WRR ${Math.round(took)} ms after SIGKILL (deadAfterMs 500)`);
       expect(st.plan!.groups[0]!.servers.map((s) => s.index)).toEqual([st.servers.find((s) => s.name === 'server0')!.index]);
       await serve(client, 20);  // the rest keeps serving
       expect(client.replies().length).toBe(40);
