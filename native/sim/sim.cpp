@@ -360,31 +360,11 @@ void Simulation::schedule_source(uint32_t s, uint64_t now, bool restart) {
     src.next_t = static_cast<double>(now);
   }
   if (!generating_ || src.rate_per_ns <= 0) return;
-  const double mean = 1.0 / src.rate_per_ns;
-  double gap = mean;
-  switch (src.process) {
-    case Process::kPoisson: gap = src.rng.exponential(mean); break;
-    case Process::kGamma: {
-      const double k = 1.0 / (src.cv * src.cv);
-      gap = src.rng.gamma(k, mean / k);
-      break;
-    }
-    case Process::kFixed: break;
-  }
-  src.next_t += gap;
+  src.next_t += next_gap(ArrivalSpec{src.process, src.cv}, 1.0 / src.rate_per_ns, src.rng);
   ev_.push(static_cast<uint64_t>(std::llround(src.next_t)), kSource, s, src.gen);
 }
 
-uint64_t Simulation::sample_service(uint8_t t) {
-  const ServiceSpec& sp = cfg_.types[t].service;
-  double v = sp.mean_ns;
-  switch (sp.dist) {
-    case Dist::kFixed: break;
-    case Dist::kExp: v = svc_rng_.exponential(sp.mean_ns); break;
-    case Dist::kLognormal: v = svc_rng_.lognormal(sp.mean_ns, sp.sigma); break;
-  }
-  return std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(v)));
-}
+uint64_t Simulation::sample_service(uint8_t t) { return pallas::sample_service(cfg_.types[t].service, svc_rng_); }
 
 uint32_t Simulation::alloc_req() {
   if (!free_.empty()) {

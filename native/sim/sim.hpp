@@ -25,25 +25,17 @@
 #include <string>
 #include <vector>
 
+#include "../core/dist.hpp"
 #include "../core/policy/factory.hpp"
 #include "../core/status.hpp"
 #include "../core/switch/dispatcher.hpp"
 
 namespace pallas::sim {
 
-enum class Dist : uint8_t { kFixed, kExp, kLognormal };
-enum class Process : uint8_t { kPoisson, kGamma, kFixed };
-
-struct ServiceSpec {
-  Dist dist = Dist::kExp;
-  double mean_ns = 1000;
-  double sigma = 1;  // lognormal: σ of the underlying normal
-};
-
-struct ArrivalSpec {
-  Process process = Process::kPoisson;
-  double cv = 1;  // gamma: coefficient of variation of the inter-arrival time
-};
+using pallas::ArrivalSpec;
+using pallas::Dist;
+using pallas::Process;
+using pallas::ServiceSpec;
 
 struct TypeSpec {
   std::string name;

@@ -1,0 +1,53 @@
+// The random processes a workload is made of, shared by the simulator and the load generator so
+// that a simulated run and a measured one draw from the same distributions: inter-arrival gaps
+// (Poisson, gamma with a given coefficient of variation for bursts, fixed) and service times
+// (fixed, exponential, lognormal).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include "rng.hpp"
+
+namespace pallas {
+
+enum class Process : uint8_t { kPoisson, kGamma, kFixed };
+enum class Dist : uint8_t { kFixed, kExp, kLognormal };
+
+struct ArrivalSpec {
+  Process process = Process::kPoisson;
+  double cv = 1;  // gamma: coefficient of variation of the inter-arrival time
+};
+
+struct ServiceSpec {
+  Dist dist = Dist::kExp;
+  double mean_ns = 1000;
+  double sigma = 1;  // lognormal: σ of the underlying normal
+};
+
+// The next inter-arrival gap of a process with the given mean.
+inline double next_gap(const ArrivalSpec& a, double mean, Rng& rng) {
+  switch (a.process) {
+    case Process::kPoisson: return rng.exponential(mean);
+    case Process::kGamma: {
+      const double k = 1.0 / (a.cv * a.cv);
+      return rng.gamma(k, mean / k);
+    }
+    case Process::kFixed: break;
+  }
+  return mean;
+}
+
+// A service time in ns (at least 1).
+inline uint64_t sample_service(const ServiceSpec& s, Rng& rng) {
+  double v = s.mean_ns;
+  switch (s.dist) {
+    case Dist::kFixed: break;
+    case Dist::kExp: v = rng.exponential(s.mean_ns); break;
+    case Dist::kLognormal: v = rng.lognormal(s.mean_ns, s.sigma); break;
+  }
+  return std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(v)));
+}
+
+}  // namespace pallas
