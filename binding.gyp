@@ -6,6 +6,7 @@
       "target_name": "pallas",
       "sources": [
         "native/addon/addon.cpp",
+        "native/addon/client_binding.cpp",
         "native/addon/rocksdb_probe.cpp",
         "native/addon/runtime_binding.cpp",
         "native/addon/sim_binding.cpp",
@@ -27,6 +28,7 @@
         "native/io/dpdk_transport.cpp",
         "native/io/echo.cpp",
         "native/io/pump.cpp",
+        "native/client/client.cpp",
         "native/runtime/kv.cpp",
         "native/runtime/runtime.cpp",
         "native/switch/soft_switch.cpp",

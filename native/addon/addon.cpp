@@ -26,10 +26,11 @@
 #include "../io/mem_transport.hpp"
 #include "../io/pump.hpp"
 #include "../io/udp_transport.hpp"
+#include "client_binding.hpp"
 #include "common.hpp"
 #include "rocksdb_probe.hpp"
-#include "sim_binding.hpp"
 #include "runtime_binding.hpp"
+#include "sim_binding.hpp"
 #include "switch_binding.hpp"
 #include "../runtime/tsc.hpp"
 
@@ -402,6 +403,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_sim(env, exports, {&d->sims_running, &d->aborting});
   register_switch(env, exports, &d->live);
   register_runtime(env, exports, &d->live, {&d->jobs_running, &d->aborting});
+  register_client(env, exports, {&d->jobs_running, &d->aborting});
   std::vector<std::string> echo_names{"n_replied", "n_unexpected_reply"};
   for (uint32_t i = 0; i < wire::kReasonCount; i++) echo_names.push_back(std::string("n_drop_") + wire::kReasonNames[i]);
   exports.Set("echoCounterNames", names(env, echo_names));

@@ -38,6 +38,14 @@ class Histogram {
   // value (clamped to the exact maximum). 0 when empty.
   double quantile(double q) const;
 
+  // Calls f(lower, width, count) for every non-empty bucket, lowest first (to export the
+  // histogram, e.g. into an HdrHistogram on the other side of N-API).
+  template <typename F>
+  void for_each(F f) const {
+    for (int i = 0; i < static_cast<int>(counts_.size()); i++)
+      if (counts_[i]) f(lower(i), width(i), counts_[i]);
+  }
+
   static int index(uint64_t v) {
     if (v < kLinear) return static_cast<int>(v);
     const int k = 63 - __builtin_clzll(v);

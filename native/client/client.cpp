@@ -1,0 +1,232 @@
+// The open-loop load generator: see client.hpp.
+#include "client.hpp"
+
+#include <sys/prctl.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "../runtime/tsc.hpp"
+
+namespace pallas::client {
+
+namespace {
+
+constexpr uint8_t kPending = 0, kSent = 1, kDone = 2;
+
+// Picks a type index from cumulative shares.
+uint8_t pick(const std::vector<double>& cum, Rng& rng) {
+  const double u = rng.uniform() * cum.back();
+  return static_cast<uint8_t>(std::lower_bound(cum.begin(), cum.end(), u) - cum.begin());
+}
+
+}  // namespace
+
+Status build_schedule(const ScheduleConfig& c, std::vector<Entry>* out) {
+  if (c.types.empty() || c.types.size() > 255) return Status::Error("BAD_CONFIG", "client: give 1 to 255 request types");
+  if (c.phases.empty()) return Status::Error("BAD_CONFIG", "client: give at least one phase");
+  if (c.arrivals.process == Process::kGamma && !(c.arrivals.cv > 0)) return Status::Error("BAD_CONFIG", "client: gamma arrivals need cv > 0");
+  // Separate streams: the send times do not depend on the mix, nor the mix on the work drawn.
+  Rng gap_rng(c.seed, 200), mix_rng(c.seed, 201), work_rng(c.seed, 202);
+  out->clear();
+  double t = 0;
+  uint64_t start = 0;
+  for (size_t p = 0; p < c.phases.size(); p++) {
+    const PhaseSpec& ph = c.phases[p];
+    if (!(ph.rate_rps > 0) || ph.rate_rps > 1e9) return Status::Error("BAD_CONFIG", "client: phase " + std::to_string(p) + ": rate must be in (0, 1e9] req/s");
+    if (ph.duration_ns == 0) return Status::Error("BAD_CONFIG", "client: phase " + std::to_string(p) + ": duration must be > 0");
+    const std::vector<double>* shares = &ph.shares;
+    std::vector<double> own;
+    if (ph.shares.empty()) {
+      for (const TypeSpec& ty : c.types) own.push_back(ty.share);
+      shares = &own;
+    }
+    if (shares->size() != c.types.size()) return Status::Error("BAD_CONFIG", "client: phase " + std::to_string(p) + ": one share per type");
+    std::vector<double> cum;
+    double acc = 0;
+    for (double s : *shares) {
+      if (!(s >= 0) || !std::isfinite(s)) return Status::Error("BAD_CONFIG", "client: shares must be >= 0");
+      acc += s;
+      cum.push_back(acc);
+    }
+    if (!(acc > 0)) return Status::Error("BAD_CONFIG", "client: phase " + std::to_string(p) + ": no type has a share");
+    const uint64_t end = start + ph.duration_ns;
+    const double mean = 1e9 / ph.rate_rps;
+    if (t < static_cast<double>(start)) t = static_cast<double>(start);
+    for (;;) {
+      t += next_gap(c.arrivals, mean, gap_rng);
+      if (t >= static_cast<double>(end)) break;
+      if (out->size() >= c.max_requests)
+        return Status::Error("BAD_CONFIG", "client: the schedule has more than " + std::to_string(c.max_requests) + " requests");
+      Entry e;
+      e.t_ns = static_cast<uint64_t>(t);
+      e.type = pick(cum, mix_rng);
+      const TypeSpec& ty = c.types[e.type];
+      const wire::PayloadKind pk = wire::TypeTable::defaults().payload[ty.wire_type];
+      if (pk == wire::PayloadKind::kKv) e.arg = ty.keys ? static_cast<uint32_t>(work_rng.next() % ty.keys) : 0;
+      else e.arg = static_cast<uint32_t>(std::min<uint64_t>(sample_service(ty.service, work_rng), UINT32_MAX));
+      out->push_back(e);
+    }
+    // The next phase starts at this one's end: its first gap is drawn from there.
+    t = static_cast<double>(end);
+    start = end;
+  }
+  return Status::Ok();
+}
+
+ClientResult run_client(io::Transport& t, const ClientConfig& c, const std::vector<Entry>& sched, const Tick& tick) {
+  prctl(PR_SET_TIMERSLACK, 1UL);  // wake for the next send on time, not up to 50 µs late
+  t.thread_enter();
+  const runtime::TscClock clock = runtime::TscClock::calibrate();
+  const wire::TypeTable types = wire::TypeTable::defaults();
+  const size_t n = sched.size();
+  ClientResult r;
+  r.scheduled = n;
+  r.per_type.resize(c.schedule.types.size());
+  for (const Entry& e : sched) r.per_type[e.type].scheduled++;
+  std::vector<uint8_t> state(n, kPending);
+  uint8_t buf[io::kMaxBurst][wire::kHeaderSize + 8];
+  io::TxPacket tx[io::kMaxBurst];
+  io::RxPacket in[io::kMaxBurst];
+  const uint64_t t0 = clock.now_ns() + c.lead_ns;
+  size_t next = 0;         // next request to send
+  uint64_t outstanding = 0;
+  uint64_t stalled_since = 0;  // the transport refusing everything since (0: not)
+  bool stop_sending = false;
+  uint32_t k_last = 0;      // sent in the previous loop (tick then)
+  uint32_t idle_loops = 0;
+
+  auto finish = [&](size_t i, uint64_t now, bool notice, uint8_t cause) {
+    TypeOutcome& to = r.per_type[sched[i].type];
+    state[i] = kDone;
+    outstanding--;
+    if (notice) {
+      r.drops++;
+      to.drops++;
+      r.drops_by_cause[cause < kDropCauses ? cause : 0]++;
+    } else {
+      r.replies++;
+      to.replies++;
+      const uint64_t at = t0 + sched[i].t_ns;
+      to.latency.record(now > at ? now - at : 0);
+    }
+  };
+
+  for (;;) {
+    uint64_t now = clock.now_ns();
+    const uint64_t rel = now > t0 ? now - t0 : 0;
+    if (!stop_sending && (k_last || (++idle_loops & 1023) == 0) && tick(r.sent)) {
+      r.aborted = true;
+      stop_sending = true;
+    }
+    // Send what is due, a burst at a time.
+    uint32_t k = 0;
+    while (!stop_sending && next + k < n && k < io::kMaxBurst && sched[next + k].t_ns <= rel) {
+      const Entry& e = sched[next + k];
+      const TypeSpec& ty = c.schedule.types[e.type];
+      wire::Header h;
+      h.type = ty.wire_type;
+      h.req_id = static_cast<uint32_t>(next + k + 1);
+      h.send_ts = static_cast<uint32_t>(now);
+      uint8_t* b = buf[k];
+      wire::encode(h, b, sizeof buf[k]);
+      uint32_t len = wire::kHeaderSize;
+      if (types.payload[ty.wire_type] == wire::PayloadKind::kKv) {
+        wire::store_be32(b + len, e.arg);
+        b[len + 4] = static_cast<uint8_t>(ty.count >> 8);
+        b[len + 5] = static_cast<uint8_t>(ty.count);
+        len += 6;
+      } else if (types.payload[ty.wire_type] == wire::PayloadKind::kSpin) {
+        wire::store_be32(b + len, e.arg);
+        len += 4;
+      }
+      tx[k] = io::TxPacket{b, len, c.dst};
+      k++;
+    }
+    k_last = k;
+    if (k) {
+      const uint32_t sent = t.tx(tx, k);
+      for (uint32_t j = 0; j < sent; j++) {
+        const size_t i = next + j;
+        const uint64_t lateness = rel - sched[i].t_ns;
+        TypeOutcome& to = r.per_type[sched[i].type];
+        if (lateness > c.late_ns) {
+          r.late++;
+          to.late++;
+        }
+        r.late_max_ns = std::max(r.late_max_ns, lateness);
+        state[i] = kSent;
+        to.sent++;
+        if (r.sent == 0) r.first_send_ns = rel;
+        r.last_send_ns = rel;
+        r.sent++;
+        outstanding++;
+      }
+      next += sent;
+      if (sent < k) {
+        // The kernel's or the NIC's queue is full: try again (late) unless it stays refused.
+        r.tx_retries++;
+        if (stalled_since == 0) stalled_since = now;
+        else if (now - stalled_since > c.timeout_ns) stop_sending = true;
+      } else {
+        stalled_since = 0;
+      }
+    }
+    // Receive.
+    const uint32_t m = t.rx(in, io::kMaxBurst);
+    if (m) now = clock.now_ns();
+    for (uint32_t j = 0; j < m; j++) {
+      wire::Header h;
+      if (wire::validate(in[j].data, in[j].len, &types, &h) != wire::Reason::kOk || !(h.flags & wire::kFlagResponse)) {
+        r.invalid++;
+        continue;
+      }
+      if (h.req_id == 0 || h.req_id > n) {
+        r.unexpected++;
+        continue;
+      }
+      const size_t i = h.req_id - 1;
+      if (state[i] == kDone) {
+        r.duplicates++;
+        continue;
+      }
+      if (state[i] != kSent) {
+        r.unexpected++;
+        continue;
+      }
+      const bool notice = (h.flags & wire::kFlagDropNotice) != 0;
+      finish(i, now, notice, notice && in[j].len > wire::kHeaderSize ? in[j].data[wire::kHeaderSize] : 0);
+    }
+    // Done? Everything sent (or no more to send) and answered, or the wait for answers is over.
+    const bool sending_over = stop_sending || next == n;
+    if (sending_over && outstanding == 0) break;
+    const uint64_t rel_now = now > t0 ? now - t0 : 0;
+    const uint64_t last = n && next ? sched[next - 1].t_ns : 0;
+    if (sending_over && rel_now > std::max(last, r.last_send_ns) + c.timeout_ns) break;
+    if (m || k) continue;
+    // Idle: sleep until the next send is near (or an answer comes), else spin.
+    const uint64_t due = !sending_over ? sched[next].t_ns : UINT64_MAX;
+    if (due > rel_now + 30000) {
+      const uint64_t us = std::min<uint64_t>((due == UINT64_MAX ? 1000000 : due - rel_now - 20000) / 1000, 1000);
+      t.wait_rx(static_cast<uint32_t>(std::max<uint64_t>(us, 1)));
+    } else {
+      runtime::cpu_relax();
+    }
+  }
+  const uint64_t end = clock.now_ns();
+  r.end_ns = end > t0 ? end - t0 : 0;
+  for (size_t i = 0; i < n; i++) {
+    TypeOutcome& to = r.per_type[sched[i].type];
+    if (state[i] == kSent) {
+      r.timeouts++;
+      to.timeouts++;
+    } else if (state[i] == kPending) {
+      r.never_sent++;
+      to.never_sent++;
+    }
+  }
+  t.thread_exit();
+  return r;
+}
+
+}  // namespace pallas::client
