@@ -18,10 +18,11 @@ export type PallasErrorCode =
   | 'TIMEOUT' // a native thread did not answer in time
   | 'AUTH' // a control-channel message without a valid signature (or no shared secret configured)
   | 'UNREACHABLE' // a peer of the control channel did not answer, or refused a message
+  | 'ACCOUNTING' // a load-generator run lost track of requests (sent != replies + drops + timeouts)
   | 'INTERNAL'; // a native error without a code: a bug
 
 const KNOWN = new Set<string>(['ADDON_MISSING', 'BAD_CONFIG', 'BAD_POLICY', 'NO_DPDK', 'NO_ROCKSDB', 'EAL_INIT', 'PORT_START',
-  'SOCKET', 'ROCKSDB', 'CLOSED', 'KV_OPEN', 'PIN', 'STOPPED', 'TIMEOUT', 'AUTH', 'UNREACHABLE', 'INTERNAL']);
+  'SOCKET', 'ROCKSDB', 'CLOSED', 'KV_OPEN', 'PIN', 'STOPPED', 'TIMEOUT', 'AUTH', 'UNREACHABLE', 'ACCOUNTING', 'INTERNAL']);
 
 export class PallasError extends Error {
   readonly code: PallasErrorCode;

@@ -126,6 +126,17 @@ export interface NativeSoftSwitch {
   transportCounters(): BigUint64Array;
 }
 
+export interface NativeClientTypeResult {
+  scheduled: number; sent: number; replies: number; drops: number; timeouts: number; neverSent: number; late: number;
+  /** [lower, width, count] triples, ns, lowest first. */
+  latencyBuckets: Float64Array; latencyMaxNs: number; latencyMeanNs: number;
+}
+export interface NativeClientResult {
+  scheduled: number; sent: number; replies: number; drops: number; timeouts: number; neverSent: number; late: number; lateMaxNs: number;
+  duplicates: number; unexpected: number; invalid: number; txRetries: number; firstSendNs: number; lastSendNs: number; endNs: number;
+  aborted: boolean; accountingOk: boolean; dropsByCause: number[]; perType: NativeClientTypeResult[];
+}
+
 export interface NativeAddon {
   MemLink: new (slots?: number) => NativeMemLink;
   Echo: new (cfg: { transport: NativeTransportConfig; serverId: number; waitUs?: number }) => NativeEcho;
@@ -149,6 +160,8 @@ export interface NativeAddon {
   echoCounterNames: string[];
   transportCounterNames: string[];
   SoftSwitch: new (cfg: object) => NativeSoftSwitch;
+  clientSchedule(cfg: object): { tNs: Float64Array; type: Uint8Array; arg: Uint32Array };
+  runClient(cfg: object, control?: BigUint64Array): Promise<NativeClientResult>;
   switchLayout(): { switchCells: string[]; typeCells: string[]; serverCells: string[] };
   Runtime: new (cfg: object) => NativeRuntime;
   runtimeLayout(): NativeRuntimeLayout;
