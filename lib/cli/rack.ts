@@ -2,11 +2,6 @@
 // control` (the control plane, hosting the software switch as a Tofino's control plane runs on
 // the switch's CPU), `pallas agent` (a server runtime and its agent), `pallas up` (all of them on
 // this machine) and `pallas status`.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { Agent, type AgentConfig } from '../agent/agent.js';
@@ -15,12 +10,9 @@ import { ControlPlane, DEFAULT_CONTROL_PORT, type ControlConfig, type RackStatus
 import { PallasError } from '../errors.js';
 import type { TransportConfig } from '../io/transport.js';
 import type { ServerConfig } from '../runtime/config.js';
+import { rackSize, startRack, switchFor } from '../rack.js';
 import { DEFAULT_SWITCH_PORT, SoftSwitch, SWITCH_POLICIES, type SoftSwitchConfig, type SwitchPolicy } from '../switch/soft.js';
-import { logger } from '../util/log.js';
 import { untilSignal } from './signal.js';
-
-let stopping = false;  // pallas up: children exiting now is expected
-const MAIN = join(fileURLToPath(new URL('.', import.meta.url)), 'main.js');
 
 function count(flag: string, v: string | undefined, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
@@ -65,11 +57,6 @@ export async function runSwitch(argv: string[]): Promise<void> {
 
 interface ControlFile extends ControlConfig { switch?: Partial<SoftSwitchConfig> & { slots?: number; servers?: never } ; serverSlots?: number }
 
-function switchFor(cfg: Partial<SoftSwitchConfig>, slots: number, port: number | undefined): SoftSwitch {
-  const t = (cfg.transport ?? { kind: 'udp', port: DEFAULT_SWITCH_PORT }) as TransportConfig;
-  const transport = port !== undefined && t.kind === 'udp' ? { ...t, port } : t;
-  return new SoftSwitch({ ...cfg, transport, servers: Array.from({ length: slots }, () => null) });
-}
 
 export async function runControl(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, strict: true, options: {
@@ -130,13 +117,6 @@ export async function runAgent(argv: string[]): Promise<void> {
 
 // ---- pallas up -------------------------------------------------------------------------------------
 
-/** How many servers and workers a rack on this machine gets by default, and why. */
-export function rackSize(cores = availableParallelism()): { servers: number; workers: number; why: string } {
-  const servers = Math.max(2, Math.min(8, cores));
-  return { servers, workers: 1,
-    why: `${cores} CPU(s) here: ${servers} servers of 1 worker, the switch and the control plane share them (hybrid waiting: idle threads sleep)` };
-}
-
 export async function runUp(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, strict: true, options: {
     servers: { type: 'string' }, workers: { type: 'string' }, policy: { type: 'string' }, 'switch-port': { type: 'string' },
@@ -151,51 +131,19 @@ export async function runUp(argv: string[]): Promise<void> {
     if (!(SWITCH_POLICIES as readonly string[]).includes(values.policy)) throw new PallasError('BAD_CONFIG', `--policy must be one of ${SWITCH_POLICIES.join(', ')}`);
     swCfg.policy = values.policy as SwitchPolicy;
   }
-  const secret = controlCfg.secret ?? process.env.PALLAS_SECRET ?? randomBytes(24).toString('hex');
-  const log = logger('up');
-  // A baseline's switch spreads over every slot, so it gets exactly the rack's servers; the
-  // Pallas switch gets two spare slots for servers that come back on another address.
-  const sw = switchFor(swCfg, (swCfg.policy ?? 'pallas') === 'pallas' ? n + 2 : n, count('switch-port', values['switch-port'], 0, 65535)).start();
-  const children: ChildProcess[] = [];
-  let control: ControlPlane | undefined;
-  const stopAll = async () => {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-    await Promise.all(children.map((c) => new Promise<void>((r) => {
-      if (c.exitCode !== null || c.signalCode !== null) return r();
-      const t = setTimeout(() => c.kill('SIGKILL'), 5000);
-      c.once('exit', () => { clearTimeout(t); r(); });
-    })));
-    await control?.stop();
-    sw.stop();
-  };
-  try {
-    control = await new ControlPlane(sw, { ...controlCfg, secret, listen: { port: count('control-port', values['control-port'], 0, 65535) ?? DEFAULT_CONTROL_PORT } }).start();
-    for (let i = 0; i < n; i++) {
-      const c = spawn(process.execPath, [MAIN, 'agent', '--control', control.url, '--port', String(serverPort + i), '--workers', String(workers),
-        '--server-id', String(i), '--name', `server${i}`], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, PALLAS_SECRET: secret } });
-      c.on('exit', (code, sig) => { if (!stopping) log.warn('agent exited', { server: i, code, signal: sig }); });
-      children.push(c);
-    }
-    const deadline = Date.now() + 60_000;
-    while (control.alive().length < n || control.status().servers.some((s) => s.alive && s.epoch === 0)) {
-      if (Date.now() > deadline) throw new PallasError('TIMEOUT', `only ${control.alive().length} of ${n} servers registered within 60 s`);
-      if (children.some((c) => c.exitCode !== null)) throw new PallasError('UNREACHABLE', 'an agent exited while the rack was starting (see its log above)');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  } catch (e) {
-    stopping = true;
-    await stopAll();
-    throw e;
-  }
-  const l = sw.local();
-  say(values.json, { ready: true, switch: { ...l, policy: sw.policy }, control: control.url, servers: n, workers, secretFromEnv: !!process.env.PALLAS_SECRET },
+  const port = count('switch-port', values['switch-port'], 0, 65535);
+  if (port !== undefined) swCfg.transport = { ...((swCfg.transport ?? { kind: 'udp' }) as TransportConfig & { kind: 'udp' }), kind: 'udp', port };
+  const rack = await startRack({ servers: n, workers, switch: swCfg, control: controlCfg, serverPort,
+    controlPort: count('control-port', values['control-port'], 0, 65535) ?? DEFAULT_CONTROL_PORT });
+  const l = rack.switchAddr;
+  const url = rack.control.url;
+  say(values.json, { ready: true, switch: { ...l, policy: rack.sw.policy }, control: url, servers: n, workers, secretFromEnv: !!process.env.PALLAS_SECRET },
     [`pallas up: a rack of ${n} server(s) × ${workers} worker(s) on this machine${values.servers ? '' : ` (${size.why})`}`,
-      `  clients send requests to ${l.ip}:${l.port} (software switch, ${sw.policy})`,
-      `  control plane ${control.url}  (pallas status --control ${control.url}; metrics ${control.url}/metrics)`,
+      `  clients send requests to ${l.ip}:${l.port} (software switch, ${rack.sw.policy})`,
+      `  control plane ${url}  (pallas status --control ${url}; metrics ${url}/metrics)`,
       `  servers on UDP ${serverPort}…${serverPort + n - 1}; stop with Ctrl-C`].join('\n'));
   await untilSignal();
-  stopping = true;
-  await stopAll();
+  await rack.stop();
   say(values.json, { stopped: true }, 'pallas up: stopped the rack');
 }
 

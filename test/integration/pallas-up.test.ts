@@ -94,7 +94,7 @@ describe.skipIf(!ready)('pallas up', () => {
       await serve(client, 20);
       // Kill server1's process outright (no goodbye): out of WRR within deadAfterMs (500 ms) and a few monitor intervals.
       const victim = st.servers.find((s) => s.name === 'server1')!;
-      const pids = pidsOf([cli, 'agent', '--control', url, '--port', String(BASE + 1)]);
+      const pids = pidsOf(['--control', url, '--port', String(BASE + 1)]);
       expect(pids).toHaveLength(1);
       process.kill(pids[0]!, 'SIGKILL');
       const took = await waitFor(() => { st = status(url); return !st.servers.find((s) => s.index === victim.index)!.alive; }, 'server1 lost', 10_000);
