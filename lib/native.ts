@@ -130,6 +130,8 @@ export interface NativeClientTypeResult {
   scheduled: number; sent: number; replies: number; drops: number; timeouts: number; neverSent: number; late: number;
   /** [lower, width, count] triples, ns, lowest first. */
   latencyBuckets: Float64Array; latencyMaxNs: number; latencyMeanNs: number;
+  /** Replies after the warm-up (the ones in the histogram), and the servers' mean execution time for them. */
+  measured: number; execMeanNs: number;
 }
 export interface NativeClientResult {
   scheduled: number; sent: number; replies: number; drops: number; timeouts: number; neverSent: number; late: number; lateMaxNs: number;

@@ -38,14 +38,18 @@ export interface ClientConfig {
   timeoutMs?: number;
   /** A send this much after its scheduled time counts as late. */
   lateUs?: number;
+  /** Requests scheduled in the first `warmupMs` are answered and counted but not measured. */
+  warmupMs?: number;
   maxRequests?: number;
 }
 
 export interface TypeReport {
   name: string;
   scheduled: number; sent: number; replies: number; drops: number; timeouts: number; neverSent: number; late: number;
-  /** Latency from the scheduled send time, replies only, µs. */
+  /** Latency from the scheduled send time, replies after the warm-up only, µs. */
   p50Us: number; p99Us: number; p999Us: number; meanUs: number; maxUs: number;
+  /** The servers' execution time for those replies, as the replies report it. */
+  execMeanUs: number;
   histogram: hdr.Histogram;
 }
 
@@ -64,7 +68,7 @@ interface Normalised { native: Record<string, unknown>; names: string[]; duratio
 
 function normalise(v: unknown): Normalised {
   const o = obj(v, 'client');
-  only(o, 'client', ['transport', 'dst', 'types', 'phases', 'arrivals', 'seed', 'timeoutMs', 'lateUs', 'maxRequests']);
+  only(o, 'client', ['transport', 'dst', 'types', 'phases', 'arrivals', 'seed', 'timeoutMs', 'lateUs', 'warmupMs', 'maxRequests']);
   const dst = parseAddr(o.dst, 'client.dst');
   if (!dst) bad('client.dst', 'is required');
   const names: string[] = [];
@@ -120,6 +124,7 @@ function normalise(v: unknown): Normalised {
       seed: int(o, 'seed', 'client', 0, 2 ** 31, 1),
       timeoutNs: num(o, 'timeoutMs', 'client', 1, 600_000, 1000) * 1e6,
       lateNs: num(o, 'lateUs', 'client', 0, 1e9, 50) * 1000,
+      warmupNs: num(o, 'warmupMs', 'client', 0, 3_600_000, 0) * 1e6,
       maxRequests: int(o, 'maxRequests', 'client', 1, 1e8, 20_000_000),
     },
   };
@@ -141,10 +146,12 @@ function histogramOf(buckets: Float64Array): hdr.Histogram {
   return h;
 }
 
-function typeReport(name: string, t: Omit<NativeClientTypeResult, 'latencyBuckets' | 'latencyMaxNs' | 'latencyMeanNs'>, h: hdr.Histogram, maxNs: number): TypeReport {
+function typeReport(name: string, t: Omit<NativeClientTypeResult, 'latencyBuckets' | 'latencyMaxNs' | 'latencyMeanNs' | 'measured' | 'execMeanNs'>,
+  h: hdr.Histogram, maxNs: number, execMeanNs: number): TypeReport {
   const q = (p: number) => (h.totalCount ? h.getValueAtPercentile(p) / 1000 : 0);
   return { name, scheduled: t.scheduled, sent: t.sent, replies: t.replies, drops: t.drops, timeouts: t.timeouts, neverSent: t.neverSent,
-    late: t.late, p50Us: q(50), p99Us: q(99), p999Us: q(99.9), meanUs: h.totalCount ? h.mean / 1000 : 0, maxUs: maxNs / 1000, histogram: h };
+    late: t.late, p50Us: q(50), p99Us: q(99), p999Us: q(99.9), meanUs: h.totalCount ? h.mean / 1000 : 0, maxUs: maxNs / 1000,
+    execMeanUs: execMeanNs / 1000, histogram: h };
 }
 
 /**
@@ -157,12 +164,14 @@ export async function runClient(cfg: ClientConfig, control?: BigUint64Array): Pr
   const r = await nativeAsync(() => loadNative().runClient({ ...n.native, transport }, control));
   const perType: Record<string, TypeReport> = {};
   const all = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 2 ** 44, numberOfSignificantValueDigits: 3 });
-  let maxNs = 0;
+  let maxNs = 0, execSum = 0, measured = 0;
   r.perType.forEach((t, i) => {
     const h = histogramOf(t.latencyBuckets);
     all.add(h);
     maxNs = Math.max(maxNs, t.latencyMaxNs);
-    perType[n.names[i]!] = typeReport(n.names[i]!, t, h, t.latencyMaxNs);
+    execSum += t.execMeanNs * t.measured;
+    measured += t.measured;
+    perType[n.names[i]!] = typeReport(n.names[i]!, t, h, t.latencyMaxNs, t.execMeanNs);
   });
   const dropsByCause: Record<string, number> = {};
   for (const [name, code] of Object.entries(DROP_CAUSES)) if (r.dropsByCause[code]) dropsByCause[name] = r.dropsByCause[code]!;
@@ -172,7 +181,7 @@ export async function runClient(cfg: ClientConfig, control?: BigUint64Array): Pr
     scheduled: r.scheduled, sent: r.sent, replies: r.replies, drops: r.drops, timeouts: r.timeouts, neverSent: r.neverSent,
     late: r.late, lateMaxUs: r.lateMaxNs / 1000, duplicates: r.duplicates, unexpected: r.unexpected, invalid: r.invalid, dropsByCause,
     offeredRps: r.scheduled / durationS, achievedRps: r.replies / durationS, durationS, perType,
-    all: typeReport('all', r, all, maxNs), aborted: r.aborted,
+    all: typeReport('all', r, all, maxNs, measured ? execSum / measured : 0), aborted: r.aborted,
   };
   if (!r.accountingOk) {
     throw new PallasError('ACCOUNTING', `the run lost track of requests: scheduled ${r.scheduled} = sent ${r.sent} + never sent ${r.neverSent}; `

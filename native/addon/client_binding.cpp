@@ -145,6 +145,8 @@ class ClientJob : public StatusJob {
       x.Set("latencyBuckets", buckets);
       num(x, "latencyMaxNs", static_cast<double>(to.latency.max()));
       num(x, "latencyMeanNs", to.latency.mean());
+      num(x, "measured", static_cast<double>(to.measured));
+      num(x, "execMeanNs", to.measured ? to.exec_ns_sum / static_cast<double>(to.measured) : 0);
       per.Set(static_cast<uint32_t>(i), x);
     }
     o.Set("perType", per);
@@ -172,6 +174,7 @@ Napi::Value RunClient(const Napi::CallbackInfo& info) {
   c.timeout_ns = get_u64(o, "timeoutNs", c.timeout_ns);
   c.late_ns = get_u64(o, "lateNs", c.late_ns);
   c.lead_ns = get_u64(o, "leadNs", c.lead_ns);
+  c.warmup_ns = get_u64(o, "warmupNs", 0);
   Napi::BigUint64Array control;
   if (info.Length() > 1 && info[1].IsTypedArray()) {
     control = info[1].As<Napi::BigUint64Array>();

@@ -96,7 +96,7 @@ ClientResult run_client(io::Transport& t, const ClientConfig& c, const std::vect
   uint32_t k_last = 0;      // sent in the previous loop (tick then)
   uint32_t idle_loops = 0;
 
-  auto finish = [&](size_t i, uint64_t now, bool notice, uint8_t cause) {
+  auto finish = [&](size_t i, uint64_t now, bool notice, uint8_t cause, uint32_t exec_ns) {
     TypeOutcome& to = r.per_type[sched[i].type];
     state[i] = kDone;
     outstanding--;
@@ -107,8 +107,12 @@ ClientResult run_client(io::Transport& t, const ClientConfig& c, const std::vect
     } else {
       r.replies++;
       to.replies++;
-      const uint64_t at = t0 + sched[i].t_ns;
-      to.latency.record(now > at ? now - at : 0);
+      if (sched[i].t_ns >= c.warmup_ns) {
+        const uint64_t at = t0 + sched[i].t_ns;
+        to.latency.record(now > at ? now - at : 0);
+        to.measured++;
+        to.exec_ns_sum += exec_ns;
+      }
     }
   };
 
@@ -195,7 +199,7 @@ ClientResult run_client(io::Transport& t, const ClientConfig& c, const std::vect
         continue;
       }
       const bool notice = (h.flags & wire::kFlagDropNotice) != 0;
-      finish(i, now, notice, notice && in[j].len > wire::kHeaderSize ? in[j].data[wire::kHeaderSize] : 0);
+      finish(i, now, notice, notice && in[j].len > wire::kHeaderSize ? in[j].data[wire::kHeaderSize] : 0, h.time_ns);
     }
     // Done? Everything sent (or no more to send) and answered, or the wait for answers is over.
     const bool sending_over = stop_sending || next == n;

@@ -70,13 +70,16 @@ struct ClientConfig {
   uint64_t timeout_ns = 1000000000;  // after the last send, how long to wait for answers
   uint64_t late_ns = 50000;          // a send this much after its scheduled time is late
   uint64_t lead_ns = 2000000;        // the schedule starts this long after the run does
+  uint64_t warmup_ns = 0;            // requests scheduled before this are answered and counted, not measured
 };
 
 inline constexpr uint32_t kDropCauses = 8;  // wire drop causes are < 8
 
 struct TypeOutcome {
   uint64_t scheduled = 0, sent = 0, replies = 0, drops = 0, timeouts = 0, never_sent = 0, late = 0;
-  Histogram latency;  // replies only, ns from the scheduled send time
+  Histogram latency;  // replies after the warm-up, ns from the scheduled send time
+  uint64_t measured = 0;       // replies in `latency`
+  double exec_ns_sum = 0;      // the servers' execution time, as their replies report it (measured replies)
 };
 
 struct ClientResult {
