@@ -1,45 +1,81 @@
 // `npm run bench -- <name> [options]`: the benchmark harness. Each benchmark prints its figures and
-// writes JSON under results/ (git-ignored). Available now: io, runtime, sim.
+// writes its results under results/ (git-ignored). The paper's workloads run on a live rack
+// (bench/live); io, runtime and sim measure the parts.
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 
 import { packageRoot } from '../lib/native.js';
 import { runIo } from './io/index.js';
+import { formatLive, LIVE_SYSTEMS, runLiveBench, type LiveSystem } from './live/index.js';
+import { WORKLOADS } from './live/workloads.js';
 import { runRuntimeBench } from './runtime/index.js';
 import { runSimBench } from './sim/index.js';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true, strict: true,
   options: {
-    duration: { type: 'string', default: '2000' }, out: { type: 'string' }, requests: { type: 'string' }, help: { type: 'boolean', default: false },
+    duration: { type: 'string' }, out: { type: 'string' }, requests: { type: 'string' }, help: { type: 'boolean', default: false },
+    quick: { type: 'boolean', default: false }, loads: { type: 'string' }, systems: { type: 'string' }, json: { type: 'boolean', default: false },
+    servers: { type: 'string' }, workers: { type: 'string' },
   },
 });
 const name = positionals[0];
+const fail = (msg: string): never => {
+  process.stderr.write(`bench: ${msg}\n`);
+  process.exit(2);
+};
 if (values.help || !name) {
-  process.stdout.write('usage: npm run bench -- <name> [--duration MS] [--requests N] [--out DIR]\n' +
-    '  io       transport packets/s, next to dpdk-testpmd (--duration per point)\n' +
-    '  runtime  the server runtime: dispatcher req/s, added latency, RocksDB through it vs direct, DPDK echo vs testpmd\n' +
-    '  sim      simulator events/s (M/M/16, 10^7 requests) and the Fig. 2b scenario (--requests per run)\n');
+  process.stdout.write(`usage: npm run bench -- <name> [options]
+  paper workloads on a live rack on this machine (pallas against rs-darc, p99 against load):
+    ${Object.keys(WORKLOADS).join(', ')}
+      --quick              3 loads, 2 s each (default: 6 loads, 5 s each)
+      --loads 0.2,0.5,0.8  loads as fractions of the rack's capacity
+      --systems pallas,rs-darc
+      --duration MS        per load point
+      --servers N --workers N   rack size (default: sized to this machine)
+      --json               print the result document
+      --out DIR            where results go (default results/)
+  parts:
+    io       transport packets/s, next to dpdk-testpmd (--duration per point)
+    runtime  the server runtime: dispatcher req/s, added latency, RocksDB through it vs direct, DPDK echo vs testpmd
+    sim      simulator events/s (M/M/16, 10^7 requests) and the Fig. 2b scenario (--requests per run)
+`);
   process.exit(name || values.help ? 0 : 2);
 }
 const out = values.out ?? join(packageRoot, 'results');
-const durationMs = Number(values.duration);
-if (!Number.isInteger(durationMs) || durationMs < 100) {
-  process.stderr.write('bench: --duration must be an integer >= 100 (ms)\n');
-  process.exit(2);
-}
+const durationMs = values.duration === undefined ? undefined : Number(values.duration);
+if (durationMs !== undefined && (!Number.isInteger(durationMs) || durationMs < 100)) fail('--duration must be an integer >= 100 (ms)');
+const log = (s: string) => process.stdout.write(`${s}\n`);
 if (name === 'io') {
-  await runIo({ durationMs, out, log: (s) => process.stdout.write(`${s}\n`) });
+  await runIo({ durationMs: durationMs ?? 2000, out, log });
 } else if (name === 'runtime') {
-  await runRuntimeBench({ durationMs, out, log: (s) => process.stdout.write(`${s}\n`) });
+  await runRuntimeBench({ durationMs: durationMs ?? 2000, out, log });
 } else if (name === 'sim') {
   const requests = values.requests === undefined ? undefined : Number(values.requests);
-  if (requests !== undefined && (!Number.isSafeInteger(requests) || requests < 10)) {
-    process.stderr.write('bench: --requests must be an integer >= 10\n');
-    process.exit(2);
-  }
-  await runSimBench({ out, log: (s) => process.stdout.write(`${s}\n`), ...(requests ? { requests } : {}) });
+  if (requests !== undefined && (!Number.isSafeInteger(requests) || requests < 10)) fail('--requests must be an integer >= 10');
+  await runSimBench({ out, log, ...(requests ? { requests } : {}) });
+} else if (WORKLOADS[name]) {
+  const loads = values.loads?.split(',').map(Number);
+  if (loads && loads.some((l) => !(l > 0 && l < 2))) fail('--loads must be numbers in (0, 2), comma-separated');
+  const systems = values.systems?.split(',') as LiveSystem[] | undefined;
+  if (systems && systems.some((s) => !(LIVE_SYSTEMS as readonly string[]).includes(s))) fail(`--systems must be among ${LIVE_SYSTEMS.join(', ')}`);
+  const count = (flag: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > 64) fail(`--${flag} must be an integer in [1, 64]`);
+    return n;
+  };
+  const servers = count('servers', values.servers);
+  const workers = count('workers', values.workers);
+  const tty = process.stderr.isTTY;
+  const { doc, dir, files } = await runLiveBench({
+    workload: name, quick: values.quick, out, log: values.json ? () => {} : log,
+    ...(loads ? { loads } : {}), ...(systems ? { systems } : {}), ...(durationMs ? { durationMs } : {}),
+    ...(servers ? { servers } : {}), ...(workers ? { workers } : {}),
+    progress: (s) => process.stderr.write(tty ? `\r\x1b[K${s}` : s ? `${s}\n` : ''),
+  });
+  if (values.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  else log(`\n${formatLive(doc)}\n\nresults: ${dir}\n${files.map((f) => `  ${f}`).join('\n')}`);
 } else {
-  process.stderr.write(`bench: unknown benchmark '${name}' (available: io, runtime, sim)\n`);
-  process.exit(2);
+  fail(`unknown benchmark '${name}' (workloads: ${Object.keys(WORKLOADS).join(', ')}; parts: io, runtime, sim)`);
 }

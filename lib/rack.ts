@@ -6,17 +6,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { ControlPlane, DEFAULT_CONTROL_PORT, type ControlConfig } from './control/plane.js';
 import { PallasError } from './errors.js';
 import type { TransportConfig } from './io/transport.js';
-import type { NativeEndpoint } from './native.js';
+import { packageRoot, type NativeEndpoint } from './native.js';
 import type { ServerConfig } from './runtime/config.js';
 import { DEFAULT_SWITCH_PORT, SoftSwitch, type SoftSwitchConfig } from './switch/soft.js';
 import { logger, type Logger } from './util/log.js';
 
-const MAIN = join(fileURLToPath(new URL('.', import.meta.url)), 'cli', 'main.js');
+// The compiled CLI, also when this module runs from its TypeScript source (tests).
+const MAIN = join(packageRoot, 'dist', 'lib', 'cli', 'main.js');
 
 export interface RackOptions {
   servers: number;
@@ -29,8 +29,8 @@ export interface RackOptions {
   serverPort?: number;
   /** Every server's runtime config besides workers, id and transport (handlers, kv, …). */
   server?: ServerConfig;
-  /** Where the agents' stderr goes (default: this process's). */
-  agentStderr?: 'inherit' | 'ignore';
+  /** The agents' stderr: this process's (default), or kept (its tail goes into the error if an agent dies while the rack starts). */
+  agentStderr?: 'inherit' | 'capture';
   log?: Logger;
 }
 
@@ -69,6 +69,7 @@ export async function startRack(o: RackOptions): Promise<Rack> {
   // Pallas switch gets two spare slots for servers that come back on another address.
   const sw = switchFor(swCfg, (swCfg.policy ?? 'pallas') === 'pallas' ? n + 2 : n, undefined).start();
   const children: ChildProcess[] = [];
+  const tails: string[] = [];
   let control: ControlPlane | undefined;
   let stopping = false;
   const tmp = mkdtempSync(join(tmpdir(), 'pallas-rack-'));
@@ -92,14 +93,19 @@ export async function startRack(o: RackOptions): Promise<Rack> {
     for (let i = 0; i < n; i++) {
       const c = spawn(process.execPath, [MAIN, 'agent', '--config', agentCfg, '--control', control.url, '--port', String(serverPort + i),
         '--workers', String(o.workers), '--server-id', String(i), '--name', `server${i}`],
-      { stdio: ['ignore', 'ignore', o.agentStderr ?? 'inherit'], env: { ...process.env, PALLAS_SECRET: secret } });
+      { stdio: ['ignore', 'ignore', o.agentStderr === 'capture' ? 'pipe' : 'inherit'], env: { ...process.env, PALLAS_SECRET: secret } });
+      c.stderr?.on('data', (d: Buffer) => { tails[i] = ((tails[i] ?? '') + d.toString()).slice(-2000); });
       c.on('exit', (code, sig) => { if (!stopping) log.warn('agent exited', { server: i, code, signal: sig }); });
       children.push(c);
     }
     const deadline = Date.now() + 60_000;
     while (control.alive().length < n || control.status().servers.some((s) => s.alive && s.epoch === 0)) {
       if (Date.now() > deadline) throw new PallasError('TIMEOUT', `only ${control.alive().length} of ${n} servers registered within 60 s`);
-      if (children.some((c) => c.exitCode !== null)) throw new PallasError('UNREACHABLE', 'an agent exited while the rack was starting (see its log above)');
+      const dead = children.findIndex((c) => c.exitCode !== null);
+      if (dead >= 0) {
+        throw new PallasError('UNREACHABLE', `agent ${dead} exited while the rack was starting`
+          + (o.agentStderr === 'capture' ? `: ${tails[dead]?.trim().split('\n').slice(-3).join(' | ') ?? 'no output'}` : ' (see its log above)'));
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
   } catch (e) {

@@ -2,11 +2,12 @@
 # One-step set-up on a fresh Debian 12 machine: the system packages Pallas and its tests use,
 # the npm dependencies, and the build (wire files, native addon, TypeScript).
 #   DPDK 22.11 and its PMDs (dpdk, dpdk-dev, libdpdk-dev), RocksDB (librocksdb-dev), pkg-config,
-#   iproute2 (network namespaces for the DPDK tests), clang + compiler-rt (libFuzzer), a C++ toolchain.
+#   iproute2 (network namespaces for the DPDK tests), clang + compiler-rt (libFuzzer), a C++ toolchain,
+#   librsvg2-bin (the benchmarks' PNG plots).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(dpdk dpdk-dev libdpdk-dev librocksdb-dev pkg-config iproute2 clang libclang-rt-14-dev g++ make python3)
+PACKAGES=(dpdk dpdk-dev libdpdk-dev librocksdb-dev pkg-config iproute2 clang libclang-rt-14-dev g++ make python3 librsvg2-bin)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

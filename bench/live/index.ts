@@ -1,0 +1,239 @@
+// `npm run bench -- <workload>`: a paper workload on a live rack. For each system it starts the
+// rack as `pallas up` does (the control plane with the software switch, one agent process per
+// server, real handlers: RocksDB for the rocksdb workloads), sweeps the load with the open-loop
+// generator, and stops the rack. Next to each measured point it prints what the simulator predicts
+// for the same rack, workload and load. Writes JSON, CSV and a p99-against-load plot (SVG, and
+// PNG when rsvg-convert is installed).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { runClient, type ClientReport } from '../../lib/client/client.js';
+import { rackSize, startRack } from '../../lib/rack.js';
+import { kvBench, loadKv } from '../../lib/runtime/kv.js';
+import { TPCC_US } from '../../lib/runtime/config.js';
+import { renderChart } from '../../lib/sim/plot.js';
+import { runScenario } from '../../lib/sim/run.js';
+import { normaliseScenario } from '../../lib/sim/scenario.js';
+import { logger } from '../../lib/util/log.js';
+import { WORKLOADS, type LiveWorkload } from './workloads.js';
+
+export const LIVE_SYSTEMS = ['pallas', 'rs-darc'] as const;
+export type LiveSystem = (typeof LIVE_SYSTEMS)[number];
+
+export interface LiveOptions {
+  workload: string;
+  systems?: LiveSystem[];
+  loads?: number[];
+  durationMs?: number;
+  quick?: boolean;
+  servers?: number;
+  workers?: number;
+  out: string;
+  log: (s: string) => void;
+  progress?: (s: string) => void;
+}
+
+export interface LivePoint {
+  system: LiveSystem;
+  load: number;
+  offeredRps: number;
+  achievedRps: number;
+  saturated: boolean;
+  p50Us: number; p99Us: number; p999Us: number;
+  perType: Record<string, { replies: number; p50Us: number; p99Us: number; p999Us: number; execMeanUs: number }>;
+  sent: number; replies: number; drops: number; timeouts: number; late: number; lateMaxUs: number;
+  /** The simulator's p99 for the same rack, workload, system and load (µs), and whether it saturates. */
+  simP99Us?: number; simSaturated?: boolean;
+  /** Requests each server completed during the point (from its agent's heartbeats). */
+  serverCompleted: number[];
+}
+
+export interface LiveDocument {
+  workload: string;
+  about: string;
+  rack: { servers: number; workers: number; why: string };
+  serviceUs: Record<string, number>;
+  durationMs: number;
+  points: LivePoint[];
+}
+
+const KV_PATH = '/dev/shm/pallas-bench-kv';
+
+/** Mean service time per type on this machine, µs: spin types ask for theirs; RocksDB types are timed. */
+async function serviceTimes(wl: LiveWorkload, log: (s: string) => void): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const t of wl.types) {
+    if (t.type === 'get' || t.type === 'scan') {
+      const r = await kvBench({ path: KV_PATH, op: t.type, count: t.count ?? 10, iterations: t.type === 'get' ? 500 : 60 });
+      out[t.type] = Array.from(r.ns).reduce((a, b) => a + b, 0) / r.ns.length / 1000;
+    } else {
+      out[t.type] = wl.handlers?.[t.type] === 'tpcc' ? TPCC_US[t.type]! : t.service!.meanUs;
+    }
+  }
+  log(`  service times here: ${Object.entries(out).map(([k, v]) => `${k} ${v.toFixed(1)} µs`).join(', ')}`
+    + (wl.kv ? ' (RocksDB calls timed directly on the database the servers read)' : ''));
+  return out;
+}
+
+/** Phases of one point: rate for `load` of the rack's capacity under each phase's own mix. */
+function phasesFor(wl: LiveWorkload, svc: Record<string, number>, cores: number, load: number, durationMs: number) {
+  const phases = wl.phases ?? [{ fraction: 1, shares: wl.types.map((t) => t.share ?? 1) }];
+  return phases.map((p) => {
+    const total = p.shares.reduce((a, b) => a + b, 0);
+    const meanUs = wl.types.reduce((a, t, i) => a + (p.shares[i]! / total) * svc[t.type]!, 0);
+    return { durationMs: durationMs * p.fraction, rateRps: (load * cores * 1e6) / meanUs, shares: p.shares };
+  });
+}
+
+async function simulate(wl: LiveWorkload, svc: Record<string, number>, rack: { servers: number; workers: number }, systems: LiveSystem[],
+  loads: number[], durationMs: number, requests: number): Promise<Map<string, { p99: number; saturated: boolean }>> {
+  const sc = normaliseScenario({
+    name: `live-${wl.name}`,
+    rack,
+    network: { oneWayUs: 10 },
+    workload: {
+      types: wl.types.map((t) => ({ name: t.type, service: { dist: t.service?.dist === 'exp' ? 'exp' : 'fixed', meanUs: svc[t.type] }, share: t.share ?? 1 })),
+      ...(wl.arrivals?.process === 'gamma' ? { arrivals: { dist: 'gamma', cv: wl.arrivals.cv ?? 1 } } : {}),
+      ...(wl.phases ? { phases: wl.phases.map((p, i) => ({
+        ...(i < wl.phases!.length - 1 ? { durationMs: durationMs * p.fraction } : {}),
+        shares: Object.fromEntries(wl.types.map((t, j) => [t.type, p.shares[j]])) })) } : {}),
+    },
+    systems,
+    loads,
+    requests,
+  });
+  const doc = await runScenario(sc);
+  const out = new Map<string, { p99: number; saturated: boolean }>();
+  for (const r of doc.runs) out.set(`${r.system.name}@${r.load}`, { p99: r.latencyUs.p99, saturated: r.saturated });
+  return out;
+}
+
+const fmtUs = (x: number) => (x >= 10_000 ? `${(x / 1000).toFixed(1)} ms` : x >= 100 ? `${x.toFixed(0)} µs` : `${x.toFixed(1)} µs`);
+
+export function formatLive(doc: LiveDocument): string {
+  const head = `${'system'.padEnd(8)} ${'load'.padStart(5)} ${'offered'.padStart(9)} ${'achieved'.padStart(9)} ${'p50'.padStart(9)} `
+    + `${'p99'.padStart(9)} ${'p99.9'.padStart(9)} ${'sim p99'.padStart(9)}  late  drops  t/o`;
+  const rows = doc.points.map((p) => {
+    const sat = (p.saturated ? ' saturated' : '') + (p.late > 0.05 * p.sent ? ' client-behind' : '');
+    const sim = p.simP99Us === undefined ? '-' : p.simSaturated ? 'sat.' : fmtUs(p.simP99Us);
+    const types = Object.entries(p.perType).map(([n, t]) => `${n} p99 ${fmtUs(t.p99Us)} (exec ${fmtUs(t.execMeanUs)})`).join(', ');
+    return `${p.system.padEnd(8)} ${p.load.toFixed(2).padStart(5)} ${`${(p.offeredRps / 1000).toFixed(1)}k`.padStart(9)} `
+      + `${`${(p.achievedRps / 1000).toFixed(1)}k`.padStart(9)} ${fmtUs(p.p50Us).padStart(9)} ${fmtUs(p.p99Us).padStart(9)} `
+      + `${fmtUs(p.p999Us).padStart(9)} ${sim.padStart(9)} ${String(p.late).padStart(5)} ${String(p.drops).padStart(6)} ${String(p.timeouts).padStart(4)}${sat}\n`
+      + `${''.padEnd(15)}${types}`;
+  });
+  const notes = ['saturated: achieved < 0.99 × offered (its latency is not a steady state); client-behind: more than 5 % of the sends left '
+    + 'over 50 µs late (the latency counts from the scheduled time, so it includes that); sim p99: the simulator on the same rack '
+    + '(same servers, workers, measured service times and loads), without this machine\'s CPU sharing'];
+  return [head, ...rows, '', ...notes].join('\n');
+}
+
+function csv(doc: LiveDocument): string {
+  const types = doc.points[0] ? Object.keys(doc.points[0].perType) : [];
+  const head = ['system', 'load', 'offered_rps', 'achieved_rps', 'saturated', 'p50_us', 'p99_us', 'p999_us', 'sim_p99_us', 'sent', 'replies', 'drops',
+    'timeouts', 'late', ...types.flatMap((t) => [`${t}_p99_us`, `${t}_exec_us`])];
+  const rows = doc.points.map((p) => [p.system, p.load, p.offeredRps.toFixed(0), p.achievedRps.toFixed(0), p.saturated, p.p50Us.toFixed(1),
+    p.p99Us.toFixed(1), p.p999Us.toFixed(1), p.simP99Us?.toFixed(1) ?? '', p.sent, p.replies, p.drops, p.timeouts, p.late,
+    ...types.flatMap((t) => [p.perType[t]?.p99Us.toFixed(1) ?? '', p.perType[t]?.execMeanUs.toFixed(1) ?? ''])].join(','));
+  return `${[head.join(','), ...rows].join('\n')}\n`;
+}
+
+export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument; dir: string; files: string[] }> {
+  const wl = WORKLOADS[o.workload];
+  if (!wl) throw new Error(`unknown workload '${o.workload}' (${Object.keys(WORKLOADS).join(', ')})`);
+  process.env.PALLAS_LOG ??= 'warn';
+  const size = rackSize();
+  const rack = { servers: o.servers ?? size.servers, workers: o.workers ?? size.workers };
+  const why = o.servers || o.workers ? 'as asked' : size.why;
+  const systems = o.systems ?? [...LIVE_SYSTEMS];
+  const loads = o.loads ?? (o.quick ? [0.3, 0.6, 0.9] : [0.2, 0.4, 0.6, 0.7, 0.8, 0.9]);
+  const durationMs = o.durationMs ?? (o.quick ? 2000 : 5000);
+  o.log(`bench ${wl.name}: ${wl.about}`);
+  o.log(`  rack: ${rack.servers} server(s) × ${rack.workers} worker(s) (${why}); systems ${systems.join(', ')}; loads ${loads.join(', ')}; `
+    + `${durationMs} ms per point, the first 10 % not measured`);
+  if (!o.servers && !o.workers) {
+    o.log(`  on one machine the client, the switch, the control plane and every server share its ${size.servers <= 2 ? 'two ' : ''}CPUs: the measured `
+      + 'latencies include that sharing; the simulator\'s column is the same rack without it. A testbed (or a bigger machine with '
+      + '--servers/--workers) is where the systems\' scheduling shows undisturbed.');
+  }
+  if (wl.kv) {
+    const kv = await loadKv({ path: KV_PATH, keys: 5000, valueBytes: 64 });
+    o.log(`  RocksDB: ${kv.keys} keys × ${kv.valueBytes} B on ${KV_PATH} (${kv.built ? 'built now' : 'already there'})`);
+  }
+  const svc = await serviceTimes(wl, o.log);
+  const cores = rack.servers * rack.workers;
+  const total = systems.length * loads.length;
+  let done = 0;
+  const points: LivePoint[] = [];
+  for (const system of systems) {
+    const r = await startRack({
+      servers: rack.servers, workers: rack.workers, serverPort: 9101, controlPort: 0, agentStderr: 'capture',
+      switch: { policy: system === 'pallas' ? 'pallas' : 'po2', transport: { kind: 'udp', port: 0 } },
+      control: system === 'pallas'
+        ? { workload: wl.types.map((t) => ({ type: t.type, meanUs: svc[t.type]!, share: t.share ?? 1 })) }
+        // RS-DARC: DARC profiles by itself; 1000 samples instead of Perséphone's 50 000, so that
+        // it reserves within the first point rather than running as cFCFS for the whole sweep.
+        : { serverPolicy: { kind: 'darc', darc: { profileSamples: 1000 } } },
+      server: { handlers: wl.handlers, ...(wl.kv ? { kv: { path: KV_PATH, keys: 5000, valueBytes: 64, load: true } } : {}) },
+      log: logger('bench'),
+    });
+    try {
+      for (const load of loads) {
+        o.progress?.(`[${'#'.repeat(done).padEnd(total, '.')}] ${done}/${total} ${system} load ${load}`);
+        const before = r.control.status().servers.map((s) => s.stats.completed ?? 0);
+        const rep: ClientReport = await runClient({
+          dst: { ip: r.switchAddr.ip, port: r.switchAddr.port }, types: wl.types.map(({ type, share, service, count }) => ({ type, share, ...(service ? { service } : {}),
+            ...(count ? { count, keys: 5000 } : {}) })),
+          phases: phasesFor(wl, svc, cores, load, durationMs), ...(wl.arrivals ? { arrivals: wl.arrivals } : {}),
+          warmupMs: durationMs / 10, timeoutMs: 1000, seed: 1 + done,
+        });
+        // Heartbeats every 100 ms: wait for one after the run so the counts include it.
+        await new Promise((res) => setTimeout(res, 250));
+        const after = r.control.status().servers.map((s) => s.stats.completed ?? 0);
+        const achieved = rep.replies / rep.durationS;
+        points.push({
+          system, load, offeredRps: rep.offeredRps, achievedRps: achieved, saturated: achieved < 0.99 * rep.offeredRps,
+          p50Us: rep.all.p50Us, p99Us: rep.all.p99Us, p999Us: rep.all.p999Us,
+          perType: Object.fromEntries(Object.entries(rep.perType).map(([n, t]) => [n, { replies: t.replies, p50Us: t.p50Us, p99Us: t.p99Us, p999Us: t.p999Us, execMeanUs: t.execMeanUs }])),
+          sent: rep.sent, replies: rep.replies, drops: rep.drops, timeouts: rep.timeouts, late: rep.late, lateMaxUs: rep.lateMaxUs,
+          serverCompleted: after.map((a, i) => a - (before[i] ?? 0)),
+        });
+        done++;
+      }
+    } finally {
+      await r.stop();
+    }
+  }
+  o.progress?.(`[${'#'.repeat(total)}] ${total}/${total} simulating the same rack`);
+  // 200 000 requests a point: fewer leave the end of the run inside the 1 % that flags a point saturated.
+  const sim = await simulate(wl, svc, rack, systems, loads, durationMs, 200_000);
+  for (const p of points) {
+    const s = sim.get(`${p.system}@${p.load}`);
+    if (s) Object.assign(p, { simP99Us: s.p99, simSaturated: s.saturated });
+  }
+  o.progress?.('');
+  const doc: LiveDocument = { workload: wl.name, about: wl.about, rack: { ...rack, why }, serviceUs: svc, durationMs, points };
+  const dir = join(o.out, 'bench', `${wl.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  mkdirSync(dir, { recursive: true });
+  const files = [join(dir, 'result.json'), join(dir, 'points.csv'), join(dir, 'p99.svg')];
+  writeFileSync(files[0]!, JSON.stringify(doc, null, 2));
+  writeFileSync(files[1]!, csv(doc));
+  writeFileSync(files[2]!, renderChart({
+    title: `${wl.name}: p99 against load (${rack.servers}×${rack.workers} on this machine)`, xLabel: 'load (fraction of the rack\'s capacity)',
+    yLabel: 'p99 latency (µs)', yLog: true,
+    series: [
+      ...systems.map((s) => ({ name: s, points: points.filter((p) => p.system === s).map((p) => ({ x: p.load, y: p.p99Us, open: p.saturated })) })),
+      ...systems.map((s) => ({ name: `${s} (sim)`, points: points.filter((p) => p.system === s && p.simP99Us !== undefined).map((p) => ({ x: p.load, y: p.simP99Us!, open: p.simSaturated })) })),
+    ],
+    note: 'open markers: saturated (achieved < 0.99 × offered)',
+  }));
+  try {
+    execFileSync('rsvg-convert', ['-o', join(dir, 'p99.png'), files[2]!], { stdio: 'ignore' });
+    files.push(join(dir, 'p99.png'));
+  } catch {
+    o.log('  (no PNG: rsvg-convert is missing; apt-get install librsvg2-bin)');
+  }
+  rmSync(join(dir, 'tmp'), { recursive: true, force: true });
+  return { doc, dir, files };
+}

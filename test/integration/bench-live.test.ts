@@ -1,0 +1,42 @@
+// The main job's harness (bench/live), run small: the rocksdb workload on a live rack of real
+// processes with real RocksDB handlers, one load point per system. It must write its table's
+// files, balance its books, and show the servers' real work (SCAN takes RocksDB time).
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { formatLive, runLiveBench } from '../../bench/live/index.js';
+import { loadNative } from '../../lib/native.js';
+import { checkPrereqs, need } from '../helpers/prereq.js';
+
+const out = mkdtempSync(join(tmpdir(), 'pallas-bench-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+const ready = checkPrereqs('bench rocksdb', [
+  need(loadNative().buildInfo().features.rocksdb, 'an addon built with RocksDB (apt-get install librocksdb-dev)'),
+  need(existsSync(join(__dirname, '..', '..', 'dist', 'lib', 'cli', 'main.js')), 'the compiled CLI (npm run build)'),
+]);
+
+describe.runIf(ready)('bench rocksdb on a live rack', () => {
+  it('runs pallas and rs-darc with real RocksDB handlers, balances its books, and writes table, CSV, JSON and plots', async () => {
+    const lines: string[] = [];
+    const { doc, files } = await runLiveBench({ workload: 'rocksdb', loads: [0.2], durationMs: 1000, servers: 2, workers: 1, out, log: (s) => lines.push(s) });
+    expect(doc.points.map((p) => p.system)).toEqual(['pallas', 'rs-darc']);
+    for (const p of doc.points) {
+      expect(p.replies + p.drops + p.timeouts).toBe(p.sent);
+      expect(p.replies).toBeGreaterThan(0);
+      // Real RocksDB: a SCAN(5000) takes far longer than a GET(10), on the servers' own clocks.
+      expect(p.perType.scan!.execMeanUs).toBeGreaterThan(5 * p.perType.get!.execMeanUs);
+      expect(p.perType.scan!.execMeanUs).toBeGreaterThan(100);
+      // The servers' counters account for the work (heartbeats; clones may add a little).
+      expect(p.serverCompleted.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(p.replies * 0.95);
+      expect(p.simP99Us).toBeGreaterThan(0);
+    }
+    expect(files.map((f) => f.split('/').pop())).toEqual(['result.json', 'points.csv', 'p99.svg', 'p99.png']);
+    for (const f of files) expect(existsSync(f)).toBe(true);
+    expect(readFileSync(files[1]!, 'utf8').split('\n')[0]).toMatch(/^system,load,offered_rps,achieved_rps,saturated,p50_us,p99_us/);
+    expect(readFileSync(files[2]!, 'utf8')).toMatch(/<svg[\s\S]*pallas[\s\S]*rs-darc/);
+    expect(formatLive(doc)).toMatch(/^pallas\s+0\.20/m);
+    expect(lines.join('\n')).toMatch(/service times here: get [\d.]+ µs, scan [\d.]+ µs/);
+  });
+});
