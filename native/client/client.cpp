@@ -94,6 +94,7 @@ ClientResult run_client(io::Transport& t, const ClientConfig& c, const std::vect
   uint64_t stalled_since = 0;  // the transport refusing everything since (0: not)
   bool stop_sending = false;
   uint32_t k_last = 0;      // sent in the previous loop (tick then)
+  uint64_t wake_late_ns = 50000;  // EWMA of how late a timed sleep ends here
   uint32_t idle_loops = 0;
 
   auto finish = [&](size_t i, uint64_t now, bool notice, uint8_t cause, uint32_t exec_ns) {
@@ -208,11 +209,18 @@ ClientResult run_client(io::Transport& t, const ClientConfig& c, const std::vect
     const uint64_t last = n && next ? sched[next - 1].t_ns : 0;
     if (sending_over && rel_now > std::max(last, r.last_send_ns) + c.timeout_ns) break;
     if (m || k) continue;
-    // Idle: sleep until the next send is near (or an answer comes), else spin.
+    // Idle: sleep until the next send is near (or an answer comes), else spin. The sleep ends
+    // `margin` early: twice the wake-up lateness this machine has shown (a shared VM wakes tens
+    // of µs late, now and then ms), between 20 and 500 µs; the rest is spun.
     const uint64_t due = !sending_over ? sched[next].t_ns : UINT64_MAX;
-    if (due > rel_now + 30000) {
-      const uint64_t us = std::min<uint64_t>((due == UINT64_MAX ? 1000000 : due - rel_now - 20000) / 1000, 1000);
+    const uint64_t margin = std::clamp<uint64_t>(2 * wake_late_ns, 20000, 500000);
+    if (due > rel_now + margin + 10000) {
+      const uint64_t us = std::min<uint64_t>((due == UINT64_MAX ? 1000000000 : due - rel_now - margin) / 1000, 1000);
+      const uint64_t want = clock.now_ns() + us * 1000;
       t.wait_rx(static_cast<uint32_t>(std::max<uint64_t>(us, 1)));
+      const uint64_t woke = clock.now_ns();
+      // Only a full sleep says how late wake-ups are (an arriving reply ends it early).
+      if (woke >= want) wake_late_ns = (7 * wake_late_ns + (woke - want)) / 8;
     } else {
       runtime::cpu_relax();
     }
