@@ -117,7 +117,7 @@ export function formatLive(doc: LiveDocument): string {
   const rows = doc.points.map((p) => {
     const sat = (p.saturated ? ' saturated' : '') + (p.late > 0.05 * p.sent ? ' client-behind' : '');
     const sim = p.simP99Us === undefined ? '-' : p.simSaturated ? 'sat.' : fmtUs(p.simP99Us);
-    const types = Object.entries(p.perType).map(([n, t]) => `${n} p99 ${fmtUs(t.p99Us)} (exec ${fmtUs(t.execMeanUs)})`).join(', ');
+    const types = Object.entries(p.perType).map(([n, t]) => (t.replies ? `${n} p99 ${fmtUs(t.p99Us)} (exec ${fmtUs(t.execMeanUs)})` : `${n}: no replies`)).join(', ');
     return `${p.system.padEnd(8)} ${p.load.toFixed(2).padStart(5)} ${`${(p.offeredRps / 1000).toFixed(1)}k`.padStart(9)} `
       + `${`${(p.achievedRps / 1000).toFixed(1)}k`.padStart(9)} ${fmtUs(p.p50Us).padStart(9)} ${fmtUs(p.p99Us).padStart(9)} `
       + `${fmtUs(p.p999Us).padStart(9)} ${sim.padStart(9)} ${String(p.late).padStart(5)} ${String(p.drops).padStart(6)} ${String(p.timeouts).padStart(4)}${sat}\n`
