@@ -9,6 +9,7 @@ import { ControlPlane, type ControlConfig } from '../../lib/control/plane.js';
 import { SoftSwitch } from '../../lib/switch/soft.js';
 import { logger } from '../../lib/util/log.js';
 import { Type, UdpClient } from '../helpers/udp-client.js';
+import { waitFor } from '../helpers/wait.js';
 
 const SECRET = 'test-secret-0123456789';
 const quiet = logger('test', () => {});
@@ -18,13 +19,6 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function waitFor(pred: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function liveRack(n: number, opts: Partial<ControlConfig> = {}, policy: 'pallas' | 'po2' = 'pallas') {
   const slots = policy === 'pallas' ? n + 1 : n;

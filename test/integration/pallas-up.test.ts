@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { RackStatus } from '../../lib/control/plane.js';
 import { Type, UdpClient } from '../helpers/udp-client.js';
 import { checkPrereqs, need } from '../helpers/prereq.js';
+import { waitFor } from '../helpers/wait.js';
 
 const root = join(__dirname, '..', '..');
 const cli = join(root, 'dist', 'lib', 'cli', 'main.js');
@@ -58,14 +59,6 @@ function pidsOf(args: string[]): number[] {
 
 const status = (url: string): RackStatus => JSON.parse(execFileSync(process.execPath, [cli, 'status', '--control', url, '--json'], { encoding: 'utf8' })) as RackStatus;
 
-async function waitFor(pred: () => boolean, what: string, ms: number): Promise<number> {
-  const t0 = performance.now();
-  while (!pred()) {
-    if (performance.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return performance.now() - t0;
-}
 
 async function serve(client: UdpClient, n: number): Promise<void> {
   const before = client.got.length;
@@ -97,7 +90,7 @@ describe.skipIf(!ready)('pallas up', () => {
       const pids = pidsOf(['--control', url, '--port', String(BASE + 1)]);
       expect(pids).toHaveLength(1);
       process.kill(pids[0]!, 'SIGKILL');
-      const took = await waitFor(() => { st = status(url); return !st.servers.find((s) => s.index === victim.index)!.alive; }, 'server1 lost', 10_000);
+      const took = await waitFor(() => { st = status(url); return !st.servers.find((s) => s.index === victim.index)!.alive; }, 'server1 lost', 10_000, 25);
       expect(took).toBeLessThan(5000);
       console.log(`server1 out of WRR ${Math.round(took)} ms after SIGKILL (deadAfterMs 500)`);
       expect(st.plan!.groups[0]!.servers.map((s) => s.index)).toEqual([st.servers.find((s) => s.name === 'server0')!.index]);
@@ -107,7 +100,7 @@ describe.skipIf(!ready)('pallas up', () => {
       const again = spawn(process.execPath, [cli, 'agent', '--control', url, '--port', String(BASE + 1), '--name', 'server1', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       procs.push(again);
       await firstLine(again, 30_000);
-      await waitFor(() => { st = status(url); return st.servers.every((s) => s.alive && s.epoch > 0) && st.plan!.groups[0]!.servers.length === 2; }, 'server1 back', 15_000);
+      await waitFor(() => { st = status(url); return st.servers.every((s) => s.alive && s.epoch > 0) && st.plan!.groups[0]!.servers.length === 2; }, 'server1 back', 15_000, 25);
       expect(st.servers.find((s) => s.name === 'server1')!.index).toBe(victim.index);
       await serve(client, 20);
       again.kill('SIGTERM');
@@ -184,7 +177,7 @@ describe.skipIf(!ready)('pallas up', () => {
       expect(shortCores()).toBe(1);
       const before = status(url).adaptations;
       await phase(1500, 0.9);
-      await waitFor(() => { const st = status(url); return st.adaptations > before && shortCores() === 2; }, 'the normal-bimodal plan', 20_000);
+      await waitFor(() => { const st = status(url); return st.adaptations > before && shortCores() === 2; }, 'the normal-bimodal plan', 20_000, 25);
       await client.until((g) => g.length >= sent, 20_000);
       const ids = client.got.map((g) => g.header.reqId);
       expect(new Set(ids).size).toBe(ids.length);

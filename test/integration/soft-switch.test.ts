@@ -9,6 +9,7 @@ import { SoftSwitch, type SoftSwitchConfig } from '../../lib/switch/soft.js';
 import { diffTables } from '../../lib/switch/tables.js';
 import { encode, spinPayload } from '../../lib/wire/codec.js';
 import { Flag, Type, UdpClient } from '../helpers/udp-client.js';
+import { waitFor } from '../helpers/wait.js';
 
 let cleanup: (() => void)[] = [];
 afterEach(() => {
@@ -16,13 +17,6 @@ afterEach(() => {
   cleanup = [];
 });
 
-async function waitUntil(pred: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 async function servers(n: number, workers: (i: number) => number): Promise<Server[]> {
   const out: Server[] = [];
@@ -132,7 +126,7 @@ describe('software switch over UDP loopback', () => {
     // Server 1 runs a long request and has five more queued.
     const longs = [await client.spin(Type.LONG, 150_000_000)];
     for (let i = 0; i < 5; i++) longs.push(await client.spin(Type.LONG, 1000));
-    await waitUntil(() => srv[1]!.stats().server.queued === 5, 'five queued longs');
+    await waitFor(() => srv[1]!.stats().server.queued === 5, 'five queued longs');
     // The plan changes: long moves to server 0, server 1 now serves short only (tables first, then the server).
     await sw.writeTables({ ...t1, groups: [{ ...t1.groups[0]!, wrr: [{ server: 1, weight: 1 }] }, { ...t1.groups[1]!, wrr: [{ server: 0, weight: 1 }] }] });
     srv[1]!.applyPolicy({ kind: 'cfcfs', served: ['short'], meanNs: { short: 1000, long: 1_000_000 } });
@@ -158,7 +152,7 @@ describe('software switch over UDP loopback', () => {
       groups: [{ cThres: 2, cloneOut: true, wrr: [{ server: 0, weight: 1 }] }, { cThres: 1000, cloneOut: false, wrr: [{ server: 1, weight: 1 }, { server: 2, weight: 1 }] }] };
     const { sw, client } = await rack({ policy: 'pallas', tables }, srv);
     await client.spin(Type.LONG, 300_000_000);  // server 1 busy for the whole burst
-    await waitUntil(() => srv[1]!.stats().server.in_service === 1, 'server 1 busy');
+    await waitFor(() => srv[1]!.stats().server.in_service === 1, 'server 1 busy');
     const shorts = [];
     for (let i = 0; i < 10; i++) shorts.push(await client.spin(Type.SHORT, 20_000));
     await client.until((g) => shorts.every((id) => g.some((x) => x.header.reqId === id)), 10_000);

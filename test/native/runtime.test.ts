@@ -11,6 +11,7 @@ import type { RuntimeStats } from '../../lib/runtime/stats.js';
 import { encode, spinPayload } from '../../lib/wire/codec.js';
 import { DROP_CAUSES } from '../../lib/wire/gen.js';
 import { Clone, Flag, Type, UdpClient } from '../helpers/udp-client.js';
+import { waitFor } from '../helpers/wait.js';
 
 const MS = 1_000_000;
 let open: { server?: Server; client?: UdpClient }[] = [];
@@ -39,15 +40,6 @@ function accounted(st: RuntimeStats): void {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `pred` every few ms until it holds (a loaded machine delays the dispatcher, not the logic). */
-async function waitFor(pred: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(2);
-  }
-}
 
 describe('runtime over UDP loopback', () => {
   it('DARC: a short request never waits behind a long one on a reserved core; cFCFS makes it wait', async () => {
