@@ -93,8 +93,8 @@ async function simulate(wl: LiveWorkload, svc: Record<string, number>, rack: { s
     rack,
     network: { oneWayUs: 10 },
     workload: {
-      types: wl.types.map((t) => ({ name: t.type, service: { dist: t.service?.dist === 'exp' ? 'exp' : 'fixed', meanUs: svc[t.type] }, share: t.share ?? 1 })),
-      ...(wl.arrivals?.process === 'gamma' ? { arrivals: { dist: 'gamma', cv: wl.arrivals.cv ?? 1 } } : {}),
+      types: wl.types.map((t) => ({ name: t.type, service: { dist: t.service?.dist === 'exp' ? 'exp' : 'fixed', meanUs: svc[t.type] }, share: t.share ?? 1,
+        ...(t.arrivals?.process === 'gamma' ? { arrivals: { dist: 'gamma', cv: t.arrivals.cv ?? 1 } } : {}) })),
       ...(wl.phases ? { phases: wl.phases.map((p, i) => ({
         ...(i < wl.phases!.length - 1 ? { durationMs: durationMs * p.fraction } : {}),
         shares: Object.fromEntries(wl.types.map((t, j) => [t.type, p.shares[j]])) })) } : {}),
@@ -183,9 +183,9 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
         o.progress?.(`[${'#'.repeat(done).padEnd(total, '.')}] ${done}/${total} ${system} load ${load}`);
         const before = r.control.status().servers.map((s) => s.stats.completed ?? 0);
         const rep: ClientReport = await runClient({
-          dst: { ip: r.switchAddr.ip, port: r.switchAddr.port }, types: wl.types.map(({ type, share, service, count }) => ({ type, share, ...(service ? { service } : {}),
-            ...(count ? { count, keys: 5000 } : {}) })),
-          phases: phasesFor(wl, svc, cores, load, durationMs), ...(wl.arrivals ? { arrivals: wl.arrivals } : {}),
+          dst: { ip: r.switchAddr.ip, port: r.switchAddr.port }, types: wl.types.map(({ type, share, service, count, arrivals }) => ({ type, share,
+            ...(service ? { service } : {}), ...(count ? { count, keys: 5000 } : {}), ...(arrivals ? { arrivals } : {}) })),
+          phases: phasesFor(wl, svc, cores, load, durationMs),
           warmupMs: durationMs / 10, timeoutMs: 1000, seed: 1 + done,
         });
         // Heartbeats every 100 ms: wait for one after the run so the counts include it.

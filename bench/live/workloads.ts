@@ -11,7 +11,6 @@ export interface LiveWorkload {
   types: (ClientTypeSpec & { type: string })[];
   /** Each phase takes this fraction of a point's duration, with these shares (in `types` order). */
   phases?: { fraction: number; shares: number[] }[];
-  arrivals?: { process: 'poisson' | 'gamma'; cv?: number };
   handlers: ServerConfig['handlers'];
   kv?: boolean;
 }
@@ -32,8 +31,8 @@ export const WORKLOADS: Record<string, LiveWorkload> = {
     types: [spin('payment', 5, 0.43), spin('order_status', 6, 0.04), spin('new_order', 16, 0.45), spin('delivery', 62, 0.04), spin('stock_level', 74, 0.04)],
     handlers: { payment: 'tpcc', order_status: 'tpcc', new_order: 'tpcc', delivery: 'tpcc', stock_level: 'tpcc' } },
   'exp': { name: 'exp', about: 'exponential service, mean 25 µs', types: [spin('exp', 25, 1, 'exp')], handlers: { exp: 'spin' } },
-  'bursty': { name: 'bursty', about: 'short 10 µs 90 %, long 90 µs 10 %, gamma arrivals (cv 5) for the whole stream',
-    types: [spin('short', 10, 0.9), spin('long', 90, 0.1)], arrivals: { process: 'gamma', cv: 5 }, handlers: { short: 'spin', long: 'spin' } },
+  'bursty': { name: 'bursty', about: 'short 10 µs 90 % with gamma arrivals (cv 5), long 90 µs 10 % Poisson',
+    types: [{ ...spin('short', 10, 0.9), arrivals: { process: 'gamma', cv: 5 } }, spin('long', 90, 0.1)], handlers: { short: 'spin', long: 'spin' } },
   'shift-bimodal': { name: 'shift-bimodal', about: 'port bimodal for the first half of each point, then normal bimodal',
     types: [spin('short', 10, 0.5), spin('long', 100, 0.5)], phases: [{ fraction: 0.5, shares: PORT }, { fraction: 0.5, shares: NORMAL }],
     handlers: { short: 'spin', long: 'spin' } },

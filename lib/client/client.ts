@@ -23,6 +23,8 @@ export interface ClientTypeSpec {
   /** GET/SCAN: keys drawn uniformly from [0, keys), `count` keys per request. */
   keys?: number;
   count?: number;
+  /** This type arrives as a process of its own (at its share of the rate); the others share `arrivals`. */
+  arrivals?: { process?: 'poisson' | 'gamma' | 'fixed'; cv?: number };
 }
 
 export interface ClientPhase { durationMs: number; rateRps: number; shares?: number[] }
@@ -75,7 +77,7 @@ function normalise(v: unknown): Normalised {
   const types = list(o, 'types', 'client').map((t, i) => {
     const p = `client.types[${i}]`;
     const to: Obj = obj(t, p);
-    only(to, p, ['type', 'share', 'service', 'keys', 'count']);
+    only(to, p, ['type', 'share', 'service', 'keys', 'count', 'arrivals']);
     const id = typeId(to.type, `${p}.type`);
     const payload = TYPES.find((x) => x.id === id)!.payload;
     names.push(typeName(id));
@@ -88,6 +90,12 @@ function normalise(v: unknown): Normalised {
       out.sigma = num(so, 'sigma', `${p}.service`, 0, 10, 1);
     } else if (to.service !== undefined) {
       bad(`${p}.service`, `${typeName(id)} carries a key and a count, not a service time`);
+    }
+    if (to.arrivals !== undefined) {
+      const ao: Obj = obj(to.arrivals, `${p}.arrivals`);
+      only(ao, `${p}.arrivals`, ['process', 'cv']);
+      out.process = oneOf(ao, 'process', `${p}.arrivals`, ['poisson', 'gamma', 'fixed'] as const, 'poisson');
+      out.cv = num(ao, 'cv', `${p}.arrivals`, 0.01, 100, 1);
     }
     if (payload === 'kv') {
       out.keys = int(to, 'keys', p, 1, 2 ** 32 - 1, 5000);

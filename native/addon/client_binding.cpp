@@ -30,6 +30,12 @@ client::ScheduleConfig parse_schedule(Napi::Env env, const Napi::Object& o) {
     ts.service.sigma = get_num(t, "sigma", 1);
     ts.keys = get_u32(t, "keys", ts.keys);
     ts.count = static_cast<uint16_t>(get_u32(t, "count", ts.count));
+    if (t.Get("process").IsString()) {
+      ts.own_arrivals = true;
+      const std::string tp = get_string(t, "process");
+      ts.arrivals.process = tp == "gamma" ? Process::kGamma : tp == "fixed" ? Process::kFixed : Process::kPoisson;
+      ts.arrivals.cv = get_num(t, "cv", 1);
+    }
     c.types.push_back(ts);
   }
   const Napi::Array phases = o.Get("phases").As<Napi::Array>();

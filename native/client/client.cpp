@@ -25,51 +25,77 @@ uint8_t pick(const std::vector<double>& cum, Rng& rng) {
 Status build_schedule(const ScheduleConfig& c, std::vector<Entry>* out) {
   if (c.types.empty() || c.types.size() > 255) return Status::Error("BAD_CONFIG", "client: give 1 to 255 request types");
   if (c.phases.empty()) return Status::Error("BAD_CONFIG", "client: give at least one phase");
-  if (c.arrivals.process == Process::kGamma && !(c.arrivals.cv > 0)) return Status::Error("BAD_CONFIG", "client: gamma arrivals need cv > 0");
+  auto bad_gamma = [](const ArrivalSpec& a) { return a.process == Process::kGamma && !(a.cv > 0); };
+  if (bad_gamma(c.arrivals)) return Status::Error("BAD_CONFIG", "client: gamma arrivals need cv > 0");
+  for (const TypeSpec& ty : c.types)
+    if (ty.own_arrivals && bad_gamma(ty.arrivals)) return Status::Error("BAD_CONFIG", "client: gamma arrivals need cv > 0");
+  // Sources, as the simulator has them: each type with arrivals of its own, and one for the rest.
   // Separate streams: the send times do not depend on the mix, nor the mix on the work drawn.
-  Rng gap_rng(c.seed, 200), mix_rng(c.seed, 201), work_rng(c.seed, 202);
+  struct Source {
+    std::vector<uint8_t> types;
+    ArrivalSpec arrivals;
+    Rng gap, mix;
+    double t = 0;
+  };
+  std::vector<Source> sources;
+  std::vector<uint8_t> shared;
+  for (size_t i = 0; i < c.types.size(); i++) {
+    if (c.types[i].own_arrivals) sources.push_back({{static_cast<uint8_t>(i)}, c.types[i].arrivals, Rng(c.seed, 210 + i), Rng(c.seed, 470 + i), 0});
+    else shared.push_back(static_cast<uint8_t>(i));
+  }
+  if (!shared.empty()) sources.push_back({shared, c.arrivals, Rng(c.seed, 200), Rng(c.seed, 201), 0});
+  Rng work_rng(c.seed, 202);
   out->clear();
-  double t = 0;
   uint64_t start = 0;
   for (size_t p = 0; p < c.phases.size(); p++) {
     const PhaseSpec& ph = c.phases[p];
-    if (!(ph.rate_rps > 0) || ph.rate_rps > 1e9) return Status::Error("BAD_CONFIG", "client: phase " + std::to_string(p) + ": rate must be in (0, 1e9] req/s");
-    if (ph.duration_ns == 0) return Status::Error("BAD_CONFIG", "client: phase " + std::to_string(p) + ": duration must be > 0");
-    const std::vector<double>* shares = &ph.shares;
-    std::vector<double> own;
-    if (ph.shares.empty()) {
-      for (const TypeSpec& ty : c.types) own.push_back(ty.share);
-      shares = &own;
-    }
-    if (shares->size() != c.types.size()) return Status::Error("BAD_CONFIG", "client: phase " + std::to_string(p) + ": one share per type");
-    std::vector<double> cum;
-    double acc = 0;
-    for (double s : *shares) {
+    const std::string where = "client: phase " + std::to_string(p) + ": ";
+    if (!(ph.rate_rps > 0) || ph.rate_rps > 1e9) return Status::Error("BAD_CONFIG", where + "rate must be in (0, 1e9] req/s");
+    if (ph.duration_ns == 0) return Status::Error("BAD_CONFIG", where + "duration must be > 0");
+    std::vector<double> shares = ph.shares;
+    if (shares.empty())
+      for (const TypeSpec& ty : c.types) shares.push_back(ty.share);
+    if (shares.size() != c.types.size()) return Status::Error("BAD_CONFIG", where + "one share per type");
+    double total = 0;
+    for (double s : shares) {
       if (!(s >= 0) || !std::isfinite(s)) return Status::Error("BAD_CONFIG", "client: shares must be >= 0");
-      acc += s;
-      cum.push_back(acc);
+      total += s;
     }
-    if (!(acc > 0)) return Status::Error("BAD_CONFIG", "client: phase " + std::to_string(p) + ": no type has a share");
+    if (!(total > 0)) return Status::Error("BAD_CONFIG", where + "no type has a share");
     const uint64_t end = start + ph.duration_ns;
-    const double mean = 1e9 / ph.rate_rps;
-    if (t < static_cast<double>(start)) t = static_cast<double>(start);
-    for (;;) {
-      t += next_gap(c.arrivals, mean, gap_rng);
-      if (t >= static_cast<double>(end)) break;
-      if (out->size() >= c.max_requests)
-        return Status::Error("BAD_CONFIG", "client: the schedule has more than " + std::to_string(c.max_requests) + " requests");
-      Entry e;
-      e.t_ns = static_cast<uint64_t>(t);
-      e.type = pick(cum, mix_rng);
-      const TypeSpec& ty = c.types[e.type];
-      const wire::PayloadKind pk = wire::TypeTable::defaults().payload[ty.wire_type];
-      if (pk == wire::PayloadKind::kKv) e.arg = ty.keys ? static_cast<uint32_t>(work_rng.next() % ty.keys) : 0;
-      else e.arg = static_cast<uint32_t>(std::min<uint64_t>(sample_service(ty.service, work_rng), UINT32_MAX));
-      out->push_back(e);
+    const size_t first = out->size();
+    for (Source& src : sources) {
+      std::vector<double> cum;
+      double w = 0;
+      for (uint8_t t : src.types) {
+        w += shares[t];
+        cum.push_back(w);
+      }
+      if (!(w > 0)) continue;  // none of this source's types in this phase
+      const double mean = 1e9 / (ph.rate_rps * w / total);
+      // The next phase starts at this one's end: its first gap is drawn from there.
+      src.t = static_cast<double>(start);
+      for (;;) {
+        src.t += next_gap(src.arrivals, mean, src.gap);
+        if (src.t >= static_cast<double>(end)) break;
+        if (out->size() >= c.max_requests)
+          return Status::Error("BAD_CONFIG", "client: the schedule has more than " + std::to_string(c.max_requests) + " requests");
+        Entry e;
+        e.t_ns = static_cast<uint64_t>(src.t);
+        e.type = src.types.size() == 1 ? src.types[0] : src.types[pick(cum, src.mix)];
+        out->push_back(e);
+      }
     }
-    // The next phase starts at this one's end: its first gap is drawn from there.
-    t = static_cast<double>(end);
+    // Several sources: merge them into send order (stable, so equal times keep source order).
+    if (sources.size() > 1)
+      std::stable_sort(out->begin() + static_cast<std::ptrdiff_t>(first), out->end(), [](const Entry& a, const Entry& b) { return a.t_ns < b.t_ns; });
     start = end;
+  }
+  // The work, drawn in send order from its own stream.
+  for (Entry& e : *out) {
+    const TypeSpec& ty = c.types[e.type];
+    if (wire::TypeTable::defaults().payload[ty.wire_type] == wire::PayloadKind::kKv) e.arg = ty.keys ? static_cast<uint32_t>(work_rng.next() % ty.keys) : 0;
+    else e.arg = static_cast<uint32_t>(std::min<uint64_t>(sample_service(ty.service, work_rng), UINT32_MAX));
   }
   return Status::Ok();
 }

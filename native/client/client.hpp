@@ -36,6 +36,10 @@ struct TypeSpec {
   ServiceSpec service;      // spin payload: the request's spin_ns
   uint32_t keys = 5000;     // kv payload: key uniform in [0, keys)
   uint16_t count = 1;       // kv payload: GET/SCAN count
+  // true: this type arrives as a process of its own (e.g. bursty shorts among Poisson longs), at
+  // its share of the phase's rate; the other types share the schedule's process.
+  bool own_arrivals = false;
+  ArrivalSpec arrivals;
 };
 
 // From its start, for duration_ns, requests arrive at rate_rps with the mix `shares` (empty: the

@@ -72,6 +72,26 @@ describe('load generator: schedule', () => {
     expect(longs.reduce((a, b) => a + b, 0) / longs.length).toBeLessThan(110_000);
   });
 
+  it('a type with arrivals of its own (bursty shorts among Poisson longs) keeps its process and its share', () => {
+    const s = clientSchedule(base({
+      types: [{ type: 'short', share: 0.9, service: { meanUs: 10 }, arrivals: { process: 'gamma', cv: 5 } }, { type: 'long', share: 0.1, service: { meanUs: 90 } }],
+      phases: [{ durationMs: 4000, rateRps: 20_000 }], seed: 2,
+    }));
+    const times = (ty: number) => Array.from(s.tNs).filter((_, i) => s.type[i] === ty);
+    const cvOf = (t: number[]) => {
+      const g = t.slice(1).map((x, i) => x - t[i]!);
+      const m = g.reduce((a, b) => a + b, 0) / g.length;
+      return Math.sqrt(g.reduce((a, b) => a + (b - m) ** 2, 0) / g.length) / m;
+    };
+    const short = times(0), long = times(1);
+    expect(short.length / s.tNs.length).toBeCloseTo(0.9, 1);
+    expect(cvOf(short)).toBeGreaterThan(4);
+    expect(cvOf(long)).toBeGreaterThan(0.9);
+    expect(cvOf(long)).toBeLessThan(1.1);
+    // One schedule in send order.
+    expect(Array.from(s.tNs).every((t, i) => i === 0 || t >= s.tNs[i - 1]!)).toBe(true);
+  });
+
   it('refuses bad configs with the field named', () => {
     expect(() => clientSchedule(base({ types: [] }))).toThrow(/client.types/);
     expect(() => clientSchedule(base({ types: [{ type: 'nope' }] }))).toThrow(/client.types\[0\].type/);
