@@ -16,7 +16,7 @@ const { positionals, values } = parseArgs({
   options: {
     duration: { type: 'string' }, out: { type: 'string' }, requests: { type: 'string' }, help: { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false }, loads: { type: 'string' }, systems: { type: 'string' }, json: { type: 'boolean', default: false },
-    servers: { type: 'string' }, workers: { type: 'string' },
+    servers: { type: 'string' }, workers: { type: 'string' }, scale: { type: 'string' },
   },
 });
 const name = positionals[0];
@@ -33,6 +33,7 @@ if (values.help || !name) {
       --systems pallas,rs-darc
       --duration MS        per load point
       --servers N --workers N   rack size (default: sized to this machine)
+      --scale K            multiply spin service times by K (default: enough for this machine's software path)
       --json               print the result document
       --out DIR            where results go (default results/)
   parts:
@@ -65,13 +66,15 @@ if (name === 'io') {
     if (!Number.isInteger(n) || n < 1 || n > 64) fail(`--${flag} must be an integer in [1, 64]`);
     return n;
   };
+  const scale = values.scale === undefined ? undefined : Number(values.scale);
+  if (scale !== undefined && !(scale >= 1 && scale <= 10_000)) fail('--scale must be a number in [1, 10000]');
   const servers = count('servers', values.servers);
   const workers = count('workers', values.workers);
   const tty = process.stderr.isTTY;
   const { doc, dir, files } = await runLiveBench({
     workload: name, quick: values.quick, out, log: values.json ? () => {} : log,
     ...(loads ? { loads } : {}), ...(systems ? { systems } : {}), ...(durationMs ? { durationMs } : {}),
-    ...(servers ? { servers } : {}), ...(workers ? { workers } : {}),
+    ...(servers ? { servers } : {}), ...(workers ? { workers } : {}), ...(scale ? { scale } : {}),
     progress: (s) => process.stderr.write(tty ? `\r\x1b[K${s}` : s ? `${s}\n` : ''),
   });
   if (values.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
