@@ -79,11 +79,7 @@ void parse_switch(Napi::Env env, const Napi::Value& v, sim::SimConfig* c) {
   } else if (v.IsObject()) {
     const Napi::Object o = v.As<Napi::Object>();
     kind = get_string(o, "kind", "random");
-    c->sw.jbsq_depth = get_u32(o, "jbsqDepth", c->sw.jbsq_depth);
-    c->sw.queue_capacity = get_u32(o, "queueCapacity", c->sw.queue_capacity);
-    c->sw.filter_slots = get_u32(o, "filterSlots", c->sw.filter_slots);
-    if (c->sw.filter_slots == 0) throw_bad(env, "filterSlots must be at least 1");
-    if (o.Get("tables").IsObject()) c->sw.tables = parse_tables(env, o.Get("tables").As<Napi::Object>());
+    parse_switch_options(env, o, &c->sw);
   }
   c->central = kind == "central";
   c->sw.kind = c->central ? "random" : kind;

@@ -134,11 +134,7 @@ class SoftSwitchWrap : public Napi::ObjectWrap<SoftSwitchWrap>, public Closable 
     c.policy.kind = get_string(p, "kind", "pallas");
     c.policy.workers = get_u32(p, "workers", 1);
     c.policy.seed = get_u64(p, "seed", 1);
-    c.policy.jbsq_depth = get_u32(p, "jbsqDepth", c.policy.jbsq_depth);
-    c.policy.queue_capacity = get_u32(p, "queueCapacity", c.policy.queue_capacity);
-    c.policy.filter_slots = get_u32(p, "filterSlots", c.policy.filter_slots);
-    if (c.policy.filter_slots == 0) throw_bad(env, "filterSlots must be at least 1");
-    if (p.Get("tables").IsObject()) c.policy.tables = parse_tables(env, p.Get("tables").As<Napi::Object>());
+    parse_switch_options(env, p, &c.policy);
     const Napi::Array servers = o.Get("servers").As<Napi::Array>();
     for (uint32_t i = 0; i < servers.Length(); i++) c.servers.push_back(endpoint_or_absent(env, servers.Get(i)));
     c.policy.servers = static_cast<uint32_t>(c.servers.size());
@@ -218,6 +214,14 @@ Napi::Value SwitchLayout(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
+
+void parse_switch_options(Napi::Env env, const Napi::Object& o, sw::DispatcherConfig* c) {
+  c->jbsq_depth = get_u32(o, "jbsqDepth", c->jbsq_depth);
+  c->queue_capacity = get_u32(o, "queueCapacity", c->queue_capacity);
+  c->filter_slots = get_u32(o, "filterSlots", c->filter_slots);
+  if (c->filter_slots == 0) throw_bad(env, "filterSlots must be at least 1");
+  if (o.Get("tables").IsObject()) c->tables = parse_tables(env, o.Get("tables").As<Napi::Object>());
+}
 
 sw::Tables parse_tables(Napi::Env env, const Napi::Object& o) {
   sw::Tables t;

@@ -3,6 +3,7 @@
 
 #include <napi.h>
 
+#include "../core/switch/dispatcher.hpp"
 #include "../core/switch/tables.hpp"
 #include "common.hpp"
 
@@ -13,5 +14,9 @@ void register_switch(Napi::Env env, Napi::Object exports, LiveObjects* live);
 // Pallas switch tables from their JS form (lib/control: {typeToGroup, defaultGroup, tauNs, clone,
 // groups: [{cThres, cloneOut, wrr: [{server, weight}]}]}); throws a BAD_CONFIG error on a malformed key.
 sw::Tables parse_tables(Napi::Env env, const Napi::Object& o);
+
+// The switch options both the simulator and the software switch take from {jbsqDepth,
+// queueCapacity, filterSlots, tables}; the kind, the rack size and the seed are the caller's.
+void parse_switch_options(Napi::Env env, const Napi::Object& o, sw::DispatcherConfig* c);
 
 }  // namespace pallas::addon
