@@ -18,7 +18,7 @@ import { formatSummary, summarize, writeIndex, writeResults } from '../sim/repor
 import { runPoints, runScenario, type SimDocument } from '../sim/run.js';
 import { loadScenario, type Scenario } from '../sim/scenario.js';
 import { VERSION } from '../version.js';
-import { runAgent, runControl, runStatus, runSwitch, runUp } from './rack.js';
+import { runAgent, runClientCmd, runControl, runStatus, runSwitch, runUp } from './rack.js';
 import { untilSignal } from './signal.js';
 import { DEFAULT_UDP_PORT } from '../wire/gen.js';
 
@@ -70,6 +70,10 @@ Commands:
                          the shared secret comes from the config or PALLAS_SECRET
   switch --config FILE [--port N] [--json]
                          a software switch with static tables and no control plane
+  client --config FILE [--dst IP:PORT] [--rate RPS] [--duration MS] [--json]
+                         the open-loop load generator: sends on a precomputed schedule, measures
+                         latency from the scheduled time, prints per-type percentiles and every
+                         request's fate (--json: counts and HdrHistogram encodings, for merging)
   sim <scenario.yaml|json|name|paper> [options]
                          simulate every system × load of a scenario on the shared policy code;
                          prints a table and the Pallas-vs-baseline summary (a progress bar on
@@ -307,6 +311,7 @@ async function main(argv: string[]): Promise<void> {
   if (cmd === 'agent') return runAgent(rest);
   if (cmd === 'up') return runUp(rest);
   if (cmd === 'status') return runStatus(rest);
+  if (cmd === 'client') return runClientCmd(rest);
   process.stderr.write(`pallas: unknown command '${cmd}' (see pallas --help)\n`);
   process.exit(2);
 }

@@ -1,10 +1,13 @@
 // The live rack's commands: `pallas switch` (a software switch with static tables), `pallas
 // control` (the control plane, hosting the software switch as a Tofino's control plane runs on
 // the switch's CPU), `pallas agent` (a server runtime and its agent), `pallas up` (all of them on
-// this machine) and `pallas status`.
+// this machine), `pallas status`, and `pallas client` (the open-loop load generator).
 import { parseArgs } from 'node:util';
 
+import * as hdr from 'hdr-histogram-js';
+
 import { Agent, type AgentConfig } from '../agent/agent.js';
+import { runClient, type ClientConfig, type TypeReport } from '../client/client.js';
 import { obj, only, readConfigFile } from '../config.js';
 import { ControlPlane, DEFAULT_CONTROL_PORT, type ControlConfig, type RackStatus } from '../control/plane.js';
 import { PallasError } from '../errors.js';
@@ -176,4 +179,40 @@ export async function runStatus(argv: string[]): Promise<void> {
     throw new PallasError('UNREACHABLE', `no control plane answered at ${url} (${(e as Error).message}); is the rack up (pallas up)?`);
   }
   process.stdout.write(values.json ? `${JSON.stringify(st, null, 2)}\n` : `${formatStatus(st)}\n`);
+}
+
+// ---- pallas client ---------------------------------------------------------------------------------
+
+export async function runClientCmd(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, strict: true, options: {
+    config: { type: 'string' }, dst: { type: 'string' }, rate: { type: 'string' }, duration: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  if (!values.config) throw new PallasError('BAD_CONFIG', 'pallas client needs --config FILE (types, phases, arrivals; see docs/bench.md)');
+  const cfg = obj(readConfigFile(values.config, 'client'), 'client') as unknown as ClientConfig;
+  if (values.dst) cfg.dst = values.dst;
+  const num = (flag: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!(n > 0)) throw new PallasError('BAD_CONFIG', `--${flag} must be a positive number`);
+    return n;
+  };
+  const rate = num('rate', values.rate);
+  const duration = num('duration', values.duration);
+  if (rate !== undefined || duration !== undefined) {
+    if (!Array.isArray(cfg.phases) || cfg.phases.length === 0) cfg.phases = [{ durationMs: 1000, rateRps: 1000 }];
+    cfg.phases = cfg.phases.map((p) => ({ ...p, ...(rate !== undefined ? { rateRps: rate } : {}), ...(duration !== undefined ? { durationMs: duration } : {}) }));
+  }
+  const r = await runClient(cfg);
+  if (values.json) {
+    // Histograms travel as compressed HdrHistogram encodings, so that several clients' runs merge exactly.
+    const { all, perType, ...counts } = r;
+    const strip = ({ histogram, ...t }: TypeReport) => ({ ...t, histogram: hdr.encodeIntoCompressedBase64(histogram) });
+    process.stdout.write(`${JSON.stringify({ ...counts, all: strip(all), perType: Object.fromEntries(Object.entries(perType).map(([k, t]) => [k, strip(t)])) })}\n`);
+    return;
+  }
+  const us = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} ms` : `${x.toFixed(1)} µs`);
+  const line = (t: TypeReport) => `${t.name.padEnd(12)} sent ${String(t.sent).padStart(8)}  replies ${String(t.replies).padStart(8)}  drops ${String(t.drops).padStart(6)}  `
+    + `timeouts ${String(t.timeouts).padStart(6)}  p50 ${us(t.p50Us).padStart(10)}  p99 ${us(t.p99Us).padStart(10)}  p99.9 ${us(t.p999Us).padStart(10)}`;
+  process.stdout.write(`pallas client: offered ${r.offeredRps.toFixed(0)} req/s, achieved ${r.achievedRps.toFixed(0)} req/s over ${r.durationS} s; `
+    + `late ${r.late} (max ${us(r.lateMaxUs)}), never sent ${r.neverSent}${r.drops ? `, drops ${JSON.stringify(r.dropsByCause)}` : ''}\n`
+    + `${[...Object.values(r.perType), r.all].map(line).join('\n')}\n`);
 }

@@ -3,6 +3,12 @@
 // from the scheduled time (a deliberately slow server shows its queueing), late sends counted,
 // and the accounting of every request (replies, drop notices by cause, timeouts) against real
 // servers on loopback.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import * as hdr from 'hdr-histogram-js';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { clientSchedule, runClient, type ClientConfig } from '../../lib/client/client.js';
@@ -182,5 +188,26 @@ describe('load generator against real servers', () => {
     expect(r.neverSent).toBeGreaterThan(1000);
     expect(r.sent + r.neverSent).toBe(r.scheduled);
     expect(r.replies + r.drops + r.timeouts).toBe(r.sent);
+  });
+
+  it('runs as `pallas client`, and its JSON carries histograms that decode to the replies it counted', () => {
+    const echo = new EchoServer({ transport: { kind: 'udp', port: 0 } }).start();
+    cleanup.push(() => echo.stop());
+    const dir = mkdtempSync(join(tmpdir(), 'pallas-client-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const cfg = join(dir, 'client.yaml');
+    writeFileSync(cfg, 'types: [ { type: short, share: 0.9, service: { meanUs: 10 } }, { type: long, share: 0.1, service: { meanUs: 100 } } ]\n'
+      + 'phases: [ { durationMs: 300, rateRps: 1000 } ]\n');
+    const cli = join(__dirname, '..', '..', 'dist', 'lib', 'cli', 'main.js');
+    const run = spawnSync(process.execPath, [cli, 'client', '--config', cfg, '--dst', `127.0.0.1:${echo.local().port}`, '--rate', '2000', '--json'], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    const doc = JSON.parse(run.stdout) as { sent: number; replies: number; offeredRps: number; all: { histogram: string }; perType: Record<string, { replies: number; histogram: string }> };
+    expect(doc.replies).toBe(doc.sent);
+    expect(doc.offeredRps).toBeGreaterThan(1500);  // --rate replaced the file's 1000/s
+    expect(hdr.decodeFromCompressedBase64(doc.all.histogram).totalCount).toBe(doc.replies);
+    expect(hdr.decodeFromCompressedBase64(doc.perType.long!.histogram).totalCount).toBe(doc.perType.long!.replies);
+    const bad = spawnSync(process.execPath, [cli, 'client', '--dst', '127.0.0.1:9'], { encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/BAD_CONFIG: pallas client needs --config/);
   });
 });
