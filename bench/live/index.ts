@@ -5,7 +5,7 @@
 // for the same rack, workload and load. Writes JSON, CSV and a p99-against-load plot (SVG, and
 // PNG when rsvg-convert is installed).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { runClient, type ClientReport } from '../../lib/client/client.js';
@@ -210,7 +210,8 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
   const points: LivePoint[] = [];
   for (const system of systems) {
     const r = await startRack({
-      servers: rack.servers, workers: rack.workers, serverPort: 9101, controlPort: 0, agentStderr: 'capture',
+      // Ports away from `pallas up`'s (9101…), so that a rack already up does not collide.
+      servers: rack.servers, workers: rack.workers, serverPort: 9201, controlPort: 0, agentStderr: 'capture',
       switch: { policy: system === 'pallas' ? 'pallas' : 'po2', transport: { kind: 'udp', port: 0 } },
       control: system === 'pallas'
         ? { workload: wl.types.map((t) => ({ type: t.type, meanUs: svc[t.type]!, share: t.share ?? 1 })) }
@@ -276,6 +277,5 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
   } catch {
     o.log('  (no PNG: rsvg-convert is missing; apt-get install librsvg2-bin)');
   }
-  rmSync(join(dir, 'tmp'), { recursive: true, force: true });
   return { doc, dir, files };
 }
