@@ -4,9 +4,11 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 
+import { PallasError } from '../lib/errors.js';
 import { packageRoot } from '../lib/native.js';
+import { loadInventory } from '../lib/testbed/inventory.js';
 import { runIo } from './io/index.js';
-import { formatLive, LIVE_SYSTEMS, runLiveBench, type LiveSystem } from './live/index.js';
+import { DEFAULT_SYSTEMS, formatLive, LIVE_SYSTEMS, runLiveBench, type LiveSystem } from './live/index.js';
 import { WORKLOADS } from './live/workloads.js';
 import { runRuntimeBench } from './runtime/index.js';
 import { runSimBench } from './sim/index.js';
@@ -16,24 +18,25 @@ const { positionals, values } = parseArgs({
   options: {
     duration: { type: 'string' }, out: { type: 'string' }, requests: { type: 'string' }, help: { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false }, loads: { type: 'string' }, systems: { type: 'string' }, json: { type: 'boolean', default: false },
-    servers: { type: 'string' }, workers: { type: 'string' }, scale: { type: 'string' },
+    servers: { type: 'string' }, workers: { type: 'string' }, scale: { type: 'string' }, testbed: { type: 'string' },
   },
 });
 const name = positionals[0];
-const fail = (msg: string): never => {
+const fail = (msg: string, code = 2): never => {
   process.stderr.write(`bench: ${msg}\n`);
-  process.exit(2);
+  process.exit(code);
 };
 if (values.help || !name) {
   process.stdout.write(`usage: npm run bench -- <name> [options]
-  paper workloads on a live rack on this machine (pallas against rs-darc, p99 against load):
+  paper workloads on a live rack (pallas against rs-darc, p99 against load):
     ${Object.keys(WORKLOADS).join(', ')}
       --quick              3 loads, 2 s each (default: 6 loads, 5 s each)
       --loads 0.2,0.5,0.8  loads as fractions of the rack's capacity
-      --systems pallas,rs-darc
+      --systems LIST       among ${LIVE_SYSTEMS.join(', ')} (default ${DEFAULT_SYSTEMS.join(',')})
       --duration MS        per load point
-      --servers N --workers N   rack size (default: sized to this machine)
-      --scale K            multiply spin service times by K (default: enough for this machine's software path)
+      --testbed FILE       drive the hosts of this inventory (YAML, docs/testbed.md) instead of this machine
+      --servers N --workers N   rack size on this machine (default: sized to it)
+      --scale K            multiply spin service times by K (default: enough for this machine's software path; 1 on a testbed)
       --json               print the result document
       --out DIR            where results go (default results/)
   parts:
@@ -70,13 +73,26 @@ if (name === 'io') {
   if (scale !== undefined && !(scale >= 1 && scale <= 10_000)) fail('--scale must be a number in [1, 10000]');
   const servers = count('servers', values.servers);
   const workers = count('workers', values.workers);
+  if (values.testbed && (servers || workers)) fail('--servers and --workers size a rack on this machine; a testbed\'s size is its inventory');
+  let testbed;
+  try {
+    testbed = values.testbed ? loadInventory(values.testbed) : undefined;
+  } catch (e) {
+    fail((e as Error).message);
+  }
   const tty = process.stderr.isTTY;
-  const { doc, dir, files } = await runLiveBench({
+  const run = await runLiveBench({
     workload: name, quick: values.quick, out, log: values.json ? () => {} : log,
     ...(loads ? { loads } : {}), ...(systems ? { systems } : {}), ...(durationMs ? { durationMs } : {}),
-    ...(servers ? { servers } : {}), ...(workers ? { workers } : {}), ...(scale ? { scale } : {}),
+    ...(servers ? { servers } : {}), ...(workers ? { workers } : {}), ...(scale ? { scale } : {}), ...(testbed ? { testbed } : {}),
     progress: (s) => process.stderr.write(tty ? `\r\x1b[K${s}` : s ? `${s}\n` : ''),
+  }).catch((e: unknown) => {
+    // A rack that would not start, a host that failed, books that did not balance: say what, not where in the code.
+    if (tty) process.stderr.write('\n');
+    if (e instanceof PallasError) fail(`${e.code}: ${e.message}`, 1);
+    throw e;
   });
+  const { doc, dir, files } = run;
   if (values.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   else log(`\n${formatLive(doc)}\n\nresults: ${dir}\n${files.map((f) => `  ${f}`).join('\n')}`);
 } else {

@@ -3,11 +3,12 @@
 # the npm dependencies, and the build (wire files, native addon, TypeScript).
 #   DPDK 22.11 and its PMDs (dpdk, dpdk-dev, libdpdk-dev), RocksDB (librocksdb-dev), pkg-config,
 #   iproute2 (network namespaces for the DPDK tests), clang + compiler-rt (libFuzzer), a C++ toolchain,
-#   librsvg2-bin (the benchmarks' PNG plots).
+#   librsvg2-bin (the benchmarks' PNG plots), OpenSSH (the testbed mode's tests log in to a
+#   private sshd on loopback).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(dpdk dpdk-dev libdpdk-dev librocksdb-dev pkg-config iproute2 clang libclang-rt-14-dev g++ make python3 librsvg2-bin)
+PACKAGES=(dpdk dpdk-dev libdpdk-dev librocksdb-dev pkg-config iproute2 clang libclang-rt-14-dev g++ make python3 librsvg2-bin openssh-client openssh-server)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

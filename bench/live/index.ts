@@ -1,25 +1,51 @@
 // `npm run bench -- <workload>`: a paper workload on a live rack. For each system it starts the
-// rack as `pallas up` does (the control plane with the software switch, one agent process per
-// server, real handlers: RocksDB for the rocksdb workloads), sweeps the load with the open-loop
-// generator, and stops the rack. Next to each measured point it prints what the simulator predicts
-// for the same rack, workload and load. Writes JSON, CSV and a p99-against-load plot (SVG, and
-// PNG when rsvg-convert is installed).
+// rack (the control plane with the software switch, one agent per server, real handlers: RocksDB
+// for the rocksdb workloads), sweeps the load with the open-loop generator, and stops the rack.
+// The rack is this machine's by default (as `pallas up` starts it, scaled to the machine), or the
+// hosts of a testbed inventory (`--testbed FILE`: the same commands over ssh, every client host
+// generating its share of the load, their histograms merged). Next to each measured point it
+// prints what the simulator predicts for the same rack, workload and load. Writes JSON, CSV and a
+// p99-against-load plot (SVG, and PNG when rsvg-convert is installed).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { runClient, type ClientReport } from '../../lib/client/client.js';
+import { runClient, type ClientConfig, type ClientReport } from '../../lib/client/client.js';
+import type { ControlConfig } from '../../lib/control/plane.js';
 import { rackSize, startRack } from '../../lib/rack.js';
+import type { ServerConfig } from '../../lib/runtime/config.js';
 import { kvBench, loadKv } from '../../lib/runtime/kv.js';
 import { TPCC_US } from '../../lib/runtime/config.js';
 import { renderChart } from '../../lib/sim/plot.js';
 import { runScenario } from '../../lib/sim/run.js';
-import { normaliseScenario } from '../../lib/sim/scenario.js';
+import { normaliseScenario, SYSTEM_PRESETS } from '../../lib/sim/scenario.js';
+import type { SwitchPolicy } from '../../lib/switch/soft.js';
+import type { Inventory } from '../../lib/testbed/inventory.js';
+import { startTestbedRack } from '../../lib/testbed/rack.js';
+import { runOnce } from '../../lib/testbed/remote.js';
 import { logger } from '../../lib/util/log.js';
 import { WORKLOADS, type LiveWorkload } from './workloads.js';
 
-export const LIVE_SYSTEMS = ['pallas', 'rs-darc'] as const;
+/**
+ * The systems a live rack runs: every simulator system whose switch the software switch has and
+ * whose server policy the runtime has (cFCFS, DARC). The preemptive ones (rs-ts, rs-ps) and the
+ * ideal central queues exist in the simulator only.
+ */
+export const LIVE_SYSTEMS = ['pallas', 'rs-darc', 'rs-cfcfs', 'r2p2', 'draconis', 'netclone', 'random', 'rr'] as const;
 export type LiveSystem = (typeof LIVE_SYSTEMS)[number];
+export const DEFAULT_SYSTEMS: LiveSystem[] = ['pallas', 'rs-darc'];
+
+/** A system as a rack: its switch policy, and the control plane's config (the plan's workload, or the servers' policy). */
+export function systemRack(system: LiveSystem, workload: ControlConfig['workload']): { policy: SwitchPolicy; control: ControlConfig } {
+  const preset = SYSTEM_PRESETS[system];
+  if (system === 'pallas') return { policy: 'pallas', control: { workload } };
+  return {
+    policy: preset.switch as SwitchPolicy,
+    // RS-DARC: DARC profiles by itself; 1000 samples instead of Perséphone's 50 000, so that it
+    // reserves within the first point rather than running as cFCFS for the whole sweep.
+    control: { serverPolicy: preset.server === 'darc' ? { kind: 'darc', darc: { profileSamples: 1000 } } : { kind: 'cfcfs' } },
+  };
+}
 
 export interface LiveOptions {
   workload: string;
@@ -29,8 +55,10 @@ export interface LiveOptions {
   quick?: boolean;
   servers?: number;
   workers?: number;
-  /** Multiply spin service times by this (default: enough for this machine; see scaleWorkload). */
+  /** Multiply spin service times by this (default: enough for this machine; see scaleWorkload; 1 on a testbed). */
   scale?: number;
+  /** Drive the hosts of this inventory instead of a rack on this machine. */
+  testbed?: Inventory;
   out: string;
   log: (s: string) => void;
   progress?: (s: string) => void;
@@ -49,12 +77,18 @@ export interface LivePoint {
   simP99Us?: number; simSaturated?: boolean;
   /** Requests each server completed during the point (from its agent's heartbeats). */
   serverCompleted: number[];
+  /** Testbed: how many client hosts generated the load, and how far apart (ms) their runs started. */
+  clients?: number; clientStartSpreadMs?: number;
 }
 
 export interface LiveDocument {
   workload: string;
   about: string;
-  rack: { servers: number; workers: number; why: string };
+  /** Workers per server (the first server's when a testbed's differ); cores: all of them. */
+  rack: { servers: number; workers: number; cores: number; why: string };
+  /** Where it ran: this machine, or the testbed of an inventory. */
+  where: string;
+  testbed?: { inventory: string; connection: string; switch: string; servers: { host: string; address: string; workers: number }[]; clients: string[] };
   serviceUs: Record<string, number>;
   /** Spin service times were multiplied by this (1: as the paper has them). */
   scale: number;
@@ -64,20 +98,68 @@ export interface LiveDocument {
 
 const KV_PATH = '/dev/shm/pallas-bench-kv';
 
-/** Mean service time per type on this machine, µs: spin types ask for theirs; RocksDB types are timed. */
-async function serviceTimes(wl: LiveWorkload, log: (s: string) => void): Promise<Record<string, number>> {
+/**
+ * Mean service time per type, µs: spin types ask for theirs; RocksDB types are timed, directly on
+ * the database the servers read (on a testbed, on the first server's host, `pallas kv-load --time`).
+ */
+async function serviceTimes(wl: LiveWorkload, log: (s: string) => void, inv?: Inventory): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
+  const kvTypes = wl.types.filter((t) => t.type === 'get' || t.type === 'scan');
+  let remote: Record<string, number> = {};
+  if (inv && kvTypes.length) {
+    const text = await runOnce(inv, inv.servers[0]!, ['kv-load', '--path', KV_PATH, '--keys', '5000', '--value-bytes', '64', '--json',
+      '--time', kvTypes.map((t) => `${t.type}:${t.count ?? 10}`).join(',')]);
+    remote = (JSON.parse(text.trim().split('\n').pop()!) as { timedUs: Record<string, number> }).timedUs;
+  }
   for (const t of wl.types) {
     if (t.type === 'get' || t.type === 'scan') {
-      const r = await kvBench({ path: KV_PATH, op: t.type, count: t.count ?? 10, iterations: t.type === 'get' ? 500 : 60 });
-      out[t.type] = Array.from(r.ns).reduce((a, b) => a + b, 0) / r.ns.length / 1000;
+      if (inv) {
+        out[t.type] = remote[`${t.type}:${t.count ?? 10}`]!;
+      } else {
+        const r = await kvBench({ path: KV_PATH, op: t.type, count: t.count ?? 10, iterations: t.type === 'get' ? 500 : 60 });
+        out[t.type] = Array.from(r.ns).reduce((a, b) => a + b, 0) / r.ns.length / 1000;
+      }
     } else {
       out[t.type] = wl.handlers?.[t.type] === 'tpcc' ? TPCC_US[t.type]! : t.service!.meanUs;
     }
   }
-  log(`  service times here: ${Object.entries(out).map(([k, v]) => `${k} ${v.toFixed(1)} µs`).join(', ')}`
-    + (wl.kv ? ' (RocksDB calls timed directly on the database the servers read)' : ''));
+  log(`  service times${inv ? '' : ' here'}: ${Object.entries(out).map(([k, v]) => `${k} ${v.toFixed(1)} µs`).join(', ')}`
+    + (wl.kv ? ` (RocksDB calls timed directly on the database the servers read${inv ? `, on ${inv.servers[0]!.host}` : ''})` : ''));
   return out;
+}
+
+/** A rack the sweep drives: this machine's, or a testbed's. */
+interface LiveRack {
+  /** Runs one point's client config; a testbed splits it over its client hosts. */
+  run(cfg: Omit<ClientConfig, 'dst'>): Promise<{ report: ClientReport; clients?: number; spreadMs?: number }>;
+  completed(): Promise<number[]>;
+  stop(): Promise<void>;
+}
+
+async function localRack(servers: number, workers: number, system: LiveSystem, control: ControlConfig, policy: SwitchPolicy,
+  server: ServerConfig): Promise<LiveRack> {
+  const r = await startRack({
+    // Ports away from `pallas up`'s (9101…), so that a rack already up does not collide.
+    servers, workers, serverPort: 9201, controlPort: 0, agentStderr: 'capture',
+    switch: { policy, transport: { kind: 'udp', port: 0 } }, control, server, log: logger('bench').child(system),
+  });
+  return {
+    run: async (cfg) => ({ report: await runClient({ ...cfg, dst: { ip: r.switchAddr.ip, port: r.switchAddr.port } }) }),
+    completed: async () => r.control.status().servers.map((s) => s.stats.completed ?? 0),
+    stop: () => r.stop(),
+  };
+}
+
+async function testbedRack(inv: Inventory, system: LiveSystem, control: ControlConfig, policy: SwitchPolicy, server: ServerConfig): Promise<LiveRack> {
+  const r = await startTestbedRack(inv, { policy, control, server, log: logger('bench').child(system) });
+  return {
+    run: async (cfg) => {
+      const m = await r.runClients({ ...cfg, dst: r.switchAddr });
+      return { report: m.report, clients: m.clients, spreadMs: m.spreadMs };
+    },
+    completed: () => r.completed(),
+    stop: () => r.stop(),
+  };
 }
 
 /**
@@ -179,61 +261,68 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
   const wl0 = WORKLOADS[o.workload];
   if (!wl0) throw new Error(`unknown workload '${o.workload}' (${Object.keys(WORKLOADS).join(', ')})`);
   process.env.PALLAS_LOG ??= 'warn';
+  const inv = o.testbed;
   const size = rackSize();
-  const rack = { servers: o.servers ?? size.servers, workers: o.workers ?? size.workers };
-  const why = o.servers || o.workers ? 'as asked' : size.why;
-  const systems = o.systems ?? [...LIVE_SYSTEMS];
+  let rack: LiveDocument['rack'];
+  if (inv) {
+    const ws = inv.servers.map((s) => s.workers);
+    rack = { servers: ws.length, workers: ws[0]!, cores: ws.reduce((a, b) => a + b, 0), why: `the testbed of ${inv.file}` };
+  } else {
+    const servers = o.servers ?? size.servers, workers = o.workers ?? size.workers;
+    rack = { servers, workers, cores: servers * workers, why: o.servers || o.workers ? 'as asked' : size.why };
+  }
+  const uniform = !inv || inv.servers.every((s) => s.workers === rack.workers);
+  const systems = o.systems ?? DEFAULT_SYSTEMS;
   const loads = o.loads ?? (o.quick ? [0.3, 0.6, 0.9] : [0.2, 0.4, 0.6, 0.7, 0.8, 0.9]);
   const durationMs = o.durationMs ?? (o.quick ? 2000 : 5000);
+  const where = inv ? `testbed ${inv.file}` : 'this machine';
   o.log(`bench ${wl0.name}: ${wl0.about}`);
-  o.log(`  rack: ${rack.servers} server(s) × ${rack.workers} worker(s) (${why}); systems ${systems.join(', ')}; loads ${loads.join(', ')}; `
-    + `${durationMs} ms per point, the first 10 % not measured`);
-  if (!o.servers && !o.workers) {
+  o.log(`  rack: ${rack.servers} server(s) × ${uniform ? `${rack.workers} worker(s)` : `${inv!.servers.map((s) => s.workers).join('/')} workers`} (${rack.why}); `
+    + `systems ${systems.join(', ')}; loads ${loads.join(', ')}; ${durationMs} ms per point, the first 10 % not measured`);
+  if (inv) {
+    o.log(`  testbed (${inv.connection}): switch ${inv.switch.kind} on ${inv.switch.host} (${inv.switch.address}:${inv.switch.port}); `
+      + `servers ${inv.servers.map((s) => s.host).join(', ')}; clients ${inv.clients.map((c) => c.host).join(', ')}, each sending 1/${inv.clients.length} of the load`);
+  } else if (!o.servers && !o.workers) {
     o.log(`  on one machine the client, the switch, the control plane and every server share its ${size.servers <= 2 ? 'two ' : ''}CPUs: the measured `
-      + 'latencies include that sharing; the simulator\'s column is the same rack without it. A testbed (or a bigger machine with '
-      + '--servers/--workers) is where the systems\' scheduling shows undisturbed.');
+      + 'latencies include that sharing; the simulator\'s column is the same rack without it. A testbed (--testbed INVENTORY, or a bigger '
+      + 'machine with --servers/--workers) is where the systems\' scheduling shows undisturbed.');
   }
-  if (wl0.kv) {
+  if (wl0.kv && !inv) {
     const kv = await loadKv({ path: KV_PATH, keys: 5000, valueBytes: 64 });
     o.log(`  RocksDB: ${kv.keys} keys × ${kv.valueBytes} B on ${KV_PATH} (${kv.built ? 'built now' : 'already there'})`);
+  } else if (wl0.kv) {
+    o.log(`  RocksDB: 5000 keys × 64 B on ${KV_PATH} of every server host (built by its agent when missing)`);
   }
-  const cores = rack.servers * rack.workers;
-  const scaled = scaleWorkload(wl0, cores, o.scale);
+  // A testbed's path is real hardware: its workloads run as the paper has them unless --scale says otherwise.
+  const scaled = inv ? scaleWorkload(wl0, rack.cores, o.scale ?? 1) : scaleWorkload(wl0, rack.cores, o.scale);
   const wl = scaled.wl;
   if (scaled.scale > 1) {
-    o.log(`  service times × ${scaled.scale}: the workload keeps its shape, and the rack's capacity stays within the ~${PATH_BUDGET_RPS / 1000} k req/s `
-      + 'that one machine\'s client, switch and servers carry with room to spare (RocksDB work is real and never scaled)');
+    o.log(inv ? `  service times × ${scaled.scale} (as asked)`
+      : `  service times × ${scaled.scale}: the workload keeps its shape, and the rack's capacity stays within the ~${PATH_BUDGET_RPS / 1000} k req/s `
+        + 'that one machine\'s client, switch and servers carry with room to spare (RocksDB work is real and never scaled)');
   }
-  const svc = await serviceTimes(wl, o.log);
+  const svc = await serviceTimes(wl, o.log, inv);
+  const server: ServerConfig = { handlers: wl.handlers, ...(wl.kv ? { kv: { path: KV_PATH, keys: 5000, valueBytes: 64, load: true } } : {}) };
   const total = systems.length * loads.length;
   let done = 0;
   const points: LivePoint[] = [];
   for (const system of systems) {
-    const r = await startRack({
-      // Ports away from `pallas up`'s (9101…), so that a rack already up does not collide.
-      servers: rack.servers, workers: rack.workers, serverPort: 9201, controlPort: 0, agentStderr: 'capture',
-      switch: { policy: system === 'pallas' ? 'pallas' : 'po2', transport: { kind: 'udp', port: 0 } },
-      control: system === 'pallas'
-        ? { workload: wl.types.map((t) => ({ type: t.type, meanUs: svc[t.type]!, share: t.share ?? 1 })) }
-        // RS-DARC: DARC profiles by itself; 1000 samples instead of Perséphone's 50 000, so that
-        // it reserves within the first point rather than running as cFCFS for the whole sweep.
-        : { serverPolicy: { kind: 'darc', darc: { profileSamples: 1000 } } },
-      server: { handlers: wl.handlers, ...(wl.kv ? { kv: { path: KV_PATH, keys: 5000, valueBytes: 64, load: true } } : {}) },
-      log: logger('bench'),
-    });
+    const { policy, control } = systemRack(system, wl.types.map((t) => ({ type: t.type, meanUs: svc[t.type]!, share: t.share ?? 1 })));
+    o.progress?.(`[${'#'.repeat(done).padEnd(total, '.')}] ${done}/${total} ${system}: starting the rack`);
+    const r = inv ? await testbedRack(inv, system, control, policy, server) : await localRack(rack.servers, rack.workers, system, control, policy, server);
     try {
       for (const load of loads) {
         o.progress?.(`[${'#'.repeat(done).padEnd(total, '.')}] ${done}/${total} ${system} load ${load}`);
-        const before = r.control.status().servers.map((s) => s.stats.completed ?? 0);
-        const rep: ClientReport = await runClient({
-          dst: { ip: r.switchAddr.ip, port: r.switchAddr.port }, types: wl.types.map(({ type, share, service, count, arrivals }) => ({ type, share,
+        const before = await r.completed();
+        const { report: rep, clients, spreadMs } = await r.run({
+          types: wl.types.map(({ type, share, service, count, arrivals }) => ({ type, share,
             ...(service ? { service } : {}), ...(count ? { count, keys: 5000 } : {}), ...(arrivals ? { arrivals } : {}) })),
-          phases: phasesFor(wl, svc, cores, load, durationMs),
+          phases: phasesFor(wl, svc, rack.cores, load, durationMs),
           warmupMs: durationMs / 10, timeoutMs: 1000, seed: 1 + done,
         });
         // Heartbeats every 100 ms: wait for one after the run so the counts include it.
         await new Promise((res) => setTimeout(res, 250));
-        const after = r.control.status().servers.map((s) => s.stats.completed ?? 0);
+        const after = await r.completed();
         const achieved = rep.replies / rep.durationS;
         points.push({
           system, load, offeredRps: rep.offeredRps, achievedRps: achieved, saturated: achieved < 0.99 * rep.offeredRps,
@@ -241,6 +330,7 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
           perType: Object.fromEntries(Object.entries(rep.perType).map(([n, t]) => [n, { replies: t.replies, p50Us: t.p50Us, p99Us: t.p99Us, p999Us: t.p999Us, execMeanUs: t.execMeanUs }])),
           sent: rep.sent, replies: rep.replies, drops: rep.drops, timeouts: rep.timeouts, late: rep.late, lateMaxUs: rep.lateMaxUs,
           serverCompleted: after.map((a, i) => a - (before[i] ?? 0)),
+          ...(clients !== undefined ? { clients, clientStartSpreadMs: spreadMs } : {}),
         });
         done++;
       }
@@ -248,26 +338,35 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
       await r.stop();
     }
   }
-  o.progress?.(`[${'#'.repeat(total)}] ${total}/${total} simulating the same rack`);
-  // 200 000 requests a point: fewer leave the end of the run inside the 1 % that flags a point saturated.
-  const sim = await simulate(wl, svc, rack, systems, loads, durationMs, 200_000);
-  for (const p of points) {
-    const s = sim.get(`${p.system}@${p.load}`);
-    if (s) Object.assign(p, { simP99Us: s.p99, simSaturated: s.saturated });
+  if (uniform) {
+    o.progress?.(`[${'#'.repeat(total)}] ${total}/${total} simulating the same rack`);
+    // 200 000 requests a point: fewer leave the end of the run inside the 1 % that flags a point saturated.
+    const sim = await simulate(wl, svc, { servers: rack.servers, workers: rack.workers }, systems, loads, durationMs, 200_000);
+    for (const p of points) {
+      const s = sim.get(`${p.system}@${p.load}`);
+      if (s) Object.assign(p, { simP99Us: s.p99, simSaturated: s.saturated });
+    }
+  } else {
+    o.log('  (no simulator column: the simulator\'s racks have the same worker count on every server, and these servers differ)');
   }
   o.progress?.('');
-  const doc: LiveDocument = { workload: wl.name, about: wl.about, rack: { ...rack, why }, serviceUs: svc, scale: scaled.scale, durationMs, points };
+  const doc: LiveDocument = {
+    workload: wl.name, about: wl.about, rack, where, serviceUs: svc, scale: scaled.scale, durationMs, points,
+    ...(inv ? { testbed: { inventory: inv.file, connection: inv.connection, switch: `${inv.switch.kind} on ${inv.switch.host}`,
+      servers: inv.servers.map((s) => ({ host: s.host, address: s.address, workers: s.workers })), clients: inv.clients.map((c) => c.host) } } : {}),
+  };
   const dir = join(o.out, 'bench', `${wl.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   mkdirSync(dir, { recursive: true });
   const files = [join(dir, 'result.json'), join(dir, 'points.csv'), join(dir, 'p99.svg')];
   writeFileSync(files[0]!, JSON.stringify(doc, null, 2));
   writeFileSync(files[1]!, csv(doc));
   writeFileSync(files[2]!, renderChart({
-    title: `${wl.name}: p99 against load (${rack.servers}×${rack.workers} on this machine)`, xLabel: 'load (fraction of the rack\'s capacity)',
-    yLabel: 'p99 latency (µs)', yLog: true,
+    title: `${wl.name}: p99 against load (${rack.servers} servers, ${rack.cores} cores; ${inv ? 'testbed' : 'this machine'})`,
+    xLabel: 'load (fraction of the rack\'s capacity)', yLabel: 'p99 latency (µs)', yLog: true,
     series: [
       ...systems.map((s) => ({ name: s, points: points.filter((p) => p.system === s).map((p) => ({ x: p.load, y: p.p99Us, open: p.saturated })) })),
-      ...systems.map((s) => ({ name: `${s} (sim)`, points: points.filter((p) => p.system === s && p.simP99Us !== undefined).map((p) => ({ x: p.load, y: p.simP99Us!, open: p.simSaturated })) })),
+      ...systems.map((s) => ({ name: `${s} (sim)`, points: points.filter((p) => p.system === s && p.simP99Us !== undefined).map((p) => ({ x: p.load, y: p.simP99Us!, open: p.simSaturated })) }))
+        .filter((x) => x.points.length > 0),
     ],
     note: 'open markers: saturated (achieved < 0.99 × offered)',
   }));

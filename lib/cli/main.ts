@@ -11,7 +11,7 @@ import { PallasError, toPallasError } from '../errors.js';
 import { EchoServer } from '../io/echo.js';
 import { DEFAULT_EAL_ARGS, type TransportConfig } from '../io/transport.js';
 import { DEFAULT_KV_PATH, loadServerConfig, normaliseServer, typeName, type ServerConfig } from '../runtime/config.js';
-import { loadKv } from '../runtime/kv.js';
+import { kvBench, loadKv } from '../runtime/kv.js';
 import { Server } from '../runtime/server.js';
 import { formatTable } from '../sim/format.js';
 import { formatSummary, summarize, writeIndex, writeResults } from '../sim/report.js';
@@ -49,6 +49,8 @@ Commands:
   kv-load [options]      build the RocksDB database the GET/SCAN handlers read
       --path DIR             (default /dev/shm/pallas-kv)
       --keys N --value-bytes N   (default 5000 keys of 64 bytes)
+      --time get:10,scan:5000    then time these store calls directly (mean µs; what the bench
+                                 uses on a testbed's server) --json
   up [options]           start a whole rack on this machine: the control plane with the software
                          switch, and N servers with their agents (child processes); runs until
                          SIGINT/SIGTERM, then stops them all
@@ -189,12 +191,31 @@ async function runServer(argv: string[]): Promise<void> {
 async function runKvLoad(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv, strict: true,
-    options: { path: { type: 'string', default: DEFAULT_KV_PATH }, keys: { type: 'string', default: '5000' }, 'value-bytes': { type: 'string', default: '64' } },
+    options: { path: { type: 'string', default: DEFAULT_KV_PATH }, keys: { type: 'string', default: '5000' }, 'value-bytes': { type: 'string', default: '64' },
+      time: { type: 'string' }, json: { type: 'boolean', default: false } },
   });
   const c = normaliseServer({ kv: { path: values.path, keys: Number(values.keys), valueBytes: Number(values['value-bytes']) } }).kv!;
+  const ops = (values.time?.split(',') ?? []).map((s) => {
+    const m = /^(get|scan):(\d+)$/.exec(s);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new PallasError('BAD_CONFIG', `--time takes get:N,scan:N (N in [1, 65535]), not '${s}'`);
+    return { op: m[1] as 'get' | 'scan', count: Number(m[2]) };
+  });
   const t0 = Date.now();
   const r = await loadKv(c);
-  process.stdout.write(`${c.path}: ${r.keys} keys × ${r.valueBytes} B ${r.built ? `built in ${Date.now() - t0} ms` : 'already there'}\n`);
+  const buildMs = Date.now() - t0;
+  const timedUs: Record<string, number> = {};
+  for (const { op, count } of ops) {
+    // As many calls as take about 50 ms on the paper's times (GET(10) 12 µs, SCAN(5000) 650 µs), 20 at least.
+    const iterations = Math.max(20, Math.min(2000, Math.round(50_000 / (op === 'get' ? 1.2 * count : 0.13 * count))));
+    const b = await kvBench({ path: c.path, op, count, iterations });
+    timedUs[`${op}:${count}`] = Array.from(b.ns).reduce((a, x) => a + x, 0) / b.ns.length / 1000;
+  }
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ path: c.path, keys: r.keys, valueBytes: r.valueBytes, built: r.built, buildMs, timedUs })}\n`);
+    return;
+  }
+  process.stdout.write(`${c.path}: ${r.keys} keys × ${r.valueBytes} B ${r.built ? `built in ${buildMs} ms` : 'already there'}\n`
+    + Object.entries(timedUs).map(([k, v]) => `  ${k}: ${v.toFixed(1)} µs per call\n`).join(''));
 }
 
 function progressBar(fraction: number, run: number, runs: number, started: number): string {

@@ -4,10 +4,9 @@
 // this machine), `pallas status`, and `pallas client` (the open-loop load generator).
 import { parseArgs } from 'node:util';
 
-import * as hdr from 'hdr-histogram-js';
-
 import { Agent, type AgentConfig } from '../agent/agent.js';
 import { runClient, type ClientConfig, type TypeReport } from '../client/client.js';
+import { encodeReport } from '../client/merge.js';
 import { obj, only, readConfigFile } from '../config.js';
 import { ControlPlane, DEFAULT_CONTROL_PORT, type ControlConfig, type RackStatus } from '../control/plane.js';
 import { PallasError } from '../errors.js';
@@ -15,7 +14,7 @@ import type { TransportConfig } from '../io/transport.js';
 import type { ServerConfig } from '../runtime/config.js';
 import { rackSize, startRack, switchFor } from '../rack.js';
 import { DEFAULT_SWITCH_PORT, SoftSwitch, SWITCH_POLICIES, type SoftSwitchConfig, type SwitchPolicy } from '../switch/soft.js';
-import { untilSignal } from './signal.js';
+import { stdinConfig, untilSignal } from './signal.js';
 
 function count(flag: string, v: string | undefined, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
@@ -64,8 +63,9 @@ interface ControlFile extends ControlConfig { switch?: Partial<SoftSwitchConfig>
 export async function runControl(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, strict: true, options: {
     config: { type: 'string' }, listen: { type: 'string' }, 'switch-port': { type: 'string' }, slots: { type: 'string' },
-    policy: { type: 'string' }, json: { type: 'boolean', default: false } } });
-  const file = (values.config ? readConfigFile(values.config, 'control') : {}) as ControlFile;
+    policy: { type: 'string' }, json: { type: 'boolean', default: false }, stdin: { type: 'boolean', default: false } } });
+  const lifeline = values.stdin ? await stdinConfig('pallas control') : undefined;
+  const file = (lifeline ? lifeline.config : values.config ? readConfigFile(values.config, 'control') : {}) as ControlFile;
   const o = obj(file, 'control');
   const { switch: swCfg = {}, serverSlots, ...controlCfg } = o as ControlFile;
   const listen = hostPort('listen', values.listen);
@@ -86,9 +86,10 @@ export async function runControl(argv: string[]): Promise<void> {
   const l = sw.local();
   say(values.json, { ready: true, switch: { ...l, policy: sw.policy }, control: control.url },
     `pallas control: ${control.url} (status /v1/status, metrics /metrics); software switch ${sw.policy} on ${l.ip}:${l.port}, ${slots} server slots`);
-  await untilSignal();
+  await untilSignal(lifeline?.closed);
   await control.stop();
   sw.stop();
+  lifeline?.release();
 }
 
 // ---- pallas agent ----------------------------------------------------------------------------------
@@ -96,8 +97,10 @@ export async function runControl(argv: string[]): Promise<void> {
 export async function runAgent(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, strict: true, options: {
     config: { type: 'string' }, control: { type: 'string' }, listen: { type: 'string' }, port: { type: 'string' },
-    workers: { type: 'string' }, 'server-id': { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean', default: false } } });
-  const file = values.config ? obj(readConfigFile(values.config, 'agent'), 'agent') : {};
+    workers: { type: 'string' }, 'server-id': { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean', default: false },
+    stdin: { type: 'boolean', default: false } } });
+  const lifeline = values.stdin ? await stdinConfig('pallas agent') : undefined;
+  const file = lifeline ? obj(lifeline.config, 'agent') : values.config ? obj(readConfigFile(values.config, 'agent'), 'agent') : {};
   only(file, 'agent', ['control', 'secret', 'listen', 'advertise', 'heartbeatMs', 'name', 'server']);
   const server = { ...(file.server === undefined ? {} : obj(file.server, 'agent.server')) } as ServerConfig;
   const workers = count('workers', values.workers, 1, 1024);
@@ -114,8 +117,9 @@ export async function runAgent(argv: string[]): Promise<void> {
   const a = agent.addr();
   say(values.json, { ready: true, server: a, agent: agent.url, workers: agent.server.config.workers },
     `pallas agent: server on ${a.ip}:${a.port} (${agent.server.config.workers} worker(s)), agent ${agent.url}, control ${cfg.control}`);
-  await untilSignal();
+  await untilSignal(lifeline?.closed);
   await agent.stop();
+  lifeline?.release();
 }
 
 // ---- pallas up -------------------------------------------------------------------------------------
@@ -185,9 +189,11 @@ export async function runStatus(argv: string[]): Promise<void> {
 
 export async function runClientCmd(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, strict: true, options: {
-    config: { type: 'string' }, dst: { type: 'string' }, rate: { type: 'string' }, duration: { type: 'string' }, json: { type: 'boolean', default: false } } });
-  if (!values.config) throw new PallasError('BAD_CONFIG', 'pallas client needs --config FILE (types, phases, arrivals; see docs/bench.md)');
-  const cfg = obj(readConfigFile(values.config, 'client'), 'client') as unknown as ClientConfig;
+    config: { type: 'string' }, dst: { type: 'string' }, rate: { type: 'string' }, duration: { type: 'string' }, json: { type: 'boolean', default: false },
+    stdin: { type: 'boolean', default: false } } });
+  if (!values.config && !values.stdin) throw new PallasError('BAD_CONFIG', 'pallas client needs --config FILE or --stdin (types, phases, arrivals; see docs/bench.md)');
+  const lifeline = values.stdin ? await stdinConfig('pallas client') : undefined;
+  const cfg = obj(lifeline ? lifeline.config : readConfigFile(values.config!, 'client'), 'client') as unknown as ClientConfig;
   if (values.dst) cfg.dst = values.dst;
   const num = (flag: string, v: string | undefined) => {
     if (v === undefined) return undefined;
@@ -201,12 +207,19 @@ export async function runClientCmd(argv: string[]): Promise<void> {
     if (!Array.isArray(cfg.phases) || cfg.phases.length === 0) cfg.phases = [{ durationMs: 1000, rateRps: 1000 }];
     cfg.phases = cfg.phases.map((p) => ({ ...p, ...(rate !== undefined ? { rateRps: rate } : {}), ...(duration !== undefined ? { durationMs: duration } : {}) }));
   }
-  const r = await runClient(cfg);
+  // With --stdin, stdin closing (the bench that started this run went away) stops the sends; the
+  // rest of the schedule counts as never sent.
+  const control = new BigUint64Array(2);
+  void lifeline?.closed.then(() => { control[1] = 1n; });
+  let r;
+  try {
+    r = await runClient(cfg, control);
+  } finally {
+    lifeline?.release();
+  }
   if (values.json) {
     // Histograms travel as compressed HdrHistogram encodings, so that several clients' runs merge exactly.
-    const { all, perType, ...counts } = r;
-    const strip = ({ histogram, ...t }: TypeReport) => ({ ...t, histogram: hdr.encodeIntoCompressedBase64(histogram) });
-    process.stdout.write(`${JSON.stringify({ ...counts, all: strip(all), perType: Object.fromEntries(Object.entries(perType).map(([k, t]) => [k, strip(t)])) })}\n`);
+    process.stdout.write(`${JSON.stringify(encodeReport(r))}\n`);
     return;
   }
   const us = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} ms` : `${x.toFixed(1)} µs`);

@@ -43,6 +43,11 @@ export interface ClientConfig {
   /** Requests scheduled in the first `warmupMs` are answered and counted but not measured. */
   warmupMs?: number;
   maxRequests?: number;
+  /**
+   * Wall-clock time (Unix ms) at which the schedule starts: clients on several hosts start together,
+   * as far as their clocks agree. A time already past starts at once.
+   */
+  startAt?: number;
 }
 
 export interface TypeReport {
@@ -64,13 +69,15 @@ export interface ClientReport {
   perType: Record<string, TypeReport>;
   all: TypeReport;
   aborted: boolean;
+  /** Wall-clock time (Unix ms) the run started. */
+  startedAtMs: number;
 }
 
-interface Normalised { native: Record<string, unknown>; names: string[]; durationNs: number }
+interface Normalised { native: Record<string, unknown>; names: string[]; durationNs: number; startAt?: number }
 
 function normalise(v: unknown): Normalised {
   const o = obj(v, 'client');
-  only(o, 'client', ['transport', 'dst', 'types', 'phases', 'arrivals', 'seed', 'timeoutMs', 'lateUs', 'warmupMs', 'maxRequests']);
+  only(o, 'client', ['transport', 'dst', 'types', 'phases', 'arrivals', 'seed', 'timeoutMs', 'lateUs', 'warmupMs', 'maxRequests', 'startAt']);
   const dst = parseAddr(o.dst, 'client.dst');
   if (!dst) bad('client.dst', 'is required');
   const names: string[] = [];
@@ -123,8 +130,10 @@ function normalise(v: unknown): Normalised {
   });
   const a: Obj = o.arrivals === undefined ? {} : obj(o.arrivals, 'client.arrivals');
   only(a, 'client.arrivals', ['process', 'cv']);
+  // Within a day of now: anything else is a unit mistake (seconds, or ns) or a broken clock.
+  const startAt = o.startAt === undefined ? undefined : num(o, 'startAt', 'client', Date.now() - 86_400_000, Date.now() + 86_400_000);
   return {
-    names, durationNs,
+    names, durationNs, ...(startAt !== undefined ? { startAt } : {}),
     native: {
       transport: o.transport ?? { kind: 'udp', port: 0 }, dst, types, phases,
       process: oneOf(a, 'process', 'client.arrivals', ['poisson', 'gamma', 'fixed'] as const, 'poisson'),
@@ -169,6 +178,8 @@ function typeReport(name: string, t: Omit<NativeClientTypeResult, 'latencyBucket
 export async function runClient(cfg: ClientConfig, control?: BigUint64Array): Promise<ClientReport> {
   const n = normalise(cfg);
   const transport = prepareTransport(n.native.transport, 'client.transport');
+  if (n.startAt !== undefined && n.startAt > Date.now()) await new Promise((res) => setTimeout(res, n.startAt! - Date.now()));
+  const startedAtMs = Date.now();
   const r = await nativeAsync(() => loadNative().runClient({ ...n.native, transport }, control));
   const perType: Record<string, TypeReport> = {};
   const all = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 2 ** 44, numberOfSignificantValueDigits: 3 });
@@ -189,7 +200,7 @@ export async function runClient(cfg: ClientConfig, control?: BigUint64Array): Pr
     scheduled: r.scheduled, sent: r.sent, replies: r.replies, drops: r.drops, timeouts: r.timeouts, neverSent: r.neverSent,
     late: r.late, lateMaxUs: r.lateMaxNs / 1000, duplicates: r.duplicates, unexpected: r.unexpected, invalid: r.invalid, dropsByCause,
     offeredRps: r.scheduled / durationS, achievedRps: r.replies / durationS, durationS, perType,
-    all: typeReport('all', r, all, maxNs, measured ? execSum / measured : 0), aborted: r.aborted,
+    all: typeReport('all', r, all, maxNs, measured ? execSum / measured : 0), aborted: r.aborted, startedAtMs,
   };
   if (!r.accountingOk) {
     throw new PallasError('ACCOUNTING', `the run lost track of requests: scheduled ${r.scheduled} = sent ${r.sent} + never sent ${r.neverSent}; `

@@ -3,7 +3,7 @@
 // shows it; killing a server's process takes it out of WRR within a bounded time while the rest
 // keeps serving; starting it again brings it back; SIGINT stops everything.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { RackStatus } from '../../lib/control/plane.js';
 import { Type, UdpClient } from '../helpers/udp-client.js';
 import { checkPrereqs, need } from '../helpers/prereq.js';
+import { pidsOf } from '../helpers/procs.js';
 import { waitFor } from '../helpers/wait.js';
 
 const root = join(__dirname, '..', '..');
@@ -43,18 +44,6 @@ function firstLine(p: ChildProcess, ms: number): Promise<Record<string, unknown>
     });
     p.on('exit', (code) => reject(new Error(`exited ${code} before its ready line: ${err.slice(-800)}`)));
   });
-}
-
-/** Processes whose command line contains `args` in order (from /proc: no procps needed). */
-function pidsOf(args: string[]): number[] {
-  const want = args.join('\0');
-  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
-    try {
-      return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(want);
-    } catch {
-      return false;  // gone meanwhile
-    }
-  }).map(Number);
 }
 
 const status = (url: string): RackStatus => JSON.parse(execFileSync(process.execPath, [cli, 'status', '--control', url, '--json'], { encoding: 'utf8' })) as RackStatus;

@@ -1,0 +1,134 @@
+// A testbed inventory (YAML): the switch, the servers and the clients of a real rack, and how to
+// reach them. `npm run bench -- <workload> --testbed FILE` drives the hosts it names; see
+// docs/testbed.md for the format and an example.
+import { homedir } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+
+import { bad, int, ipv4, list, mac, obj, oneOf, only, readConfigFile, str, strList, type Obj } from '../config.js';
+import { DEFAULT_EAL_ARGS, type TransportConfig } from '../io/transport.js';
+import { packageRoot } from '../native.js';
+
+/** A NIC for DPDK: a PCI address (probed with -a) or a vdev spec ("net_af_xdp0,iface=eth1"). */
+export interface NicSpec { device: string; peerMac?: string; eal?: string[] }
+
+export interface HostSpec {
+  /** How the bench reaches the host (ssh destination; ignored with connection: local). */
+  host: string;
+  /** The data-plane address: where the host's requests and replies go. */
+  address: string;
+  /** Where its HTTP endpoints listen (control plane, agent), reachable from the other hosts and the bench. */
+  manage: string;
+  nic?: NicSpec;
+}
+
+export interface SwitchHost extends HostSpec { kind: 'soft' | 'tofino'; port: number; controlPort: number }
+export interface ServerHost extends HostSpec { port: number; workers: number; cores?: number[] }
+export type ClientHost = HostSpec;
+
+export interface Inventory {
+  file: string;
+  connection: 'ssh' | 'local';
+  ssh: { user?: string; port?: number; identity?: string; options: string[] };
+  /** The built Pallas checkout on every host, and the Node that runs it. */
+  pallas: string;
+  node: string;
+  secret?: string;
+  switch: SwitchHost;
+  servers: ServerHost[];
+  clients: ClientHost[];
+}
+
+const PCI = /^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/;
+
+function nic(v: unknown, path: string): NicSpec | undefined {
+  if (v === undefined || v === 'kernel') return undefined;
+  const o = obj(v, path);
+  only(o, path, ['device', 'peerMac', 'eal']);
+  const device = str(o, 'device', path);
+  const peer = o.peerMac === undefined ? undefined : mac(o, 'peerMac', path);
+  return { device, ...(peer ? { peerMac: peer } : {}), ...(o.eal !== undefined ? { eal: strList(o, 'eal', path, []) } : {}) };
+}
+
+function hostOf(o: Obj, path: string): HostSpec {
+  const address = ipv4(o, 'address', path);
+  const n = nic(o.nic, `${path}.nic`);
+  return { host: str(o, 'host', path, address), address, manage: ipv4(o, 'manage', path, address), ...(n ? { nic: n } : {}) };
+}
+
+/**
+ * The transport a host's process opens: kernel UDP on its address, or DPDK on its NIC. A PCI NIC
+ * is allowed in to EAL with -a (EAL's other defaults stay: no hugepages needed); a vdev is
+ * hot-plugged by the transport. `eal` in the inventory replaces the arguments whole.
+ */
+export function transportFor(h: HostSpec, port: number): TransportConfig {
+  if (!h.nic) return { kind: 'udp', bindIp: h.address, port };
+  const pci = PCI.test(h.nic.device);
+  const eal = h.nic.eal ?? (pci ? [...DEFAULT_EAL_ARGS.filter((a) => a !== '--no-pci'), '-a', h.nic.device] : [...DEFAULT_EAL_ARGS]);
+  return { kind: 'dpdk', device: h.nic.device, ip: h.address, udpPort: port || 9000, eal, ...(h.nic.peerMac ? { peerMac: h.nic.peerMac } : {}) };
+}
+
+export function normaliseInventory(v: unknown, file = 'inventory'): Inventory {
+  const o = obj(v, 'inventory');
+  only(o, 'inventory', ['connection', 'ssh', 'pallas', 'node', 'secret', 'switch', 'servers', 'clients']);
+  const connection = oneOf(o, 'connection', 'inventory', ['ssh', 'local'] as const, 'ssh');
+  const so = o.ssh === undefined ? {} : obj(o.ssh, 'inventory.ssh');
+  only(so, 'inventory.ssh', ['user', 'port', 'identity', 'options']);
+  const identity = so.identity === undefined ? undefined : str(so, 'identity', 'inventory.ssh').replace(/^~(?=\/)/, homedir());
+  const ssh = {
+    ...(so.user !== undefined ? { user: str(so, 'user', 'inventory.ssh') } : {}),
+    ...(so.port !== undefined ? { port: int(so, 'port', 'inventory.ssh', 1, 65535) } : {}),
+    ...(identity ? { identity: isAbsolute(identity) ? identity : resolve(identity) } : {}),
+    options: strList(so, 'options', 'inventory.ssh', []),
+  };
+  const pallas = str(o, 'pallas', 'inventory', packageRoot);
+  if (!isAbsolute(pallas)) bad('inventory.pallas', `must be an absolute path (the Pallas checkout on every host), not '${pallas}'`);
+  const secret = o.secret === undefined ? undefined : str(o, 'secret', 'inventory');
+  if (secret !== undefined && secret.length < 16) bad('inventory.secret', 'must be at least 16 characters');
+
+  const swo = obj(o.switch, 'inventory.switch');
+  only(swo, 'inventory.switch', ['kind', 'host', 'address', 'manage', 'nic', 'port', 'controlPort']);
+  const kind = oneOf(swo, 'kind', 'inventory.switch', ['soft', 'tofino'] as const, 'soft');
+  if (kind === 'tofino') {
+    bad('inventory.switch.kind', 'tofino needs the Tofino driver (BFRuntime, with the P4 program), which this build does not have yet; '
+      + 'use kind: soft (a software switch on a host of the rack)');
+  }
+  const sw: SwitchHost = { ...hostOf(swo, 'inventory.switch'), kind, port: int(swo, 'port', 'inventory.switch', 1, 65535, 9010),
+    controlPort: int(swo, 'controlPort', 'inventory.switch', 1, 65535, 9020) };
+
+  const servers = list(o, 'servers', 'inventory').map((s, i): ServerHost => {
+    const p = `inventory.servers[${i}]`;
+    const so2 = obj(s, p);
+    only(so2, p, ['host', 'address', 'manage', 'nic', 'port', 'cores']);
+    let workers: number, cores: number[] | undefined;
+    if (Array.isArray(so2.cores)) {
+      cores = so2.cores.map((c, j) => {
+        if (typeof c !== 'number' || !Number.isInteger(c) || c < 0 || c > 4095) bad(`${p}.cores[${j}]`, 'must be a CPU number');
+        return c;
+      });
+      if (cores.length === 0 || new Set(cores).size !== cores.length) bad(`${p}.cores`, 'must list distinct CPUs, one per worker');
+      workers = cores.length;
+    } else {
+      workers = int(so2, 'cores', p, 1, 1024);
+    }
+    return { ...hostOf(so2, p), port: int(so2, 'port', p, 1, 65535, 9101), workers, ...(cores ? { cores } : {}) };
+  });
+  const seen = new Set<string>();
+  servers.forEach((s, i) => {
+    const k = `${s.address}:${s.port}`;
+    if (seen.has(k) || k === `${sw.address}:${sw.port}`) bad(`inventory.servers[${i}]`, `${k} is used twice`);
+    seen.add(k);
+  });
+  if (servers.length > 254) bad('inventory.servers', 'at most 254 servers');
+  const clients = list(o, 'clients', 'inventory').map((c, i) => {
+    const p = `inventory.clients[${i}]`;
+    const co = obj(c, p);
+    only(co, p, ['host', 'address', 'manage', 'nic']);
+    return hostOf(co, p);
+  });
+  return { file, connection, ssh, pallas, node: str(o, 'node', 'inventory', connection === 'local' ? process.execPath : 'node'),
+    ...(secret ? { secret } : {}), switch: sw, servers, clients };
+}
+
+export function loadInventory(file: string): Inventory {
+  return normaliseInventory(readConfigFile(file, 'inventory'), file);
+}
