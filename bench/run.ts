@@ -63,6 +63,7 @@ if (name === 'io') {
   if (loads && loads.some((l) => !(l > 0 && l < 2))) fail('--loads must be numbers in (0, 2), comma-separated');
   const systems = values.systems?.split(',') as LiveSystem[] | undefined;
   if (systems && systems.some((s) => !(LIVE_SYSTEMS as readonly string[]).includes(s))) fail(`--systems must be among ${LIVE_SYSTEMS.join(', ')}`);
+  if (systems && new Set(systems).size !== systems.length) fail('--systems lists a system twice');
   const count = (flag: string, v: string | undefined) => {
     if (v === undefined) return undefined;
     const n = Number(v);

@@ -70,9 +70,10 @@ export function mergeReports(rs: ClientReport[]): ClientReport {
   for (const r of rs) for (const [k, v] of Object.entries(r.dropsByCause)) dropsByCause[k] = (dropsByCause[k] ?? 0) + v;
   const sum = (k: 'duplicates' | 'unexpected' | 'invalid' | 'offeredRps' | 'achievedRps') => rs.reduce((a, r) => a + r[k], 0);
   const all = mergeTypes('all', rs.map((r) => r.all));
+  const total = (k: (typeof COUNTS)[number]) => rs.reduce((a, r) => a + r[k], 0);
   const m: ClientReport = {
-    scheduled: all.scheduled, sent: all.sent, replies: all.replies, drops: all.drops, timeouts: all.timeouts, neverSent: all.neverSent,
-    late: all.late, lateMaxUs: Math.max(...rs.map((r) => r.lateMaxUs)), duplicates: sum('duplicates'), unexpected: sum('unexpected'),
+    scheduled: total('scheduled'), sent: total('sent'), replies: total('replies'), drops: total('drops'), timeouts: total('timeouts'),
+    neverSent: total('neverSent'), late: total('late'), lateMaxUs: Math.max(...rs.map((r) => r.lateMaxUs)), duplicates: sum('duplicates'), unexpected: sum('unexpected'),
     invalid: sum('invalid'), dropsByCause, offeredRps: sum('offeredRps'), achievedRps: sum('achievedRps'),
     durationS: Math.max(...rs.map((r) => r.durationS)), perType, all, aborted: rs.some((r) => r.aborted),
     startedAtMs: Math.min(...rs.map((r) => r.startedAtMs)),
