@@ -76,6 +76,9 @@ Commands:
                          the open-loop load generator: sends on a precomputed schedule, measures
                          latency from the scheduled time, prints per-type percentiles and every
                          request's fate (--json: counts and HdrHistogram encodings, for merging)
+  control, agent and client also take --stdin: the config is the first line of standard input
+  (JSON), and the command stops when standard input closes; that is how the bench drives a
+  testbed's hosts over ssh (docs/testbed.md)
   sim <scenario.yaml|json|name|paper> [options]
                          simulate every system × load of a scenario on the shared policy code;
                          prints a table and the Pallas-vs-baseline summary (a progress bar on

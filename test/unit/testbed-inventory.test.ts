@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
 import { packageRoot } from '../../lib/native.js';
-import { normaliseInventory, transportFor } from '../../lib/testbed/inventory.js';
+import { loadInventory, normaliseInventory, transportFor } from '../../lib/testbed/inventory.js';
 import { commandFor, shq } from '../../lib/testbed/remote.js';
 
 const base = () => ({
@@ -68,6 +68,15 @@ describe('testbed inventory', () => {
     const words = execFileSync('sh', ['-c', `for w in ${remote}; do printf '%s\\n' "$w"; done`], { encoding: 'utf8' }).trimEnd().split('\n');
     expect(words).toEqual(['node', "/opt/my pallas's/dist/lib/cli/main.js", 'agent', '--stdin', '--json']);
     expect(shq('plain-word_1.2:3')).toBe('plain-word_1.2:3');
+  });
+
+  it('reads the example inventory the docs point to', () => {
+    const inv = loadInventory(`${packageRoot}/bench/testbed/inventory.example.yaml`);
+    expect(inv.servers.map((s) => s.workers)).toEqual([10, 10, 10]);
+    expect(inv.servers[0]!.cores).toHaveLength(10);
+    expect(transportFor(inv.servers[0]!, inv.servers[0]!.port)).toMatchObject({ kind: 'dpdk', device: '0000:3b:00.0', ip: '10.10.0.11' });
+    expect(transportFor(inv.servers[2]!, inv.servers[2]!.port)).toMatchObject({ kind: 'udp', bindIp: '10.10.0.13' });
+    expect(inv.switch.manage).toBe('192.168.1.10');
   });
 
   it('runs local hosts as child processes of this Node', () => {
