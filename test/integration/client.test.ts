@@ -3,7 +3,7 @@
 // from the scheduled time (a deliberately slow server shows its queueing), late sends counted,
 // and the accounting of every request (replies, drop notices by cause, timeouts) against real
 // servers on loopback.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -209,5 +209,34 @@ describe('load generator against real servers', () => {
     const bad = spawnSync(process.execPath, [cli, 'client', '--dst', '127.0.0.1:9'], { encoding: 'utf8' });
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/BAD_CONFIG: pallas client needs --config/);
+  });
+
+  it('starts at a wall-clock time; with --stdin it takes its config from stdin and stops when stdin closes', async () => {
+    const echo = new EchoServer({ transport: { kind: 'udp', port: 0 } }).start();
+    cleanup.push(() => echo.stop());
+    const dst = `127.0.0.1:${echo.local().port}`;
+    const startAt = Date.now() + 400;
+    const r = await runClient({ dst, types: [{ type: 'short' }], phases: [{ durationMs: 50, rateRps: 1000 }], startAt });
+    expect(r.startedAtMs).toBeGreaterThanOrEqual(startAt);
+    expect(r.replies).toBe(r.sent);
+    // Seconds instead of ms is a unit mistake, not a date in 1970.
+    expect(() => clientSchedule(base({ startAt: Math.floor(Date.now() / 1000) }))).toThrow(/client\.startAt: must be a number in/);
+    // A 60 s run whose stdin closes after ~0.5 s: it stops, counts the rest as never sent, and reports.
+    const cli = join(__dirname, '..', '..', 'dist', 'lib', 'cli', 'main.js');
+    const child = spawn(process.execPath, [cli, 'client', '--stdin', '--json'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stdin.write(`${JSON.stringify({ dst, types: [{ type: 'short' }], phases: [{ durationMs: 60_000, rateRps: 1000 }] })}\n`);
+    await new Promise((res) => setTimeout(res, 500));
+    const t0 = Date.now();
+    child.stdin.end();
+    const code = await new Promise((res) => child.once('exit', res));
+    expect(code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    const doc = JSON.parse(out) as { aborted: boolean; sent: number; replies: number; neverSent: number; scheduled: number };
+    expect(doc.aborted).toBe(true);
+    expect(doc.sent).toBeGreaterThan(0);
+    expect(doc.neverSent).toBeGreaterThan(50_000);
+    expect(doc.sent + doc.neverSent).toBe(doc.scheduled);
   });
 });
