@@ -78,6 +78,7 @@ export async function startTestbedRack(inv: Inventory, o: TestbedRackOptions): P
     };
     const deadline = Date.now() + startMs;
     for (;;) {
+      if (control.exited) await control.next(0); // throws with its stderr
       const st = await status();
       const up = st.servers.filter((s) => s.alive && s.epoch > 0).length;
       if (up >= inv.servers.length) break;

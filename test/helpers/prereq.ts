@@ -2,6 +2,8 @@
 // loudly; under CI (CI=true) it fails them: CI installs everything, so a gap there is a bug.
 import { execFileSync } from 'node:child_process';
 
+import { loadNative } from '../../lib/native.js';
+
 export interface Prereq { ok: boolean; why: string }
 
 export function need(ok: boolean, why: string): Prereq {
@@ -28,4 +30,13 @@ export function checkPrereqs(suite: string, prereqs: Prereq[]): boolean {
   if (process.env.CI) throw new Error(`${msg} (CI must provide them: see .ci/run)`);
   console.warn(`\n*** SKIPPING ${msg} ***\n`);
   return false;
+}
+
+/** What the tests over DPDK on a veth pair between network namespaces need. */
+export function dpdkNetnsPrereqs(): Prereq[] {
+  return [
+    need(process.getuid?.() === 0, 'root (network namespaces)'),
+    need(commandWorks('ip', ['-V']), 'iproute2 (`ip`)'),
+    need(loadNative().buildInfo().features.dpdk, 'an addon built with DPDK (apt-get install dpdk-dev libdpdk-dev)'),
+  ];
 }

@@ -8,17 +8,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import type { EncodedReport } from '../../lib/client/merge.js';
-import { loadNative } from '../../lib/native.js';
 import { createVethPair, type VethPair } from '../../lib/util/netns.js';
-import { checkPrereqs, commandWorks, need } from '../helpers/prereq.js';
+import { checkPrereqs, dpdkNetnsPrereqs, need } from '../helpers/prereq.js';
 
 const root = join(__dirname, '..', '..');
 const cli = join(root, 'dist', 'lib', 'cli', 'main.js');
 const ready = checkPrereqs('load generator over DPDK', [
   need(existsSync(cli), 'the compiled CLI (npm run build)'),
-  need(process.getuid?.() === 0, 'root (network namespaces)'),
-  need(commandWorks('ip', ['-V']), 'iproute2 (`ip`)'),
-  need(loadNative().buildInfo().features.dpdk, 'an addon built with DPDK (apt-get install dpdk-dev libdpdk-dev)'),
+  ...dpdkNetnsPrereqs(),
 ]);
 
 const procs: ChildProcess[] = [];

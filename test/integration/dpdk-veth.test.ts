@@ -6,10 +6,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { loadNative } from '../../lib/native.js';
 import { decode } from '../../lib/wire/codec.js';
 import { Flag } from '../../lib/wire/gen.js';
-import { checkPrereqs, commandWorks, need } from '../helpers/prereq.js';
+import { checkPrereqs, dpdkNetnsPrereqs, need } from '../helpers/prereq.js';
 import { createVethPair, type VethPair } from '../../lib/util/netns.js';
 import { malformed, requestsOfEveryType } from '../helpers/requests.js';
 
@@ -18,9 +17,7 @@ const cli = join(root, 'dist', 'lib', 'cli', 'main.js');
 const PER_TYPE = 200;
 
 const ready = checkPrereqs('DPDK over veth', [
-  need(process.getuid?.() === 0, 'root (network namespaces)'),
-  need(commandWorks('ip', ['-V']), 'iproute2 (`ip`)'),
-  need(loadNative().buildInfo().features.dpdk, 'an addon built with DPDK (apt-get install dpdk-dev libdpdk-dev)'),
+  ...dpdkNetnsPrereqs(),
   need(existsSync(cli), 'the compiled CLI (npm run build)'),
 ]);
 

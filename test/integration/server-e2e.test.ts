@@ -13,7 +13,7 @@ import { decodeKvReply, fnv1a } from '../../lib/runtime/kv.js';
 import { createVethPair, type VethPair } from '../../lib/util/netns.js';
 import { decode, encode, kvPayload, spinPayload, type Header } from '../../lib/wire/codec.js';
 import { Flag, Type } from '../../lib/wire/gen.js';
-import { checkPrereqs, commandWorks, need } from '../helpers/prereq.js';
+import { checkPrereqs, dpdkNetnsPrereqs, need } from '../helpers/prereq.js';
 import { exchange } from '../helpers/udp-peer.js';
 
 const root = join(__dirname, '..', '..');
@@ -170,9 +170,7 @@ describe.runIf(ready)('pallas server over kernel UDP on loopback', () => {
 });
 
 const dpdkReady = ready && checkPrereqs('pallas server over DPDK', [
-  need(process.getuid?.() === 0, 'root (network namespaces)'),
-  need(commandWorks('ip', ['-V']), 'iproute2 (`ip`)'),
-  need(features.dpdk, 'an addon built with DPDK (apt-get install dpdk-dev libdpdk-dev)'),
+  ...dpdkNetnsPrereqs(),
 ]);
 
 describe.runIf(dpdkReady).each([

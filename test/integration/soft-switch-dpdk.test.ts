@@ -7,19 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { loadNative } from '../../lib/native.js';
 import { createVethPair, type VethPair } from '../../lib/util/netns.js';
 import { decode, encode, spinPayload } from '../../lib/wire/codec.js';
 import { Flag, Type } from '../../lib/wire/gen.js';
-import { checkPrereqs, commandWorks, need } from '../helpers/prereq.js';
+import { checkPrereqs, dpdkNetnsPrereqs, need } from '../helpers/prereq.js';
 
 const root = join(__dirname, '..', '..');
 const cli = join(root, 'dist', 'lib', 'cli', 'main.js');
 const ready = checkPrereqs('software switch over DPDK', [
   need(existsSync(cli), 'the compiled CLI (npm run build)'),
-  need(process.getuid?.() === 0, 'root (network namespaces)'),
-  need(commandWorks('ip', ['-V']), 'iproute2 (`ip`)'),
-  need(loadNative().buildInfo().features.dpdk, 'an addon built with DPDK (apt-get install dpdk-dev libdpdk-dev)'),
+  ...dpdkNetnsPrereqs(),
 ]);
 
 const procs: ChildProcess[] = [];
