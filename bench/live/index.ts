@@ -241,7 +241,12 @@ export function formatLive(doc: LiveDocument): string {
       + `${fmtUs(p.p999Us).padStart(9)} ${sim.padStart(9)} ${String(p.late).padStart(5)} ${String(p.drops).padStart(6)} ${String(p.timeouts).padStart(4)}${sat}\n`
       + `${''.padEnd(15)}${types}`;
   });
-  const notes = ['saturated: achieved < 0.99 × offered (its latency is not a steady state); client-behind: more than 5 % of the sends left '
+  const spread = Math.max(0, ...doc.points.map((p) => p.clientStartSpreadMs ?? 0));
+  const where = doc.testbed
+    ? [`testbed ${doc.testbed.inventory} (${doc.testbed.connection}): ${doc.testbed.servers.length} servers, ${doc.testbed.clients.length} client host(s) `
+      + `whose histograms were merged; their runs started at most ${spread} ms apart`]
+    : [];
+  const notes = [...where, 'saturated: achieved < 0.99 × offered (its latency is not a steady state); client-behind: more than 5 % of the sends left '
     + 'over 50 µs late (the latency counts from the scheduled time, so it includes that); sim p99: the simulator on the same rack '
     + '(same servers, workers, measured service times and loads), without this machine\'s CPU sharing'];
   return [head, ...rows, '', ...notes].join('\n');
