@@ -30,6 +30,17 @@ function hostPort(flag: string, v: string | undefined): { host: string; port: nu
   return { host: m[1]!, port: Number(m[2]) };
 }
 
+/** The command's config: from --stdin (with its lifeline), from --config FILE, or none. */
+async function configOf(values: { config?: string | undefined; stdin?: boolean | undefined }, what: string):
+  Promise<{ file: unknown; lifeline?: Awaited<ReturnType<typeof stdinConfig>> }> {
+  if (values.stdin && values.config) throw new PallasError('BAD_CONFIG', `pallas ${what}: give --config FILE or --stdin, not both`);
+  if (values.stdin) {
+    const lifeline = await stdinConfig(`pallas ${what}`);
+    return { file: lifeline.config, lifeline };
+  }
+  return { file: values.config ? readConfigFile(values.config, what) : undefined };
+}
+
 function say(json: boolean, obj: object, text: string): void {
   process.stdout.write(json ? `${JSON.stringify(obj)}\n` : `${text}\n`);
 }
@@ -64,8 +75,8 @@ export async function runControl(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, strict: true, options: {
     config: { type: 'string' }, listen: { type: 'string' }, 'switch-port': { type: 'string' }, slots: { type: 'string' },
     policy: { type: 'string' }, json: { type: 'boolean', default: false }, stdin: { type: 'boolean', default: false } } });
-  const lifeline = values.stdin ? await stdinConfig('pallas control') : undefined;
-  const file = (lifeline ? lifeline.config : values.config ? readConfigFile(values.config, 'control') : {}) as ControlFile;
+  const { file: given, lifeline } = await configOf(values, 'control');
+  const file = (given ?? {}) as ControlFile;
   const o = obj(file, 'control');
   const { switch: swCfg = {}, serverSlots, ...controlCfg } = o as ControlFile;
   const listen = hostPort('listen', values.listen);
@@ -99,8 +110,8 @@ export async function runAgent(argv: string[]): Promise<void> {
     config: { type: 'string' }, control: { type: 'string' }, listen: { type: 'string' }, port: { type: 'string' },
     workers: { type: 'string' }, 'server-id': { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean', default: false },
     stdin: { type: 'boolean', default: false } } });
-  const lifeline = values.stdin ? await stdinConfig('pallas agent') : undefined;
-  const file = lifeline ? obj(lifeline.config, 'agent') : values.config ? obj(readConfigFile(values.config, 'agent'), 'agent') : {};
+  const { file: given, lifeline } = await configOf(values, 'agent');
+  const file = given === undefined ? {} : obj(given, 'agent');
   only(file, 'agent', ['control', 'secret', 'listen', 'advertise', 'heartbeatMs', 'name', 'server']);
   const server = { ...(file.server === undefined ? {} : obj(file.server, 'agent.server')) } as ServerConfig;
   const workers = count('workers', values.workers, 1, 1024);
@@ -192,8 +203,8 @@ export async function runClientCmd(argv: string[]): Promise<void> {
     config: { type: 'string' }, dst: { type: 'string' }, rate: { type: 'string' }, duration: { type: 'string' }, json: { type: 'boolean', default: false },
     stdin: { type: 'boolean', default: false } } });
   if (!values.config && !values.stdin) throw new PallasError('BAD_CONFIG', 'pallas client needs --config FILE or --stdin (types, phases, arrivals; see docs/bench.md)');
-  const lifeline = values.stdin ? await stdinConfig('pallas client') : undefined;
-  const cfg = obj(lifeline ? lifeline.config : readConfigFile(values.config!, 'client'), 'client') as unknown as ClientConfig;
+  const { file, lifeline } = await configOf(values, 'client');
+  const cfg = obj(file, 'client') as unknown as ClientConfig;
   if (values.dst) cfg.dst = values.dst;
   const num = (flag: string, v: string | undefined) => {
     if (v === undefined) return undefined;

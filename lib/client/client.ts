@@ -178,7 +178,8 @@ function typeReport(name: string, t: Omit<NativeClientTypeResult, 'latencyBucket
 export async function runClient(cfg: ClientConfig, control?: BigUint64Array): Promise<ClientReport> {
   const n = normalise(cfg);
   const transport = prepareTransport(n.native.transport, 'client.transport');
-  if (n.startAt !== undefined && n.startAt > Date.now()) await new Promise((res) => setTimeout(res, n.startAt! - Date.now()));
+  // Timers run on a monotonic clock and may fire a millisecond before the wall clock gets there.
+  while (n.startAt !== undefined && n.startAt > Date.now()) await new Promise((res) => setTimeout(res, Math.max(1, n.startAt! - Date.now())));
   const startedAtMs = Date.now();
   const r = await nativeAsync(() => loadNative().runClient({ ...n.native, transport }, control));
   const perType: Record<string, TypeReport> = {};
