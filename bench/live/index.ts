@@ -71,7 +71,8 @@ export interface LivePoint {
   achievedRps: number;
   saturated: boolean;
   p50Us: number; p99Us: number; p999Us: number;
-  perType: Record<string, { replies: number; p50Us: number; p99Us: number; p999Us: number; execMeanUs: number }>;
+  /** Per type; `measured`: the replies after the warm-up, which the percentiles are of. */
+  perType: Record<string, { replies: number; measured: number; p50Us: number; p99Us: number; p999Us: number; execMeanUs: number }>;
   sent: number; replies: number; drops: number; timeouts: number; late: number; lateMaxUs: number;
   /** The simulator's p99 for the same rack, workload, system and load (µs), and whether it saturates. */
   simP99Us?: number; simSaturated?: boolean;
@@ -235,7 +236,8 @@ export function formatLive(doc: LiveDocument): string {
   const rows = doc.points.map((p) => {
     const sat = (p.saturated ? ' saturated' : '') + (p.late > 0.05 * p.sent ? ' client-behind' : '');
     const sim = p.simP99Us === undefined ? '-' : p.simSaturated ? 'sat.' : fmtUs(p.simP99Us);
-    const types = Object.entries(p.perType).map(([n, t]) => (t.replies ? `${n} p99 ${fmtUs(t.p99Us)} (exec ${fmtUs(t.execMeanUs)})` : `${n}: no replies`)).join(', ');
+    const types = Object.entries(p.perType).map(([n, t]) => (t.measured ? `${n} p99 ${fmtUs(t.p99Us)} (exec ${fmtUs(t.execMeanUs)})`
+      : `${n}: no replies${t.replies ? ' after the warm-up' : ''}`)).join(', ');
     return `${p.system.padEnd(8)} ${p.load.toFixed(2).padStart(5)} ${`${(p.offeredRps / 1000).toFixed(1)}k`.padStart(9)} `
       + `${`${(p.achievedRps / 1000).toFixed(1)}k`.padStart(9)} ${fmtUs(p.p50Us).padStart(9)} ${fmtUs(p.p99Us).padStart(9)} `
       + `${fmtUs(p.p999Us).padStart(9)} ${sim.padStart(9)} ${String(p.late).padStart(5)} ${String(p.drops).padStart(6)} ${String(p.timeouts).padStart(4)}${sat}\n`
@@ -258,7 +260,7 @@ function csv(doc: LiveDocument): string {
     'timeouts', 'late', ...types.flatMap((t) => [`${t}_p99_us`, `${t}_exec_us`])];
   const rows = doc.points.map((p) => [p.system, p.load, p.offeredRps.toFixed(0), p.achievedRps.toFixed(0), p.saturated, p.p50Us.toFixed(1),
     p.p99Us.toFixed(1), p.p999Us.toFixed(1), p.simP99Us?.toFixed(1) ?? '', p.sent, p.replies, p.drops, p.timeouts, p.late,
-    ...types.flatMap((t) => [p.perType[t]?.p99Us.toFixed(1) ?? '', p.perType[t]?.execMeanUs.toFixed(1) ?? ''])].join(','));
+    ...types.flatMap((t) => (p.perType[t]?.measured ? [p.perType[t]!.p99Us.toFixed(1), p.perType[t]!.execMeanUs.toFixed(1)] : ['', '']))].join(','));
   return `${[head.join(','), ...rows].join('\n')}\n`;
 }
 
@@ -332,7 +334,7 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
         points.push({
           system, load, offeredRps: rep.offeredRps, achievedRps: achieved, saturated: achieved < 0.99 * rep.offeredRps,
           p50Us: rep.all.p50Us, p99Us: rep.all.p99Us, p999Us: rep.all.p999Us,
-          perType: Object.fromEntries(Object.entries(rep.perType).map(([n, t]) => [n, { replies: t.replies, p50Us: t.p50Us, p99Us: t.p99Us, p999Us: t.p999Us, execMeanUs: t.execMeanUs }])),
+          perType: Object.fromEntries(Object.entries(rep.perType).map(([n, t]) => [n, { replies: t.replies, measured: t.histogram.totalCount, p50Us: t.p50Us, p99Us: t.p99Us, p999Us: t.p999Us, execMeanUs: t.execMeanUs }])),
           sent: rep.sent, replies: rep.replies, drops: rep.drops, timeouts: rep.timeouts, late: rep.late, lateMaxUs: rep.lateMaxUs,
           serverCompleted: after.map((a, i) => a - (before[i] ?? 0)),
           ...(clients !== undefined ? { clients, clientStartSpreadMs: spreadMs } : {}),
