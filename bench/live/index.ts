@@ -21,6 +21,7 @@ import { runScenario } from '../../lib/sim/run.js';
 import { normaliseScenario, SYSTEM_PRESETS } from '../../lib/sim/scenario.js';
 import type { SwitchPolicy } from '../../lib/switch/soft.js';
 import type { Inventory } from '../../lib/testbed/inventory.js';
+import { probeHosts } from '../../lib/testbed/clock.js';
 import { startTestbedRack } from '../../lib/testbed/rack.js';
 import { runOnce } from '../../lib/testbed/remote.js';
 import { logger } from '../../lib/util/log.js';
@@ -89,7 +90,9 @@ export interface LiveDocument {
   rack: { servers: number; workers: number; cores: number; why: string };
   /** Where it ran: this machine, or the testbed of an inventory. */
   where: string;
-  testbed?: { inventory: string; connection: string; switch: string; servers: { host: string; address: string; workers: number }[]; clients: string[] };
+  testbed?: { inventory: string; connection: string; switch: string; servers: { host: string; address: string; workers: number }[]; clients: string[];
+    /** Every host's clock minus the bench machine's, and the round trip that bounds it (ms). */
+    hosts: { host: string; hostname: string; offsetMs: number; rttMs: number }[] };
   serviceUs: Record<string, number>;
   /** Spin service times were multiplied by this (1: as the paper has them). */
   scale: number;
@@ -151,8 +154,9 @@ async function localRack(servers: number, workers: number, system: LiveSystem, c
   };
 }
 
-async function testbedRack(inv: Inventory, system: LiveSystem, control: ControlConfig, policy: SwitchPolicy, server: ServerConfig): Promise<LiveRack> {
-  const r = await startTestbedRack(inv, { policy, control, server, log: logger('bench').child(system) });
+async function testbedRack(inv: Inventory, system: LiveSystem, control: ControlConfig, policy: SwitchPolicy, server: ServerConfig,
+  clockOffsetsMs: Map<string, number>): Promise<LiveRack> {
+  const r = await startTestbedRack(inv, { policy, control, server, clockOffsetsMs, log: logger('bench').child(system) });
   return {
     run: async (cfg) => {
       const m = await r.runClients({ ...cfg, dst: r.switchAddr });
@@ -294,6 +298,11 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
       + 'latencies include that sharing; the simulator\'s column is the same rack without it. A testbed (--testbed INVENTORY, or a bigger '
       + 'machine with --servers/--workers) is where the systems\' scheduling shows undisturbed.');
   }
+  const probes = inv ? await probeHosts(inv) : new Map<string, never>();
+  if (inv) {
+    o.log(`  hosts: ${[...probes.values()].map((p) => `${p.host} (${p.hostname}) clock ${Math.abs(p.offsetMs) < 0.05 ? '' : p.offsetMs > 0 ? '+' : '−'}${Math.abs(p.offsetMs).toFixed(1)} ms ±${(p.rttMs / 2).toFixed(1)}`).join(', ')}; `
+      + 'each runs this Pallas; the clients\' shared start is given in their own clocks');
+  }
   if (wl0.kv && !inv) {
     const kv = await loadKv({ path: KV_PATH, keys: 5000, valueBytes: 64 });
     o.log(`  RocksDB: ${kv.keys} keys × ${kv.valueBytes} B on ${KV_PATH} (${kv.built ? 'built now' : 'already there'})`);
@@ -316,7 +325,7 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
   for (const system of systems) {
     const { policy, control } = systemRack(system, wl.types.map((t) => ({ type: t.type, meanUs: svc[t.type]!, share: t.share ?? 1 })));
     o.progress?.(`[${'#'.repeat(done).padEnd(total, '.')}] ${done}/${total} ${system}: starting the rack`);
-    const r = inv ? await testbedRack(inv, system, control, policy, server) : await localRack(rack.servers, rack.workers, system, control, policy, server);
+    const r = inv ? await testbedRack(inv, system, control, policy, server, new Map([...probes].map(([h, p]) => [h, p.offsetMs]))) : await localRack(rack.servers, rack.workers, system, control, policy, server);
     try {
       for (const load of loads) {
         o.progress?.(`[${'#'.repeat(done).padEnd(total, '.')}] ${done}/${total} ${system} load ${load}`);
@@ -360,7 +369,8 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
   const doc: LiveDocument = {
     workload: wl.name, about: wl.about, rack, where, serviceUs: svc, scale: scaled.scale, durationMs, points,
     ...(inv ? { testbed: { inventory: inv.file, connection: inv.connection, switch: `${inv.switch.kind} on ${inv.switch.host}`,
-      servers: inv.servers.map((s) => ({ host: s.host, address: s.address, workers: s.workers })), clients: inv.clients.map((c) => c.host) } } : {}),
+      servers: inv.servers.map((s) => ({ host: s.host, address: s.address, workers: s.workers })), clients: inv.clients.map((c) => c.host),
+      hosts: [...probes.values()].map(({ host, hostname, offsetMs, rttMs }) => ({ host, hostname, offsetMs, rttMs })) } } : {}),
   };
   const dir = join(o.out, 'bench', `${wl.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   mkdirSync(dir, { recursive: true });

@@ -18,7 +18,7 @@ import { formatSummary, summarize, writeIndex, writeResults } from '../sim/repor
 import { runPoints, runScenario, type SimDocument } from '../sim/run.js';
 import { loadScenario, type Scenario } from '../sim/scenario.js';
 import { VERSION } from '../version.js';
-import { runAgent, runClientCmd, runControl, runStatus, runSwitch, runUp } from './rack.js';
+import { runAgent, runClientCmd, runClock, runControl, runStatus, runSwitch, runUp } from './rack.js';
 import { untilSignal } from './signal.js';
 import { DEFAULT_UDP_PORT } from '../wire/gen.js';
 
@@ -76,6 +76,8 @@ Commands:
                          the open-loop load generator: sends on a precomputed schedule, measures
                          latency from the scheduled time, prints per-type percentiles and every
                          request's fate (--json: counts and HdrHistogram encodings, for merging)
+  clock                  answers each line of standard input with this host's wall clock and
+                         Pallas version (JSON): how the bench checks a testbed's hosts
   control, agent and client also take --stdin: the config is the first line of standard input
   (JSON), and the command stops when standard input closes; that is how the bench drives a
   testbed's hosts over ssh (docs/testbed.md)
@@ -336,6 +338,7 @@ async function main(argv: string[]): Promise<void> {
   if (cmd === 'up') return runUp(rest);
   if (cmd === 'status') return runStatus(rest);
   if (cmd === 'client') return runClientCmd(rest);
+  if (cmd === 'clock') return runClock(rest);
   process.stderr.write(`pallas: unknown command '${cmd}' (see pallas --help)\n`);
   process.exit(2);
 }

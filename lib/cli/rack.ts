@@ -2,6 +2,7 @@
 // control` (the control plane, hosting the software switch as a Tofino's control plane runs on
 // the switch's CPU), `pallas agent` (a server runtime and its agent), `pallas up` (all of them on
 // this machine), `pallas status`, and `pallas client` (the open-loop load generator).
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 
 import { Agent, type AgentConfig } from '../agent/agent.js';
@@ -14,6 +15,7 @@ import type { TransportConfig } from '../io/transport.js';
 import type { ServerConfig } from '../runtime/config.js';
 import { rackSize, startRack, switchFor } from '../rack.js';
 import { DEFAULT_SWITCH_PORT, SoftSwitch, SWITCH_POLICIES, type SoftSwitchConfig, type SwitchPolicy } from '../switch/soft.js';
+import { VERSION } from '../version.js';
 import { stdinConfig, untilSignal } from './signal.js';
 
 function count(flag: string, v: string | undefined, min: number, max: number): number | undefined {
@@ -239,4 +241,27 @@ export async function runClientCmd(argv: string[]): Promise<void> {
   process.stdout.write(`pallas client: offered ${r.offeredRps.toFixed(0)} req/s, achieved ${r.achievedRps.toFixed(0)} req/s over ${r.durationS} s; `
     + `late ${r.late} (max ${us(r.lateMaxUs)}), never sent ${r.neverSent}${r.drops ? `, drops ${JSON.stringify(r.dropsByCause)}` : ''}\n`
     + `${[...Object.values(r.perType), r.all].map(line).join('\n')}\n`);
+}
+
+// ---- pallas clock ----------------------------------------------------------------------------------
+
+/**
+ * Answers every line of standard input with this host's wall clock (Unix ms, sub-ms precision),
+ * its name and Pallas's version, one JSON line each, until standard input closes. The bench pings
+ * it over an open ssh session to learn each testbed host's clock offset (the sample with the
+ * shortest round trip bounds it best) and to check that every host runs the same Pallas.
+ */
+export async function runClock(argv: string[]): Promise<void> {
+  parseArgs({ args: argv, strict: true, options: { stdin: { type: 'boolean' }, json: { type: 'boolean' } } });
+  const input = process.stdin.setEncoding('utf8');
+  let buf = '';
+  input.on('data', (d: string) => {
+    buf += d;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      buf = buf.slice(nl + 1);
+      process.stdout.write(`${JSON.stringify({ nowMs: performance.timeOrigin + performance.now(), host: hostname(), version: VERSION })}\n`);
+    }
+  });
+  await new Promise<void>((r) => { input.once('end', r); input.once('close', r); });
 }

@@ -22,6 +22,8 @@ export interface TestbedRackOptions {
   log: Logger;
   /** How long the rack may take to come up (every agent registered and running a policy). */
   startMs?: number;
+  /** Each host's clock minus this machine's (ms, by ssh destination; probeHosts): the clients' shared start time is given in their own clocks. */
+  clockOffsetsMs?: Map<string, number>;
 }
 
 export interface TestbedRack {
@@ -33,7 +35,8 @@ export interface TestbedRack {
   completed(): Promise<number[]>;
   /**
    * Runs `cfg` on every client host at once (each at 1/n of every phase's rate, its own seed, one
-   * shared start time) and merges their reports. `spreadMs`: how far apart the clients started.
+   * shared start time) and merges their reports. `spreadMs`: how far apart the clients started,
+   * on this machine's clock.
    */
   runClients(cfg: ClientConfig): Promise<{ report: ClientReport; spreadMs: number; clients: number }>;
   stop(): Promise<void>;
@@ -99,14 +102,15 @@ export async function startTestbedRack(inv: Inventory, o: TestbedRackOptions): P
         const n = inv.clients.length;
         // One start time for all: far enough ahead for every ssh connection to be made.
         const startAt = Date.now() + (inv.connection === 'ssh' ? 3000 : 1500);
+        const offset = (k: number) => o.clockOffsetsMs?.get(inv.clients[k]!.host) ?? 0;
         const runs = inv.clients.map((c, k) => new RemoteProcess(inv, c, ['client'], {
-          ...cfg, dst, startAt, seed: (cfg.seed ?? 1) * 1000 + k, transport: transportFor(c, 0),
+          ...cfg, dst, startAt: startAt + offset(k), seed: (cfg.seed ?? 1) * 1000 + k, transport: transportFor(c, 0),
           phases: cfg.phases.map((p) => ({ ...p, rateRps: p.rateRps / n })),
         }, `pallas client ${k}`));
         try {
           const lengthMs = cfg.phases.reduce((a, p) => a + p.durationMs, 0) + (cfg.timeoutMs ?? 1000);
           const reps = await Promise.all(runs.map((r, k) => r.next(startAt - Date.now() + lengthMs + 60_000).then((v) => decodeReport(v, `client ${k}'s report`))));
-          const starts = reps.map((r) => r.startedAtMs);
+          const starts = reps.map((r, k) => r.startedAtMs - offset(k));
           return { report: mergeReports(reps), spreadMs: Math.max(...starts) - Math.min(...starts), clients: n };
         } finally {
           await Promise.all(runs.map((r) => r.stop(2000)));

@@ -100,6 +100,11 @@ export class RemoteProcess {
 
   get exited(): boolean { return this.#exitNote !== ''; }
 
+  /** Writes one line to its standard input. */
+  send(line: string): void {
+    if (!this.#exitNote) this.child.stdin!.write(`${line}\n`);
+  }
+
   /** Closes its stdin (it stops by itself), then kills what is left after `graceMs`. */
   async stop(graceMs = 10_000): Promise<void> {
     if (!this.#exitNote) this.child.stdin!.end();

@@ -5,7 +5,7 @@
 // process (their stdin closes); a host that fails to start is named in the error.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,11 @@ import { stringify } from 'yaml';
 import { runLiveBench } from '../../bench/live/index.js';
 import type { RackStatus } from '../../lib/control/plane.js';
 import { loadNative } from '../../lib/native.js';
+import { logger } from '../../lib/util/log.js';
+import { probeHosts } from '../../lib/testbed/clock.js';
 import { normaliseInventory } from '../../lib/testbed/inventory.js';
+import { startTestbedRack } from '../../lib/testbed/rack.js';
+import { VERSION } from '../../lib/version.js';
 import { checkPrereqs, commandWorks, need } from '../helpers/prereq.js';
 import { pidsOf } from '../helpers/procs.js';
 import { SSHD, startSshd, type Sshd } from '../helpers/sshd.js';
@@ -120,5 +124,54 @@ describe.runIf(ready)('bench --testbed: a host that fails', () => {
     await expect(runLiveBench({ workload: 'bimodal', loads: [0.2], durationMs: 500, scale: 50, out, testbed: inv, systems: ['pallas'], log: () => {} }))
       .rejects.toThrow(/pallas agent 1 on this machine (exited|said nothing)/);
     await waitFor(() => remoteCommands().length === 0, 'the control plane and the other agent to have stopped', 15_000, 100);
+  });
+});
+
+describe.runIf(ready)('testbed hosts: versions and clocks', () => {
+  const local = (over: Record<string, unknown> = {}) => normaliseInventory({
+    connection: 'local',
+    switch: { address: '127.0.0.1', port: BASE + 1, controlPort: BASE + 2 },
+    servers: [{ address: '127.0.0.1', port: BASE + 5, cores: 1 }],
+    clients: [{ host: 'a', address: '127.0.0.1' }, { host: 'b', address: '127.0.0.1' }],
+    ...over,
+  }, 'clock-inventory');
+
+  it('finds every host on this Pallas, with its clock offset bounded by the round trip', async () => {
+    const probes = await probeHosts(local());
+    expect([...probes.keys()].sort()).toEqual(['127.0.0.1', 'a', 'b']);
+    for (const p of probes.values()) {
+      expect(p.version).toBe(VERSION);
+      // The same clock: the offset is within half the best round trip (plus the clock's own jitter).
+      expect(Math.abs(p.offsetMs)).toBeLessThanOrEqual(p.rttMs / 2 + 1);
+    }
+  });
+
+  it('refuses a host that runs another Pallas, naming it', async () => {
+    // Another checkout whose `pallas clock` answers with another version.
+    const other = join(out, 'other-pallas');
+    mkdirSync(join(other, 'dist', 'lib', 'cli'), { recursive: true });
+    writeFileSync(join(other, 'dist', 'lib', 'cli', 'main.js'), `process.stdin.setEncoding('utf8').on('data', (d) => {
+      for (const _ of d.split('\\n').slice(1)) process.stdout.write(JSON.stringify({ nowMs: Date.now(), host: 'old', version: '0.0.1-old' }) + '\\n');
+    });\n`);
+    await expect(probeHosts(local({ pallas: other }))).rejects.toThrow(/must run this bench's Pallas \(.+\): 127\.0\.0\.1 runs 0\.0\.1-old, a runs 0\.0\.1-old, b runs 0\.0\.1-old/);
+  });
+
+  it('gives each client the shared start in its own clock: a client whose clock is 400 ms ahead starts 400 ms later by it', async () => {
+    const rack = await startTestbedRack(local(), { policy: 'rr', control: { serverPolicy: { kind: 'cfcfs' } }, log: logger('test'),
+      // Client b's clock claimed 400 ms ahead of this machine's: its start time must be 400 ms later in its clock.
+      clockOffsetsMs: new Map([['a', 0], ['b', 400]]) });
+    try {
+      const t0 = Date.now();
+      const r = await rack.runClients({ dst: '127.0.0.1:9', types: [{ type: 'short', service: { meanUs: 10 } }], phases: [{ durationMs: 300, rateRps: 400 }], timeoutMs: 500 });
+      expect(r.clients).toBe(2);
+      expect(r.report.replies).toBe(r.report.sent);
+      // Seen on this machine's clock (the offset taken back off), both started together;
+      // b really did start ~400 ms after a, so the whole run took that much longer.
+      expect(r.spreadMs).toBeLessThan(150);
+      expect(r.report.startedAtMs).toBeGreaterThanOrEqual(t0);
+      expect(Date.now() - r.report.startedAtMs).toBeGreaterThan(400 + 300);
+    } finally {
+      await rack.stop();
+    }
   });
 });
