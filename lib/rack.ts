@@ -3,8 +3,7 @@
 // start for the embedded default.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 
 import { ControlPlane, DEFAULT_CONTROL_PORT, type ControlConfig } from './control/plane.js';
@@ -72,7 +71,6 @@ export async function startRack(o: RackOptions): Promise<Rack> {
   const tails: string[] = [];
   let control: ControlPlane | undefined;
   let stopping = false;
-  const tmp = mkdtempSync(join(tmpdir(), 'pallas-rack-'));
   const stop = async () => {
     if (stopping && children.every((c) => c.exitCode !== null || c.signalCode !== null)) return;
     stopping = true;
@@ -84,16 +82,18 @@ export async function startRack(o: RackOptions): Promise<Rack> {
     })));
     await control?.stop();
     sw.stop();
-    rmSync(tmp, { recursive: true, force: true });
   };
   try {
     control = await new ControlPlane(sw, { ...o.control, secret, listen: { port: o.controlPort ?? DEFAULT_CONTROL_PORT } }, log.child('control')).start();
-    const agentCfg = join(tmp, 'agent.json');
-    writeFileSync(agentCfg, JSON.stringify({ server: o.server ?? {} }));
+    // Each agent takes its config (with the secret) on stdin and stops when stdin closes: if this
+    // process dies, even by SIGKILL, its agents go with it.
+    const agentCfg = `${JSON.stringify({ server: o.server ?? {}, secret })}\n`;
     for (let i = 0; i < n; i++) {
-      const c = spawn(process.execPath, [MAIN, 'agent', '--config', agentCfg, '--control', control.url, '--port', String(serverPort + i),
+      const c = spawn(process.execPath, [MAIN, 'agent', '--stdin', '--control', control.url, '--port', String(serverPort + i),
         '--workers', String(o.workers), '--server-id', String(i), '--name', `server${i}`],
-      { stdio: ['ignore', 'ignore', o.agentStderr === 'capture' ? 'pipe' : 'inherit'], env: { ...process.env, PALLAS_SECRET: secret } });
+      { stdio: ['pipe', 'ignore', o.agentStderr === 'capture' ? 'pipe' : 'inherit'] });
+      c.stdin!.on('error', () => {}); // it died: its exit says why
+      c.stdin!.write(agentCfg);
       c.stderr?.on('data', (d: Buffer) => { tails[i] = ((tails[i] ?? '') + d.toString()).slice(-2000); });
       c.on('exit', (code, sig) => { if (!stopping) log.warn('agent exited', { server: i, code, signal: sig }); });
       children.push(c);

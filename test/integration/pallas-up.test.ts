@@ -184,4 +184,16 @@ describe.skipIf(!ready)('pallas up', () => {
     up.kill('SIGINT');
     expect(await new Promise((r) => up.once('exit', r))).toBe(0);
   });
+
+  it('takes its server processes with it when it is killed outright', async () => {
+    const up = spawn(process.execPath, [cli, 'up', '--servers', '2', '--switch-port', '0', '--control-port', '0', '--server-port', String(BASE + 30), '--json'],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    procs.push(up);
+    const line = await firstLine(up, 60_000);
+    const agents = () => pidsOf(['--control', line.control as string]);
+    expect(agents()).toHaveLength(2);
+    up.kill('SIGKILL');
+    // No SIGTERM reaches them: their stdin, a pipe from `pallas up`, closes, and they stop.
+    await waitFor(() => agents().length === 0, 'the agents of a killed pallas up to exit', 10_000, 50);
+  });
 });
