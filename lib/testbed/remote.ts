@@ -116,7 +116,7 @@ export class RemoteProcess {
   }
 }
 
-/** Runs a one-shot `pallas <args>` on `h` and returns its stdout (BAD_CONFIG/UNREACHABLE with its stderr on failure). */
+/** Runs a one-shot `pallas <args>` on `h` and returns its stdout (UNREACHABLE, with its stderr tail, if it fails). */
 export function runOnce(inv: Inventory, h: HostSpec, args: string[], ms = 120_000): Promise<string> {
   const { cmd, argv } = commandFor(inv, h, args);
   return new Promise((resolve, reject) => {
