@@ -39,13 +39,14 @@ export interface NativePolicyCounters {
 export interface NativeDispatchCounters {
   n_requests: number; n_bounced: number; n_cloned: number; n_held: number; n_drop_no_server: number; n_drop_full: number;
   n_replies: number; n_replies_filtered: number; n_clone_drop_notices: number; n_unmapped: number; n_filter_evicted: number;
+  n_clone_suppressed: number; n_po2: number;
 }
 export interface NativeSimSession {
   /** Runs every event up to untilNs; resolves true once the run is over. */
   advance(untilNs: number, control?: BigUint64Array): Promise<boolean>;
   nowNs(): number;
-  /** The Pallas switch's monitor registers per type index (null for baseline switches); reset clears the counts. */
-  monitor(reset?: boolean): { count: number[]; ewmaNs: (number | null)[]; nowNs: number } | null;
+  /** The Pallas switch's monitor registers per type index, cumulative u32 (null for baseline switches). */
+  monitor(): { requests: number[]; replies: number[]; timeUnits: number[]; notices: number[]; nowNs: number } | null;
   apply(update: { tables?: object; servers?: { server: number; policy: object; types: number[] }[]; meanNs?: number[] }): void;
   finish(): NativeSimResult;
 }
@@ -86,15 +87,25 @@ export interface NativePolicyHarness {
 }
 
 export interface NativeSwitchTables {
-  typeToGroup?: Record<number, number>; defaultGroup?: number; tauNs?: number; clone?: boolean;
-  groups: { wrr: { server: number; weight: number }[]; cThres?: number; cloneOut?: boolean }[];
+  typeToGroup?: Record<number, number>; defaultGroup?: number; tauShift?: number; clone?: boolean;
+  groups: { wrr: { server: number; weight: number }[]; cThres?: number; cloneTarget?: number | null; balance?: 'wrr' | 'po2' }[];
+  ablation?: { tauNs?: number; argminTarget?: boolean; sharedCloneCounter?: boolean };
 }
 export interface NativeForward { group: number; server: number; flags: number; index: number }
+export interface NativePipelineRegisters {
+  seq: number; wrrCounter: number[]; cloneCounter: number[]; burstWindow: number[]; burstCount: number[];
+  outstanding: { group: number; server: number; value: number }[];
+  filter?: { slot: number; lo: number; hi: number }[];
+}
 export interface NativeSwitchPipeline {
   load(t: NativeSwitchTables): void;
-  request(r: { type: number; flags?: number; index?: number }, nowNs: number): NativeForward & { dropped: boolean; clone?: NativeForward };
-  reply(r: { type: number; flags: number; index: number; timeNs: number }): boolean;
-  monitor(reset?: boolean): { type: number; count: number; ewmaNs: number | null }[];
+  /** group and server: a bounced request's header fields (the group it was sent with, the server that bounced it). */
+  request(r: { type: number; flags?: number; index?: number; group?: number; server?: number }, nowNs: number): NativeForward & { dropped: boolean; clone?: NativeForward };
+  reply(r: { type: number; flags: number; index: number; timeNs: number; group?: number; server?: number }): boolean;
+  /** The monitor registers of every type with a non-zero cell (cumulative u32). */
+  monitor(): { type: number; requests: number; replies: number; timeUnits: number; notices: number }[];
+  /** The other registers; with a list of slots, those reply-filter slots too. */
+  registers(filterSlots?: number[]): NativePipelineRegisters;
   counters(): Record<string, number>;
 }
 
@@ -158,7 +169,7 @@ export interface NativeAddon {
   darcReserve(profiles: { type: number; meanNs: number; share: number }[], workers: number, groupRatio?: number):
     (NativeReservation & { demandOf: Record<string, number> }) | null;
   PolicyHarness: new (cfg: object) => NativePolicyHarness;
-  SwitchPipeline: new (tables: NativeSwitchTables, filterSlots?: number) => NativeSwitchPipeline;
+  SwitchPipeline: new (tables: NativeSwitchTables, filterSlots?: number, opts?: { seed?: number; allowAblation?: boolean }) => NativeSwitchPipeline;
   echoCounterNames: string[];
   transportCounterNames: string[];
   SoftSwitch: new (cfg: object) => NativeSoftSwitch;

@@ -37,6 +37,10 @@ const cType = (bits) => `uint${bits}_t`;
 const lower = (s) => s.toLowerCase();
 const camel = (s) => s.toLowerCase().replace(/_([a-z])/g, (_, c) => c.toUpperCase());
 const hex = (n) => `0x${n.toString(16).toUpperCase()}`;
+// Switch pipeline constants: name -> { value, doc } (SCREAMING_CASE in P4 and TS, kSw<Name> in C++).
+const swConsts = Object.entries(spec.switch).filter(([k]) => !k.startsWith('$'));
+for (const [k, c] of swConsts) if (!Number.isInteger(c.value) || c.value < 0) fail(`switch.${k}: value must be a non-negative integer`);
+const screaming = (s) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 
 // ---- C++ ------------------------------------------------------------------------------------
 function cpp() {
@@ -50,6 +54,9 @@ function cpp() {
   L.push(`inline constexpr uint32_t kMaxDatagram = ${spec.maxDatagram};`);
   L.push(`inline constexpr uint32_t kHeaderSize = ${headerSize};`);
   L.push(`inline constexpr uint32_t kMaxTypes = ${spec.maxTypes};`, '');
+  L.push('// Switch pipeline sizes and fixed parameters (docs/switch-contract.md).');
+  for (const [k, c] of swConsts) L.push(`inline constexpr uint32_t kSw${k[0].toUpperCase()}${k.slice(1)} = ${c.value};  // ${c.doc}`);
+  L.push('');
   L.push('// Byte offsets of the header fields (network byte order).', 'namespace off {');
   for (const f of header) L.push(`inline constexpr uint32_t ${f.name} = ${f.offset};  // ${f.bits} bits: ${f.doc}`);
   L.push('}  // namespace off', '');
@@ -95,6 +102,10 @@ function ts() {
   L.push(`export const MAX_DATAGRAM = ${spec.maxDatagram};`);
   L.push(`export const HEADER_SIZE = ${headerSize};`);
   L.push(`export const MAX_TYPES = ${spec.maxTypes};`, '');
+  L.push('/** Switch pipeline sizes and fixed parameters (docs/switch-contract.md). */');
+  L.push('export const SWITCH = {');
+  for (const [k, c] of swConsts) L.push(`  ${k}: ${c.value},  // ${c.doc}`);
+  L.push('} as const;', '');
   L.push('/** Header fields in wire order: byte offset and size (network byte order). */');
   L.push('export const HEADER_FIELDS = [');
   for (const f of header) L.push(`  { name: '${camel(f.name)}', offset: ${f.offset}, size: ${f.size} },`);
@@ -132,6 +143,8 @@ function p4() {
   for (const f of spec.flags) L.push(`#define PALLAS_FLAG_${f.name} ${hex(1 << f.bit)}`);
   L.push(`#define PALLAS_FLAGS_RESERVED ${hex(reservedMask)}`);
   for (const t of spec.types) L.push(`#define PALLAS_TYPE_${t.name} ${t.id}`);
+  L.push('', '// Switch pipeline sizes and fixed parameters (docs/switch-contract.md).');
+  for (const [k, c] of swConsts) L.push(`#define PALLAS_${screaming(k)} ${c.value}  // ${c.doc}`);
   L.push('', 'header pallas_h {');
   for (const f of header) L.push(`    bit<${f.bits}> ${f.name};`);
   L.push('}', '', '#endif', '');

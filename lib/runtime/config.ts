@@ -164,7 +164,8 @@ export function normalisePolicy(v: unknown, workers: number, path = 'policy'): N
   if (d.groups !== undefined) {
     const seen = new Set<number>();
     let total = 0;
-    darc.groups = list(d, 'groups', dp).map((g, i) => {
+    const groups = list(d, 'groups', dp);
+    darc.groups = groups.map((g, i) => {
       const gp = `${dp}.groups[${i}]`;
       const go = obj(g, gp);
       only(go, gp, ['types', 'workers']);
@@ -174,7 +175,8 @@ export function normalisePolicy(v: unknown, workers: number, path = 'policy'): N
         seen.add(id);
         return id;
       });
-      const w = int(go, 'workers', gp, 1, workers);
+      // A group other than the last may have no cores: it runs on the longer groups' idle cores, first.
+      const w = int(go, 'workers', gp, i < groups.length - 1 ? 0 : 1, workers);
       total += w;
       return { types, workers: w };
     });

@@ -9,8 +9,9 @@ import type { TableOp } from './tables.js';
 export interface PipelineRegisters {
   seq: number;
   wrrCounter: number[];
-  /** The τ window each group's count belongs to; null before the group's first request. */
-  burstWindow: (number | null)[];
+  cloneCounter: number[];
+  /** The τ window (low 32 bits of now >> tauShift) each group's count belongs to; 0 before the group's first request. */
+  burstWindow: number[];
   burstCount: number[];
 }
 
@@ -30,7 +31,7 @@ export interface SwitchDriver {
   tables(): SwitchTables | null;
   /** Wires server `index` to an address, or unwires it (null). */
   setServer(index: number, addr: { ip: string; port: number; mac?: string } | null): Promise<void>;
-  /** The monitor registers: per wire type, replies since the previous read, and the EWMA. */
+  /** The monitor registers: per wire type, cumulative u32 counters (replies, execution time units, drop notices). */
   readMonitor(): Promise<MonitorRead>;
   /** The pipeline's other registers (Pallas switch only; null for a baseline's). */
   readRegisters(): Promise<PipelineRegisters | null>;

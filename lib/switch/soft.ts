@@ -9,6 +9,7 @@ import { native, PallasError } from '../errors.js';
 import { prepareTransport, type TransportConfig } from '../io/transport.js';
 import { loadNative, type NativeEndpoint, type NativeSoftSwitch, type NativeSoftSwitchViews } from '../native.js';
 import { typeName } from '../runtime/config.js';
+import { SWITCH } from '../wire/gen.js';
 import type { PipelineRegisters, SwitchDriver } from './driver.js';
 import { diffTables, normaliseTables, singleGroupTables, type TableOp } from './tables.js';
 
@@ -45,8 +46,8 @@ export interface SwitchStats {
   switch: Record<string, number>;
   /** Datagrams refused by wire validation, by reason. */
   invalid: Record<string, number>;
-  /** Per type seen: requests, and the monitor registers (count is cumulative here). */
-  types: Record<string, { id: number; requests: number; monCount: number; monEwmaNs: number | null }>;
+  /** Per type seen: requests, and the monitor registers (cumulative; the mean over the switch's life). */
+  types: Record<string, { id: number; requests: number; monReplies: number; monNotices: number; monMeanNs: number | null }>;
   servers: { sent: number; replies: number; queueLen: number }[];
   transport: Record<string, number>;
 }
@@ -88,7 +89,6 @@ export class SoftSwitch implements SwitchDriver {
   #native: NativeSoftSwitch | undefined;
   #state: 'new' | 'running' | 'stopped' = 'new';
   #tables: SwitchTables | null = null;
-  #monPrev: bigint[] = new Array<bigint>(256).fill(0n);
   readonly #cfg: { native: object; servers: number };
 
   /** Validates `cfg` (BAD_CONFIG naming the field); starts nothing. */
@@ -164,31 +164,20 @@ export class SoftSwitch implements SwitchDriver {
     const L = lay();
     const { types } = snapshot(this.#live().views());
     const nt = L.typeCells.length;
-    const ic = L.typeCells.indexOf('mon_count');
-    const ie = L.typeCells.indexOf('mon_ewma');
-    const is = L.typeCells.indexOf('mon_seen');
-    const count: number[] = [];
-    const ewmaNs: (number | null)[] = [];
-    for (let t = 0; t < 256; t++) {
-      const c = types[t * nt + ic]!;
-      count.push(Number(c - this.#monPrev[t]!));
-      this.#monPrev[t] = c;
-      ewmaNs.push(types[t * nt + is]! ? Number(types[t * nt + ie]!) : null);
-    }
-    return { count, ewmaNs };
+    const col = (name: string) => {
+      const c = L.typeCells.indexOf(name);
+      return Array.from({ length: 256 }, (_, t) => Number(types[t * nt + c]!));
+    };
+    return { requests: col('mon_requests'), replies: col('mon_replies'), timeUnits: col('mon_time_units'), notices: col('mon_notices') };
   }
 
   async readRegisters(): Promise<PipelineRegisters | null> {
     if (this.policy !== 'pallas') return null;
     const { registers: r } = snapshot(this.#live().views());
-    const groups = 32;
+    const groups = SWITCH.maxGroups;
     const at = (i: number) => Number(r[i]!);
-    return {
-      seq: at(0),
-      wrrCounter: Array.from({ length: groups }, (_, g) => at(1 + g)),
-      burstWindow: Array.from({ length: groups }, (_, g) => (r[1 + groups + g] === 0xffffffffffffffffn ? null : at(1 + groups + g))),
-      burstCount: Array.from({ length: groups }, (_, g) => at(1 + 2 * groups + g)),
-    };
+    const row = (k: number) => Array.from({ length: groups }, (_, g) => at(1 + k * groups + g));
+    return { seq: at(0), wrrCounter: row(0), cloneCounter: row(1), burstWindow: row(2), burstCount: row(3) };
   }
 
   async counters(): Promise<Record<string, number>> { return this.stats().switch; }
@@ -206,10 +195,10 @@ export class SoftSwitch implements SwitchDriver {
     const nt = L.typeCells.length;
     const cell = (t: number, name: string) => Number(types[t * nt + L.typeCells.indexOf(name)]);
     for (let t = 0; t < 256; t++) {
-      const requests = cell(t, 'n_requests');
-      const seen = cell(t, 'mon_seen') === 1;
-      if (requests === 0 && !seen && cell(t, 'mon_count') === 0) continue;
-      out.types[typeName(t)] = { id: t, requests, monCount: cell(t, 'mon_count'), monEwmaNs: seen ? cell(t, 'mon_ewma') : null };
+      const requests = cell(t, 'n_requests'), replies = cell(t, 'mon_replies'), notices = cell(t, 'mon_notices');
+      if (requests === 0 && replies === 0 && notices === 0) continue;
+      out.types[typeName(t)] = { id: t, requests, monReplies: replies, monNotices: notices,
+        monMeanNs: replies > 0 ? (cell(t, 'mon_time_units') * 2 ** SWITCH.monTimeShift) / replies : null };
     }
     const ns = L.serverCells.length;
     for (let s = 0; s * ns < servers.length; s++) {

@@ -9,6 +9,20 @@ export const MAX_DATAGRAM = 1472;
 export const HEADER_SIZE = 22;
 export const MAX_TYPES = 256;
 
+/** Switch pipeline sizes and fixed parameters (docs/switch-contract.md). */
+export const SWITCH = {
+  maxGroups: 32,  // serving groups (group ids 0..31)
+  maxServers: 256,  // server ids 0..255 (the header's 8-bit server field)
+  wrrEntries: 1024,  // rows of the wrr table and of each po2 pick table (one row per server of a group)
+  filterSlots: 65536,  // slots of the paired reply-filter register (index mod slots)
+  tauShiftDefault: 14,  // burst window tau = 2^k ns; 14: 16.384 us (the paper's 20 us rounded to a power of two)
+  tauShiftMin: 8,  // smallest burst window shift (256 ns)
+  tauShiftMax: 24,  // largest burst window shift (16.8 ms)
+  monTimeShift: 4,  // the monitor sums execution times in units of 2^k ns, rounded: (time_ns + 2^(k-1)) >> k
+  po2RandomBits: 16,  // width of the random numbers that pick power-of-two candidates (po2 pick tables range over them)
+  noGroup: 255,  // type_to_group value of an unmapped type; clone_target of a group that never clones
+} as const;
+
 /** Header fields in wire order: byte offset and size (network byte order). */
 export const HEADER_FIELDS = [
   { name: 'magicVersion', offset: 0, size: 1 },

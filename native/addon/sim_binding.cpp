@@ -252,6 +252,8 @@ Napi::Object result_object(Napi::Env env, const sim::SimResult& r) {
   sw.Set("n_clone_drop_notices", static_cast<double>(r.sw.n_clone_drop_notices));
   sw.Set("n_unmapped", static_cast<double>(r.sw.n_unmapped));
   sw.Set("n_filter_evicted", static_cast<double>(r.sw.n_filter_evicted));
+  sw.Set("n_clone_suppressed", static_cast<double>(r.sw.n_clone_suppressed));
+  sw.Set("n_po2", static_cast<double>(r.sw.n_po2));
   o.Set("switch", sw);
   if (!r.timeline.empty()) {
     Napi::Array tl = Napi::Array::New(env, r.timeline.size());
@@ -536,20 +538,27 @@ class SimSession : public Napi::ObjectWrap<SimSession> {
     return p;
   }
   Napi::Value NowNs(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(s_.now_ns())); }
+  // The monitor registers (docs/switch-contract.md): cumulative u32 per simulated type; the control
+  // plane takes differences between reads, as it does with a live switch.
   Napi::Value Monitor(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     idle_or_throw(env);
-    sw::Monitor* m = s_.monitor();
+    const sw::Monitor* m = s_.monitor();
     if (!m) return env.Null();
-    Napi::Array count = Napi::Array::New(env, types_), ewma = Napi::Array::New(env, types_);
+    Napi::Array replies = Napi::Array::New(env, types_), units = Napi::Array::New(env, types_), notices = Napi::Array::New(env, types_);
+    Napi::Array requests = Napi::Array::New(env, types_);
     for (uint32_t t = 0; t < types_; t++) {
-      count.Set(t, m->count(static_cast<uint8_t>(t)));
-      ewma.Set(t, m->seen(static_cast<uint8_t>(t)) ? Napi::Value(Napi::Number::New(env, m->ewma_ns(static_cast<uint8_t>(t)))) : env.Null());
+      const uint8_t ty = static_cast<uint8_t>(t);
+      requests.Set(t, m->requests(ty));
+      replies.Set(t, m->replies(ty));
+      units.Set(t, m->time_units(ty));
+      notices.Set(t, m->notices(ty));
     }
-    if (info.Length() > 0 && info[0].ToBoolean().Value()) m->reset_counts();
     Napi::Object o = Napi::Object::New(env);
-    o.Set("count", count);
-    o.Set("ewmaNs", ewma);
+    o.Set("requests", requests);
+    o.Set("replies", replies);
+    o.Set("timeUnits", units);
+    o.Set("notices", notices);
     o.Set("nowNs", static_cast<double>(s_.now_ns()));
     return o;
   }

@@ -30,14 +30,23 @@ class SwitchPipelineWrap : public Napi::ObjectWrap<SwitchPipelineWrap> {
     return DefineClass(env, "SwitchPipeline",
                        {InstanceMethod("load", &SwitchPipelineWrap::Load), InstanceMethod("request", &SwitchPipelineWrap::Request),
                         InstanceMethod("reply", &SwitchPipelineWrap::Reply), InstanceMethod("monitor", &SwitchPipelineWrap::MonitorM),
+                        InstanceMethod("registers", &SwitchPipelineWrap::Registers),
                         InstanceMethod("counters", &SwitchPipelineWrap::Counters)});
   }
+  // new SwitchPipeline(tables, filterSlots?, {seed?, allowAblation?})
   explicit SwitchPipelineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SwitchPipelineWrap>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsObject()) throw_bad(env, "SwitchPipeline needs tables");
     const uint32_t slots = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : sw::kFilterSlots;
     if (slots == 0) throw_bad(env, "the reply filter needs at least one slot");
-    p_ = std::make_unique<sw::Pipeline>(slots);
+    uint64_t seed = 1;
+    bool ablation = false;
+    if (info.Length() > 2 && info[2].IsObject()) {
+      const Napi::Object o = info[2].As<Napi::Object>();
+      seed = get_u64(o, "seed", 1);
+      ablation = get_bool(o, "allowAblation", false);
+    }
+    p_ = std::make_unique<sw::Pipeline>(slots, seed, ablation);
     Load(info);
   }
 
@@ -49,39 +58,102 @@ class SwitchPipelineWrap : public Napi::ObjectWrap<SwitchPipelineWrap> {
     if (!st.ok()) throw_status(env, st);
     return env.Undefined();
   }
+  // request({type, flags?, index?, group?, server?}, nowNs): group and server matter for a bounced request.
   Napi::Value Request(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsObject()) throw_bad(env, "request needs {type, flags?, index?}");
     const Napi::Object r = info[0].As<Napi::Object>();
     const uint64_t now = info.Length() > 1 && info[1].IsNumber() ? static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue()) : 0;
-    const sw::RequestOut out = p_->on_request(static_cast<uint8_t>(get_u32(r, "type", 0)), static_cast<uint8_t>(get_u32(r, "flags", 0)),
-                                              get_u32(r, "index", 0), now);
+    sw::PipeRequest in;
+    in.type = static_cast<uint8_t>(get_u32(r, "type", 0));
+    in.flags = static_cast<uint8_t>(get_u32(r, "flags", 0));
+    in.index = get_u32(r, "index", 0);
+    in.group = static_cast<uint8_t>(get_u32(r, "group", 0));
+    in.server = static_cast<uint16_t>(get_u32(r, "server", sw::kNoServer));
+    const sw::RequestOut out = p_->on_request(in, now);
     Napi::Object o = forward_object(env, out.primary);
     o.Set("dropped", out.dropped);
     if (out.cloned) o.Set("clone", forward_object(env, out.clone));
     return o;
   }
+  // reply({type, flags, index, group?, server?, timeNs}) → forward?
   Napi::Value Reply(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsObject()) throw_bad(env, "reply needs {type, flags, index, timeNs}");
     const Napi::Object r = info[0].As<Napi::Object>();
-    return Napi::Boolean::New(info.Env(), p_->on_reply(static_cast<uint8_t>(get_u32(r, "type", 0)), static_cast<uint8_t>(get_u32(r, "flags", 0)),
-                                                       get_u32(r, "index", 0), get_u32(r, "timeNs", 0)));
+    sw::PipeReply in;
+    in.type = static_cast<uint8_t>(get_u32(r, "type", 0));
+    in.flags = static_cast<uint8_t>(get_u32(r, "flags", 0));
+    in.index = get_u32(r, "index", 0);
+    in.group = static_cast<uint8_t>(get_u32(r, "group", 0));
+    in.server = static_cast<uint16_t>(get_u32(r, "server", sw::kNoServer));
+    in.time_ns = get_u32(r, "timeNs", 0);
+    return Napi::Boolean::New(env, p_->on_reply(in));
   }
+  // The monitor registers of every type with a non-zero cell: [{type, requests, replies, timeUnits, notices}].
   Napi::Value MonitorM(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    const bool reset = info.Length() > 0 && info[0].ToBoolean();
+    const sw::Monitor& m = p_->monitor();
     Napi::Array a = Napi::Array::New(env);
     uint32_t n = 0;
     for (uint32_t t = 0; t < 256; t++) {
       const uint8_t ty = static_cast<uint8_t>(t);
-      if (!p_->monitor().seen(ty) && p_->monitor().count(ty) == 0) continue;
+      if (m.requests(ty) == 0 && m.replies(ty) == 0 && m.time_units(ty) == 0 && m.notices(ty) == 0) continue;
       Napi::Object o = Napi::Object::New(env);
       o.Set("type", t);
-      o.Set("count", p_->monitor().count(ty));
-      // null until a reply brings an execution time (a type seen only through drop notices)
-      o.Set("ewmaNs", p_->monitor().seen(ty) ? Napi::Value(Napi::Number::New(env, p_->monitor().ewma_ns(ty))) : env.Null());
+      o.Set("requests", m.requests(ty));
+      o.Set("replies", m.replies(ty));
+      o.Set("timeUnits", m.time_units(ty));
+      o.Set("notices", m.notices(ty));
       a.Set(n++, o);
     }
-    if (reset) p_->monitor().reset_counts();
     return a;
+  }
+  // The other registers: seq; per group wrrCounter, cloneCounter, burstWindow, burstCount; the
+  // outstanding counts of the servers named in the tables ([{group, server, value}]); and, with
+  // a list of slots, those filter slots ({slot, lo, hi}).
+  Napi::Value Registers(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("seq", p_->seq());
+    Napi::Array wc = Napi::Array::New(env, sw::kMaxGroups), cc = Napi::Array::New(env, sw::kMaxGroups);
+    Napi::Array bw = Napi::Array::New(env, sw::kMaxGroups), bc = Napi::Array::New(env, sw::kMaxGroups);
+    for (uint32_t g = 0; g < sw::kMaxGroups; g++) {
+      wc.Set(g, p_->wrr_counter().value(g));
+      cc.Set(g, p_->clone_counter().value(g));
+      bw.Set(g, p_->burst().window_of(g));
+      bc.Set(g, p_->burst().count_of(g));
+    }
+    o.Set("wrrCounter", wc);
+    o.Set("cloneCounter", cc);
+    o.Set("burstWindow", bw);
+    o.Set("burstCount", bc);
+    Napi::Array out = Napi::Array::New(env);
+    uint32_t n = 0;
+    const sw::Tables& t = p_->tables();
+    for (uint32_t g = 0; g < t.groups.size(); g++)
+      for (const sw::WrrEntry& e : t.groups[g].wrr) {
+        Napi::Object x = Napi::Object::New(env);
+        x.Set("group", g);
+        x.Set("server", e.server);
+        x.Set("value", p_->outstanding().value(g, e.server));
+        out.Set(n++, x);
+      }
+    o.Set("outstanding", out);
+    if (info.Length() > 0 && info[0].IsArray()) {
+      const Napi::Array slots = info[0].As<Napi::Array>();
+      Napi::Array f = Napi::Array::New(env, slots.Length());
+      for (uint32_t i = 0; i < slots.Length(); i++) {
+        const uint32_t s = slots.Get(i).As<Napi::Number>().Uint32Value() % p_->filter().slots();
+        Napi::Object x = Napi::Object::New(env);
+        x.Set("slot", s);
+        x.Set("lo", p_->filter().lo(s));
+        x.Set("hi", p_->filter().hi(s));
+        f.Set(i, x);
+      }
+      o.Set("filter", f);
+    }
+    return o;
   }
   Napi::Value Counters(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -91,7 +163,9 @@ class SwitchPipelineWrap : public Napi::ObjectWrap<SwitchPipelineWrap> {
     o.Set("n_unmapped", static_cast<double>(c.n_unmapped));
     o.Set("n_bounced", static_cast<double>(c.n_bounced));
     o.Set("n_cloned", static_cast<double>(c.n_cloned));
+    o.Set("n_clone_suppressed", static_cast<double>(c.n_clone_suppressed));
     o.Set("n_drop_no_server", static_cast<double>(c.n_drop_no_server));
+    o.Set("n_po2", static_cast<double>(c.n_po2));
     o.Set("n_replies", static_cast<double>(c.n_replies));
     o.Set("n_replies_filtered", static_cast<double>(c.n_replies_filtered));
     o.Set("n_filter_evicted", static_cast<double>(c.n_filter_evicted));
@@ -223,10 +297,16 @@ void parse_switch_options(Napi::Env env, const Napi::Object& o, sw::DispatcherCo
   if (o.Get("tables").IsObject()) c->tables = parse_tables(env, o.Get("tables").As<Napi::Object>());
 }
 
+// Tables as the control plane writes them (lib/control/policy.ts SwitchTables): typeToGroup,
+// defaultGroup, tauShift, clone, groups [{wrr [{server, weight}], cThres, cloneTarget (null: none),
+// balance 'wrr'|'po2'}], and the simulator-only `ablation` {tauNs, argminTarget, sharedCloneCounter}.
+// Shapes are checked here; values (ranges, references between groups) by Pipeline::load.
 sw::Tables parse_tables(Napi::Env env, const Napi::Object& o) {
   sw::Tables t;
   t.default_group = static_cast<uint8_t>(get_u32(o, "defaultGroup", 0));
-  t.tau_ns = get_u64(o, "tauNs", sw::kDefaultTauNs);
+  const uint32_t shift = get_u32(o, "tauShift", sw::kDefaultTauShift);
+  if (shift > 255) throw_bad(env, "tauShift must be a small integer");
+  t.tau_shift = static_cast<uint8_t>(shift);
   t.clone = get_bool(o, "clone", true);
   if (o.Get("typeToGroup").IsObject()) {
     const Napi::Object m = o.Get("typeToGroup").As<Napi::Object>();
@@ -245,18 +325,37 @@ sw::Tables parse_tables(Napi::Env env, const Napi::Object& o) {
   if (!o.Get("groups").IsArray()) throw_bad(env, "switch tables need `groups`");
   const Napi::Array gs = o.Get("groups").As<Napi::Array>();
   for (uint32_t i = 0; i < gs.Length(); i++) {
+    if (!gs.Get(i).IsObject()) throw_bad(env, "groups[" + std::to_string(i) + "] must be an object");
     const Napi::Object g = gs.Get(i).As<Napi::Object>();
     sw::GroupTable gt;
     gt.c_thres = get_u32(g, "cThres", 0);
-    gt.clone_out = get_bool(g, "cloneOut", true);
+    const Napi::Value target = g.Get("cloneTarget");
+    if (target.IsNumber()) {
+      const double v = target.As<Napi::Number>().DoubleValue();
+      if (v < 0 || v >= sw::kMaxGroups) throw_bad(env, "groups[" + std::to_string(i) + "].cloneTarget must be a group index or null");
+      gt.clone_target = static_cast<uint8_t>(v);
+    } else if (!target.IsNull() && !target.IsUndefined()) {
+      throw_bad(env, "groups[" + std::to_string(i) + "].cloneTarget must be a group index or null");
+    }
+    const std::string bal = get_string(g, "balance", "wrr");
+    if (bal == "po2") gt.balance = sw::Balance::kPo2;
+    else if (bal != "wrr") throw_bad(env, "groups[" + std::to_string(i) + "].balance must be 'wrr' or 'po2'");
     if (g.Get("wrr").IsArray()) {
       const Napi::Array w = g.Get("wrr").As<Napi::Array>();
       for (uint32_t j = 0; j < w.Length(); j++) {
         const Napi::Object e = w.Get(j).As<Napi::Object>();
-        gt.wrr.push_back({static_cast<uint16_t>(get_u32(e, "server", 0)), static_cast<uint16_t>(get_u32(e, "weight", 1))});
+        const uint32_t server = get_u32(e, "server", 0), weight = get_u32(e, "weight", 1);
+        if (server > 0xFFFF || weight > 0xFFFF) throw_bad(env, "groups[" + std::to_string(i) + "].wrr: server and weight must fit 16 bits");
+        gt.wrr.push_back({static_cast<uint16_t>(server), static_cast<uint16_t>(weight)});
       }
     }
     t.groups.push_back(std::move(gt));
+  }
+  if (o.Get("ablation").IsObject()) {
+    const Napi::Object a = o.Get("ablation").As<Napi::Object>();
+    t.ablation.exact_tau_ns = get_u64(a, "tauNs", 0);
+    t.ablation.argmin_target = get_bool(a, "argminTarget", false);
+    t.ablation.shared_clone_counter = get_bool(a, "sharedCloneCounter", false);
   }
   return t;
 }

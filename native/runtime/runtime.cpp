@@ -449,6 +449,7 @@ void Runtime::bounce(const policy::BounceFilter& f) {
     cell_add(&stats_->server()[kBounced], 1);
     uint8_t* b = buf(it.handle);
     b[wire::off::flags] = static_cast<uint8_t>(b[wire::off::flags] | wire::kFlagBounced);
+    b[wire::off::server] = static_cast<uint8_t>(cfg_.server_id);  // the switch decrements this server's outstanding count
     send(b, slots_[it.handle].len, slots_[it.handle].from, kBounced);
     free_after_flush_.push_back(it.handle);
   }

@@ -123,7 +123,7 @@ class Simulation {
   bool advance(uint64_t until_ns, const Tick& tick);
   uint64_t now() const { return now_; }
   Status apply(const Update& u);
-  sw::Monitor* monitor() { return disp_->monitor(); }
+  const sw::Monitor* monitor() const { return disp_->monitor(); }
   void finish(SimResult* out);
 
  private:
@@ -216,6 +216,7 @@ Status Simulation::setup() {
   dc.servers = n_servers;
   dc.workers = c.central ? c.servers * c.workers : c.workers;
   dc.seed = c.seed;
+  dc.allow_ablation = true;  // the simulator runs the paper's ideal rules as ablations
   if (c.central) dc.kind = "random";
   std::string err;
   disp_ = sw::make_dispatcher(dc, &err);
@@ -442,7 +443,12 @@ void Simulation::switch_request(uint32_t h, uint64_t now) {
   const Req& r = reqs_[h];
   if (r.flags & wire::kFlagBounced) out_->bounced_reroutes++;
   sends_.clear();
-  const sw::Fate f = disp_->on_request({h, r.type, r.flags, r.index}, now, &sends_);
+  sw::ReqIn in{h, r.type, r.flags, r.index};
+  if (r.flags & wire::kFlagBounced) {
+    in.group = r.group;
+    in.server = static_cast<uint16_t>(r.server);
+  }
+  const sw::Fate f = disp_->on_request(in, now, &sends_);
   if (f == sw::Fate::kDropped) {
     resolve(h, 3);
     return;
@@ -626,6 +632,7 @@ void Simulation::switch_reply(uint32_t h, uint64_t now) {
   in.server = static_cast<uint16_t>(r.server);
   in.type = r.type;
   in.flags = r.flags;
+  in.group = r.group;
   in.index = r.index;
   in.time_ns = static_cast<uint32_t>(std::min<uint64_t>(l.service_ns, UINT32_MAX));
   in.queue_len = r.queue_len;
@@ -804,7 +811,7 @@ Status Session::apply(const Update& u) {
   if (!impl_) return Status::Error("BAD_STATE", "the session is not open");
   return impl_->apply(u);
 }
-sw::Monitor* Session::monitor() { return impl_ ? impl_->monitor() : nullptr; }
+const sw::Monitor* Session::monitor() const { return impl_ ? impl_->monitor() : nullptr; }
 void Session::finish(SimResult* out) {
   if (impl_) impl_->finish(out);
   else *out = SimResult{};

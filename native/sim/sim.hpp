@@ -148,7 +148,7 @@ class Session {
   bool advance(uint64_t until_ns, const Tick& tick = {});
   uint64_t now_ns() const;
   Status apply(const Update& u);
-  sw::Monitor* monitor();
+  const sw::Monitor* monitor() const;
   void finish(SimResult* out);
 
  private:

@@ -244,6 +244,8 @@ void SoftSwitch::on_request(const io::RxPacket& p, const wire::Header& h, bool b
   if (bounced) {
     in.flags = h.flags;
     in.index = h.index;
+    in.group = h.group;  // the group it was sent with, and the server that handed it back
+    in.server = static_cast<uint16_t>(server_of(p.from));
   } else {
     // A client's request: the switch owns the clone state, the group and the index.
     in.flags = static_cast<uint8_t>(h.flags & ~wire::kCloneMask);
@@ -251,6 +253,10 @@ void SoftSwitch::on_request(const io::RxPacket& p, const wire::Header& h, bool b
     b[wire::off::flags] = in.flags;
   }
   add(&trow(h.type)[kTRequests], 1);
+  if (!is_touched_[h.type]) {  // its monitor cells (mon_requests) change
+    is_touched_[h.type] = 1;
+    touched_.push_back(h.type);
+  }
   out_.clear();
   const sw::Fate fate = policy_->on_request(in, now, &out_);
   // An index for the baselines' policies, which leave it to us (Pallas assigns its own).
@@ -302,6 +308,7 @@ void SoftSwitch::on_reply(const io::RxPacket& p, const wire::Header& h, int serv
   r.server = static_cast<uint16_t>(server);
   r.type = h.type;
   r.flags = h.flags;
+  r.group = h.group;
   r.index = h.index;
   r.time_ns = h.time_ns;
   r.queue_len = h.queue_len;
@@ -364,26 +371,25 @@ void SoftSwitch::publish() {
   put(cell(kRepliesFiltered), c.n_replies_filtered);
   put(cell(kFilterEvicted), c.n_filter_evicted);
   put(cell(kCloneNotices), c.n_clone_drop_notices);
-  sw::Monitor* m = policy_->monitor();
+  const sw::Monitor* m = policy_->monitor();
   for (uint8_t t : touched_) {
     is_touched_[t] = 0;
     if (!m) continue;
     uint64_t* row = trow(t);
-    // The monitor's count register is reset by nobody here: the cell accumulates what it counted
-    // since the last publish, and the driver subtracts its previous read.
-    add(&row[kTMonCount], m->count(t));
-    put(&row[kTMonEwma], m->ewma_ns(t));
-    put(&row[kTMonSeen], m->seen(t) ? 1 : 0);
+    put(&row[kTMonRequests], m->requests(t));
+    put(&row[kTMonReplies], m->replies(t));
+    put(&row[kTMonTimeUnits], m->time_units(t));
+    put(&row[kTMonNotices], m->notices(t));
   }
   touched_.clear();
-  if (m) m->reset_counts();
   if (const sw::Pipeline* p = policy_->pipeline()) {
     uint64_t* r = cells_[3].data();
     put(&r[0], p->seq());
     for (uint32_t g = 0; g < sw::kMaxGroups; g++) {
-      put(&r[1 + g], p->wrr().counter(g));
-      put(&r[1 + sw::kMaxGroups + g], p->burst().window(g));
-      put(&r[1 + 2 * sw::kMaxGroups + g], p->burst().window_count(g));
+      put(&r[1 + g], p->wrr_counter().value(g));
+      put(&r[1 + sw::kMaxGroups + g], p->clone_counter().value(g));
+      put(&r[1 + 2 * sw::kMaxGroups + g], p->burst().window_of(g));
+      put(&r[1 + 3 * sw::kMaxGroups + g], p->burst().count_of(g));
     }
   }
 }

@@ -6,7 +6,7 @@
 //   client request   validate → the policy (shaper → index → WRR → burst/clone, or a baseline)
 //                    → header patched (group, flags, index) → to the chosen server(s)
 //   bounced request  (from a server, flag BOUNCED) → the policy, with the current tables → server
-//   server reply     validate → the policy (filter → monitor) → to the client that sent it
+//   server reply     validate → the policy (outstanding → filter → monitor) → to the client that sent it
 //
 // Kernel UDP cannot keep the client's source address when it forwards (a Tofino does), so the
 // switch remembers each request's client in a ring keyed by the request index; a reply whose
@@ -15,8 +15,9 @@
 //
 // Control-plane operations (tables, server addresses) run on the switch thread between bursts:
 // call() queues them and waits. Statistics and the monitor registers are published in shared
-// memory (u64 cells with a sequence cell, as the runtime's) after every loop that did work:
-// the monitor's counts there are cumulative, and the driver turns them into "since the last read".
+// memory (u64 cells with a sequence cell, as the runtime's) after every loop that did work: the
+// monitor registers are cumulative 32-bit counters, as on a Tofino; the control plane takes
+// differences between its reads.
 #pragma once
 
 #include <atomic>
@@ -59,12 +60,12 @@ inline constexpr const char* kCellNames[] = {
     "n_filter_evicted", "n_clone_drop_notices", "n_reply_not_server", "n_reply_no_client", "n_bad_bounce", "n_tx_failed",
     "n_tables_loaded", "n_loops", "busy_ns"};
 inline constexpr uint32_t kCells = kCellsBase + wire::kReasonCount;
-// Per type (256 rows): the monitor registers (count cumulative) and requests seen.
-enum TypeCell : uint32_t { kTMonCount, kTMonEwma, kTMonSeen, kTRequests, kTypeCells };
-inline constexpr const char* kTypeCellNames[] = {"mon_count", "mon_ewma", "mon_seen", "n_requests"};
+// Per type (256 rows): the monitor registers (cumulative u32, as the switch keeps them) and requests seen.
+enum TypeCell : uint32_t { kTMonRequests, kTMonReplies, kTMonTimeUnits, kTMonNotices, kTRequests, kTypeCells };
+inline constexpr const char* kTypeCellNames[] = {"mon_requests", "mon_replies", "mon_time_units", "mon_notices", "n_requests"};
 // The Pallas pipeline's other registers (docs/switch-contract.md): seq, then per group (32)
-// wrr_counter, burst_window (UINT64_MAX before the group's first request) and burst_count.
-inline constexpr uint32_t kRegisterCells = 1 + 3 * sw::kMaxGroups;
+// wrr_counter, clone_counter, burst window and burst count.
+inline constexpr uint32_t kRegisterCells = 1 + 4 * sw::kMaxGroups;
 // Per server: requests sent to it, replies from it, and the queue length of its last reply.
 enum ServerCell : uint32_t { kSSent, kSReplies, kSQueueLen, kServerCells };
 inline constexpr const char* kServerCellNames[] = {"n_sent", "n_replies", "queue_len"};

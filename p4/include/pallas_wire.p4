@@ -27,6 +27,18 @@
 #define PALLAS_TYPE_DELIVERY 23
 #define PALLAS_TYPE_STOCK_LEVEL 24
 
+// Switch pipeline sizes and fixed parameters (docs/switch-contract.md).
+#define PALLAS_MAX_GROUPS 32  // serving groups (group ids 0..31)
+#define PALLAS_MAX_SERVERS 256  // server ids 0..255 (the header's 8-bit server field)
+#define PALLAS_WRR_ENTRIES 1024  // rows of the wrr table and of each po2 pick table (one row per server of a group)
+#define PALLAS_FILTER_SLOTS 65536  // slots of the paired reply-filter register (index mod slots)
+#define PALLAS_TAU_SHIFT_DEFAULT 14  // burst window tau = 2^k ns; 14: 16.384 us (the paper's 20 us rounded to a power of two)
+#define PALLAS_TAU_SHIFT_MIN 8  // smallest burst window shift (256 ns)
+#define PALLAS_TAU_SHIFT_MAX 24  // largest burst window shift (16.8 ms)
+#define PALLAS_MON_TIME_SHIFT 4  // the monitor sums execution times in units of 2^k ns, rounded: (time_ns + 2^(k-1)) >> k
+#define PALLAS_PO2_RANDOM_BITS 16  // width of the random numbers that pick power-of-two candidates (po2 pick tables range over them)
+#define PALLAS_NO_GROUP 255  // type_to_group value of an unmapped type; clone_target of a group that never clones
+
 header pallas_h {
     bit<8> magic_version;
     bit<8> type;

@@ -60,7 +60,7 @@ describe.runIf(ready)('software switch over DPDK', () => {
       transport: { kind: 'dpdk', device: `net_af_packet0,iface=${p.ifA},framecnt=8192`, ip: p.ipA, udpPort: 9010 },
       servers: [`${p.ipB}:9101@${p.macB}`, { ip: p.ipB, port: 9102, mac: p.macB }],
       tables: { typeToGroup: { short: 0, long: 1 }, clone: false,
-        groups: [{ wrr: [{ server: 0, weight: 1 }] }, { cloneOut: false, wrr: [{ server: 1, weight: 1 }] }] },
+        groups: [{ wrr: [{ server: 0, weight: 1 }] }, { cloneTarget: null, wrr: [{ server: 1, weight: 1 }] }] },
     }));
     const sw = await start(['ip', 'netns', 'exec', p.nsA, process.execPath, cli, 'switch', '--config', cfg, '--json']);
     // af_packet needs a moment after the port starts before frames flow.

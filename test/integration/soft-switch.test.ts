@@ -79,25 +79,27 @@ describe('software switch over UDP loopback', () => {
     expect(st.switch.n_requests).toBe(nShort + nLong);
     expect(st.switch.n_fwd_replies).toBe(nShort + nLong);
     expect(st.switch.n_reply_no_client).toBe(0);
-    // The monitor saw every reply, once, with the servers' execution times.
+    // The monitor saw every request and every reply, once, with the servers' execution times
+    // (cumulative registers: a read resets nothing).
     const mon = await sw.readMonitor();
-    expect(mon.count[Type.SHORT]).toBe(nShort);
-    expect(mon.count[Type.LONG]).toBe(nLong);
-    expect(mon.ewmaNs[Type.SHORT]).toBeGreaterThanOrEqual(2_000);
-    expect((await sw.readMonitor()).count[Type.SHORT]).toBe(0);  // since the last read
+    expect([mon.requests[Type.SHORT], mon.replies[Type.SHORT]]).toEqual([nShort, nShort]);
+    expect([mon.requests[Type.LONG], mon.replies[Type.LONG]]).toEqual([nLong, nLong]);
+    expect((mon.timeUnits[Type.SHORT]! * 16) / nShort).toBeGreaterThanOrEqual(2_000);  // the mean execution time
+    expect((await sw.readMonitor()).replies[Type.SHORT]).toBe(nShort);
+    expect(sw.stats().types.short!.monMeanNs).toBeGreaterThanOrEqual(2_000);
     // The other registers: seq counted every request; each group's WRR counter is back at 0 after whole rounds.
     const reg = (await sw.readRegisters())!;
     expect(reg.seq).toBe(1 + nShort + nLong);
     expect(reg.wrrCounter.slice(0, 2)).toEqual([0, 0]);
-    expect(reg.burstWindow[0]).not.toBeNull();
-    expect(reg.burstWindow[5]).toBeNull();
+    expect(reg.burstCount[0]).toBeGreaterThan(0);
+    expect([reg.burstWindow[5], reg.burstCount[5]]).toEqual([0, 0]);  // a group never used
   });
 
   it('writes tables as entry operations and swaps them between bursts; bad tables change nothing', async () => {
     const srv = await servers(2, () => 1);
     const { sw, client } = await rack({ policy: 'pallas' }, srv);
-    const t1 = { typeToGroup: { [Type.SHORT]: 0, [Type.LONG]: 1 }, defaultGroup: 0, tauNs: 20_000, clone: false,
-      groups: [{ cThres: 0, cloneOut: false, wrr: [{ server: 0, weight: 1 }] }, { cThres: 0, cloneOut: false, wrr: [{ server: 1, weight: 1 }] }] };
+    const t1 = { typeToGroup: { [Type.SHORT]: 0, [Type.LONG]: 1 }, defaultGroup: 0, tauShift: 14, clone: false,
+      groups: [{ cThres: 0, cloneTarget: null, balance: 'wrr' as const, wrr: [{ server: 0, weight: 1 }] }, { cThres: 0, cloneTarget: null, balance: 'wrr' as const, wrr: [{ server: 1, weight: 1 }] }] };
     const ops = await sw.writeTables(t1);
     expect(ops).toContainEqual({ op: 'add', table: 'type_to_group', type: Type.LONG, group: 1 });
     expect(ops).toContainEqual({ op: 'delete', table: 'wrr', group: 0, server: 1 });
@@ -112,16 +114,18 @@ describe('software switch over UDP loopback', () => {
     await client.until((g) => g.length === 8);
     expect(client.replies().slice(4).every((r) => r.header.server === 0)).toBe(true);
     // A WRR row naming a server the switch does not have, and a group that does not exist.
-    await expect(sw.writeTables({ ...t2, groups: [{ cThres: 0, cloneOut: false, wrr: [{ server: 7, weight: 1 }] }] })).rejects.toMatchObject({ code: 'BAD_CONFIG' });
+    await expect(sw.writeTables({ ...t2, groups: [{ cThres: 0, cloneTarget: null, balance: 'wrr', wrr: [{ server: 7, weight: 1 }] }] })).rejects.toMatchObject({ code: 'BAD_CONFIG' });
     await expect(sw.writeTables({ ...t2, typeToGroup: { [Type.SHORT]: 5 } })).rejects.toMatchObject({ code: 'BAD_CONFIG' });
+    // The paper's ideal rules are simulator-only ablations: a switch refuses them.
+    await expect(sw.writeTables({ ...t2, ablation: { argminTarget: true } })).rejects.toThrow(/simulator-only/);
     expect(sw.tables()).toEqual(t2);
     expect(sw.stats().switch.n_tables_loaded).toBe(2);  // t1 and t2 (the defaults came with the switch)
   });
 
   it('re-schedules the requests a server bounces at a policy epoch with the new tables; each is answered once', async () => {
     const srv = await servers(2, () => 1);
-    const t1 = { typeToGroup: { [Type.SHORT]: 0, [Type.LONG]: 1 }, defaultGroup: 1, tauNs: 20_000, clone: false,
-      groups: [{ cThres: 0, cloneOut: false, wrr: [{ server: 0, weight: 1 }] }, { cThres: 0, cloneOut: false, wrr: [{ server: 1, weight: 1 }] }] };
+    const t1 = { typeToGroup: { [Type.SHORT]: 0, [Type.LONG]: 1 }, defaultGroup: 1, tauShift: 14, clone: false,
+      groups: [{ cThres: 0, cloneTarget: null, balance: 'wrr' as const, wrr: [{ server: 0, weight: 1 }] }, { cThres: 0, cloneTarget: null, balance: 'wrr' as const, wrr: [{ server: 1, weight: 1 }] }] };
     const { sw, client } = await rack({ policy: 'pallas', tables: t1 }, srv);
     // Server 1 runs a long request and has five more queued.
     const longs = [await client.spin(Type.LONG, 150_000_000)];
@@ -147,9 +151,11 @@ describe('software switch over UDP loopback', () => {
 
   it('clones a burst of the short group to the long group; a busy server drops its clone; the client gets one reply per request', async () => {
     const srv = await servers(3, () => 1);
-    // Group 0 (short): server 0. Group 1 (long): servers 1 and 2. Bursts: more than 2 shorts per 50 ms window.
-    const tables = { typeToGroup: { [Type.SHORT]: 0, [Type.LONG]: 1 }, defaultGroup: 1, tauNs: 50_000_000, clone: true,
-      groups: [{ cThres: 2, cloneOut: true, wrr: [{ server: 0, weight: 1 }] }, { cThres: 1000, cloneOut: false, wrr: [{ server: 1, weight: 1 }, { server: 2, weight: 1 }] }] };
+    // Group 0 (short): server 0. Group 1 (long): servers 1 and 2. Bursts: more than 2 shorts per
+    // window of 2^24 ns (16.8 ms, the widest the contract offers); group 0's excess goes to group 1.
+    const tables = { typeToGroup: { [Type.SHORT]: 0, [Type.LONG]: 1 }, defaultGroup: 1, tauShift: 24, clone: true,
+      groups: [{ cThres: 2, cloneTarget: 1, balance: 'wrr' as const, wrr: [{ server: 0, weight: 1 }] },
+        { cThres: 1000, cloneTarget: null, balance: 'wrr' as const, wrr: [{ server: 1, weight: 1 }, { server: 2, weight: 1 }] }] };
     const { sw, client } = await rack({ policy: 'pallas', tables }, srv);
     await client.spin(Type.LONG, 300_000_000);  // server 1 busy for the whole burst
     await waitFor(() => srv[1]!.stats().server.in_service === 1, 'server 1 busy');
@@ -181,7 +187,7 @@ describe('software switch over UDP loopback', () => {
     expect(st.policy).toBe('po2');
     expect(st.servers.reduce((a, s) => a + s.sent, 0)).toBe(60);
     expect(st.servers.filter((s) => s.sent > 0).length).toBeGreaterThan(1);
-    await expect(sw.writeTables(sw.tables() ?? { typeToGroup: {}, defaultGroup: 0, tauNs: 1, clone: false, groups: [] })).rejects.toMatchObject({ code: 'BAD_POLICY' });
+    await expect(sw.writeTables(sw.tables() ?? { typeToGroup: {}, defaultGroup: 0, tauShift: 14, clone: false, groups: [] })).rejects.toMatchObject({ code: 'BAD_POLICY' });
   });
 
   it('counts bad input and never forwards it: junk, unknown types, replies and bounces from non-servers', async () => {

@@ -30,6 +30,11 @@ void layout(Reservation* r, uint32_t workers) {
   uint32_t next = 0;
   for (GroupReservation& g : r->groups) {
     const uint32_t want = g.count;
+    if (want == 0 && next < workers) {  // a given group without cores: it runs only on the longer groups' idle cores
+      g.first = next;
+      g.count = 0;
+      continue;
+    }
     if (next >= workers) {
       g.first = workers - 1;
       g.count = 1;

@@ -48,8 +48,10 @@ struct Reservation {
 Reservation darc_reserve(const std::vector<TypeProfile>& types, uint32_t workers, double group_ratio = 1.2);
 
 // A reservation given from outside (a Pallas agent): groups in order, shortest first, each with
-// its types and worker count. Counts must be >= 1 and sum to at most `workers` (the rest goes to
-// the last group). The caller validates; this only lays the groups out.
+// its types and worker count. Counts sum to at most `workers` (the rest goes to the last group);
+// a group other than the last may have 0 workers: it then runs only on idle cores of the longer
+// groups, ahead of their own requests (shortest first), i.e. non-preemptive priority without a
+// reservation. The caller validates; this only lays the groups out.
 struct GivenGroup {
   std::vector<uint8_t> types;
   uint32_t workers = 1;

@@ -1,9 +1,13 @@
-// Burst stage (paper §4.5, DESIGN §4): requests per group are counted in the current τ window
-// (windows aligned to multiples of τ); request k of a window with k > C_thres[g] is cloned. The
-// clone goes to the group with the lowest degree of burst (count / C_thres in the current window,
-// clones it received included; ties to the lowest index); groups without a threshold are never
-// clone targets. A group with clone_out off is counted (it can still receive clones) but never
-// clones its own requests.
+// Burst stage (paper §4.5, docs/switch-contract.md). Register `burst` holds per group a pair
+// {lo: window id, hi: requests counted in that window}. The window of a packet is
+// w = low 32 bits of (now_ns >> tau_shift), so a window is τ = 2^tau_shift ns. One register action
+// per packet: if lo == w then hi += 1 else { lo = w; hi = 1 }; it returns the new hi.
+//
+// A fresh request of group g whose count exceeds C_thres[g] (> 0) is cloned to clone_target[g]
+// (the control plane's choice, a table). The clone is counted in its target's window too; if that
+// count exceeds the target's own C_thres (> 0), the target is bursting as well and the clone is
+// suppressed at the switch (counted). Ablations (simulator only): an exact window now / τ for any τ,
+// and the paper's target, the least-burst group (count / C_thres over every group with a threshold).
 #pragma once
 
 #include <cstdint>
@@ -15,26 +19,29 @@ namespace pallas::sw {
 
 class Burst {
  public:
-  void resize(size_t groups) {
-    window_.assign(groups, UINT64_MAX);
-    count_.assign(groups, 0);
+  // The window id of `now` under tables t.
+  static uint32_t window(const Tables& t, uint64_t now_ns) {
+    const uint64_t w = t.ablation.exact_tau_ns > 0 ? now_ns / t.ablation.exact_tau_ns : now_ns >> t.tau_shift;
+    return static_cast<uint32_t>(w);
   }
-  // Counts a request of group g at now; true when it exceeds the threshold (clone it).
-  bool count(const Tables& t, uint32_t g, uint64_t now_ns) {
-    const uint32_t thr = t.groups[g].c_thres;
-    return bump(t, g, now_ns) > thr && thr > 0 && t.groups[g].clone_out;
+  // Register action `count` on group g: the request's position in its group's window (1, 2, …).
+  uint32_t count(const Tables& t, uint32_t g, uint64_t now_ns) {
+    const uint32_t w = window(t, now_ns);
+    Cell& c = cells_[g];
+    if (c.window == w) return ++c.count;
+    c = Cell{w, 1};
+    return 1;
   }
-  // Counts a clone sent to group h in its window (so that one burst does not pile every clone of
-  // a window onto the same group), without cloning it again.
-  void add_clone(const Tables& t, uint32_t h, uint64_t now_ns) { bump(t, h, now_ns); }
-  // The least-burst group other than g, or -1.
-  int target(const Tables& t, uint32_t g, uint64_t now_ns, const std::vector<bool>& has_servers) const {
-    const uint64_t w = now_ns / t.tau_ns;
+  // Ablation argmin_target: the group other than g with the lowest count / C_thres in the current
+  // window (ties to the lowest index), among groups with a threshold and servers; -1 if none.
+  int least_burst(const Tables& t, uint32_t g, uint64_t now_ns, const std::vector<bool>& has_servers) const {
+    const uint32_t w = window(t, now_ns);
     int best = -1;
     double best_degree = 0;
     for (uint32_t h = 0; h < t.groups.size(); h++) {
       if (h == g || t.groups[h].c_thres == 0 || !has_servers[h]) continue;
-      const double degree = (window_[h] == w ? count_[h] : 0) / static_cast<double>(t.groups[h].c_thres);
+      const Cell& c = cells_[h];
+      const double degree = (c.window == w ? c.count : 0) / static_cast<double>(t.groups[h].c_thres);
       if (best < 0 || degree < best_degree) {
         best = static_cast<int>(h);
         best_degree = degree;
@@ -42,23 +49,17 @@ class Burst {
     }
     return best;
   }
-  // Register reads (the control plane's view): group g's window (UINT64_MAX before its first
-  // request) and its count in that window.
-  uint64_t window(uint32_t g) const { return g < window_.size() ? window_[g] : UINT64_MAX; }
-  uint32_t window_count(uint32_t g) const { return g < count_.size() ? count_[g] : 0; }
+  // Register reads (the control plane's view): group g's window and its count ({0, 0} at start,
+  // which behaves as an empty window: the first count is 1 either way).
+  uint32_t window_of(uint32_t g) const { return g < kMaxGroups ? cells_[g].window : 0; }
+  uint32_t count_of(uint32_t g) const { return g < kMaxGroups ? cells_[g].count : 0; }
 
  private:
-  // Counts one request in group g's current window (a new window starts at 0); returns the count.
-  uint32_t bump(const Tables& t, uint32_t g, uint64_t now_ns) {
-    const uint64_t w = now_ns / t.tau_ns;
-    if (window_[g] != w) {
-      window_[g] = w;
-      count_[g] = 0;
-    }
-    return ++count_[g];
-  }
-  std::vector<uint64_t> window_;  // register burst_window[MAX_GROUPS]
-  std::vector<uint32_t> count_;   // register burst_count[MAX_GROUPS]
+  struct Cell {
+    uint32_t window = 0;  // lo
+    uint32_t count = 0;   // hi
+  };
+  Cell cells_[kMaxGroups];
 };
 
 }  // namespace pallas::sw

@@ -27,7 +27,7 @@ std::unique_ptr<Dispatcher> make_dispatcher(const DispatcherConfig& c, std::stri
   if (c.kind == "draconis") return std::make_unique<Draconis>(c.servers, c.workers, c.queue_capacity);
   if (c.kind == "netclone") return std::make_unique<NetClone>(c.servers, c.workers, c.filter_slots, c.seed);
   if (c.kind == "pallas") {
-    auto d = std::make_unique<PallasDispatch>(c.filter_slots);
+    auto d = std::make_unique<PallasDispatch>(c.filter_slots, c.seed, c.allow_ablation);
     const Status st = d->load(c.tables);
     if (!st.ok()) {
       *err = st.message;

@@ -30,7 +30,9 @@ struct ReqIn {
   uint32_t handle = 0;
   uint8_t type = 0;
   uint8_t flags = 0;
-  uint32_t index = 0;  // 0: fresh (the switch assigns one); a bounced request keeps its own
+  uint32_t index = 0;       // 0: fresh (the switch assigns one); a bounced request keeps its own
+  uint8_t group = 0;        // a bounced request: the group it was sent with (header field)
+  uint16_t server = 0xFFFF; // a bounced request: the server that bounced it
 };
 
 struct Send {
@@ -46,6 +48,7 @@ struct ReplyIn {
   uint16_t server = 0;
   uint8_t type = 0;
   uint8_t flags = 0;       // RESPONSE, clone bits, DROP_NOTICE
+  uint8_t group = 0;       // the group the request was sent with (echoed by the server)
   uint32_t index = 0;
   uint32_t time_ns = 0;    // execution time the server measured
   uint32_t queue_len = 0;  // the server's outstanding requests (queued + running) when it replied
@@ -56,6 +59,7 @@ enum class Fate : uint8_t { kSent, kHeld, kDropped };
 struct DispatchCounters {
   uint64_t n_requests = 0, n_bounced = 0, n_cloned = 0, n_held = 0, n_drop_no_server = 0, n_drop_full = 0;
   uint64_t n_replies = 0, n_replies_filtered = 0, n_clone_drop_notices = 0, n_unmapped = 0, n_filter_evicted = 0;
+  uint64_t n_clone_suppressed = 0, n_po2 = 0;  // pallas
 };
 
 struct DispatcherConfig {
@@ -67,6 +71,7 @@ struct DispatcherConfig {
   uint32_t queue_capacity = 65536;  // draconis / jbsq: requests the switch may hold
   uint32_t filter_slots = kFilterSlots;
   Tables tables;                // pallas
+  bool allow_ablation = false;  // pallas: accept the simulator-only ablations (Tables::ablation)
 };
 
 class Dispatcher {
@@ -78,7 +83,7 @@ class Dispatcher {
   virtual size_t held() const { return 0; }
   // Pallas only: a control-plane table write, and the monitor registers.
   virtual Status load(const Tables& t) { return Status::Error("BAD_POLICY", std::string(name()) + " has no Pallas tables"); }
-  virtual Monitor* monitor() { return nullptr; }
+  virtual const Monitor* monitor() const { return nullptr; }
   virtual const class Pipeline* pipeline() const { return nullptr; }  // its registers, read-only
   virtual DispatchCounters counters() const { return c_; }
 

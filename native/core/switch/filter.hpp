@@ -1,13 +1,15 @@
-// Reply filter (DESIGN §4, after NetClone): for a reply of a cloned request (clone flag ≠ 0), the
-// first reply of an index is forwarded and the second dropped. Two register tables of FILTER_SLOTS
-// indices each, both indexed by index mod FILTER_SLOTS, form a 2-way set:
-//   - a reply whose index is stored in either table is the second one: clear the slot, drop it;
-//   - otherwise forward it and store its index in an empty way, or else keep the two newest of the
-//     three (wrap-aware): the oldest is most likely a stale entry left by a lost clone.
+// Reply filter (docs/switch-contract.md, after NetClone): for a reply of a cloned request (clone
+// flag ≠ 0), the first reply of an index is forwarded and the second dropped. One paired register
+// `filter` of FILTER_SLOTS slots {lo, hi}, indexed by index mod FILTER_SLOTS; one register action
+// per reply:
+//   reply  lo == idx: drop,    lo = hi, hi = 0   (the second reply: its entry is cleared)
+//          hi == idx: drop,    hi = 0
+//          otherwise: forward, hi = lo, lo = idx (a non-zero hi was evicted: counted)
+//   notice of a dropped clone (`forget`): the same two clears, but never stores; it is consumed.
 // The filter stores indices, not bits, so a stale slot never makes it drop the only reply of a
-// request. It is exact while at most two cloned requests awaiting their second reply share a
-// slot; beyond that the evicted request's second reply is forwarded (a duplicate, counted in
-// n_filter_evicted), never a drop. Index 0 is never assigned (it marks an empty slot).
+// request; index 0 is never assigned (it marks an empty way). It is exact while at most two cloned
+// requests awaiting their second reply share a slot; beyond that the evicted request's second reply
+// is forwarded (a duplicate the client ignores, counted in n_filter_evicted), never a drop.
 #pragma once
 
 #include <cstdint>
@@ -20,49 +22,60 @@ namespace pallas::sw {
 
 class ReplyFilter {
  public:
-  explicit ReplyFilter(uint32_t slots = kFilterSlots) : a_(slots, 0), b_(slots, 0), slots_(slots) {}
+  explicit ReplyFilter(uint32_t slots = kFilterSlots) : cells_(slots), slots_(slots) {}
   // true: forward this reply.
   bool pass(uint32_t index) {
-    const uint32_t s = index % slots_;
-    if (a_[s] == index) {
-      a_[s] = 0;
+    Cell& c = cells_[index % slots_];
+    if (c.lo == index) {
+      c.lo = c.hi;
+      c.hi = 0;
       return false;
     }
-    if (b_[s] == index) {
-      b_[s] = 0;
+    if (c.hi == index) {
+      c.hi = 0;
       return false;
     }
-    if (a_[s] == 0) a_[s] = index;
-    else if (b_[s] == 0) b_[s] = index;
-    else {
-      // Full: keep the two newest of {a, b, index}. An index older than both is most likely the
-      // late second reply of an entry evicted earlier; storing it would evict a live one.
-      uint32_t& oldest = older(a_[s], b_[s]) ? a_[s] : b_[s];
-      if (older(oldest, index)) {
-        oldest = index;
-        n_evicted_++;
-      }
-    }
+    if (c.hi != 0) n_evicted_++;
+    c.hi = c.lo;
+    c.lo = index;
     return true;
   }
+  // A dropped clone's notice: clears the index if it is stored (the original answered first).
+  void forget(uint32_t index) {
+    Cell& c = cells_[index % slots_];
+    if (c.lo == index) {
+      c.lo = c.hi;
+      c.hi = 0;
+    } else if (c.hi == index) {
+      c.hi = 0;
+    }
+  }
   uint64_t n_evicted() const { return n_evicted_; }
+  uint32_t slots() const { return slots_; }
+  uint32_t lo(uint32_t slot) const { return cells_[slot % slots_].lo; }  // register reads
+  uint32_t hi(uint32_t slot) const { return cells_[slot % slots_].hi; }
 
  private:
-  static bool older(uint32_t x, uint32_t y) { return static_cast<int32_t>(x - y) < 0; }
-  std::vector<uint32_t> a_, b_;  // registers filter_a[FILTER_SLOTS], filter_b[FILTER_SLOTS]
+  struct Cell {
+    uint32_t lo = 0, hi = 0;
+  };
+  std::vector<Cell> cells_;  // register filter[FILTER_SLOTS] {lo, hi}
   uint32_t slots_;
   uint64_t n_evicted_ = 0;
 };
 
-// The reply path every cloning switch shares (DESIGN §4). A drop notice skips the filter: a dropped
-// clone's notice stops at the switch (the original may still answer, and the filter must not take
-// the notice for its first reply); any other notice goes on to the client. A reply of a cloned
-// request goes through the filter; any other reply is forwarded.
+// The reply path every cloning switch shares (DESIGN §4). A drop notice skips the filter's store: a
+// dropped clone's notice stops at the switch (the original may still answer; it only clears an
+// entry the original left); any other notice goes on to the client. A reply of a cloned request
+// goes through the filter; any other reply is forwarded.
 enum class ReplyVerdict : uint8_t { kForward, kForwardNotice, kCloneNotice, kFiltered };
 
 inline ReplyVerdict classify_reply(ReplyFilter& f, uint8_t flags, uint32_t index) {
-  if (flags & wire::kFlagDropNotice)
-    return (flags & wire::kCloneMask) == wire::kCloneClone ? ReplyVerdict::kCloneNotice : ReplyVerdict::kForwardNotice;
+  if (flags & wire::kFlagDropNotice) {
+    if ((flags & wire::kCloneMask) != wire::kCloneClone) return ReplyVerdict::kForwardNotice;
+    f.forget(index);
+    return ReplyVerdict::kCloneNotice;
+  }
   if ((flags & wire::kCloneMask) != wire::kCloneNone && !f.pass(index)) return ReplyVerdict::kFiltered;
   return ReplyVerdict::kForward;
 }

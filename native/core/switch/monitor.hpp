@@ -1,34 +1,44 @@
-// Monitor stage (DESIGN §4): on every forwarded reply (so a cloned request counts once), per type:
-// count += 1 and ewma += (time − ewma) / 8 (a forwarded drop notice of an uncloned request: count
-// only), the division an arithmetic shift (floor), as the P4
-// program computes it; the first sample of a type sets ewma = time. The control plane reads and
-// resets the counts every monitor interval (10 ms); the EWMA persists.
+// Monitor stage (docs/switch-contract.md): per type, cumulative 32-bit registers that only ever
+// add, so that nothing is lost between two reads and no read resets them:
+//   mon[type]          {lo: replies, hi: Σ execution time in units of 2^MON_TIME_SHIFT ns}, on
+//                      every forwarded reply (a cloned request counts once): lo += 1,
+//                      hi += (time_ns + 2^(shift−1)) >> shift (rounded);
+//   mon_requests[type] on every fresh request (from a client: not bounced, not a clone): += 1;
+//   mon_notices[type]  on every forwarded drop notice of an uncloned request: += 1.
+// All wrap modulo 2^32. The control plane reads them every interval and takes differences modulo
+// 2^32 (lib/control/adapt.ts): the mean execution time over an interval is Δhi·2^shift / Δlo, the
+// demand (rate and shares) is Δrequests, counted where requests arrive, so that an overloaded
+// group shows what it is asked, not what it manages to answer; Δnotices is what its servers dropped. It must read often enough that no register wraps twice between
+// reads: Δhi wraps after 2^32·16 ns ≈ 68.7 s of execution time of one type per interval.
 #pragma once
 
 #include <array>
 #include <cstdint>
 
+#include "../wire/wire_gen.hpp"
+
 namespace pallas::sw {
+
+inline constexpr uint32_t kMonTimeShift = wire::kSwMonTimeShift;
 
 class Monitor {
  public:
   void record(uint8_t type, uint32_t time_ns) {
-    if (seen_[type] == 0) ewma_[type] = time_ns;
-    else ewma_[type] = static_cast<uint32_t>(static_cast<int64_t>(ewma_[type]) + ((static_cast<int64_t>(time_ns) - ewma_[type]) >> 3));
-    seen_[type] = 1;
-    count_[type]++;
+    replies_[type]++;
+    units_[type] += static_cast<uint32_t>((static_cast<uint64_t>(time_ns) + (1u << (kMonTimeShift - 1))) >> kMonTimeShift);
   }
-  // A request of this type that was dropped (its notice): counted, no execution time.
-  void count_demand(uint8_t type) { count_[type]++; }
-  uint32_t count(uint8_t t) const { return count_[t]; }
-  uint32_t ewma_ns(uint8_t t) const { return ewma_[t]; }
-  bool seen(uint8_t t) const { return seen_[t] != 0; }
-  void reset_counts() { count_.fill(0); }
+  void count_notice(uint8_t type) { notices_[type]++; }
+  void count_request(uint8_t type) { requests_[type]++; }
+  uint32_t requests(uint8_t t) const { return requests_[t]; }
+  uint32_t replies(uint8_t t) const { return replies_[t]; }
+  uint32_t time_units(uint8_t t) const { return units_[t]; }
+  uint32_t notices(uint8_t t) const { return notices_[t]; }
 
  private:
-  std::array<uint32_t, 256> count_{};  // register mon_count[256]
-  std::array<uint32_t, 256> ewma_{};   // register mon_ewma[256]
-  std::array<uint8_t, 256> seen_{};
+  std::array<uint32_t, 256> replies_{};  // register mon[256].lo
+  std::array<uint32_t, 256> units_{};    // register mon[256].hi
+  std::array<uint32_t, 256> notices_{};  // register mon_notices[256]
+  std::array<uint32_t, 256> requests_{}; // register mon_requests[256]
 };
 
 }  // namespace pallas::sw

@@ -9,20 +9,20 @@ namespace pallas::sw {
 
 class PallasDispatch final : public Dispatcher {
  public:
-  explicit PallasDispatch(uint32_t filter_slots) : p_(filter_slots) {}
+  PallasDispatch(uint32_t filter_slots, uint64_t seed, bool allow_ablation) : p_(filter_slots, seed, allow_ablation) {}
   const char* name() const override { return "pallas"; }
   Status load(const Tables& t) override { return p_.load(t); }
-  Monitor* monitor() override { return &p_.monitor(); }
+  const Monitor* monitor() const override { return &p_.monitor(); }
   const Pipeline* pipeline() const override { return &p_; }
   Fate on_request(const ReqIn& r, uint64_t now_ns, std::vector<Send>* out) override {
-    const RequestOut o = p_.on_request(r.type, r.flags, r.index, now_ns);
+    const RequestOut o = p_.on_request({r.type, r.flags, r.index, r.group, r.server}, now_ns);
     if (o.dropped) return Fate::kDropped;
     out->push_back({r.handle, o.primary.server, o.primary.group, o.primary.flags, o.primary.index});
     if (o.cloned) out->push_back({r.handle, o.clone.server, o.clone.group, o.clone.flags, o.clone.index});
     return Fate::kSent;
   }
   bool on_reply(const ReplyIn& r, uint64_t now_ns, std::vector<Send>* out) override {
-    return p_.on_reply(r.type, r.flags, r.index, r.time_ns);
+    return p_.on_reply({r.type, r.flags, r.index, r.group, r.server, r.time_ns});
   }
   DispatchCounters counters() const override {
     const SwitchCounters s = p_.counters();
@@ -30,6 +30,8 @@ class PallasDispatch final : public Dispatcher {
     c.n_requests = s.n_requests;
     c.n_bounced = s.n_bounced;
     c.n_cloned = s.n_cloned;
+    c.n_clone_suppressed = s.n_clone_suppressed;
+    c.n_po2 = s.n_po2;
     c.n_drop_no_server = s.n_drop_no_server;
     c.n_unmapped = s.n_unmapped;
     c.n_replies = s.n_replies;

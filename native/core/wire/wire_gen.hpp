@@ -14,6 +14,18 @@ inline constexpr uint32_t kMaxDatagram = 1472;
 inline constexpr uint32_t kHeaderSize = 22;
 inline constexpr uint32_t kMaxTypes = 256;
 
+// Switch pipeline sizes and fixed parameters (docs/switch-contract.md).
+inline constexpr uint32_t kSwMaxGroups = 32;  // serving groups (group ids 0..31)
+inline constexpr uint32_t kSwMaxServers = 256;  // server ids 0..255 (the header's 8-bit server field)
+inline constexpr uint32_t kSwWrrEntries = 1024;  // rows of the wrr table and of each po2 pick table (one row per server of a group)
+inline constexpr uint32_t kSwFilterSlots = 65536;  // slots of the paired reply-filter register (index mod slots)
+inline constexpr uint32_t kSwTauShiftDefault = 14;  // burst window tau = 2^k ns; 14: 16.384 us (the paper's 20 us rounded to a power of two)
+inline constexpr uint32_t kSwTauShiftMin = 8;  // smallest burst window shift (256 ns)
+inline constexpr uint32_t kSwTauShiftMax = 24;  // largest burst window shift (16.8 ms)
+inline constexpr uint32_t kSwMonTimeShift = 4;  // the monitor sums execution times in units of 2^k ns, rounded: (time_ns + 2^(k-1)) >> k
+inline constexpr uint32_t kSwPo2RandomBits = 16;  // width of the random numbers that pick power-of-two candidates (po2 pick tables range over them)
+inline constexpr uint32_t kSwNoGroup = 255;  // type_to_group value of an unmapped type; clone_target of a group that never clones
+
 // Byte offsets of the header fields (network byte order).
 namespace off {
 inline constexpr uint32_t magic_version = 0;  // 8 bits: high nibble: magic 0xA; low nibble: version (1)
