@@ -11,6 +11,7 @@ import { runIo } from './io/index.js';
 import { DEFAULT_SYSTEMS, formatLive, LIVE_SYSTEMS, runLiveBench, type LiveSystem } from './live/index.js';
 import { WORKLOADS } from './live/workloads.js';
 import { runRuntimeBench } from './runtime/index.js';
+import { runCheck } from './sim/check.js';
 import { runSimBench } from './sim/index.js';
 
 const { positionals, values } = parseArgs({
@@ -19,6 +20,7 @@ const { positionals, values } = parseArgs({
     duration: { type: 'string' }, out: { type: 'string' }, requests: { type: 'string' }, help: { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false }, loads: { type: 'string' }, systems: { type: 'string' }, json: { type: 'boolean', default: false },
     servers: { type: 'string' }, workers: { type: 'string' }, scale: { type: 'string' }, testbed: { type: 'string' },
+    seeds: { type: 'string' }, scenarios: { type: 'string' }, random: { type: 'string' },
   },
 });
 const name = positionals[0];
@@ -43,6 +45,9 @@ if (values.help || !name) {
     io       transport packets/s, next to dpdk-testpmd (--duration per point)
     runtime  the server runtime: dispatcher req/s, added latency, RocksDB through it vs direct, DPDK echo vs testpmd
     sim      simulator events/s (M/M/16, 10^7 requests) and the Fig. 2b scenario (--requests per run)
+    never-loses  Pallas (learned) against RS-DARC, RS-cFCFS and the central queue on every static paper
+             scenario at every load: --seeds 1,2,3 --scenarios LIST --random N (N random mixes instead)
+             --loads LIST --requests N
 `);
   process.exit(name || values.help ? 0 : 2);
 }
@@ -58,6 +63,23 @@ if (name === 'io') {
   const requests = values.requests === undefined ? undefined : Number(values.requests);
   if (requests !== undefined && (!Number.isSafeInteger(requests) || requests < 10)) fail('--requests must be an integer >= 10');
   await runSimBench({ out, log, ...(requests ? { requests } : {}) });
+} else if (name === 'never-loses') {
+  const list = (v: string | undefined) => v?.split(',').map((x) => x.trim()).filter(Boolean);
+  const seeds = (list(values.seeds) ?? ['1', '2', '3']).map(Number);
+  if (seeds.some((s) => !Number.isSafeInteger(s) || s < 0)) fail('--seeds must be non-negative integers, comma-separated');
+  const random = values.random === undefined ? undefined : Number(values.random);
+  if (random !== undefined && !(Number.isInteger(random) && random >= 1 && random <= 1000)) fail('--random must be an integer in [1, 1000]');
+  const requests = values.requests === undefined ? undefined : Number(values.requests);
+  if (requests !== undefined && (!Number.isSafeInteger(requests) || requests < 1000)) fail('--requests must be an integer >= 1000');
+  const loads = list(values.loads)?.map(Number);
+  if (loads && loads.some((l) => !(l > 0 && l <= 0.95))) fail('--loads must be numbers in (0, 0.95], comma-separated');
+  try {
+    const points = await runCheck({ out, log, seeds, ...(list(values.scenarios) ? { scenarios: list(values.scenarios)! } : {}),
+      ...(random ? { random } : {}), ...(requests ? { requests } : {}), ...(loads ? { loads } : {}) });
+    if (points.some((p) => p.miss.length)) process.exitCode = 1;
+  } catch (e) {
+    fail((e as Error).message, 1);
+  }
 } else if (WORKLOADS[name]) {
   const loads = values.loads?.split(',').map(Number);
   if (loads && loads.some((l) => !(l > 0 && l < 2))) fail('--loads must be numbers in (0, 2), comma-separated');
@@ -97,5 +119,5 @@ if (name === 'io') {
   if (values.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   else log(`\n${formatLive(doc)}\n\nresults: ${dir}\n${files.map((f) => `  ${f}`).join('\n')}`);
 } else {
-  fail(`unknown benchmark '${name}' (workloads: ${Object.keys(WORKLOADS).join(', ')}; parts: io, runtime, sim)`);
+  fail(`unknown benchmark '${name}' (workloads: ${Object.keys(WORKLOADS).join(', ')}; parts: io, runtime, sim, never-loses)`);
 }

@@ -223,12 +223,12 @@ async function runKvLoad(argv: string[]): Promise<void> {
     + Object.entries(timedUs).map(([k, v]) => `  ${k}: ${v.toFixed(1)} µs per call\n`).join(''));
 }
 
-function progressBar(fraction: number, run: number, runs: number, started: number): string {
+function progressBar(fraction: number, runsDone: number, runs: number, started: number): string {
   const width = 30;
   const done = Math.min(width, Math.round(fraction * width));
   const secs = (Date.now() - started) / 1000;
   const eta = fraction > 0.01 ? ` ~${Math.round(secs / fraction - secs)} s left` : '';
-  return `\r[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${(fraction * 100).toFixed(0).padStart(3)}%  run ${run + 1}/${runs}${eta}   `;
+  return `\r[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${(fraction * 100).toFixed(0).padStart(3)}%  ${runsDone}/${runs} runs done${eta}   `;
 }
 
 async function runSim(argv: string[]): Promise<void> {

@@ -3,8 +3,8 @@
 // plane estimated, and its p99 is the score. The control plane knows each type's mean and share,
 // not its distribution: service times are simulated as exponential with that mean (an assumption
 // stated in docs/control-plane.md), arrivals as Poisson at the estimated load.
-import { loadNative } from '../native.js';
-import type { Evaluator, Plan, TypeEstimate } from './policy.js';
+import { loadNative, type NativeAddon } from '../native.js';
+import type { DarcReserveFn, Evaluator, Plan, TypeEstimate } from './policy.js';
 
 export interface EvalSetup {
   types: TypeEstimate[];
@@ -51,10 +51,36 @@ export function planSimConfig(plan: Plan, s: EvalSetup): object {
   };
 }
 
+/**
+ * Every candidate runs on the same seed, so all see the same arrivals and service times (common
+ * random numbers): their differences are the plans', not the draws'. The native runs go to the
+ * libuv pool, so a generator that evaluates its candidates together uses every core.
+ */
 export function simEvaluator(s: EvalSetup): Evaluator {
   const native = loadNative();
   return async (plan) => {
     const r = await native.runSim(planSimConfig(plan, s));
-    return { p99Us: r.latencyUs.p99, saturated: r.achievedRps < 0.99 * r.offeredRps };
+    const perTypeP99Us: Record<string, number> = {};
+    s.types.forEach((t) => {
+      const pt = r.perType[t.name];
+      if (pt && pt.measured > 0) perTypeP99Us[String(t.type)] = pt.latencyUs.p99;
+    });
+    return { p99Us: r.latencyUs.p99, saturated: r.achievedRps < 0.99 * r.offeredRps, perTypeP99Us };
+  };
+}
+
+/** The native DARC reservation rule, as the generator's `darcWithin`. */
+export function darcWithinOf(native: NativeAddon = loadNative()): DarcReserveFn {
+  return (types, workers) => {
+    const r = native.darcReserve(types, workers);
+    if (!r) return [];
+    // Given groups may not overlap: a group that spilled onto the spillway keeps what is left.
+    let left = workers;
+    return r.groups.map((g, i) => {
+      const last = i === r.groups.length - 1;
+      const w = Math.max(0, Math.min(g.count, left - (r.groups.length - 1 - i)));
+      left -= w;
+      return { types: g.types, workers: last ? w + left : w };
+    }).filter((g) => g.workers > 0);
   };
 }

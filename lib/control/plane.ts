@@ -15,13 +15,13 @@ import { PallasError, toPallasError } from '../errors.js';
 import { typeId, typeName } from '../runtime/config.js';
 import type { SwitchDriver } from '../switch/driver.js';
 import { parseAddr, type ServerAddr } from '../switch/soft.js';
-import type { TableOp } from '../switch/tables.js';
+import { singleGroupTables, type TableOp } from '../switch/tables.js';
 import { logger, type Logger } from '../util/log.js';
 import { metricsText, type Metric } from '../util/metrics.js';
 import { TYPES } from '../wire/gen.js';
-import { Adapter, type AdaptOptions, type MonitorRead } from './adapt.js';
+import { Adapter, MonitorDiff, type AdaptOptions, type MonitorRead } from './adapt.js';
 import { ChannelServer, resolveSecret, sendSigned } from './channel.js';
-import { planSimConfig } from './evaluate.js';
+import { darcWithinOf, planSimConfig } from './evaluate.js';
 import { buildPlan, generate, type Evaluator, type Plan, type PlanOptions, type RackServer, type TypeEstimate } from './policy.js';
 import { loadNative } from '../native.js';
 
@@ -94,6 +94,7 @@ export class ControlPlane {
   #plan: Plan | null = null;
   #estimate: TypeEstimate[] | null = null;
   #adapter: Adapter | null = null;
+  #monitor = new MonitorDiff();  // the switch's cumulative registers → per-interval samples
   #bootstrap = true;
   #epoch = 0;
   #adaptations = 0;
@@ -145,6 +146,8 @@ export class ControlPlane {
   }
 
   async start(): Promise<this> {
+    // The registers count from the switch's start, not ours: the first read is the baseline.
+    if (this.sw.policy === 'pallas') this.#monitor = new MonitorDiff(await this.sw.readMonitor());
     const at = await this.#channel.listen(this.#cfg.host, this.#cfg.port);
     this.#url = `http://${at.host}:${at.port}`;
     this.#lastTick = performance.now();
@@ -228,10 +231,10 @@ export class ControlPlane {
           throw e;
         }
       }
-      const read = await this.sw.readMonitor();
+      const sample = this.#monitor.next(await this.sw.readMonitor());
       this.#reads++;
       if (this.#adapter && this.#plan) {
-        const a = await this.#adapter.onMonitor(read, intervalNs, now * 1e6);
+        const a = await this.#adapter.onMonitor(sample, intervalNs, now * 1e6);
         if (a) {
           this.#adaptations++;
           this.#estimate = a.estimate;
@@ -256,7 +259,10 @@ export class ControlPlane {
   }
 
   #planOpts(): PlanOptions {
-    return { clone: this.#cfg.clone, cThresFactor: this.#cfg.cThresFactor, ...(this.#cfg.groups ? { groups: this.#cfg.groups } : {}) };
+    // Servers of a multi-type group may run DARC or shortest-first over its types: the same
+    // candidates as the simulator's (lib/sim/pallas.ts), with the native reservation rule.
+    return { clone: this.#cfg.clone, cThresFactor: this.#cfg.cThresFactor, darcWithin: darcWithinOf(),
+      ...(this.#cfg.groups ? { groups: this.#cfg.groups } : {}) };
   }
 
   #newAdapter(plan: Plan): Adapter {
@@ -285,14 +291,14 @@ export class ControlPlane {
       this.#plan = null;
       this.#adapter = null;
       this.log.warn('no servers alive: every request is dropped at the switch', { why });
-      if (this.sw.policy === 'pallas') await this.sw.writeTables({ typeToGroup: {}, defaultGroup: 0, tauNs: 20_000, clone: false, groups: [{ cThres: 0, cloneOut: false, wrr: [] }] });
+      if (this.sw.policy === 'pallas') await this.sw.writeTables({ ...singleGroupTables(0), groups: [{ cThres: 0, cloneTarget: null, balance: 'wrr', wrr: [] }] });
       return;
     }
     const est = this.#estimate ?? this.#declared;
     let plan: Plan | null;
     if (est) {
       const load = 0.5;  // candidates are compared at half load: a membership change says nothing of the rate
-      plan = (await generate(est, rack, this.#evaluator(est, load), this.#planOpts(), this.#plan ?? undefined)).plan;
+      plan = (await generate(est, rack, this.#evaluator(est, load), { ...this.#planOpts(), load }, this.#plan ?? undefined)).plan;
     } else {
       // Nothing known yet: one group of every type on every server.
       const uniform = ALL_TYPES.map((t) => ({ ...t, meanNs: 10_000, share: 1 }));

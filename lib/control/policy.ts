@@ -10,6 +10,7 @@
 // keeps as many servers in their roles as it can. The simulator (lib/sim) and the live control
 // plane both call this module; there is no second generator.
 import { PallasError } from '../errors.js';
+import { SWITCH } from '../wire/gen.js';
 
 /** What the control plane knows of one request type. `type` is the wire type (the simulator's type index). */
 export interface TypeEstimate { type: number; name: string; meanNs: number; share: number }
@@ -21,30 +22,61 @@ export interface PlanGroup {
   demand: number;      // D_g of eq. (1): fraction of the rack's CPU the group needs
   cores: number;       // R_g at core granularity
   cThres: number;      // requests per τ window its cores absorb: cores · τ / meanNs
+  cloneTarget: number | null;  // the group its excess is cloned to (a longer group), or none
+  balance: Balance;
 }
 export interface ServerRole { group: number; cores: number }
 export type ServerPolicy =
   | { kind: 'cfcfs' }
   | { kind: 'darc'; darc: { groups: { types: number[]; workers: number }[]; ownerFirst: boolean } };
 export interface ServerPlan { server: number; roles: ServerRole[]; types: number[]; policy: ServerPolicy }
+export type Balance = 'wrr' | 'po2';
+/** The paper's rules a Tofino cannot run as written: simulator-only ablations (docs/switch-contract.md). */
+export interface Ablation { tauNs?: number; argminTarget?: boolean; sharedCloneCounter?: boolean }
 export interface SwitchTables {
   typeToGroup: Record<string, number>;
   defaultGroup: number;
-  tauNs: number;
+  tauShift: number;     // burst window τ = 2^tauShift ns
   clone: boolean;
-  groups: { cThres: number; cloneOut: boolean; wrr: { server: number; weight: number }[] }[];
+  groups: { cThres: number; cloneTarget: number | null; balance: Balance; wrr: { server: number; weight: number }[] }[];
+  ablation?: Ablation;
 }
 export interface Plan { groups: PlanGroup[]; servers: ServerPlan[]; tables: SwitchTables; totalCores: number }
 
 export interface PlanOptions {
-  tauNs?: number;          // burst window (20 µs)
+  tauShift?: number;       // burst window τ = 2^tauShift ns (14: 16.4 µs)
+  ablation?: Ablation;     // simulator-only: the paper's ideal rules instead of the realizable ones
+  balance?: Balance | Balance[];  // per group (shortest first), or for every group with more than one server (default wrr)
   clone?: boolean;         // burst cloning on
   cThresFactor?: number;   // scales every C_thres (1: the capacity of the group's cores per window)
   groups?: number;         // consider only the candidate with this many groups (an operator's fixed grouping)
   ownerFirst?: boolean;    // mixed servers' DARC serves a freed core's own group first (default true)
+  /**
+   * DARC's reservation rule (the native darc_reserve), for servers dedicated to a group of several
+   * types (`within`). Without it every server of one group runs cFCFS.
+   */
+  darcWithin?: DarcReserveFn;
+  /**
+   * How a server dedicated to a group of several types (types far apart, by DARC's 20 % rule)
+   * schedules them: one FIFO (cfcfs); DARC with Perséphone's reservation (darc: what RackSched's
+   * servers run, so that the one-group candidate is RS-DARC's structure balanced by the switch's
+   * own counts); or shortest first without reserved cores (priority: a freed core takes the
+   * shortest type waiting; work-conserving).
+   */
+  within?: Within;
+  /** The estimated load (fraction of the rack's capacity): provisioning staffs spare cores by square root (`staffed`). */
+  load?: number;
+  /** generate(): the variants to evaluate per grouping (default ALL_VARIANTS). */
+  variants?: PlanVariant[];
 }
+export type Within = 'cfcfs' | 'darc' | 'priority';
 
-const TAU_NS = 20_000;
+/** DARC's reservation rule (the native darc_reserve): types' means and shares → groups of types with worker counts, shortest first. */
+export type DarcReserveFn = (types: { type: number; meanNs: number; share: number }[], workers: number) => { types: number[]; workers: number }[];
+/** One way to run a grouping: the balancing of its multi-server groups, and the policy of dedicated servers of multi-type groups. */
+export interface PlanVariant { balance: Balance; within: Within }
+
+const TAU_SHIFT = SWITCH.tauShiftDefault;
 
 function checkEstimate(types: TypeEstimate[], rack: RackServer[]): void {
   if (types.length === 0) throw new PallasError('BAD_POLICY', 'the workload estimate has no types');
@@ -139,6 +171,19 @@ export function typeDemands(types: TypeEstimate[]): Map<number, number> {
 }
 
 /**
+ * Square-root staffing of the rack's spare cores: at `load`, group g keeps a_g = D_g · R · load
+ * cores busy, and gets a_g + β·√a_g, with β such that the groups fill the rack. A small group
+ * waits longer than a large one at the same utilisation (fewer cores to share its queue), so it
+ * gets relatively more headroom; as the load nears 1 the spare cores vanish and this becomes eq. (1).
+ */
+export function staffed(shares: number[], totalCores: number, load: number): number[] {
+  const a = shares.map((d) => d * totalCores * load);
+  const roots = a.reduce((s, x) => s + Math.sqrt(x), 0);
+  const beta = roots > 0 ? (totalCores - a.reduce((s, x) => s + x, 0)) / roots : 0;
+  return a.map((x) => x + beta * Math.sqrt(x));
+}
+
+/**
  * Eq. (1) at core granularity: R_g = D_g / Σ D · R_total rounded to whole cores, down or up, so
  * that the groups sum to R_total exactly and each gets at least one core (a group without cores
  * could not be served). Of those roundings, the one that minimises the highest load per core,
@@ -146,13 +191,15 @@ export function typeDemands(types: TypeEstimate[]): Map<number, number> {
  * depends on it. (Largest remainder would round a 1.45-core group down to 1 core, saturating it
  * at 69 % load while a 78.55-core group keeps 79.) So the cores left after rounding down go to
  * the groups with the highest D_g / R_g, at most one each. Each group ends within one core of its
- * exact share unless the one-core floor forces more. Returns null when there are more groups than cores.
+ * exact share unless the one-core floor forces more. With the load known, the exact shares are
+ * square-root staffed first (`staffed`). Returns null when there are more groups than cores.
  */
-export function provision(demands: number[], totalCores: number): number[] | null {
+export function provision(demands: number[], totalCores: number, load?: number): number[] | null {
   const G = demands.length;
   if (G > totalCores) return null;
   const sum = demands.reduce((a, b) => a + b, 0);
-  const exact = demands.map((d) => (sum > 0 ? (d / sum) * totalCores : totalCores / G));
+  const exact = load !== undefined && load > 0 && load < 1 && sum > 0 ? staffed(demands.map((d) => d / sum), totalCores, load)
+    : demands.map((d) => (sum > 0 ? (d / sum) * totalCores : totalCores / G));
   const cores = exact.map((e) => Math.max(1, Math.floor(e)));
   let left = totalCores - cores.reduce((a, b) => a + b, 0);
   const perCore = (g: number) => exact[g]! / cores[g]!;
@@ -246,8 +293,24 @@ export function pack(groups: Pick<PlanGroup, 'types' | 'cores'>[], rack: RackSer
   return roles.map((r) => r ?? []);
 }
 
-/** The intra-server policy of a server with these roles: cfcfs for one group, darc otherwise. */
-export function serverPolicy(groups: Pick<PlanGroup, 'types'>[], roles: ServerRole[], ownerFirst = true): ServerPolicy {
+/**
+ * The intra-server policy of a server with these roles: cfcfs for one group, darc with a core
+ * reservation per group otherwise. With `reserve` (DARC's reservation over a group's types) and
+ * `within` darc or priority, a server dedicated to a group of several types runs DARC over them
+ * (shortest first), when the reservation separates them: with Perséphone's reserved cores, or
+ * (priority) with every core in the longest type group's reservation, so that shorter types have
+ * no core of their own and go first on any freed core.
+ */
+export function serverPolicy(groups: Pick<PlanGroup, 'types'>[], roles: ServerRole[], ownerFirst = true,
+                             reserve?: (types: number[], workers: number) => { types: number[]; workers: number }[], within: Within = 'cfcfs'): ServerPolicy {
+  if (roles.length === 1 && reserve && within !== 'cfcfs' && groups[roles[0]!.group]!.types.length > 1) {
+    const cores = roles[0]!.cores;
+    const res = reserve(groups[roles[0]!.group]!.types, cores);
+    if (res.length > 1) {
+      const gs = within === 'priority' ? res.map((g, i) => ({ types: g.types, workers: i === res.length - 1 ? cores : 0 })) : res;
+      return { kind: 'darc', darc: { groups: gs, ownerFirst: false } };
+    }
+  }
   if (roles.length <= 1) return { kind: 'cfcfs' };
   const sorted = roles.slice().sort((a, b) => a.group - b.group);  // groups are shortest first
   // Owner first: each fragment is capacity the switch's WRR counts on, so a freed core serves its
@@ -255,10 +318,28 @@ export function serverPolicy(groups: Pick<PlanGroup, 'types'>[], roles: ServerRo
   return { kind: 'darc', darc: { groups: sorted.map((r) => ({ types: groups[r.group]!.types.slice(), workers: r.cores })), ownerFirst } };
 }
 
+/**
+ * Where a group's burst excess is cloned: to a group of longer requests (a clone then holds a core
+ * there for less than that group's own requests take, never a shorter group's core for longer), the
+ * one with the most cores (the most likely to have one idle), ties to the longest. The longest
+ * group has none: its excess is never cloned.
+ */
+export function cloneTargets(groups: Pick<PlanGroup, 'meanNs' | 'cores'>[]): (number | null)[] {
+  return groups.map((g, gi) => {
+    let best: number | null = null;
+    groups.forEach((h, hi) => {
+      if (hi === gi || h.meanNs <= g.meanNs) return;
+      if (best === null || h.cores > groups[best]!.cores || (h.cores === groups[best]!.cores && h.meanNs >= groups[best]!.meanNs)) best = hi;
+    });
+    return best;
+  });
+}
+
 /** Builds the whole plan for one grouping. */
 export function buildPlan(types: TypeEstimate[], grouping: number[][], rack: RackServer[], opts: PlanOptions = {}, previous?: Plan): Plan | null {
   checkEstimate(types, rack);
-  const tau = opts.tauNs ?? TAU_NS;
+  const tauShift = opts.tauShift ?? TAU_SHIFT;
+  const tauNs = opts.ablation?.tauNs ?? 2 ** tauShift;
   const byType = new Map(types.map((t) => [t.type, t]));
   const dem = typeDemands(types);
   const totalCores = rack.reduce((a, s) => a + s.cores, 0);
@@ -269,32 +350,41 @@ export function buildPlan(types: TypeEstimate[], grouping: number[][], rack: Rac
       : ts.reduce((a, t) => a + byType.get(t)!.meanNs, 0) / ts.length;
     return { types: ts, meanNs, demand: ts.reduce((a, t) => a + (dem.get(t) ?? 0), 0) };
   }).sort((a, b) => a.meanNs - b.meanNs);
-  const cores = provision(gs.map((g) => g.demand), totalCores);
+  const cores = provision(gs.map((g) => g.demand), totalCores, opts.load);
   if (!cores) return null;
+  const targets = cloneTargets(gs.map((g, i) => ({ meanNs: g.meanNs, cores: cores[i]! })));
   const groups: PlanGroup[] = gs.map((g, i) => ({
-    ...g, cores: cores[i]!, cThres: Math.max(1, Math.round(((opts.cThresFactor ?? 1) * cores[i]! * tau) / g.meanNs)),
+    ...g, cores: cores[i]!, cThres: Math.max(1, Math.round(((opts.cThresFactor ?? 1) * cores[i]! * tauNs) / g.meanNs)),
+    cloneTarget: targets[i]!, balance: 'wrr',
   }));
   const roles = pack(groups, rack, previous);
+  const reserve = opts.darcWithin;
+  const within = reserve ? (ts: number[], workers: number) => reserve(ts.map((t) => ({ type: t, meanNs: byType.get(t)!.meanNs, share: byType.get(t)!.share })), workers) : undefined;
   const servers: ServerPlan[] = rack.map((s, i) => ({
     server: s.id,
     roles: roles[i]!,
     types: roles[i]!.flatMap((r) => groups[r.group]!.types).sort((a, b) => a - b),
-    policy: serverPolicy(groups, roles[i]!, opts.ownerFirst ?? true),
+    policy: serverPolicy(groups, roles[i]!, opts.ownerFirst ?? true, within, opts.within),
   }));
+  groups.forEach((g, gi) => {
+    const n = servers.filter((s) => s.roles.some((r) => r.group === gi)).length;
+    const want = Array.isArray(opts.balance) ? opts.balance[gi] ?? 'wrr' : opts.balance ?? 'wrr';
+    g.balance = n > 1 ? want : 'wrr';  // one server: nothing to choose between
+  });
   const typeToGroup: Record<string, number> = {};
   groups.forEach((g, gi) => { for (const t of g.types) typeToGroup[String(t)] = gi; });
   const tables: SwitchTables = {
     typeToGroup,
     defaultGroup: groups.length - 1,  // an unknown type goes with the longest requests: it cannot hold up short ones
-    tauNs: tau,
+    tauShift,
     clone: opts.clone ?? true,
     groups: groups.map((g, gi) => ({
       cThres: g.cThres,
-      // The longest group's excess is not cloned: its clone would hold a shorter group's core
-      // for longer than any request of that group (the paper sets C_thres for the short group).
-      cloneOut: gi < groups.length - 1,
+      cloneTarget: g.cloneTarget,
+      balance: g.balance,
       wrr: servers.flatMap((s) => s.roles.filter((r) => r.group === gi).map((r) => ({ server: s.server, weight: r.cores }))),
     })),
+    ...(opts.ablation && Object.keys(opts.ablation).length ? { ablation: opts.ablation } : {}),
   };
   return { groups, servers, tables, totalCores };
 }
@@ -313,15 +403,17 @@ export function changedServers(a: Plan, b: Plan): number[] {
 
 /**
  * The drift of eq. (1) demand against the plan's allocation, in cores: Σ_g |R_g − D_g · R_total|
- * with D_g recomputed from the estimate over the plan's groups. Types the plan does not know count
- * with the group the switch sends them to (the default group).
+ * with D_g recomputed from the estimate over the plan's groups, or, with the load known, against the
+ * square-root staffed targets at that load (what provisioning would give the same groups now).
+ * Types the plan does not know count with the group the switch sends them to (the default group).
  */
-export function drift(plan: Plan, types: TypeEstimate[]): number {
+export function drift(plan: Plan, types: TypeEstimate[], load?: number): number {
   const dem = typeDemands(types);
   const total = plan.totalCores;
   const groupOf = (t: number) => plan.tables.typeToGroup[String(t)] ?? plan.tables.defaultGroup;
-  const want = plan.groups.map(() => 0);
-  for (const t of types) want[groupOf(t.type)]! += (dem.get(t.type) ?? 0) * total;
+  const share = plan.groups.map(() => 0);
+  for (const t of types) share[groupOf(t.type)]! += dem.get(t.type) ?? 0;
+  const want = load !== undefined && load > 0 && load < 1 ? staffed(share, total, load) : share.map((d) => d * total);
   return plan.groups.reduce((a, g, i) => a + Math.abs(g.cores - want[i]!), 0);
 }
 
@@ -342,47 +434,104 @@ export function overloadedGroups(plan: Plan, types: TypeEstimate[], rateRps: num
   return plan.groups.flatMap((g, i) => (busy[i]! > g.cores && want[i]! >= g.cores + marginCores ? [i] : []));
 }
 
-export interface CandidateReport { k: number; groups: string[][]; cores: number[]; p99Us: number; saturated: boolean; mixedServers: number }
-export interface Evaluation { p99Us: number; saturated: boolean }
+export interface CandidateReport {
+  k: number; groups: string[][]; cores: number[]; balance: Balance[]; within: Within;
+  p99Us: number; perTypeP99Us: Record<string, number>; saturated: boolean; mixedServers: number;
+  score: number;  // choose(): the worst of its overall p99 over the best, and each type's over its unshaped yardstick / TYPE_SLACK
+}
+/** A candidate's simulated tail: overall and per wire type (keys are type ids). */
+export interface Evaluation { p99Us: number; saturated: boolean; perTypeP99Us?: Record<string, number> }
 export type Evaluator = (plan: Plan) => Promise<Evaluation>;
 
 export interface GenerateResult { plan: Plan; chosen: number; candidates: CandidateReport[] }
 
+/** Scores within this factor of each other are a tie (the simulated p99s' noise). */
+export const SCORE_TIE = 1.03;
+/** How much worse than without shaping a type's p99 may get when that buys a lower overall p99. */
+export const TYPE_SLACK = 1.2;
+
 /**
- * Steps a–c: every k-means candidate is planned (incrementally against `previous` when given) and
- * evaluated; the lowest p99 wins, an unsaturated candidate always beating a saturated one; ties go
- * to fewer groups (less fragmentation).
+ * Scores candidates on the overall tail and on every type's tail (DESIGN §4: Pallas must not lose
+ * to RackSched, and no type is sacrificed to improve the overall figure). The yardsticks are the
+ * best overall p99 any candidate reaches, and for each type the best p99 it gets from a candidate
+ * without shaping (one group: what a RackSched-like rack gives it). A candidate's score is the
+ * worst of its overall p99 over the best, and of each type's p99 over its yardstick divided by
+ * TYPE_SLACK. The lowest score wins; unsaturated candidates always beat saturated ones; scores
+ * within SCORE_TIE are a tie, broken by the lower overall p99.
+ * `unshaped[i]`: candidate i has one group. Returns the chosen index and every candidate's score.
+ */
+export function choose(evals: Evaluation[], unshaped: boolean[]): { best: number; score: number[] } {
+  const pool = evals.some((e) => !e.saturated) ? evals.map((e) => !e.saturated) : evals.map(() => true);
+  const bestAll = Math.min(...evals.filter((_, i) => pool[i]).map((e) => e.p99Us));
+  const refs = new Map<string, number>();
+  evals.forEach((e, i) => {
+    if (!pool[i] || !unshaped[i]) return;
+    for (const [k, v] of Object.entries(e.perTypeP99Us ?? {})) refs.set(k, Math.min(refs.get(k) ?? Infinity, v));
+  });
+  const ratio = (v: number, best: number) => (best > 0 ? v / best : 1);
+  const score = evals.map((e) => {
+    let r = ratio(e.p99Us, bestAll);
+    for (const [k, ref] of refs) r = Math.max(r, ratio(e.perTypeP99Us?.[k] ?? Infinity, ref) / TYPE_SLACK);
+    return r;
+  });
+  let best = -1;
+  evals.forEach((e, i) => {
+    if (!pool[i]) return;
+    if (best < 0) { best = i; return; }
+    const a = score[i]!, b = score[best]!;
+    if (a * SCORE_TIE < b || (a < b * SCORE_TIE && e.p99Us < evals[best]!.p99Us)) best = i;
+  });
+  return { best, score };
+}
+
+/** The default variants: per grouping, WRR and po2 balancing, each with every policy within multi-type groups (where it differs). */
+export const ALL_VARIANTS: PlanVariant[] = (['cfcfs', 'priority', 'darc'] as const).flatMap((within) =>
+  (['wrr', 'po2'] as const).map((balance) => ({ balance, within })));
+
+/**
+ * Steps a–c: every k-means candidate, in each variant (balancing; DARC within multi-type groups),
+ * is planned (incrementally against `previous` when given) and evaluated, all at once (the
+ * evaluator may run them in parallel); `choose` picks one. Variants that plan identically (no
+ * multi-server group, no multi-type group) are evaluated once.
  */
 export async function generate(types: TypeEstimate[], rack: RackServer[], evaluate: Evaluator, opts: PlanOptions = {}, previous?: Plan): Promise<GenerateResult> {
   checkEstimate(types, rack);
   const names = new Map(types.map((t) => [t.type, t.name]));
-  const reports: CandidateReport[] = [];
   const plans: Plan[] = [];
+  const meta: { k: number; variant: PlanVariant }[] = [];
+  const seen = new Set<string>();
   // A fixed number of groups holds while the workload has that many types (fewer: one per type).
   const fixed = opts.groups === undefined ? undefined : Math.min(opts.groups, types.filter((t) => t.share > 0).length);
+  const variants = (opts.variants ?? ALL_VARIANTS).filter((v) => v.within === 'cfcfs' || opts.darcWithin);
   for (const grouping of candidates(types)) {
     if (fixed !== undefined && grouping.length !== fixed) continue;
-    const plan = buildPlan(types, grouping, rack, opts, previous);
-    if (!plan) continue;
-    const ev = await evaluate(plan);
-    plans.push(plan);
-    reports.push({
-      k: grouping.length,
-      groups: plan.groups.map((g) => g.types.map((t) => names.get(t) ?? String(t))),
-      cores: plan.groups.map((g) => g.cores),
-      p99Us: ev.p99Us,
-      saturated: ev.saturated,
-      mixedServers: plan.servers.filter((s) => s.roles.length > 1).length,
-    });
+    for (const v of variants) {
+      const plan = buildPlan(types, grouping, rack, { ...opts, balance: v.balance, within: v.within }, previous);
+      if (!plan) continue;
+      const key = JSON.stringify([plan.tables, plan.servers.map((s) => s.policy)]);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      plans.push(plan);
+      meta.push({ k: grouping.length, variant: v });
+    }
   }
   if (plans.length === 0)
     throw new PallasError('BAD_POLICY', fixed !== undefined
       ? `${fixed} groups do not fit the rack's ${rack.reduce((a, s) => a + s.cores, 0)} cores`
       : 'no candidate grouping fits the rack (more groups than cores)');
-  let best = 0;
-  for (let i = 1; i < reports.length; i++) {
-    const a = reports[i]!, b = reports[best]!;
-    if ((a.saturated ? 1 : 0) < (b.saturated ? 1 : 0) || (a.saturated === b.saturated && a.p99Us < b.p99Us)) best = i;
-  }
+  const evals = await Promise.all(plans.map((p) => evaluate(p)));
+  const { best, score } = choose(evals, meta.map((m) => m.k === 1));
+  const reports: CandidateReport[] = plans.map((plan, i) => ({
+    k: meta[i]!.k,
+    groups: plan.groups.map((g) => g.types.map((t) => names.get(t) ?? String(t))),
+    cores: plan.groups.map((g) => g.cores),
+    balance: plan.groups.map((g) => g.balance),
+    within: plan.servers.some((s) => s.policy.kind === 'darc' && s.roles.length === 1) ? meta[i]!.variant.within : 'cfcfs',
+    p99Us: evals[i]!.p99Us,
+    perTypeP99Us: Object.fromEntries(Object.entries(evals[i]!.perTypeP99Us ?? {}).map(([t, v]) => [names.get(Number(t)) ?? t, v])),
+    saturated: evals[i]!.saturated,
+    mixedServers: plan.servers.filter((s) => s.roles.length > 1).length,
+    score: Math.round(score[i]! * 1000) / 1000,
+  }));
   return { plan: plans[best]!, chosen: best, candidates: reports };
 }

@@ -1,6 +1,9 @@
-// Runs a scenario: every system × load (× sweep value) as one native simulation, one after the
-// other on a libuv worker (a run is single-threaded; events/s is per core). Progress is read from
-// a shared 2-word array the native run writes; abort() asks the current run to stop generating.
+// Runs a scenario: every system × load (× sweep value) as one native simulation on a libuv worker,
+// as many at once as the machine has cores (a run is single-threaded and deterministic for its
+// seed, so the results are those of a serial run, in the same order). Progress is read from a
+// 2-word array per run that the native run writes; abort() asks every running run to stop generating.
+import { availableParallelism } from 'node:os';
+
 import { loadNative, type NativeSimResult } from '../native.js';
 import { runPallas, type PallasReport } from './pallas.js';
 import { nativeConfig, type Scenario, type SystemSpec } from './scenario.js';
@@ -32,9 +35,11 @@ export interface RunResult extends NativeSimResult {
 export interface SimDocument { scenario: string; runs: RunResult[] }
 
 export interface RunOptions {
-  /** Called about every 200 ms with the fraction of all requests generated so far. */
-  onProgress?: (fraction: number, runIndex: number, runCount: number) => void;
+  /** Called about every 200 ms with the fraction of all requests generated so far, and how many runs have finished. */
+  onProgress?: (fraction: number, runsDone: number, runCount: number) => void;
   signal?: AbortSignal;
+  /** Runs at once (default: the machine's cores, at most 8). */
+  concurrency?: number;
 }
 
 interface Point { system: SystemSpec; load: number; sweep?: number }
@@ -51,34 +56,43 @@ export function runPoints(sc: Scenario): Point[] {
 export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<SimDocument> {
   const native = loadNative();
   const pts = runPoints(sc);
-  const runs: RunResult[] = [];
-  const control = new BigUint64Array(2);
-  const onAbort = () => { control[1] = 1n; };
+  const results: (RunResult | undefined)[] = pts.map(() => undefined);
+  const controls = pts.map(() => new BigUint64Array(2));
+  const onAbort = () => { for (const c of controls) c[1] = 1n; };
   opts.signal?.addEventListener('abort', onAbort);
-  try {
-    for (const [i, p] of pts.entries()) {
-      if (opts.signal?.aborted) break;
-      control[0] = 0n;
-      const report = () => opts.onProgress?.((i * sc.requests + Number(control[0])) / (pts.length * sc.requests), i, pts.length);
-      const timer = opts.onProgress ? setInterval(report, 200) : undefined;
-      try {
-        const r = p.system.switch === 'pallas'
-          ? await runPallas(native, sc, p.system, p.load, p.sweep, control)
-          : await native.runSim(nativeConfig(sc, p.system, p.load, p.sweep), control);
-        runs.push({
-          system: summarizeSystem(p.system), load: p.load,
-          ...(p.sweep !== undefined && sc.sweep ? { sweep: { shareOf: sc.sweep.shareOf, value: p.sweep } } : {}),
-          seed: sc.seed,
-          ...r,
-          saturated: r.achievedRps < 0.99 * r.offeredRps,
-        });
-      } finally {
-        if (timer) clearInterval(timer);
-      }
-      report();
+  let done = 0;
+  const report = () => {
+    const generated = controls.reduce((a, c, i) => a + (results[i] ? sc.requests : Math.min(sc.requests, Number(c[0]))), 0);
+    opts.onProgress?.(generated / (pts.length * sc.requests), done, pts.length);
+  };
+  const timer = opts.onProgress ? setInterval(report, 200) : undefined;
+  let next = 0;
+  const worker = async () => {
+    while (next < pts.length && !opts.signal?.aborted) {
+      const i = next++;
+      const p = pts[i]!;
+      const control = controls[i]!;
+      const r = p.system.switch === 'pallas'
+        ? await runPallas(native, sc, p.system, p.load, p.sweep, control)
+        : await native.runSim(nativeConfig(sc, p.system, p.load, p.sweep), control);
+      results[i] = {
+        system: summarizeSystem(p.system), load: p.load,
+        ...(p.sweep !== undefined && sc.sweep ? { sweep: { shareOf: sc.sweep.shareOf, value: p.sweep } } : {}),
+        seed: sc.seed,
+        ...r,
+        saturated: r.achievedRps < 0.99 * r.offeredRps,
+      };
+      done++;
     }
+  };
+  try {
+    const n = Math.max(1, Math.min(opts.concurrency ?? Math.min(8, availableParallelism()), pts.length));
+    await Promise.all(Array.from({ length: n }, worker));
   } finally {
+    if (timer) clearInterval(timer);
     opts.signal?.removeEventListener('abort', onAbort);
   }
-  return { scenario: sc.name, runs };
+  report();
+  // An aborted scenario reports the runs that finished, in order.
+  return { scenario: sc.name, runs: results.filter((r): r is RunResult => r !== undefined) };
 }

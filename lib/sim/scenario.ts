@@ -7,6 +7,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 
 import { bad, bool, int, list, num, obj, oneOf, only, str } from '../config.js';
 import { PallasError } from '../errors.js';
+import { SWITCH } from '../wire/gen.js';
 
 export const SERVICE_DISTS = ['fixed', 'exp', 'lognormal'] as const;
 export const ARRIVAL_DISTS = ['poisson', 'gamma', 'fixed'] as const;
@@ -27,12 +28,20 @@ export interface RequestType {
 }
 export interface Phase { durationMs: number; load: number; shares?: Record<string, number> }
 export interface DarcOptions {
-  profileSamples: number; recheckSamples: number; groupRatio: number; rereserveThreshold: number;
+  /** Completions a server profiles (in cFCFS) before it reserves; unset: Perséphone's 50 000, or fewer so that profiling ends in the first half of the warm-up. */
+  profileSamples?: number; recheckSamples: number; groupRatio: number; rereserveThreshold: number;
   warm: boolean;  // start from the declared workload's reservation (a server that profiled long ago)
   groups?: { types: string[]; workers: number }[];  // given reservations (a Pallas agent's), shortest first
 }
-/** Pallas's control-plane options (systems pallas, pallas-no-clone, pallas-no-bounce, pallas-static). */
+/** The paper's rules a Tofino cannot run as written, as simulator-only ablations (docs/switch-contract.md). */
+export interface AblationOptions {
+  tauUs?: number;               // the burst window is now / τ for this τ (the paper's 20 µs) instead of 2^tauShift ns
+  argminTarget?: boolean;       // clones go to the least-burst group instead of the group's clone target
+  sharedCloneCounter?: boolean; // clones take turns in the target group's own balancing
+}
+/** Pallas's control-plane options (systems pallas, pallas-oracle, pallas-ideal, pallas-no-clone, pallas-no-bounce, pallas-static). */
 export interface PallasOptions {
+  learn: boolean;         // plan from the switch's monitor after a bootstrap plan (pallas); false: from the declared mix (pallas-oracle, pallas-static)
   adapt: boolean;         // re-plan on drift (pallas-static: false)
   clone: boolean;         // burst cloning (pallas-no-clone: false)
   bounce: boolean;        // epoch bouncing (pallas-no-bounce: false)
@@ -41,7 +50,9 @@ export interface PallasOptions {
   reactionMs: number;     // from detecting a drift to the new tables being in force
   minSamples: number;     // replies an estimate needs (intervals accumulate until then)
   cThresFactor: number;   // scales C_thres (1: the capacity of a group's cores per τ)
-  tauUs: number;          // burst window τ
+  tauShift: number;       // burst window τ = 2^tauShift ns
+  ablation: AblationOptions;
+  balance: 'auto' | 'wrr' | 'po2';  // balancing inside groups: chosen per plan by simulation, or fixed
   selectRequests: number; // requests per candidate simulation when selecting a grouping
   groups?: number;        // fix the number of groups (the candidate with this k), instead of selecting
   ownerFirst: boolean;    // mixed servers: a freed core serves its own group first (false: Perséphone's shortest first)
@@ -84,10 +95,13 @@ const MAX_REQUESTS = 1e10;
  */
 export const SYSTEM_PRESETS = {
   'pallas': { switch: 'pallas', server: 'cfcfs' },
+  'pallas-oracle': { switch: 'pallas', server: 'cfcfs' },
+  'pallas-ideal': { switch: 'pallas', server: 'cfcfs' },
   'pallas-no-clone': { switch: 'pallas', server: 'cfcfs' },
   'pallas-no-bounce': { switch: 'pallas', server: 'cfcfs' },
   'pallas-static': { switch: 'pallas', server: 'cfcfs' },
   'rs-darc': { switch: 'po2', server: 'darc' },
+  'rs-darc-oracle': { switch: 'po2', server: 'darc' },
   'rs-cfcfs': { switch: 'po2', server: 'cfcfs' },
   'rs-ts': { switch: 'po2', server: 'ts' },
   'rs-ps': { switch: 'po2', server: 'ps' },
@@ -101,20 +115,36 @@ export const SYSTEM_PRESETS = {
 } as const satisfies Record<string, { switch: SwitchKind; server: ServerPolicy }>;
 export type SystemName = keyof typeof SYSTEM_PRESETS;
 export const SYSTEM_NAMES = Object.keys(SYSTEM_PRESETS) as SystemName[];
-const PALLAS_KEYS = ['deltaCores', 'intervalMs', 'reactionMs', 'minSamples', 'cThresFactor', 'tauUs', 'selectRequests', 'groups', 'ownerFirst'] as const;
+const PALLAS_KEYS = ['deltaCores', 'intervalMs', 'reactionMs', 'minSamples', 'cThresFactor', 'tauShift', 'ablation', 'balance', 'selectRequests', 'groups',
+  'ownerFirst'] as const;
+
+function ablationOptions(v: unknown, path: string, system: SystemName): AblationOptions {
+  // pallas-ideal: the paper's 20 µs window and least-burst clone target.
+  const o = v === undefined ? {} : obj(v, path);
+  only(o, path, ['tauUs', 'argminTarget', 'sharedCloneCounter']);
+  const ideal = system === 'pallas-ideal';
+  const a: AblationOptions = {};
+  if (o.tauUs !== undefined || ideal) a.tauUs = num(o, 'tauUs', path, 0.1, 1e6, 20);
+  if (bool(o, 'argminTarget', path, ideal)) a.argminTarget = true;
+  if (bool(o, 'sharedCloneCounter', path, false)) a.sharedCloneCounter = true;
+  return a;
+}
 
 function pallasOptions(o: Record<string, unknown>, path: string, system: SystemName, typeCount: number): PallasOptions {
   return {
     ...(o.groups !== undefined ? { groups: int(o, 'groups', path, 1, typeCount, 1) } : {}),
+    learn: system !== 'pallas-oracle' && system !== 'pallas-static',
     adapt: system !== 'pallas-static',
     clone: system !== 'pallas-no-clone',
     bounce: system !== 'pallas-no-bounce',
     deltaCores: num(o, 'deltaCores', path, 0, 1e6, 10),
     intervalMs: num(o, 'intervalMs', path, 0.01, 1e5, 10),
     reactionMs: num(o, 'reactionMs', path, 0, 1e5, 1),
-    minSamples: int(o, 'minSamples', path, 1, 1e9, 200),
+    minSamples: int(o, 'minSamples', path, 1, 1e9, 1000),
     cThresFactor: num(o, 'cThresFactor', path, 0.01, 100, 1),
-    tauUs: num(o, 'tauUs', path, 0.1, 1e6, 20),
+    tauShift: int(o, 'tauShift', path, SWITCH.tauShiftMin, SWITCH.tauShiftMax, SWITCH.tauShiftDefault),
+    ablation: ablationOptions(o.ablation, `${path}.ablation`, system),
+    balance: oneOf(o, 'balance', path, ['auto', 'wrr', 'po2'] as const, 'auto'),
     selectRequests: int(o, 'selectRequests', path, 1000, 1e8, 100_000),
     ownerFirst: bool(o, 'ownerFirst', path, true),
   };
@@ -197,7 +227,8 @@ function system(v: unknown, path: string, sc: Pick<Scenario, 'rack' | 'workload'
     push: oneOf(o, 'push', path, ['random', 'rr'] as const, 'random'),
     sliceUs: num(o, 'sliceUs', path, 0.01, 1e6, 50),
     switchCostUs: num(o, 'switchCostUs', path, 0, 1e6, 1),
-    darc: { profileSamples: 50000, recheckSamples: 5000, groupRatio: 1.2, rereserveThreshold: 0.1, warm: preset !== undefined },
+    // rs-darc profiles as Perséphone does; rs-darc-oracle starts from the declared mix's reservation.
+    darc: { recheckSamples: 5000, groupRatio: 1.2, rereserveThreshold: 0.1, warm: preset === 'rs-darc-oracle' },
   };
   if (preset && sw === 'pallas') spec.pallas = pallasOptions(o, path, preset, sc.workload.types.length);
   if (o.darc !== undefined) {
@@ -207,7 +238,7 @@ function system(v: unknown, path: string, sc: Pick<Scenario, 'rack' | 'workload'
     const warm = bool(d, 'warm', dp, spec.darc.warm);
     spec.darc = {
       warm,
-      profileSamples: int(d, 'profileSamples', dp, 1, 1e9, 50000),
+      ...(d.profileSamples !== undefined ? { profileSamples: int(d, 'profileSamples', dp, 1, 1e9) } : {}),
       recheckSamples: int(d, 'recheckSamples', dp, 1, 1e9, 5000),
       groupRatio: num(d, 'groupRatio', dp, 1, 100, 1.2),
       rereserveThreshold: num(d, 'rereserveThreshold', dp, 0, 10, 0.1),
@@ -363,6 +394,16 @@ export interface NativeSimConfig {
   load: number; requests: number; seed: number; warmup: number;
 }
 
+/**
+ * DARC's profiling length when the scenario does not set one: Perséphone's 50 000 completions, or
+ * fewer, so that every server has profiled within the first half of the unmeasured warm-up (a
+ * simulated run is far shorter than a server's life; at least 500 samples).
+ */
+export function profileSamples(sc: Pick<Scenario, 'requests' | 'warmup' | 'rack'>): number {
+  const perServer = (sc.requests * sc.warmup) / sc.rack.servers / 2;
+  return Math.round(Math.max(500, Math.min(50_000, perServer)));
+}
+
 /** The native config of one run: one system at one load (and one sweep value). */
 export function nativeConfig(sc: Scenario, sys: SystemSpec, load: number, sweepValue?: number): NativeSimConfig {
   const names = sc.workload.types.map((t) => t.name);
@@ -389,7 +430,7 @@ export function nativeConfig(sc: Scenario, sys: SystemSpec, load: number, sweepV
       kind: sys.server, workers: sc.rack.workers, queueCapacity: sys.queueCapacity, push: sys.push,
       sliceNs: us(sys.sliceUs), switchCostNs: us(sys.switchCostUs),
       darc: {
-        profileSamples: sys.darc.profileSamples, recheckSamples: sys.darc.recheckSamples,
+        profileSamples: sys.darc.profileSamples ?? profileSamples(sc), recheckSamples: sys.darc.recheckSamples,
         groupRatio: sys.darc.groupRatio, rereserveThreshold: sys.darc.rereserveThreshold,
         ...(sys.darc.groups ? { groups: sys.darc.groups.map((g) => ({ types: g.types.map((t) => names.indexOf(t)), workers: g.workers })) } : {}),
         ...(sys.darc.warm && !sys.darc.groups ? { warm: sc.workload.types.map((t, i) => ({ type: i, meanNs: t.service.meanUs * 1000, share: firstShares[i] ?? 0 })) } : {}),

@@ -145,12 +145,24 @@ describe('runScenario progress and abort', () => {
     expect(seen[seen.length - 1]).toBe(1);
   });
 
-  it('stops the running simulation when aborted and runs no further point', async () => {
+  it('stops the running simulations when aborted and runs no further point', async () => {
     const ac = new AbortController();
-    const doc = await runScenario(sc(), { signal: ac.signal, onProgress: (f) => { if (f > 0) ac.abort(); } });
+    const doc = await runScenario(sc(), { signal: ac.signal, concurrency: 1, onProgress: (f) => { if (f > 0) ac.abort(); } });
     expect(doc.runs).toHaveLength(1);
     expect(doc.runs[0]!.aborted).toBe(true);
     expect(doc.runs[0]!.requests).toBeLessThan(3_000_000);
+    // Two at once: both stop.
+    const ac2 = new AbortController();
+    const both = await runScenario(sc(), { signal: ac2.signal, concurrency: 2, onProgress: (f) => { if (f > 0) ac2.abort(); } });
+    expect(both.runs).toHaveLength(2);
+    expect(both.runs.every((r) => r.aborted && r.requests < 3_000_000)).toBe(true);
+  });
+
+  it('runs points at once with the results of a serial run, in order', async () => {
+    const small = { ...sc(), requests: 20_000, loads: [0.3, 0.5, 0.7] };
+    const serial = await runScenario(small, { concurrency: 1 });
+    const parallel = await runScenario(small, { concurrency: 3 });
+    expect(parallel.runs.map((r) => [r.load, r.latencyUs.p99, r.completed])).toEqual(serial.runs.map((r) => [r.load, r.latencyUs.p99, r.completed]));
   });
 });
 

@@ -38,15 +38,17 @@ class ScriptedSwitch implements SwitchDriver {
   }
   tables(): SwitchTables | null { return this.#tables; }
   async setServer(): Promise<void> {}
+  // Cumulative registers, as a switch keeps them: every read adds one interval of the mix.
+  #regs: MonitorRead = { requests: new Array<number>(256).fill(0), replies: new Array<number>(256).fill(0),
+    timeUnits: new Array<number>(256).fill(0), notices: new Array<number>(256).fill(0) };
   async readMonitor(): Promise<MonitorRead> {
     this.reads++;
-    const count = new Array<number>(256).fill(0);
-    const ewmaNs = new Array<number | null>(256).fill(null);
-    count[Type.SHORT] = this.mix.short;
-    count[Type.LONG] = this.mix.long;
-    ewmaNs[Type.SHORT] = 10_000;
-    ewmaNs[Type.LONG] = 100_000;
-    return { count, ewmaNs };
+    for (const [t, n, meanNs] of [[Type.SHORT, this.mix.short, 10_000], [Type.LONG, this.mix.long, 100_000]] as const) {
+      this.#regs.requests[t]! += n;
+      this.#regs.replies[t]! += n;
+      this.#regs.timeUnits[t] = (this.#regs.timeUnits[t]! + (n * meanNs) / 16) >>> 0;
+    }
+    return { requests: this.#regs.requests.slice(), replies: this.#regs.replies.slice(), timeUnits: this.#regs.timeUnits.slice(), notices: this.#regs.notices.slice() };
   }
   async readRegisters(): Promise<null> { return null; }
   async counters(): Promise<Record<string, number>> { return {}; }

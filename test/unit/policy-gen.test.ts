@@ -3,7 +3,7 @@
 // test/native/rack-sim.test.ts.
 import { describe, expect, it } from 'vitest';
 
-import { buildPlan, candidates, drift, generate, kmeans, movedServers, overloadedGroups, pack, provision, typeDemands, type Plan, type TypeEstimate } from '../../lib/control/policy.js';
+import { buildPlan, candidates, choose, drift, staffed, TYPE_SLACK, generate, kmeans, movedServers, overloadedGroups, pack, provision, typeDemands, type Plan, type TypeEstimate } from '../../lib/control/policy.js';
 import { PallasError } from '../../lib/errors.js';
 
 const rack = (n: number, cores = 10) => Array.from({ length: n }, (_, id) => ({ id, cores }));
@@ -106,15 +106,31 @@ describe('provisioning by eq. (1)', () => {
     expect(provision([1, 1, 1], 2)).toBeNull();
   });
 
-  it('the TPC-C plan: weights are cores, C_thres = cores · τ / mean, cfcfs for one group, darc with reservations for several', () => {
+  it('with the load known, staffs the spare cores by square root: small groups get relatively more headroom', () => {
+    // Trimodal demand shares on 80 cores: at load 0.8 the 0.9 % group keeps 0.58 cores busy.
+    const d = [0.009, 0.09, 0.901];
+    const exact = staffed(d, 80, 0.8);
+    expect(exact.reduce((a, b) => a + b, 0)).toBeCloseTo(80, 9);
+    const busy = d.map((x) => x * 80 * 0.8);
+    const beta = (80 - 64) / busy.reduce((a, b) => a + Math.sqrt(b), 0);
+    exact.forEach((e, i) => expect(e).toBeCloseTo(busy[i]! + beta * Math.sqrt(busy[i]!), 9));
+    expect(provision(d, 80, 0.8)).toEqual([2, 10, 68]);  // targets 1.7, 9.3, 69.0
+    expect(provision(d, 80)).toEqual([1, 7, 72]);         // eq. (1)
+    expect(provision(d, 80, 0.999)).toEqual([1, 7, 72]);  // no spare cores: eq. (1) again
+  });
+
+  it('the TPC-C plan: weights are cores, C_thres = cores · τ / mean, clone targets longer groups, cfcfs for one group, darc with reservations for several', () => {
     const plan = buildPlan(tpcc, [[0, 1], [2], [3, 4]], rack(8))!;
     expect(plan.groups.map((g) => g.cores)).toEqual([13, 38, 29]);
+    expect(plan.tables.tauShift).toBe(14);
     for (const [gi, g] of plan.groups.entries()) {
       const wrr = plan.tables.groups[gi]!.wrr;
       expect(wrr.reduce((a, e) => a + e.weight, 0)).toBe(g.cores);
-      expect(plan.tables.groups[gi]!.cThres).toBe(Math.round((g.cores * 20_000) / g.meanNs));
-      expect(plan.tables.groups[gi]!.cloneOut).toBe(gi < plan.groups.length - 1);  // the longest group is never cloned
+      expect(plan.tables.groups[gi]!.cThres).toBe(Math.round((g.cores * 2 ** 14) / g.meanNs));
+      expect(plan.tables.groups[gi]!.balance).toBe('wrr');
     }
+    // Each group's excess goes to a longer group, the one with the most cores; the longest has none.
+    expect(plan.tables.groups.map((g) => g.cloneTarget)).toEqual([1, 2, null]);
     const mixed = plan.servers.filter((s) => s.roles.length > 1);
     expect(mixed.length).toBeLessThanOrEqual(2);  // G − 1
     for (const s of plan.servers) {
@@ -196,13 +212,26 @@ describe('adaptation', () => {
 });
 
 describe('selection', () => {
-  it('picks the lowest p99, an unsaturated candidate over a saturated one, and reports every candidate', async () => {
+  it('evaluates every grouping in each balancing, picks the lowest p99, an unsaturated candidate over a saturated one', async () => {
     const scores: Record<number, { p99Us: number; saturated: boolean }> = {
       1: { p99Us: 50, saturated: true }, 2: { p99Us: 300, saturated: false }, 3: { p99Us: 200, saturated: false }, 4: { p99Us: 250, saturated: false }, 5: { p99Us: 400, saturated: false },
     };
-    const r = await generate(tpcc, rack(8), async (p) => scores[p.groups.length]!);
-    expect(r.candidates.map((c) => c.p99Us)).toEqual([50, 300, 200, 250, 400]);
+    const r = await generate(tpcc, rack(8), async (p) => ({ ...scores[p.groups.length]!, p99Us: scores[p.groups.length]!.p99Us + (p.tables.groups.some((g) => g.balance === 'po2') ? 1 : 0) }));
+    expect(r.candidates.map((c) => `${c.k}${c.balance.join('')}`)).toEqual([1, 2, 3, 4, 5].flatMap((k) => [`${k}${'wrr'.repeat(k)}`, `${k}${r.candidates.find((c) => c.k === k && c.balance.includes('po2'))!.balance.join('')}`]));
     expect(r.plan.groups.length).toBe(3);
+    expect(r.plan.groups.every((g) => g.balance === 'wrr')).toBe(true);
     expect(r.candidates[r.chosen]!.groups).toEqual([['Payment', 'OrderStatus'], ['NewOrder'], ['Delivery', 'StockLevel']]);
+  });
+
+  it('scores every type: a plan that multiplies a type\'s tail loses to one that costs the overall figure a little', () => {
+    const ev = (p99Us: number, s: number, l: number) => ({ p99Us, saturated: false, perTypeP99Us: { 0: s, 1: l } });
+    // 0, 1: unshaped (one group); 2: shaped, best overall but the short type's p99 at 3× its unshaped best.
+    const evals = [ev(120, 30, 130), ev(115, 38, 125), ev(100, 90, 110), ev(108, 26, 118)];
+    const { best, score } = choose(evals, [true, true, false, false]);
+    expect(score[2]).toBeCloseTo(90 / 30 / TYPE_SLACK, 9);
+    expect(best).toBe(3);
+    // Within SCORE_TIE the lower overall p99 wins; saturated candidates lose to any that is not.
+    expect(choose([ev(100, 10, 100), ev(99, 10.2, 99)], [true, true]).best).toBe(1);
+    expect(choose([{ ...ev(50, 5, 50), saturated: true }, ev(400, 40, 400)], [true, true]).best).toBe(1);
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { PallasError } from '../../lib/errors.js';
-import { loadScenario, nativeConfig, normaliseScenario, sweptShares } from '../../lib/sim/scenario.js';
+import { loadScenario, nativeConfig, normaliseScenario, profileSamples, sweptShares } from '../../lib/sim/scenario.js';
 
 const minimal = () => ({
   rack: { servers: 1, workers: 16 },
@@ -109,12 +109,22 @@ describe('native config', () => {
 describe('systems by name', () => {
   const withSystems = (systems: unknown[]) => normaliseScenario({ ...minimal(), systems });
   it('expands presets and their options', () => {
-    const sc = withSystems(['rs-darc', { system: 'r2p2', jbsqDepth: 3 }, { system: 'pallas', name: 'P', deltaCores: 5 }, 'pallas-static']);
-    expect(sc.systems[0]).toMatchObject({ name: 'rs-darc', system: 'rs-darc', switch: 'po2', server: 'darc', darc: { warm: true } });
+    const sc = withSystems(['rs-darc-oracle', { system: 'r2p2', jbsqDepth: 3 }, { system: 'pallas', name: 'P', deltaCores: 5 }, 'pallas-static', 'rs-darc',
+      'pallas-oracle', 'pallas-ideal', { system: 'pallas', name: 'Q', tauShift: 15, balance: 'po2', ablation: { sharedCloneCounter: true } }]);
+    expect(sc.systems[0]).toMatchObject({ name: 'rs-darc-oracle', system: 'rs-darc-oracle', switch: 'po2', server: 'darc', darc: { warm: true } });
     expect(sc.systems[1]).toMatchObject({ switch: 'jbsq', server: 'cfcfs', jbsqDepth: 3 });
-    expect(sc.systems[2]).toMatchObject({ name: 'P', switch: 'pallas', pallas: { adapt: true, clone: true, bounce: true, deltaCores: 5, intervalMs: 10 } });
-    expect(sc.systems[3]!.pallas).toMatchObject({ adapt: false });
+    expect(sc.systems[2]).toMatchObject({ name: 'P', switch: 'pallas', pallas: { learn: true, adapt: true, clone: true, bounce: true, deltaCores: 5, intervalMs: 10, tauShift: 14, balance: 'auto', ablation: {} } });
+    expect(sc.systems[3]!.pallas).toMatchObject({ learn: false, adapt: false });
     expect(nativeConfig(sc, sc.systems[0]!, 0.5).server.darc.warm).toEqual([{ type: 0, meanNs: 1000, share: 1 }]);
+    // rs-darc profiles as Perséphone does: cFCFS first, for 50 000 completions or the first half of the warm-up.
+    expect(sc.systems[4]).toMatchObject({ darc: { warm: false } });
+    expect(nativeConfig(sc, sc.systems[4]!, 0.5).server.darc).toMatchObject({ profileSamples: profileSamples(sc) });
+    expect(nativeConfig(sc, sc.systems[4]!, 0.5).server.darc.warm).toBeUndefined();
+    expect(profileSamples({ requests: 1e9, warmup: 0.1, rack: { servers: 8, workers: 10 } })).toBe(50_000);
+    expect(profileSamples({ requests: 300_000, warmup: 0.1, rack: { servers: 8, workers: 10 } })).toBe(1875);
+    expect(sc.systems[5]!.pallas).toMatchObject({ learn: false, adapt: true });
+    expect(sc.systems[6]!.pallas).toMatchObject({ learn: true, ablation: { tauUs: 20, argminTarget: true } });
+    expect(sc.systems[7]!.pallas).toMatchObject({ tauShift: 15, balance: 'po2', ablation: { sharedCloneCounter: true } });
   });
   it.each([
     [['fifo'], 'scenario.systems[0].system: must be one of: pallas'],
