@@ -437,7 +437,7 @@ export function overloadedGroups(plan: Plan, types: TypeEstimate[], rateRps: num
 export interface CandidateReport {
   k: number; groups: string[][]; cores: number[]; balance: Balance[]; within: Within;
   p99Us: number; perTypeP99Us: Record<string, number>; saturated: boolean; mixedServers: number;
-  score: number;  // choose(): the worst of its overall p99 over the best, and each type's over its unshaped yardstick / TYPE_SLACK
+  score: number;  // choose(): the worst of its overall p99 over the best, and each type's over that type's best / TYPE_SLACK
 }
 /** A candidate's simulated tail: overall and per wire type (keys are type ids). */
 export interface Evaluation { p99Us: number; saturated: boolean; perTypeP99Us?: Record<string, number> }
@@ -447,25 +447,25 @@ export interface GenerateResult { plan: Plan; chosen: number; candidates: Candid
 
 /** Scores within this factor of each other are a tie (the simulated p99s' noise). */
 export const SCORE_TIE = 1.03;
-/** How much worse than without shaping a type's p99 may get when that buys a lower overall p99. */
+/** How much worse than its best a type's p99 may get when that buys a lower overall p99. */
 export const TYPE_SLACK = 1.2;
 
 /**
  * Scores candidates on the overall tail and on every type's tail (DESIGN §4: Pallas must not lose
  * to RackSched, and no type is sacrificed to improve the overall figure). The yardsticks are the
- * best overall p99 any candidate reaches, and for each type the best p99 it gets from a candidate
- * without shaping (one group: what a RackSched-like rack gives it). A candidate's score is the
- * worst of its overall p99 over the best, and of each type's p99 over its yardstick divided by
- * TYPE_SLACK. The lowest score wins; unsaturated candidates always beat saturated ones; scores
- * within SCORE_TIE are a tie, broken by the lower overall p99.
- * `unshaped[i]`: candidate i has one group. Returns the chosen index and every candidate's score.
+ * best overall p99 any candidate reaches and, per type, the best p99 any candidate gives it (the
+ * candidates include RackSched's structures: one group on cFCFS or DARC servers). A candidate's
+ * score is the worst of its overall p99 over the best, and of each type's p99 over that type's best
+ * divided by TYPE_SLACK. The lowest score wins; unsaturated candidates always beat saturated ones
+ * (which are no yardstick either); scores within SCORE_TIE are a tie, broken by the lower overall
+ * p99. Returns the chosen index and every candidate's score.
  */
-export function choose(evals: Evaluation[], unshaped: boolean[]): { best: number; score: number[] } {
+export function choose(evals: Evaluation[]): { best: number; score: number[] } {
   const pool = evals.some((e) => !e.saturated) ? evals.map((e) => !e.saturated) : evals.map(() => true);
   const bestAll = Math.min(...evals.filter((_, i) => pool[i]).map((e) => e.p99Us));
   const refs = new Map<string, number>();
   evals.forEach((e, i) => {
-    if (!pool[i] || !unshaped[i]) return;
+    if (!pool[i]) return;
     for (const [k, v] of Object.entries(e.perTypeP99Us ?? {})) refs.set(k, Math.min(refs.get(k) ?? Infinity, v));
   });
   const ratio = (v: number, best: number) => (best > 0 ? v / best : 1);
@@ -520,7 +520,7 @@ export async function generate(types: TypeEstimate[], rack: RackServer[], evalua
       ? `${fixed} groups do not fit the rack's ${rack.reduce((a, s) => a + s.cores, 0)} cores`
       : 'no candidate grouping fits the rack (more groups than cores)');
   const evals = await Promise.all(plans.map((p) => evaluate(p)));
-  const { best, score } = choose(evals, meta.map((m) => m.k === 1));
+  const { best, score } = choose(evals);
   const reports: CandidateReport[] = plans.map((plan, i) => ({
     k: meta[i]!.k,
     groups: plan.groups.map((g) => g.types.map((t) => names.get(t) ?? String(t))),

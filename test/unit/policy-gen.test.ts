@@ -225,13 +225,15 @@ describe('selection', () => {
 
   it('scores every type: a plan that multiplies a type\'s tail loses to one that costs the overall figure a little', () => {
     const ev = (p99Us: number, s: number, l: number) => ({ p99Us, saturated: false, perTypeP99Us: { 0: s, 1: l } });
-    // 0, 1: unshaped (one group); 2: shaped, best overall but the short type's p99 at 3× its unshaped best.
+    // 2: best overall, but the short type's p99 at 3.5× its best (candidate 3's 26).
     const evals = [ev(120, 30, 130), ev(115, 38, 125), ev(100, 90, 110), ev(108, 26, 118)];
-    const { best, score } = choose(evals, [true, true, false, false]);
-    expect(score[2]).toBeCloseTo(90 / 30 / TYPE_SLACK, 9);
+    const { best, score } = choose(evals);
+    expect(score[2]).toBeCloseTo(90 / 26 / TYPE_SLACK, 9);
+    expect(score[3]).toBeCloseTo(1.08, 9);
     expect(best).toBe(3);
-    // Within SCORE_TIE the lower overall p99 wins; saturated candidates lose to any that is not.
-    expect(choose([ev(100, 10, 100), ev(99, 10.2, 99)], [true, true]).best).toBe(1);
-    expect(choose([{ ...ev(50, 5, 50), saturated: true }, ev(400, 40, 400)], [true, true]).best).toBe(1);
+    // Within SCORE_TIE the lower overall p99 wins; saturated candidates lose to any that is not, and are no yardstick.
+    expect(choose([ev(100, 10, 100), ev(99, 10.2, 99)]).best).toBe(1);
+    expect(choose([{ ...ev(50, 5, 50), saturated: true }, ev(400, 40, 400)]).best).toBe(1);
+    expect(choose([{ ...ev(50, 5, 50), saturated: true }, ev(400, 40, 400)]).score[1]).toBe(1);
   });
 });
