@@ -118,8 +118,9 @@ export async function runPallas(native: NativeAddon, sc: Scenario, sys: SystemSp
   const reaction = Math.round(opts.reactionMs * 1e6);
   const install = (a: Adaptation) => {
     const next = planSimConfig(a.plan, setup(declared, 1, 1)) as { switch: { tables: object }; perServer: { policy: object; types: number[] }[] };
-    // Each server learns the means behind the plan with its policy (epoch bouncing compares them).
-    const meanNs = declared.map((t) => a.estimate.find((e) => e.type === t.type)?.meanNs ?? t.meanNs);
+    // Each server learns the means behind the plan with its policy (epoch bouncing compares them);
+    // a type the estimate lacks keeps a placeholder when learning (nothing is told), its declared mean otherwise.
+    const meanNs = declared.map((t) => a.estimate.find((e) => e.type === t.type)?.meanNs ?? (opts.learn ? 10_000 : t.meanNs));
     session.apply({ tables: next.switch.tables, servers: a.changed.map((s) => ({ server: s, ...next.perServer[s]! })), meanNs });
     if (bootstrap) {
       report.initial = summarizePlan(a.plan, names);
