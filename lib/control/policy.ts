@@ -420,8 +420,8 @@ export function drift(plan: Plan, types: TypeEstimate[], load?: number): number 
 /**
  * Groups that are overloaded now and short of their share: the requests they receive need more
  * cores than they have (at `rateRps` in all), and the workload's mix gives them at least
- * `marginCores` more than they have (an EWMA of a high-variance type is noisy; a core or two is
- * within its noise). δ filters noise in the summed drift; a saturated group is not noise, whatever δ is.
+ * `marginCores` more than they have (a window mean of a high-variance type is noisy; a core or two
+ * is within its noise). δ filters noise in the summed drift; a saturated group is not noise, whatever δ is.
  */
 export function overloadedGroups(plan: Plan, types: TypeEstimate[], rateRps: number, marginCores = 2): number[] {
   const dem = typeDemands(types);

@@ -11,8 +11,9 @@ namespace pallas::addon {
 
 void register_switch(Napi::Env env, Napi::Object exports, LiveObjects* live);
 
-// Pallas switch tables from their JS form (lib/control: {typeToGroup, defaultGroup, tauNs, clone,
-// groups: [{cThres, cloneOut, wrr: [{server, weight}]}]}); throws a BAD_CONFIG error on a malformed key.
+// Pallas switch tables from their JS form (lib/control: {typeToGroup, defaultGroup, tauShift, clone,
+// groups: [{cThres, cloneTarget, balance, wrr: [{server, weight}]}], ablation?}); throws a BAD_CONFIG
+// error on a malformed key or shape (values are Pipeline::load's to check).
 sw::Tables parse_tables(Napi::Env env, const Napi::Object& o);
 
 // The switch options both the simulator and the software switch take from {jbsqDepth,

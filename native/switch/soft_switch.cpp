@@ -225,10 +225,11 @@ void SoftSwitch::on_packet(const io::RxPacket& p, uint64_t now) {
     add(cell(kBadBounce), 1);  // only a server hands a request back
     return;
   }
-  on_request(p, h, bounced, now);
+  on_request(p, h, bounced ? server : -1, now);
 }
 
-void SoftSwitch::on_request(const io::RxPacket& p, const wire::Header& h, bool bounced, uint64_t now) {
+void SoftSwitch::on_request(const io::RxPacket& p, const wire::Header& h, int server, uint64_t now) {
+  const bool bounced = server >= 0;
   if (free_.empty()) {
     add(cell(kDropNoBuffer), 1);
     return;
@@ -245,7 +246,7 @@ void SoftSwitch::on_request(const io::RxPacket& p, const wire::Header& h, bool b
     in.flags = h.flags;
     in.index = h.index;
     in.group = h.group;  // the group it was sent with, and the server that handed it back
-    in.server = static_cast<uint16_t>(server_of(p.from));
+    in.server = static_cast<uint16_t>(server);
   } else {
     // A client's request: the switch owns the clone state, the group and the index.
     in.flags = static_cast<uint8_t>(h.flags & ~wire::kCloneMask);

@@ -107,7 +107,7 @@ class SoftSwitch {
   void loop();
   void run_commands();
   void on_packet(const io::RxPacket& p, uint64_t now);
-  void on_request(const io::RxPacket& p, const wire::Header& h, bool bounced, uint64_t now);
+  void on_request(const io::RxPacket& p, const wire::Header& h, int server, uint64_t now);  // server: the sender's index, or -1 (a client)
   void on_reply(const io::RxPacket& p, const wire::Header& h, int server, uint64_t now);
   void emit(uint32_t handle, const sw::Send& s, uint32_t fresh_index);
   void stage(const uint8_t* data, uint32_t len, const io::Endpoint& to, uint32_t server);

@@ -142,10 +142,10 @@ describe.skipIf(!ready)('pallas up', () => {
 
   it('adapts a rack of 4 server processes to a shift from port to normal bimodal; every request is answered once', async () => {
     const cfg = join(tmp, 'adapt.yaml');
-    // Spins of 100 µs and 1 ms rather than the paper's 10 and 100: the switch's execution-time EWMA
-    // (weight 1/8) takes a preempted request's whole wall time, and on a shared 2-vCPU machine one
-    // 4 ms time slice inside a 10 µs spin lifts the short EWMA to ~500 µs, a real-looking shift.
-    // Ten times longer work keeps such a spike within δ; the mix's proportions are the same.
+    // Spins of 100 µs and 1 ms rather than the paper's 10 and 100: a reply's execution time is the
+    // request's whole wall time, and on a shared 2-vCPU machine one 4 ms time slice inside a 10 µs
+    // spin lifts a small window's short mean far enough to look like a shift. Ten times longer work
+    // keeps such a spike within δ; the mix's proportions are the same.
     writeFileSync(cfg, ['workload: [ { type: short, meanUs: 100, share: 0.5 }, { type: long, meanUs: 1000, share: 0.5 } ]',
       'groups: 2', 'minSamples: 200', 'deltaCores: 1', 'clone: false', ''].join('\n'));
     const up = spawn(process.execPath, [cli, 'up', '--servers', '4', '--switch-port', '0', '--control-port', '0', '--server-port', String(BASE + 20),
