@@ -73,11 +73,27 @@ describe('switch pipeline', () => {
     expect(p.request({ type: 1 }, 6 * TAU).clone).toBeUndefined();
     r = p.registers();
     expect([r.burstWindow[0], r.burstCount[0]]).toEqual([6, 1]);
-    // A window id is the low 32 bits of now >> k: 2^32 windows later the id repeats (exactly, as in P4).
-    const wrap = 2 ** 32 * TAU + 6 * TAU;
+    // A window id is (low 32 bits of now >> 8) >> (k − 8): 2^40 ns later the id repeats, whatever k
+    // (exactly, as in P4: a slice of the timestamp, then a constant shift).
+    const wrap = 2 ** 40 + 6 * TAU;
     expect(p.request({ type: 1 }, wrap).clone).toBeUndefined();
     expect([p.registers().burstWindow[0], p.registers().burstCount[0]]).toEqual([6, 2]);
     expect(p.counters().n_cloned).toBe(4);
+  });
+
+  it('takes every window from one timestamp slice: id = (now[39:8]) >> (k − 8), for k from 8 to 24', () => {
+    const id = (now: number, k: number) => Math.floor((now / 2 ** 8) % 2 ** 32 / 2 ** (k - 8));
+    for (const k of [SWITCH.tauShiftMin, 14, 20, SWITCH.tauShiftMax]) {
+      const p = new addon.SwitchPipeline(tables({ tauShift: k }));
+      for (const now of [0, 2 ** k - 1, 2 ** k, 3 * 2 ** k + 5, 2 ** 40 - 1, 2 ** 40 + 7 * 2 ** k, 2 ** 45 + 12_345]) {
+        p.request({ type: 3 }, now);
+        expect(p.registers().burstWindow[2], `k ${k}, now ${now}`).toBe(id(now, k));
+      }
+    }
+    // A wider than 32-bit slice is not taken: a window id is at most 32 − (k − 8) bits wide.
+    const p = new addon.SwitchPipeline(tables({ tauShift: 24 }));
+    p.request({ type: 3 }, 2 ** 40 - 1);
+    expect(p.registers().burstWindow[2]).toBe(2 ** 16 - 1);
   });
 
   it('a clone takes its server from the target\'s clone counter and never a turn in the target\'s own WRR', () => {
@@ -161,8 +177,13 @@ describe('switch pipeline', () => {
     // A bounced request leaves its server (group and server from its header).
     const at5 = () => p.registers().outstanding.find((x) => x.server === 5)!.value;
     const before = at5();
+    const wrrBefore = p.registers().wrrCounter[0];
     const again = p.request({ type: 1, flags: Flag.BOUNCED, index: sent[0]!.index, group: 0, server: 5 }, 9000);
     expect(at5()).toBe(before - 1 + (again.server === 5 ? 1 : 0));
+    // ... and is balanced again by WRR, even in a po2 group (a Tofino's second pass has one access left).
+    expect(p.counters().n_po2).toBe(4000);
+    expect(again.server).toBe(servers[Math.floor(wrrBefore! / 10)]);
+    expect(p.registers().wrrCounter[0]).toBe(wrrBefore! + 1);
   });
 
   it('po2 sends to the candidate with fewer requests beyond its cores: an emptied server wins whenever it is drawn', () => {

@@ -1,6 +1,8 @@
 // Burst stage (paper §4.5, docs/switch-contract.md). Register `burst` holds per group a pair
 // {lo: window id, hi: requests counted in that window}. The window of a packet is
-// w = low 32 bits of (now_ns >> tau_shift), so a window is τ = 2^tau_shift ns. One register action
+// w = (low 32 bits of now_ns >> 8) >> (tau_shift − 8), so a window is τ = 2^tau_shift ns and ids
+// repeat every 2^40 ns (18.3 min) whatever τ: a Tofino takes one 32-bit slice of its 48-bit
+// timestamp, then shifts it by a constant per τ. One register action
 // per packet: if lo == w then hi += 1 else { lo = w; hi = 1 }; it returns the new hi.
 //
 // A fresh request of group g whose count exceeds C_thres[g] (> 0) is cloned to clone_target[g]
@@ -19,10 +21,11 @@ namespace pallas::sw {
 
 class Burst {
  public:
+  static constexpr uint32_t kWindowBase = 8;  // the timestamp slice: bits [39:8]
   // The window id of `now` under tables t.
   static uint32_t window(const Tables& t, uint64_t now_ns) {
-    const uint64_t w = t.ablation.exact_tau_ns > 0 ? now_ns / t.ablation.exact_tau_ns : now_ns >> t.tau_shift;
-    return static_cast<uint32_t>(w);
+    if (t.ablation.exact_tau_ns > 0) return static_cast<uint32_t>(now_ns / t.ablation.exact_tau_ns);
+    return static_cast<uint32_t>(now_ns >> kWindowBase) >> (t.tau_shift - kWindowBase);
   }
   // Register action `count` on group g: the request's position in its group's window (1, 2, …).
   uint32_t count(const Tables& t, uint32_t g, uint64_t now_ns) {

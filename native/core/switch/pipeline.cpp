@@ -18,8 +18,13 @@ Status Pipeline::load(const Tables& t) {
   for (uint32_t g = 0; g < t.groups.size(); g++) {
     const GroupTable& gt = t.groups[g];
     entries += gt.wrr.size();
-    for (const WrrEntry& e : gt.wrr)
+    uint32_t total = 0;
+    for (const WrrEntry& e : gt.wrr) {
       if (e.server >= kMaxServers) return bad("group " + std::to_string(g) + " names server " + std::to_string(e.server) + " (at most " + std::to_string(kMaxServers) + ")");
+      total += e.weight;
+    }
+    // The P4 program matches a position's low 16 bits (a range key fits in 5 nibbles at most).
+    if (total > 0xFFFF) return bad("group " + std::to_string(g) + ": its weights sum to " + std::to_string(total) + " (at most 65535)");
     if (gt.clone_target != kNoGroup && (gt.clone_target >= t.groups.size() || gt.clone_target == g))
       return bad("group " + std::to_string(g) + ": clone target " + std::to_string(gt.clone_target) + " is not another group");
     if (gt.balance != Balance::kWrr && gt.balance != Balance::kPo2) return bad("group " + std::to_string(g) + ": unknown balancing");
@@ -88,7 +93,10 @@ RequestOut Pipeline::on_request(const PipeRequest& r, uint64_t now_ns) {
     c_.n_drop_no_server++;
     return out;
   }
-  out.primary.server = balance(g);
+  // A bounced request is balanced by WRR whatever the group's balancing: its −1 and its new +1
+  // are two accesses to the outstanding registers, so a Tofino gives it a second pass, and a po2
+  // choice would need a third (docs/switch-contract.md, request path step 3).
+  out.primary.server = bounced ? ranges_.server_at(g, wrr_counter_.next(g, ranges_.total(g))) : balance(g);
   out_.inc(g, out.primary.server);
   if (!fresh) return out;
   const GroupTable& gt = t_.groups[g];
