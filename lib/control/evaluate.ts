@@ -1,8 +1,8 @@
 // Candidate evaluation by simulation (paper §4.3 step b): a plan is run in the rack simulator —
 // the same native switch pipeline and server policies the rack runs — on the workload the control
-// plane estimated, and its p99 is the score. The control plane knows each type's mean and share,
-// not its distribution: service times are simulated as exponential with that mean (an assumption
-// stated in docs/control-plane.md), arrivals as Poisson at the estimated load.
+// plane estimated, and its p99 is the score. The control plane measures each type's mean and share
+// and the load; the shapes of service times and arrivals come from profiling when the caller has
+// them (`shapes`, `arrivals`), and are otherwise exponential and Poisson (docs/control-plane.md).
 import { loadNative, type NativeAddon } from '../native.js';
 import type { DarcReserveFn, Evaluator, Plan, TypeEstimate } from './policy.js';
 
@@ -17,6 +17,10 @@ export interface EvalSetup {
   queueCapacity?: number;
   bounce?: boolean;
   shapes?: Map<number, { dist: 'fixed' | 'exp' | 'lognormal'; sigma: number }>;  // per wire type
+  /** Per wire type, an arrival process of its own (profiled burstiness): its inter-arrival distribution (gamma of this coefficient of variation). */
+  arrivals?: Map<number, { process: 'poisson' | 'gamma' | 'fixed'; cv: number }>;
+  /** The arrivals of the types without their own process (default Poisson). */
+  baseArrivals?: { process: 'poisson' | 'gamma' | 'fixed'; cv: number };
 }
 
 /** The native simulator config that runs `plan` on the estimated workload. */
@@ -39,8 +43,12 @@ export function planSimConfig(plan: Plan, s: EvalSetup): object {
   });
   return {
     servers: s.servers, workers: s.workers, oneWayNs: Math.round(s.oneWayUs * 1000),
-    types: s.types.map((t) => ({ name: t.name, dist: s.shapes?.get(t.type)?.dist ?? 'exp', sigma: s.shapes?.get(t.type)?.sigma ?? 1, meanNs: t.meanNs, share: t.share })),
-    arrivals: { process: 'poisson', cv: 1 },
+    types: s.types.map((t) => {
+      const a = s.arrivals?.get(t.type);
+      return { name: t.name, dist: s.shapes?.get(t.type)?.dist ?? 'exp', sigma: s.shapes?.get(t.type)?.sigma ?? 1, meanNs: t.meanNs, share: t.share,
+        ...(a ? { arrivals: a } : {}) };
+    }),
+    arrivals: s.baseArrivals ?? { process: 'poisson', cv: 1 },
     switch: { kind: 'pallas', tables: { ...plan.tables, typeToGroup } },
     server: { kind: 'cfcfs', workers: s.workers, queueCapacity: s.queueCapacity ?? 4096 },
     perServer,

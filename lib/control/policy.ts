@@ -68,6 +68,14 @@ export interface PlanOptions {
   load?: number;
   /** generate(): the variants to evaluate per grouping (default ALL_VARIANTS). */
   variants?: PlanVariant[];
+  /**
+   * Per group (shortest first), cores added to (or taken from) what provisioning gives, summing to
+   * zero; a group keeps at least one core. generate() evaluates the allocation one core away from
+   * provisioning's between neighbouring groups: the rounding of a small group's share is a
+   * knife-edge that a 2 % error in the estimated load moves, and the simulation, not the formula,
+   * should say which side is better.
+   */
+  adjust?: number[];
 }
 export type Within = 'cfcfs' | 'darc' | 'priority';
 
@@ -352,6 +360,11 @@ export function buildPlan(types: TypeEstimate[], grouping: number[][], rack: Rac
   }).sort((a, b) => a.meanNs - b.meanNs);
   const cores = provision(gs.map((g) => g.demand), totalCores, opts.load);
   if (!cores) return null;
+  if (opts.adjust) {
+    if (opts.adjust.length !== cores.length || opts.adjust.reduce((a, b) => a + b, 0) !== 0) throw new PallasError('BAD_POLICY', 'a core adjustment needs one sum-zero entry per group');
+    opts.adjust.forEach((d, i) => { cores[i]! += d; });
+    if (cores.some((c) => c < 1)) return null;
+  }
   const targets = cloneTargets(gs.map((g, i) => ({ meanNs: g.meanNs, cores: cores[i]! })));
   const groups: PlanGroup[] = gs.map((g, i) => ({
     ...g, cores: cores[i]!, cThres: Math.max(1, Math.round(((opts.cThresFactor ?? 1) * cores[i]! * tauNs) / g.meanNs)),
@@ -435,9 +448,12 @@ export function overloadedGroups(plan: Plan, types: TypeEstimate[], rateRps: num
 }
 
 export interface CandidateReport {
-  k: number; groups: string[][]; cores: number[]; balance: Balance[]; within: Within;
+  k: number;
+  adjusted: boolean;  // its allocation is one core away from provisioning's between two neighbouring groups
+  groups: string[][]; cores: number[]; balance: Balance[]; within: Within;
   p99Us: number; perTypeP99Us: Record<string, number>; saturated: boolean; mixedServers: number;
   score: number;  // choose(): the worst of its overall p99 over the best, and each type's over that type's best / TYPE_SLACK
+  vsRackSched: number | null;  // choose(): how far it is from never losing to RackSched's structures (≤ 1: it does not lose)
 }
 /** A candidate's simulated tail: overall and per wire type (keys are type ids). */
 export interface Evaluation { p99Us: number; saturated: boolean; perTypeP99Us?: Record<string, number> }
@@ -449,18 +465,55 @@ export interface GenerateResult { plan: Plan; chosen: number; candidates: Candid
 export const SCORE_TIE = 1.03;
 /** How much worse than its best a type's p99 may get when that buys a lower overall p99. */
 export const TYPE_SLACK = 1.2;
+/** How much worse than under RackSched's DARC structure a type's p99 may be in a plan that never loses (DESIGN §4). */
+export const RS_TYPE_SLACK = 1.2;
+
+/**
+ * The candidates that have RackSched's structure (one group on every server, po2 on the switch's
+ * outstanding counts): with cFCFS servers (RS-cFCFS) and with DARC servers (RS-DARC). Indices into
+ * the evaluations; either may be absent.
+ */
+export interface Yardsticks { cfcfs?: number; darc?: number }
+
+/**
+ * How far a candidate is from never losing to RackSched, by the simulation: the worst of its
+ * overall p99 over the better RackSched structure's, and of each type's p99 over that type's under
+ * the DARC structure divided by RS_TYPE_SLACK. At most 1: it does not lose. Null without an
+ * unsaturated yardstick.
+ */
+export function rackSchedRatio(evals: Evaluation[], ys: Yardsticks): (number | null)[] {
+  const live = [ys.cfcfs, ys.darc].filter((i): i is number => i !== undefined && !evals[i]!.saturated);
+  if (live.length === 0) return evals.map(() => null);
+  const refAll = Math.min(...live.map((i) => evals[i]!.p99Us));
+  // A type's yardstick is its tail under DARC's reservation even when the DARC structure saturates
+  // (the longest types starve there, the short ones are still served as DARC serves them).
+  const perType = evals[ys.darc ?? live[0]!]!.perTypeP99Us ?? {};
+  return evals.map((e) => {
+    if (e.saturated) return Infinity;
+    let r = refAll > 0 ? e.p99Us / refAll : 1;
+    for (const [k, ref] of Object.entries(perType)) if (ref > 0) r = Math.max(r, (e.perTypeP99Us?.[k] ?? Infinity) / ref / RS_TYPE_SLACK);
+    return r;
+  });
+}
 
 /**
  * Scores candidates on the overall tail and on every type's tail (DESIGN §4: Pallas must not lose
- * to RackSched, and no type is sacrificed to improve the overall figure). The yardsticks are the
- * best overall p99 any candidate reaches and, per type, the best p99 any candidate gives it (the
- * candidates include RackSched's structures: one group on cFCFS or DARC servers). A candidate's
- * score is the worst of its overall p99 over the best, and of each type's p99 over that type's best
- * divided by TYPE_SLACK. The lowest score wins; unsaturated candidates always beat saturated ones
- * (which are no yardstick either); scores within SCORE_TIE are a tie, broken by the lower overall
- * p99. Returns the chosen index and every candidate's score.
+ * to RackSched, and no type is sacrificed to improve the overall figure).
+ *
+ * The score compares each candidate with the best of all: the best overall p99 any candidate
+ * reaches and, per type, the best p99 any candidate gives it. It is the worst of the candidate's
+ * overall p99 over the best, and of each type's p99 over that type's best divided by TYPE_SLACK.
+ * Scores within SCORE_TIE are a tie, broken by the lower overall p99. Unsaturated candidates always
+ * beat saturated ones (which are no yardstick either).
+ *
+ * With yardsticks (the candidates of RackSched's structure), the choice is first among the
+ * candidates that do not lose to RackSched (`rackSchedRatio` ≤ 1), by score; when none does (the
+ * best overall tail and the best short-type tail need plans too far apart), the one whose worse
+ * of the two (score, RackSched ratio) is least. In a tie, a candidate with provisioning's own
+ * allocation beats one a core away (`adjusted`). Returns the chosen index, every score and every
+ * RackSched ratio.
  */
-export function choose(evals: Evaluation[]): { best: number; score: number[] } {
+export function choose(evals: Evaluation[], ys: Yardsticks = {}, adjusted: boolean[] = []): { best: number; score: number[]; vsRackSched: (number | null)[] } {
   const pool = evals.some((e) => !e.saturated) ? evals.map((e) => !e.saturated) : evals.map(() => true);
   const bestAll = Math.min(...evals.filter((_, i) => pool[i]).map((e) => e.p99Us));
   const refs = new Map<string, number>();
@@ -474,14 +527,24 @@ export function choose(evals: Evaluation[]): { best: number; score: number[] } {
     for (const [k, ref] of refs) r = Math.max(r, ratio(e.perTypeP99Us?.[k] ?? Infinity, ref) / TYPE_SLACK);
     return r;
   });
+  const vs = rackSchedRatio(evals, ys);
+  // Among the candidates that do not lose to RackSched, the best score; when none is left, the
+  // candidate whose worse of the two (distance from the best of all, from RackSched) is least.
+  const ok = evals.map((_, i) => pool[i]! && (vs[i] ?? 0) <= 1);
+  const anyOk = ok.some(Boolean);
+  const key = score.map((x, i) => (anyOk ? x : Math.max(x, vs[i] ?? 0)));
   let best = -1;
   evals.forEach((e, i) => {
-    if (!pool[i]) return;
+    if (!(anyOk ? ok[i] : pool[i])) return;
     if (best < 0) { best = i; return; }
-    const a = score[i]!, b = score[best]!;
-    if (a * SCORE_TIE < b || (a < b * SCORE_TIE && e.p99Us < evals[best]!.p99Us)) best = i;
+    const a = key[i]!, b = key[best]!;
+    if (a * SCORE_TIE < b) { best = i; return; }
+    if (!(a < b * SCORE_TIE)) return;
+    // A tie: provisioning's own allocation before one a core away, then the lower overall p99.
+    const adj = (j: number) => (adjusted[j] ? 1 : 0);
+    if (adj(i) < adj(best) || (adj(i) === adj(best) && e.p99Us < evals[best]!.p99Us)) best = i;
   });
-  return { best, score };
+  return { best, score, vsRackSched: vs };
 }
 
 /** The default variants: per grouping, WRR and po2 balancing, each with every policy within multi-type groups (where it differs). */
@@ -490,29 +553,47 @@ export const ALL_VARIANTS: PlanVariant[] = (['cfcfs', 'priority', 'darc'] as con
 
 /**
  * Steps a–c: every k-means candidate, in each variant (balancing; DARC within multi-type groups),
- * is planned (incrementally against `previous` when given) and evaluated, all at once (the
- * evaluator may run them in parallel); `choose` picks one. Variants that plan identically (no
- * multi-server group, no multi-type group) are evaluated once.
+ * with provisioning's allocation and the ones a core away from it between neighbouring groups, is
+ * planned (incrementally against `previous` when given) and evaluated, all at once (the evaluator
+ * may run them in parallel); `choose` picks one, with the one-group po2 candidates on cFCFS and
+ * DARC servers as the RackSched yardsticks. Variants that plan identically (no multi-server group,
+ * no multi-type group) are evaluated once.
  */
 export async function generate(types: TypeEstimate[], rack: RackServer[], evaluate: Evaluator, opts: PlanOptions = {}, previous?: Plan): Promise<GenerateResult> {
   checkEstimate(types, rack);
   const names = new Map(types.map((t) => [t.type, t.name]));
   const plans: Plan[] = [];
-  const meta: { k: number; variant: PlanVariant }[] = [];
-  const seen = new Set<string>();
+  const meta: { k: number; variant: PlanVariant; adjusted: boolean }[] = [];
+  const seen = new Map<string, number>();
+  const ys: Yardsticks = {};
   // A fixed number of groups holds while the workload has that many types (fewer: one per type).
   const fixed = opts.groups === undefined ? undefined : Math.min(opts.groups, types.filter((t) => t.share > 0).length);
   const variants = (opts.variants ?? ALL_VARIANTS).filter((v) => v.within === 'cfcfs' || opts.darcWithin);
   for (const grouping of candidates(types)) {
     if (fixed !== undefined && grouping.length !== fixed) continue;
+    // Provisioning's allocation, and the ones a core away from it between neighbouring groups.
+    const G = grouping.length;
+    const adjusts: (number[] | undefined)[] = [undefined];
+    for (let i = 0; i + 1 < G; i++)
+      for (const d of [1, -1]) adjusts.push(Array.from({ length: G }, (_, j) => (j === i ? d : j === i + 1 ? -d : 0)));
     for (const v of variants) {
-      const plan = buildPlan(types, grouping, rack, { ...opts, balance: v.balance, within: v.within }, previous);
-      if (!plan) continue;
-      const key = JSON.stringify([plan.tables, plan.servers.map((s) => s.policy)]);
-      if (seen.has(key)) continue;
-      seen.add(key);
-      plans.push(plan);
-      meta.push({ k: grouping.length, variant: v });
+      for (const adjust of adjusts) {
+        const plan = buildPlan(types, grouping, rack, { ...opts, balance: v.balance, within: v.within, adjust }, previous);
+        if (!plan) continue;
+        const key = JSON.stringify([plan.tables, plan.servers.map((s) => s.policy)]);
+        let at = seen.get(key);
+        if (at === undefined) {
+          at = plans.length;
+          seen.set(key, at);
+          plans.push(plan);
+          meta.push({ k: G, variant: v, adjusted: adjust !== undefined });
+        }
+        // RackSched's structures: one group, po2 on the switch's counts, cFCFS or DARC servers.
+        if (G === 1 && plan.groups[0]!.balance === 'po2' && !adjust) {
+          if (v.within === 'cfcfs') ys.cfcfs = at;
+          if (v.within === 'darc') ys.darc = at;
+        }
+      }
     }
   }
   if (plans.length === 0)
@@ -520,9 +601,10 @@ export async function generate(types: TypeEstimate[], rack: RackServer[], evalua
       ? `${fixed} groups do not fit the rack's ${rack.reduce((a, s) => a + s.cores, 0)} cores`
       : 'no candidate grouping fits the rack (more groups than cores)');
   const evals = await Promise.all(plans.map((p) => evaluate(p)));
-  const { best, score } = choose(evals);
+  const { best, score, vsRackSched } = choose(evals, ys, meta.map((m) => m.adjusted));
   const reports: CandidateReport[] = plans.map((plan, i) => ({
     k: meta[i]!.k,
+    adjusted: meta[i]!.adjusted,
     groups: plan.groups.map((g) => g.types.map((t) => names.get(t) ?? String(t))),
     cores: plan.groups.map((g) => g.cores),
     balance: plan.groups.map((g) => g.balance),
@@ -532,6 +614,7 @@ export async function generate(types: TypeEstimate[], rack: RackServer[], evalua
     saturated: evals[i]!.saturated,
     mixedServers: plan.servers.filter((s) => s.roles.length > 1).length,
     score: Math.round(score[i]! * 1000) / 1000,
+    vsRackSched: vsRackSched[i] === null ? null : Math.round(vsRackSched[i]! * 1000) / 1000,
   }));
   return { plan: plans[best]!, chosen: best, candidates: reports };
 }

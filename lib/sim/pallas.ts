@@ -73,8 +73,11 @@ export async function runPallas(native: NativeAddon, sc: Scenario, sys: SystemSp
   };
   // The shape of each type's distribution is known from profiling; means and shares are measured.
   const shapes = new Map(sc.workload.types.map((t, i) => [i, { dist: t.service.dist, sigma: t.service.sigma }]));
+  // So is the shape of each type's arrivals (its burstiness); its rate is measured.
+  const arrivals = new Map(sc.workload.types.flatMap((t, i) => (t.arrivals ? [[i, { process: t.arrivals.dist, cv: t.arrivals.cv }] as const] : [])));
+  const baseArrivals = { process: sc.workload.arrivals.dist, cv: sc.workload.arrivals.cv };
   const evaluatorFor = (est: TypeEstimate[], l: number) => simEvaluator({
-    types: est, shapes, servers: sc.rack.servers, workers: sc.rack.workers, load: l, oneWayUs: sc.network.oneWayUs,
+    types: est, shapes, arrivals, baseArrivals, servers: sc.rack.servers, workers: sc.rack.workers, load: l, oneWayUs: sc.network.oneWayUs,
     requests: opts.selectRequests, seed: sc.seed + 7, queueCapacity: sys.queueCapacity, bounce: opts.bounce,
   });
   const declared = declaredEstimate(sc, sweep);

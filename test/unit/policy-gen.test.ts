@@ -3,7 +3,7 @@
 // test/native/rack-sim.test.ts.
 import { describe, expect, it } from 'vitest';
 
-import { buildPlan, candidates, choose, drift, staffed, TYPE_SLACK, generate, kmeans, movedServers, overloadedGroups, pack, provision, typeDemands, type Plan, type TypeEstimate } from '../../lib/control/policy.js';
+import { buildPlan, candidates, choose, drift, RS_TYPE_SLACK, staffed, TYPE_SLACK, generate, kmeans, movedServers, overloadedGroups, pack, provision, typeDemands, type Plan, type TypeEstimate } from '../../lib/control/policy.js';
 import { PallasError } from '../../lib/errors.js';
 
 const rack = (n: number, cores = 10) => Array.from({ length: n }, (_, id) => ({ id, cores }));
@@ -217,7 +217,16 @@ describe('selection', () => {
       1: { p99Us: 50, saturated: true }, 2: { p99Us: 300, saturated: false }, 3: { p99Us: 200, saturated: false }, 4: { p99Us: 250, saturated: false }, 5: { p99Us: 400, saturated: false },
     };
     const r = await generate(tpcc, rack(8), async (p) => ({ ...scores[p.groups.length]!, p99Us: scores[p.groups.length]!.p99Us + (p.tables.groups.some((g) => g.balance === 'po2') ? 1 : 0) }));
-    expect(r.candidates.map((c) => `${c.k}${c.balance.join('')}`)).toEqual([1, 2, 3, 4, 5].flatMap((k) => [`${k}${'wrr'.repeat(k)}`, `${k}${r.candidates.find((c) => c.k === k && c.balance.includes('po2'))!.balance.join('')}`]));
+    const base = r.candidates.filter((c) => !c.adjusted);
+    expect(base.map((c) => `${c.k}${c.balance.join('')}`)).toEqual([1, 2, 3, 4, 5].flatMap((k) => [`${k}${'wrr'.repeat(k)}`, `${k}${r.candidates.find((c) => c.k === k && c.balance.includes('po2'))!.balance.join('')}`]));
+    // With several groups, the allocations a core away between neighbouring groups are candidates too.
+    for (const c of r.candidates.filter((x) => x.adjusted)) {
+      const b = base.find((x) => x.k === c.k)!;  // every base candidate of k groups has the same allocation
+      expect(c.cores.reduce((a, x) => a + x, 0)).toBe(80);
+      expect(c.cores.map((x, i) => Math.abs(x - b.cores[i]!)).reduce((a, x) => a + x, 0)).toBe(2);
+    }
+    expect(r.candidates.some((c) => c.adjusted && c.k === 1)).toBe(false);
+    expect(r.candidates.filter((c) => c.adjusted && c.k === 2).length).toBeGreaterThan(0);
     expect(r.plan.groups.length).toBe(3);
     expect(r.plan.groups.every((g) => g.balance === 'wrr')).toBe(true);
     expect(r.candidates[r.chosen]!.groups).toEqual([['Payment', 'OrderStatus'], ['NewOrder'], ['Delivery', 'StockLevel']]);
@@ -235,5 +244,29 @@ describe('selection', () => {
     expect(choose([ev(100, 10, 100), ev(99, 10.2, 99)]).best).toBe(1);
     expect(choose([{ ...ev(50, 5, 50), saturated: true }, ev(400, 40, 400)]).best).toBe(1);
     expect(choose([{ ...ev(50, 5, 50), saturated: true }, ev(400, 40, 400)]).score[1]).toBe(1);
+  });
+
+  it('with RackSched\'s structures as yardsticks, first never loses to them, then scores', () => {
+    const ev = (p99Us: number, s: number, l: number, saturated = false) => ({ p99Us, saturated, perTypeP99Us: { 0: s, 1: l } });
+    // 0: RS-cFCFS structure (best overall, short type far behind); 1: RS-DARC structure.
+    // 2: best score (its short type is the best of all) but 5 % worse overall than RS-cFCFS: it loses.
+    // 3: as good overall as RS-cFCFS, short type within 1.2 × DARC's: it does not lose.
+    const evals = [ev(100, 300, 110), ev(120, 50, 130), ev(105, 20, 115), ev(100, 55, 110)];
+    const r = choose(evals, { cfcfs: 0, darc: 1 });
+    expect(r.vsRackSched[2]).toBeCloseTo(1.05, 9);
+    expect(r.vsRackSched[3]).toBeCloseTo(1, 9);  // its short type: 55 / 50 / 1.2 = 0.92
+    expect(r.score[2]!).toBeLessThan(r.score[3]!);
+    expect(r.best).toBe(3);
+    expect(choose(evals).best).toBe(2);  // without yardsticks: the score alone
+    // Nobody avoids losing: the least worse of (score, RackSched ratio).
+    const none = [ev(100, 300, 110), ev(120, 50, 130), ev(104, 62, 114), ev(130, 45, 140)];
+    const n = choose(none, { cfcfs: 0, darc: 1 });
+    expect(n.vsRackSched.every((v) => v! > 1)).toBe(true);
+    expect(n.best).toBe(2);
+    // A saturated DARC structure is no overall yardstick, but its short type still is.
+    const sat = [ev(100, 300, 110), ev(5000, 50, 9000, true), ev(101, 90, 111)];
+    const q = choose(sat, { cfcfs: 0, darc: 1 });
+    expect(q.vsRackSched[2]).toBeCloseTo(90 / 50 / RS_TYPE_SLACK, 9);
+    expect(q.vsRackSched[1]).toBe(Infinity);
   });
 });
