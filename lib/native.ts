@@ -106,6 +106,8 @@ export interface NativeSwitchPipeline {
   monitor(): { type: number; requests: number; replies: number; timeUnits: number; notices: number }[];
   /** The other registers; with a list of slots, those reply-filter slots too. */
   registers(filterSlots?: number[]): NativePipelineRegisters;
+  /** The control plane's write of register seq (BAD_POLICY for 0). */
+  writeSeq(v: number): void;
   counters(): Record<string, number>;
 }
 

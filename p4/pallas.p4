@@ -203,8 +203,12 @@ control PallasEgress(inout headers_t hdr, inout eg_md_t md, in egress_intrinsic_
     MonitorNotices() monitor_notices;
     MonitorReplies() monitor_replies;
 
-    action round_time() { md.t8 = hdr.pallas.time_ns + (1 << (PALLAS_MON_TIME_SHIFT - 1)); }
-    action to_units() { md.units = md.t8 >> PALLAS_MON_TIME_SHIFT; }
+    // (time_ns + 8) >> 4 without a 32-bit overflow: (time_ns >> 4) plus the rounding bit, time_ns[3].
+    action split_time() {
+        md.t_high = hdr.pallas.time_ns >> PALLAS_MON_TIME_SHIFT;
+        md.t_round = (bit<32>)hdr.pallas.time_ns[PALLAS_MON_TIME_SHIFT - 1:PALLAS_MON_TIME_SHIFT - 1];
+    }
+    action to_units() { md.units = md.t_high + md.t_round; }
 
     apply {
         if (hdr.mirror.isValid()) {
@@ -218,7 +222,7 @@ control PallasEgress(inout headers_t hdr, inout eg_md_t md, in egress_intrinsic_
         } else if (hdr.bridge.kind == PKT_KIND_REPLY) {
             // Reply path steps 2-4: drop notices, the filter, the monitor.
             n_replies.count(0);
-            round_time();
+            split_time();
             to_units();
             if ((hdr.pallas.flags & PALLAS_FLAG_DROP_NOTICE) != 0) {
                 md.notice = 1;

@@ -31,6 +31,7 @@ class SwitchPipelineWrap : public Napi::ObjectWrap<SwitchPipelineWrap> {
                        {InstanceMethod("load", &SwitchPipelineWrap::Load), InstanceMethod("request", &SwitchPipelineWrap::Request),
                         InstanceMethod("reply", &SwitchPipelineWrap::Reply), InstanceMethod("monitor", &SwitchPipelineWrap::MonitorM),
                         InstanceMethod("registers", &SwitchPipelineWrap::Registers),
+                        InstanceMethod("writeSeq", &SwitchPipelineWrap::WriteSeq),
                         InstanceMethod("counters", &SwitchPipelineWrap::Counters)});
   }
   // new SwitchPipeline(tables, filterSlots?, {seed?, allowAblation?})
@@ -55,6 +56,16 @@ class SwitchPipelineWrap : public Napi::ObjectWrap<SwitchPipelineWrap> {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsObject()) throw_bad(env, "load needs tables");
     const Status st = p_->load(parse_tables(env, info[0].As<Napi::Object>()));
+    if (!st.ok()) throw_status(env, st);
+    return env.Undefined();
+  }
+  // writeSeq(v): the control plane's write of register seq (BAD_POLICY for 0).
+  Napi::Value WriteSeq(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsNumber()) throw_bad(env, "writeSeq needs a number");
+    const double v = info[0].As<Napi::Number>().DoubleValue();
+    if (!(v >= 0 && v <= 4294967295.0) || v != static_cast<double>(static_cast<uint32_t>(v))) throw_bad(env, "seq must be a 32-bit unsigned integer");
+    const Status st = p_->write_seq(static_cast<uint32_t>(v));
     if (!st.ok()) throw_status(env, st);
     return env.Undefined();
   }

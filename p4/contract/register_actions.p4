@@ -16,7 +16,8 @@ struct pair_t { bit<32> lo; bit<32> hi; }
 struct meta_t {
     bit<32> window;     // burst window id: the timestamp's bits [k+31 : k]
     bit<32> total;      // group_cfg: wrr_total
-    bit<32> t8;         // time_ns + 8
+    bit<32> t_high;     // time_ns >> 4
+    bit<32> t_round;    // time_ns[3]
     bit<32> units;      // (time_ns + 8) >> MON_TIME_SHIFT
     bit<8>  fwd;        // filter verdict: 0 forward, 2 drop
     bit<13> slot_a;     // outstanding index of candidate a: group ++ server
@@ -32,7 +33,7 @@ struct meta_t {
 
 parser IngressParser(packet_in pkt, out headers_t hdr, out meta_t md, out ingress_intrinsic_metadata_t ig_intr_md) {
     state start {
-        md = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+        md = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
         pkt.extract(ig_intr_md);
         pkt.advance(PORT_METADATA_SIZE);
         pkt.extract(hdr.eth);
@@ -104,9 +105,9 @@ control Ingress(inout headers_t hdr, inout meta_t md, in ingress_intrinsic_metad
     action cfg(bit<32> wrr_total_minus_1) { md.total = wrr_total_minus_1; }
     table group_cfg { key = { hdr.p.group: exact; } actions = { cfg; NoAction; } default_action = NoAction(); size = PALLAS_MAX_GROUPS; }
     // Execution time in 16 ns units, rounded: two steps, two stages.
-    action round_half() { md.t8 = hdr.p.time_ns + 8; }
+    action round_half() { md.t_high = hdr.p.time_ns >> PALLAS_MON_TIME_SHIFT; md.t_round = (bit<32>)hdr.p.time_ns[3:3]; }
     table t_round { actions = { round_half; } default_action = round_half(); size = 1; }
-    action to_units() { md.units = md.t8 >> PALLAS_MON_TIME_SHIFT; }
+    action to_units() { md.units = md.t_high + md.t_round; }
     table t_units { actions = { to_units; } default_action = to_units(); size = 1; }
     // po2: the picks' servers and weights (po2_pick_a/b would fill these), the scores, min and equality.
     action pick(bit<8> a, bit<32> wa, bit<8> b, bit<32> wb) { md.server_a = a; md.w_a = wa; md.server_b = b; md.w_b = wb;
@@ -159,7 +160,7 @@ control IngressDeparser(packet_out pkt, inout headers_t hdr, in meta_t md, in in
 
 parser EgressParser(packet_in pkt, out headers_t hdr, out meta_t md, out egress_intrinsic_metadata_t eg_intr_md) {
     state start {
-        md = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+        md = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
         pkt.extract(eg_intr_md);
         transition accept;
     }

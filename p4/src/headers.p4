@@ -134,8 +134,9 @@ struct eg_md_t {
     bit<1>  forget;          // a clone's drop notice: the filter forgets its index
     bit<1>  use_filter;
     bit<8>  verdict;         // reply filter: VERDICT_FORWARD or VERDICT_DROP
-    bit<32> t8;              // time_ns + 8
-    bit<32> units;           // (time_ns + 8) >> MON_TIME_SHIFT
+    bit<32> t_high;          // time_ns >> MON_TIME_SHIFT
+    bit<32> t_round;         // time_ns's bit MON_TIME_SHIFT − 1 (the rounding)
+    bit<32> units;           // (time_ns + 8) >> MON_TIME_SHIFT, computed without overflow
 }
 
 #endif

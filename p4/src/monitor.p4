@@ -17,7 +17,8 @@ control MonitorNotices(in bit<8> type) {
     apply { add.execute(type); }
 }
 
-// units = (time_ns + 8) >> 4 is computed in two earlier actions (an add and a shift cannot share one).
+// units = (time_ns + 8) >> 4 is computed in two earlier actions (a shift and an add cannot share one),
+// as (time_ns >> 4) + time_ns[3]: the same value without the 32-bit overflow of time_ns + 8.
 control MonitorReplies(in bit<8> type, in bit<32> units) {
     Register<pair_t, bit<8>>(256, {0, 0}) mon;
     RegisterAction<pair_t, bit<8>, bit<32>>(mon) record = {

@@ -79,6 +79,12 @@ class Pipeline {
   Status load(const Tables& t);
   RequestOut on_request(const PipeRequest& r, uint64_t now_ns);
   bool on_reply(const PipeReply& r);
+  // Register write of the control plane: seq (1 at start; never 0, which marks "no index").
+  Status write_seq(uint32_t v) {
+    if (v == 0) return Status::Error("BAD_POLICY", "seq must not be 0: index 0 means none");
+    next_index_ = v;
+    return Status::Ok();
+  }
 
   // Register reads (docs/switch-contract.md).
   uint32_t seq() const { return next_index_; }
