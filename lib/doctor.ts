@@ -4,7 +4,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { toPallasError } from './errors.js';
-import { addonPath, tryLoadNative } from './native.js';
+import { addonPath, packageRoot, tryLoadNative } from './native.js';
 
 export interface Check {
   name: string;
@@ -24,6 +24,8 @@ export interface DoctorReport {
   cores: { count: number; model: string; isolated: string };
   tsc: { hz: number; constant: boolean };
   root: boolean;
+  /** A Tofino switch host: the SDE, the compiler, the compiled program, and (with `--switch`) BFRuntime. */
+  tofino: { sde: string | null; compiler: string | null; program: string | null; grpc?: { endpoint: string; ok: boolean; programs: string[]; error?: string } };
 }
 
 function read(path: string): string {
@@ -57,7 +59,11 @@ export function dpdkPmds(): string[] {
 /** The PMDs Pallas uses: mlx5 in deployment, the rest on test machines. */
 const KEY_PMDS = ['net_mlx5', 'net_af_xdp', 'net_af_packet', 'net_ring', 'net_null'];
 
-export function doctor(version: string): DoctorReport {
+/**
+ * What this machine offers. With `opts.switchGrpc` (HOST:PORT), also asks BFRuntime there which
+ * programs the switch runs (a switch host: the SDE's bf_switchd).
+ */
+export async function doctor(version: string, opts: { switchGrpc?: string } = {}): Promise<DoctorReport> {
   const addon = tryLoadNative();
   const info = addon?.buildInfo();
   const meminfo = read('/proc/meminfo');
@@ -82,6 +88,18 @@ export function doctor(version: string): DoctorReport {
     }
   }
   const root = process.getuid?.() === 0;
+  // The Tofino side: the SDE (a switch host), the compiler, the program built by `npm run p4`.
+  const sde = process.env.SDE_INSTALL && existsSync(join(process.env.SDE_INSTALL, 'bin', 'bf_switchd')) ? process.env.SDE_INSTALL : null;
+  let compiler: string | null = null;
+  try {
+    const m = await import(join(packageRoot, 'scripts', 'build-p4.mjs')) as { findCompiler: () => { path: string; from: string } | null };
+    const c = m.findCompiler();
+    compiler = c ? `${c.path} (${c.from})` : null;
+  } catch { /* no scripts/ in this install */ }
+  const programPath = join(packageRoot, 'build', 'p4', 'bf-rt.json');
+  const program = existsSync(programPath) ? programPath : null;
+  let grpc: DoctorReport['tofino']['grpc'];
+  if (opts.switchGrpc) grpc = await probeBfruntime(opts.switchGrpc);
   const checks: Check[] = [
     { name: 'addon', ok: !!addon, detail: addon ? `built (N-API ${info?.napiVersion})` : `not built: ${addonPath}`,
       disables: addon ? '' : 'everything native: run `npm run build`' },
@@ -98,6 +116,12 @@ export function doctor(version: string): DoctorReport {
       disables: tsc.hz > 0 && tsc.constant ? '' : 'precise spin handlers (falls back to the monotonic clock)' },
     { name: 'root', ok: root, detail: root ? 'yes' : 'no',
       disables: root ? '' : 'network namespaces and veth (DPDK integration tests), hugepage setup' },
+    { name: 'sde', ok: !!sde, detail: sde ? `$SDE_INSTALL=${sde} (bf_switchd present)` : process.env.SDE_INSTALL ? `$SDE_INSTALL=${process.env.SDE_INSTALL}, but no bin/bf_switchd` : '$SDE_INSTALL not set',
+      disables: sde ? '' : 'running p4/pallas.p4 on a Tofino from this host (a switch host only; docs/tofino.md)' },
+    { name: 'p4', ok: !!compiler && !!program, detail: `compiler: ${compiler ?? 'none'}; program: ${program ?? 'not built (npm run p4)'}`,
+      disables: compiler && program ? '' : 'the Tofino program (npm run p4; a switch host needs it, other hosts do not)' },
+    ...(grpc ? [{ name: 'bfruntime', ok: grpc.ok, detail: grpc.ok ? `${grpc.endpoint}: programs ${grpc.programs.join(', ') || 'none'}` : `${grpc.endpoint}: ${grpc.error}`,
+      disables: grpc.ok ? '' : 'pallas control with switch: { kind: tofino } (is bf_switchd running p4/pallas.p4 there?)' }] : []),
   ];
   return {
     version, checks,
@@ -105,7 +129,28 @@ export function doctor(version: string): DoctorReport {
     dpdk: { built: !!info?.features.dpdk, version: info?.dpdkVersion ?? '', pmds },
     rocksdb: { built: !!info?.features.rocksdb, version: info?.rocksdbVersion ?? '', probe },
     hugepages, cores, tsc, root,
+    tofino: { sde, compiler, program, ...(grpc ? { grpc } : {}) },
   };
+}
+
+/** Subscribes to BFRuntime at `endpoint` and lists the programs the switch runs (needs no bind). */
+async function probeBfruntime(endpoint: string): Promise<NonNullable<DoctorReport['tofino']['grpc']>> {
+  const { credentials } = await import('@grpc/grpc-js');
+  const { loadBfruntime } = await import('./switch/tofino.js');
+  const Client = loadBfruntime();
+  const c = new Client(endpoint, credentials.createInsecure());
+  try {
+    const res = await new Promise<{ config: { p4_name: string }[] }>((resolve, reject) => {
+      (c.GetForwardingPipelineConfig as unknown as (r: object, o: object, cb: (e: Error | null, r: never) => void) => void)(
+        { device_id: 0, client_id: 0 }, { deadline: Date.now() + 3000 }, (e, r) => (e ? reject(e) : resolve(r)));
+    });
+    const programs = res.config.map((x) => x.p4_name);
+    return { endpoint, ok: programs.includes('pallas'), programs, ...(programs.includes('pallas') ? {} : { error: `no program 'pallas' (it runs: ${programs.join(', ') || 'none'})` }) };
+  } catch (e) {
+    return { endpoint, ok: false, programs: [], error: (e as Error).message };
+  } finally {
+    c.close();
+  }
 }
 
 export function formatDoctor(r: DoctorReport): string {

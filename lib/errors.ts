@@ -17,7 +17,7 @@ export type PallasErrorCode =
   | 'STOPPED' // a stopped server was asked to start again
   | 'TIMEOUT' // a native thread did not answer in time
   | 'AUTH' // a control-channel message without a valid signature (or no shared secret configured)
-  | 'UNREACHABLE' // a peer of the control channel did not answer, or refused a message
+  | 'UNREACHABLE' // a peer (control channel, BFRuntime on a switch) did not answer, or refused a message
   | 'ACCOUNTING' // a load-generator run lost track of requests (sent != replies + drops + timeouts)
   | 'INTERNAL'; // a native error without a code: a bug
 

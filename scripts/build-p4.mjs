@@ -37,11 +37,23 @@ export function stageReport(out) {
   if (!existsSync(f)) return null;
   const text = readFileSync(f, 'utf8');
   const last = (re) => { const m = [...text.matchAll(re)]; return m.length ? Number(m[m.length - 1][1]) : null; };
-  return {
+  const report = {
     ingress: last(/Number of stages for ingress table allocation: (\d+)/g),
     egress: last(/Number of stages for egress table allocation: (\d+)/g),
     criticalPath: last(/Critical path length through the table dependency graph: (\d+)/g),
   };
+  // Memories and stateful ALUs the compiler allocated, over all stages (Tofino 1: 12 stages of 80
+  // SRAM blocks, 24 TCAM blocks and 4 stateful ALUs).
+  const res = join(out, 'pipe', 'logs', 'resources.json');
+  if (existsSync(res)) {
+    const stages = JSON.parse(readFileSync(res, 'utf8')).resources?.mau?.mau_stages ?? [];
+    const sum = (f) => stages.reduce((a, st) => a + f(st), 0);
+    report.sram = sum((st) => st.rams?.srams?.length ?? 0);
+    report.tcam = sum((st) => st.tcams?.tcams?.length ?? 0);
+    report.statefulAlus = sum((st) => st.meter_alus?.meters?.length ?? 0);
+    report.of = { sram: 80 * 12, tcam: 24 * 12, statefulAlus: 4 * 12 };
+  }
+  return report;
 }
 
 /**
@@ -80,7 +92,13 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   if (!argv.includes('--quiet') || !r.ok) process.stdout.write(r.text.endsWith('\n') ? r.text : `${r.text}\n`);
   for (const w of r.warnings.known) console.log(`p4: known warning (${KNOWN_WARNINGS.find((k) => k.re.test(w)).why}): ${w.trim()}`);
   for (const w of r.warnings.unknown) console.error(`p4: warning not on the known list, read it: ${w.trim()}`);
-  if (r.stages) console.log(`p4: stages: ingress ${r.stages.ingress}, egress ${r.stages.egress} (of 12); critical path ${r.stages.criticalPath}`);
+  if (r.stages) {
+    const st = r.stages;
+    const pct = (a, b) => `${((100 * a) / b).toFixed(1)} %`;
+    console.log(`p4: stages: ingress ${st.ingress}, egress ${st.egress} (of 12); critical path ${st.criticalPath}`);
+    if (st.sram !== undefined)
+      console.log(`p4: SRAM blocks ${st.sram} (${pct(st.sram, st.of.sram)}), TCAM blocks ${st.tcam} (${pct(st.tcam, st.of.tcam)}), stateful ALUs ${st.statefulAlus} (${pct(st.statefulAlus, st.of.statefulAlus)}) of Tofino 1's`);
+  }
   console.log(r.ok ? `p4: built ${r.out} (bf-rt.json, pipe/context.json, pipe/${target}.bin, pipe/logs/)` : 'p4: FAILED');
   process.exit(r.ok ? 0 : 1);
 }

@@ -19,7 +19,7 @@ import { runPoints, runScenario, type SimDocument } from '../sim/run.js';
 import { loadScenario, type Scenario } from '../sim/scenario.js';
 import { VERSION } from '../version.js';
 import { runAgent, runClientCmd, runClock, runControl, runStatus, runSwitch, runUp } from './rack.js';
-import { untilSignal } from './signal.js';
+import { armSignals, untilSignal } from './signal.js';
 import { DEFAULT_UDP_PORT } from '../wire/gen.js';
 
 const HELP = `pallas ${VERSION}: rack-scale µs-level CPU scheduling through in-network workload shaping
@@ -27,7 +27,9 @@ const HELP = `pallas ${VERSION}: rack-scale µs-level CPU scheduling through in-
 Usage: pallas <command> [options]
 
 Commands:
-  doctor [--json]        what this machine offers (addon, DPDK, RocksDB, hugepages, cores, TSC)
+  doctor [--json] [--switch HOST:PORT]
+                         what this machine offers (addon, DPDK, RocksDB, hugepages, cores, TSC, the
+                         Tofino SDE and program; with --switch, the programs BFRuntime there runs)
                          and what each missing piece disables
   echo [options]         answer every valid Pallas request with a reply (transport test server);
                          runs until SIGINT/SIGTERM, then prints its counters
@@ -127,6 +129,7 @@ async function runEcho(argv: string[]): Promise<void> {
   }
   const echo = new EchoServer({ transport, serverId: Number(values['server-id']) }).start();
   const local = echo.local();
+  armSignals();  // before the ready line: a signal sent as soon as it is read stops us cleanly
   process.stdout.write(values.json ? `${JSON.stringify({ ready: true, ...local })}\n` : `pallas echo: listening on ${local.ip}:${local.port} (${values.transport}, mac ${local.mac})\n`);
   await untilSignal();
   echo.stop();
@@ -170,6 +173,7 @@ async function runServer(argv: string[]): Promise<void> {
   const local = server.local();
   const c = server.config;
   const handlers = c.handlers.map((h) => `${typeName(h.type)}=${h.kind}`).join(' ');
+  armSignals();  // before the ready line: a signal sent as soon as it is read stops us cleanly
   process.stdout.write(values.json
     ? `${JSON.stringify({ ready: true, ...local, workers: c.workers, policy: c.policy.kind, handlers: c.handlers, kv: server.kv ?? null })}\n`
     : `pallas server ${c.serverId}: listening on ${local.ip}:${local.port} (${c.transport.kind}), ${c.workers} worker(s), `
@@ -323,8 +327,9 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (cmd === 'doctor') {
-    const { values } = parseArgs({ args: rest, strict: true, options: { json: { type: 'boolean', default: false } } });
-    const r = doctor(VERSION);
+    const { values } = parseArgs({ args: rest, strict: true, options: { json: { type: 'boolean', default: false }, switch: { type: 'string' } } });
+    if (values.switch !== undefined && !/^[^:\s]+:\d{1,5}$/.test(values.switch)) throw new PallasError('BAD_CONFIG', `--switch must be HOST:PORT (BFRuntime's gRPC endpoint), not '${values.switch}'`);
+    const r = await doctor(VERSION, values.switch ? { switchGrpc: values.switch } : {});
     process.stdout.write(values.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatDoctor(r)}\n`);
     return;
   }

@@ -14,9 +14,10 @@ import { PallasError } from '../errors.js';
 import type { TransportConfig } from '../io/transport.js';
 import type { ServerConfig } from '../runtime/config.js';
 import { rackSize, startRack, switchFor } from '../rack.js';
+import { normaliseTofinoConfig, TofinoSwitch } from '../switch/tofino.js';
 import { DEFAULT_SWITCH_PORT, SoftSwitch, SWITCH_POLICIES, type SoftSwitchConfig, type SwitchPolicy } from '../switch/soft.js';
 import { VERSION } from '../version.js';
-import { stdinConfig, untilSignal } from './signal.js';
+import { armSignals, stdinConfig, untilSignal } from './signal.js';
 
 function count(flag: string, v: string | undefined, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
@@ -61,6 +62,7 @@ export async function runSwitch(argv: string[]): Promise<void> {
   }
   const sw = new SoftSwitch({ transport: { kind: 'udp', port: DEFAULT_SWITCH_PORT }, ...cfg }).start();
   const l = sw.local();
+  armSignals();  // before the ready line: a signal sent as soon as it is read stops us cleanly
   say(values.json, { ready: true, ...l, policy: sw.policy }, `pallas switch: ${sw.policy} on ${l.ip}:${l.port}, ${sw.capacity} server(s)`);
   await untilSignal();
   sw.stop();
@@ -70,7 +72,8 @@ export async function runSwitch(argv: string[]): Promise<void> {
 
 // ---- pallas control --------------------------------------------------------------------------------
 
-interface ControlFile extends ControlConfig { switch?: Partial<SoftSwitchConfig> & { slots?: number; servers?: never } ; serverSlots?: number }
+/** `switch`: the software switch's config, or `{ kind: tofino, … }` (lib/switch/tofino.ts). */
+interface ControlFile extends ControlConfig { switch?: Partial<SoftSwitchConfig> & { slots?: number; servers?: never; kind?: string }; serverSlots?: number }
 
 
 export async function runControl(argv: string[]): Promise<void> {
@@ -88,7 +91,11 @@ export async function runControl(argv: string[]): Promise<void> {
     if (!(SWITCH_POLICIES as readonly string[]).includes(values.policy)) throw new PallasError('BAD_CONFIG', `--policy must be one of ${SWITCH_POLICIES.join(', ')}`);
     swCfg.policy = values.policy as SwitchPolicy;
   }
-  const sw = switchFor(swCfg, slots, count('switch-port', values['switch-port'], 0, 65535)).start();
+  // A Tofino (BFRuntime over gRPC, docs/tofino.md), or the software switch in this process.
+  const tofino = swCfg.kind === 'tofino';
+  if (tofino && (values.policy || values['switch-port'])) throw new PallasError('BAD_CONFIG', '--policy and --switch-port are the software switch\'s: a Tofino runs p4/pallas.p4');
+  const sw = tofino ? await new TofinoSwitch({ ...normaliseTofinoConfig(swCfg), log: (msg, f) => process.stderr.write(`${JSON.stringify({ level: 'info', component: 'tofino', msg, ...f })}\n`) }).start()
+    : switchFor((({ kind: _k, ...rest }) => rest)(swCfg), slots, count('switch-port', values['switch-port'], 0, 65535)).start();
   let control: ControlPlane;
   try {
     control = await new ControlPlane(sw, controlCfg).start();
@@ -96,9 +103,15 @@ export async function runControl(argv: string[]): Promise<void> {
     sw.stop();
     throw e;
   }
-  const l = sw.local();
-  say(values.json, { ready: true, switch: { ...l, policy: sw.policy }, control: control.url },
-    `pallas control: ${control.url} (status /v1/status, metrics /metrics); software switch ${sw.policy} on ${l.ip}:${l.port}, ${slots} server slots`);
+  armSignals();  // before the ready line: a signal sent as soon as it is read stops us cleanly
+  if (sw instanceof TofinoSwitch) {
+    say(values.json, { ready: true, switch: { kind: 'tofino', grpc: (swCfg as { grpc: string }).grpc, policy: sw.policy }, control: control.url },
+      `pallas control: ${control.url} (status /v1/status, metrics /metrics); Tofino at ${(swCfg as { grpc: string }).grpc}, ${sw.capacity} server slots`);
+  } else {
+    const l = sw.local();
+    say(values.json, { ready: true, switch: { ...l, policy: sw.policy }, control: control.url },
+      `pallas control: ${control.url} (status /v1/status, metrics /metrics); software switch ${sw.policy} on ${l.ip}:${l.port}, ${slots} server slots`);
+  }
   await untilSignal(lifeline?.closed);
   await control.stop();
   sw.stop();
@@ -128,6 +141,7 @@ export async function runAgent(argv: string[]): Promise<void> {
     ...(listen ? { listen } : {}), ...(values.name ? { name: values.name } : {}) } as AgentConfig;
   const agent = await new Agent(cfg).start();
   const a = agent.addr();
+  armSignals();  // before the ready line: a signal sent as soon as it is read stops us cleanly
   say(values.json, { ready: true, server: a, agent: agent.url, workers: agent.server.config.workers },
     `pallas agent: server on ${a.ip}:${a.port} (${agent.server.config.workers} worker(s)), agent ${agent.url}, control ${cfg.control}`);
   await untilSignal(lifeline?.closed);
@@ -157,6 +171,7 @@ export async function runUp(argv: string[]): Promise<void> {
     controlPort: count('control-port', values['control-port'], 0, 65535) ?? DEFAULT_CONTROL_PORT });
   const l = rack.switchAddr;
   const url = rack.control.url;
+  armSignals();  // before the ready line: a signal sent as soon as it is read stops us cleanly
   say(values.json, { ready: true, switch: { ...l, policy: rack.sw.policy }, control: url, servers: n, workers, secretFromEnv: !!process.env.PALLAS_SECRET },
     [`pallas up: a rack of ${n} server(s) × ${workers} worker(s) on this machine${values.servers ? '' : ` (${size.why})`}`,
       `  clients send requests to ${l.ip}:${l.port} (software switch, ${rack.sw.policy})`,

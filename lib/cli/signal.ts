@@ -1,14 +1,25 @@
 import { PallasError } from '../errors.js';
 
-/** Resolves at SIGINT or SIGTERM, or when `also` resolves (the stdin lifeline). */
+let armed: Promise<void> | null = null;
+
+/**
+ * Installs the SIGINT and SIGTERM handlers now. A command calls it before it prints its ready line:
+ * a signal sent the moment that line is read must stop the command cleanly, not kill it by
+ * default (the handlers would otherwise be installed a few instructions later).
+ */
+export function armSignals(): Promise<void> {
+  armed ??= new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  return armed;
+}
+
+/** Resolves at SIGINT or SIGTERM (armed now if not before), or when `also` resolves (the stdin lifeline). */
 export async function untilSignal(also?: Promise<void>): Promise<void> {
   // Signal listeners do not keep Node's event loop alive; this timer does, until a signal comes.
   const keepAlive = setInterval(() => {}, 1 << 30);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-    void also?.then(resolve);
-  });
+  await Promise.race([armSignals(), ...(also ? [also] : [])]);
   clearInterval(keepAlive);
 }
 

@@ -236,13 +236,20 @@ export class ControlPlane {
       if (this.#adapter && this.#plan) {
         const a = await this.#adapter.onMonitor(sample, intervalNs, now * 1e6);
         if (a) {
+          this.#estimate = a.estimate;  // what the servers' policies are given means from
+          try {
+            await this.#install(a.plan);
+          } catch (e) {
+            // The switch refused the tables (or is unreachable): the plan in force stays, and the
+            // next estimate tries again from it.
+            this.#adapter = this.#newAdapter(this.#plan);
+            throw e;
+          }
           this.#adaptations++;
-          this.#estimate = a.estimate;
           this.log.info('workload changed: new plan', { drift: Number(a.drift.toFixed(2)), groups: a.plan.groups.map((g) => g.types.map(typeName)),
             moved: a.moved, bootstrap: this.#bootstrap });
           this.#bootstrap = false;
           this.#adapter = this.#newAdapter(a.plan);
-          await this.#install(a.plan);
         }
       }
       this.#push();
