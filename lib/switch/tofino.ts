@@ -41,6 +41,12 @@ export interface TofinoConfig {
   cloneSession?: number;
   /** Client routes: IPv4 → {port, mac} (replies are forwarded by destination). */
   clients?: { ip: string; port: number; mac: string }[];
+  /**
+   * Bring the server and client ports up through the switch's $PORT table (speed and FEC as the
+   * SDE names them, e.g. BF_SPEED_100G, BF_FEC_TYP_REED_SOLOMON). Omitted: the ports are the
+   * operator's (port manager, bfshell).
+   */
+  portSetup?: { speed: string; fec: string; autoNegotiation?: string };
   /** Reconnect backoff, ms: first and largest wait. */
   backoffMs?: [number, number];
   /** Deadline of one RPC, ms. */
@@ -54,7 +60,17 @@ export interface TofinoConfig {
  */
 export function normaliseTofinoConfig(v: unknown, path = 'switch'): TofinoConfig {
   const o = obj(v, path);
-  only(o, path, ['kind', 'grpc', 'program', 'deviceId', 'clientId', 'protoDir', 'vip', 'ports', 'recircPort', 'cloneSession', 'clients', 'backoffMs', 'rpcTimeoutMs']);
+  only(o, path, ['kind', 'grpc', 'program', 'deviceId', 'clientId', 'protoDir', 'vip', 'ports', 'recircPort', 'cloneSession', 'clients', 'backoffMs', 'rpcTimeoutMs', 'portSetup']);
+  let portSetup: TofinoConfig['portSetup'];
+  if (o.portSetup !== undefined) {
+    const pp = `${path}.portSetup`;
+    const po: Obj = obj(o.portSetup, pp);
+    only(po, pp, ['speed', 'fec', 'autoNegotiation']);
+    const speed = str(po, 'speed', pp), fec = str(po, 'fec', pp);
+    if (!/^BF_SPEED_\w+$/.test(speed)) bad(`${pp}.speed`, `must be an SDE speed such as BF_SPEED_100G, not '${speed}'`);
+    if (!/^BF_FEC_TYP_\w+$/.test(fec)) bad(`${pp}.fec`, `must be an SDE FEC such as BF_FEC_TYP_NONE, not '${fec}'`);
+    portSetup = { speed, fec, ...(po.autoNegotiation !== undefined ? { autoNegotiation: str(po, 'autoNegotiation', pp) } : {}) };
+  }
   if (o.kind !== 'tofino') bad(`${path}.kind`, "must be 'tofino' here");
   const grpc = str(o, 'grpc', path);
   if (!/^[^:\s]+:\d{1,5}$/.test(grpc)) bad(`${path}.grpc`, `must be HOST:PORT, not '${grpc}'`);
@@ -78,6 +94,7 @@ export function normaliseTofinoConfig(v: unknown, path = 'switch'): TofinoConfig
     ...(o.protoDir !== undefined ? { protoDir: str(o, 'protoDir', path) } : {}),
     vip: ipv4Field(o, 'vip', path), ports, recircPort: int(o, 'recircPort', path, 0, 511, 68), cloneSession: int(o, 'cloneSession', path, 1, 1015, 1), clients,
     ...(backoff ? { backoffMs: [backoff[0]!, backoff[1]!] as [number, number] } : {}), rpcTimeoutMs: int(o, 'rpcTimeoutMs', path, 100, 600_000, 5000),
+    ...(portSetup ? { portSetup } : {}),
   };
 }
 
@@ -115,7 +132,7 @@ export class TofinoSwitch implements SwitchDriver {
   readonly kind = 'tofino';
   readonly policy = 'pallas';
   readonly capacity: number;
-  readonly #cfg: Required<Omit<TofinoConfig, 'protoDir' | 'log' | 'clients'>> & { clients: { ip: string; port: number; mac: string }[] };
+  readonly #cfg: Required<Omit<TofinoConfig, 'protoDir' | 'log' | 'clients' | 'portSetup'>> & { clients: { ip: string; port: number; mac: string }[]; portSetup: TofinoConfig['portSetup'] };
   readonly #Client: ReturnType<typeof loadBfruntime>;
   readonly #log: (msg: string, fields?: object) => void;
   #client: Grpc | null = null;
@@ -142,7 +159,7 @@ export class TofinoSwitch implements SwitchDriver {
     this.#cfg = {
       grpc: cfg.grpc, program: cfg.program ?? 'pallas', deviceId: cfg.deviceId ?? 0, clientId: cfg.clientId ?? 0, vip: cfg.vip, ports: cfg.ports,
       recircPort: cfg.recircPort ?? 68, cloneSession: cfg.cloneSession ?? 1, clients: cfg.clients ?? [], backoffMs: cfg.backoffMs ?? [100, 5000],
-      rpcTimeoutMs: cfg.rpcTimeoutMs ?? 5000,
+      rpcTimeoutMs: cfg.rpcTimeoutMs ?? 5000, portSetup: cfg.portSetup,
     };
     ipv4(cfg.vip, 'switch.vip');
     if (!Number.isInteger(this.#cfg.cloneSession) || this.#cfg.cloneSession < 1 || this.#cfg.cloneSession > 1015) throw new PallasError('BAD_CONFIG', 'switch.cloneSession must be 1-1015');
@@ -300,6 +317,23 @@ export class TofinoSwitch implements SwitchDriver {
         ] } } } });
     } else {
       this.#log('the switch reports no $mirror.cfg: clones cannot be made (is non_p4_config served?)');
+    }
+    const ps = this.#cfg.portSetup;
+    if (ps) {
+      // Ports up: every server slot's and client's device port (the recirculation port is internal).
+      const port = info.tables.get('$PORT');
+      const key = port?.keys.get('$DEV_PORT');
+      const f = (n: string) => port?.data.get(n);
+      if (!port || !key || !f('$SPEED') || !f('$FEC') || !f('$PORT_ENABLE')) throw new PallasError('BAD_CONFIG', "switch.portSetup: the switch's $PORT table lacks $DEV_PORT, $SPEED, $FEC or $PORT_ENABLE");
+      for (const dev of [...new Set([...this.#cfg.ports, ...this.#cfg.clients.map((c) => c.port)])].sort((a, b) => a - b)) {
+        ups.push({ type: 'INSERT_OR_MODIFY', entity: { table_entry: { table_id: port.id,
+          key: { fields: [{ field_id: key.id, exact: { value: encode(dev, key.width ?? 32, '$DEV_PORT') } }] },
+          data: { fields: [
+            { field_id: f('$SPEED')!.id, str_val: ps.speed }, { field_id: f('$FEC')!.id, str_val: ps.fec },
+            ...(ps.autoNegotiation && f('$AUTO_NEGOTIATION') ? [{ field_id: f('$AUTO_NEGOTIATION')!.id, str_val: ps.autoNegotiation }] : []),
+            { field_id: f('$PORT_ENABLE')!.id, bool_val: true },
+          ] } } } });
+      }
     }
     for (const c of this.#cfg.clients)
       ups.push({ type: 'INSERT_OR_MODIFY', entity: { table_entry: entryMessage(info, { table: 'PallasIngress.forward.ipv4_host', key: { 'hdr.ipv4.dst': ipv4(c.ip, 'client') },

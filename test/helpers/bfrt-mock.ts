@@ -16,8 +16,17 @@ import { BfrtInfo, decode, type BfrtTable } from '../../lib/switch/bfrt.js';
 
 const PIPES = 2;
 
-/** The mock's stand-in for the switch daemon's non-P4 bf-rt.json: only $mirror.cfg. */
+/** The mock's stand-in for the switch daemon's non-P4 bf-rt.json: $mirror.cfg and $PORT. */
 export const MOCK_NON_P4 = { tables: [{
+  id: 4278255619, name: '$PORT', table_type: 'PortConfigure', size: 512,
+  key: [{ id: 1, name: '$DEV_PORT', match_type: 'Exact', type: { type: 'uint32', width: 32 } }],
+  data: [
+    { singleton: { id: 2, name: '$SPEED', type: { type: 'string' } } },
+    { singleton: { id: 3, name: '$FEC', type: { type: 'string' } } },
+    { singleton: { id: 4, name: '$PORT_ENABLE', type: { type: 'bool' } } },
+    { singleton: { id: 5, name: '$AUTO_NEGOTIATION', type: { type: 'string' } } },
+  ],
+}, {
   id: 4278255617, name: '$mirror.cfg', table_type: 'MirrorCfg', size: 1024,
   key: [{ id: 1, name: '$sid', match_type: 'Exact', type: { type: 'uint16', width: 16 } }],
   action_specs: [{ id: 1, name: '$normal', data: [
@@ -213,7 +222,7 @@ export class MockBfrt {
     if (!e) throw new Refusal(status.UNIMPLEMENTED, 'the mock takes table entries only');
     const t = this.#table(e.table_id);
     if (t.type === 'Register') return this.#writeRegister(t, u.type, e);
-    if (!['MatchAction_Direct', 'ParserValueSet', 'MirrorCfg'].includes(t.type)) throw new Refusal(status.UNIMPLEMENTED, `the mock does not write ${t.type} tables`);
+    if (!['MatchAction_Direct', 'ParserValueSet', 'MirrorCfg', 'PortConfigure'].includes(t.type)) throw new Refusal(status.UNIMPLEMENTED, `the mock does not write ${t.type} tables`);
     const rows = this.tables.get(t.name) ?? new Map<string, MockEntry>();
     this.tables.set(t.name, rows);
     if (e.is_default_entry) {
@@ -247,6 +256,17 @@ export class MockBfrt {
 
   #data(t: BfrtTable, e: TableEntryMsg): { action: string | null; data: Record<string, number | string | boolean> } {
     if (t.type === 'ParserValueSet') return { action: null, data: {} };
+    if (t.type === 'PortConfigure') {
+      const byId = new Map([...t.data.values()].map((f) => [f.id, f]));
+      const data: Record<string, number | string | boolean> = {};
+      for (const f of e.data?.fields ?? []) {
+        const d = byId.get(f.field_id);
+        if (!d) throw new Refusal(status.INVALID_ARGUMENT, `$PORT: no field id ${f.field_id}`);
+        data[d.name] = d.kind === 'bool' ? f.bool_val ?? false : f.str_val ?? '';
+      }
+      if (typeof data.$SPEED !== 'string' || !data.$SPEED.startsWith('BF_SPEED_')) throw new Refusal(status.INVALID_ARGUMENT, `$PORT: bad $SPEED ${String(data.$SPEED)}`);
+      return { action: null, data };
+    }
     const a = [...t.actions.values()].find((x) => x.id === e.data?.action_id);
     if (!a) throw new Refusal(status.INVALID_ARGUMENT, `${t.name}: no action id ${e.data?.action_id}`);
     const byId = new Map([...a.data.values()].map((f) => [f.id, f]));

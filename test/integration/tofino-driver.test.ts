@@ -76,7 +76,8 @@ describe.skipIf(!ok)('Tofino driver over BFRuntime (mock server)', () => {
     const port = await mock.listen(0);
     const log: string[] = [];
     const sw = new TofinoSwitch({ grpc: `127.0.0.1:${port}`, vip: VIP, ports: [1, 2, 3, 4, 5, 6], recircPort: 68, cloneSession: 1,
-      clients: [{ ip: '10.0.0.100', port: 0, mac: '00:00:00:00:00:64' }], backoffMs: [50, 400], rpcTimeoutMs: 2000, log: (m) => log.push(m) });
+      clients: [{ ip: '10.0.0.100', port: 0, mac: '00:00:00:00:00:64' }], backoffMs: [50, 400], rpcTimeoutMs: 2000, log: (m) => log.push(m),
+      portSetup: { speed: 'BF_SPEED_100G', fec: 'BF_FEC_TYP_REED_SOLOMON' } });
     try {
       await sw.start();
       // The fixed setup: recirculation port, mirror session, the client's route, seq = 1.
@@ -84,6 +85,9 @@ describe.skipIf(!ok)('Tofino driver over BFRuntime (mock server)', () => {
       expect(mock.entries('$mirror.cfg')[0]).toMatchObject({ key: { $sid: 1 }, data: { $direction: 'INGRESS', $ucast_egress_port: 68, $session_enable: true } });
       expect(mock.entries('PallasIngress.forward.ipv4_host')).toHaveLength(1);
       expect(mock.registers.get('pipe.PallasIngress.seq')?.get(0)?.get('f1')).toEqual([1, 1]);
+      // Ports up: the six server slots' and the client's.
+      expect(mock.entries('$PORT').map((e) => e.key.$DEV_PORT)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+      expect(mock.entries('$PORT')[0]!.data).toEqual({ $SPEED: 'BF_SPEED_100G', $FEC: 'BF_FEC_TYP_REED_SOLOMON', $PORT_ENABLE: true });
 
       // Servers: their ports and addresses.
       for (let i = 0; i < 4; i++) await sw.setServer(i, { ip: `10.0.1.${i + 1}`, port: 9011, mac: `00:00:00:00:01:0${i}` });
