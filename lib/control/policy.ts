@@ -70,8 +70,9 @@ export interface PlanOptions {
   variants?: PlanVariant[];
   /**
    * Per group (shortest first), cores added to (or taken from) what provisioning gives, summing to
-   * zero; a group keeps at least one core. generate() evaluates the allocation one core away from
-   * provisioning's between neighbouring groups: the rounding of a small group's share is a
+   * zero; a group keeps at least one core. generate() evaluates, around its best candidate of
+   * several groups, the allocations one core away from provisioning's between neighbouring groups:
+   * the rounding of a small group's share is a
    * knife-edge that a 2 % error in the estimated load moves, and the simulation, not the formula,
    * should say which side is better.
    */
@@ -513,7 +514,11 @@ export function rackSchedRatio(evals: Evaluation[], ys: Yardsticks): (number | n
  * allocation beats one a core away (`adjusted`). Returns the chosen index, every score and every
  * RackSched ratio.
  */
-export function choose(evals: Evaluation[], ys: Yardsticks = {}, adjusted: boolean[] = []): { best: number; score: number[]; vsRackSched: (number | null)[] } {
+/**
+ * What `choose` orders candidates by: each candidate's score and RackSched ratio, whether it may be
+ * chosen, and its key (lower is better; within SCORE_TIE of each other, a tie).
+ */
+export function selectionKeys(evals: Evaluation[], ys: Yardsticks = {}): { score: number[]; vsRackSched: (number | null)[]; eligible: boolean[]; key: number[] } {
   const pool = evals.some((e) => !e.saturated) ? evals.map((e) => !e.saturated) : evals.map(() => true);
   const bestAll = Math.min(...evals.filter((_, i) => pool[i]).map((e) => e.p99Us));
   const refs = new Map<string, number>();
@@ -532,10 +537,14 @@ export function choose(evals: Evaluation[], ys: Yardsticks = {}, adjusted: boole
   // candidate whose worse of the two (distance from the best of all, from RackSched) is least.
   const ok = evals.map((_, i) => pool[i]! && (vs[i] ?? 0) <= 1);
   const anyOk = ok.some(Boolean);
-  const key = score.map((x, i) => (anyOk ? x : Math.max(x, vs[i] ?? 0)));
+  return { score, vsRackSched: vs, eligible: anyOk ? ok : pool, key: score.map((x, i) => (anyOk ? x : Math.max(x, vs[i] ?? 0))) };
+}
+
+export function choose(evals: Evaluation[], ys: Yardsticks = {}, adjusted: boolean[] = []): { best: number; score: number[]; vsRackSched: (number | null)[] } {
+  const { score, vsRackSched: vs, eligible, key } = selectionKeys(evals, ys);
   let best = -1;
   evals.forEach((e, i) => {
-    if (!(anyOk ? ok[i] : pool[i])) return;
+    if (!eligible[i]) return;
     if (best < 0) { best = i; return; }
     const a = key[i]!, b = key[best]!;
     if (a * SCORE_TIE < b) { best = i; return; }
@@ -553,54 +562,64 @@ export const ALL_VARIANTS: PlanVariant[] = (['cfcfs', 'priority', 'darc'] as con
 
 /**
  * Steps a–c: every k-means candidate, in each variant (balancing; DARC within multi-type groups),
- * with provisioning's allocation and the ones a core away from it between neighbouring groups, is
- * planned (incrementally against `previous` when given) and evaluated, all at once (the evaluator
- * may run them in parallel); `choose` picks one, with the one-group po2 candidates on cFCFS and
- * DARC servers as the RackSched yardsticks. Variants that plan identically (no multi-server group,
- * no multi-type group) are evaluated once.
+ * is planned (incrementally against `previous` when given) and evaluated, all at once (the
+ * evaluator may run them in parallel); then, around the best candidate of several groups, the
+ * allocations one core away from provisioning's between neighbouring groups are evaluated too;
+ * `choose` picks one of all, with the one-group po2 candidates on cFCFS and DARC servers as the
+ * RackSched yardsticks. Variants that plan identically (no multi-server group, no multi-type
+ * group) are evaluated once.
  */
 export async function generate(types: TypeEstimate[], rack: RackServer[], evaluate: Evaluator, opts: PlanOptions = {}, previous?: Plan): Promise<GenerateResult> {
   checkEstimate(types, rack);
   const names = new Map(types.map((t) => [t.type, t.name]));
   const plans: Plan[] = [];
-  const meta: { k: number; variant: PlanVariant; adjusted: boolean }[] = [];
+  const meta: { k: number; grouping: number[][]; variant: PlanVariant; adjusted: boolean }[] = [];
   const seen = new Map<string, number>();
   const ys: Yardsticks = {};
+  const add = (grouping: number[][], v: PlanVariant, adjust?: number[]): void => {
+    const plan = buildPlan(types, grouping, rack, { ...opts, balance: v.balance, within: v.within, adjust }, previous);
+    if (!plan) return;
+    const key = JSON.stringify([plan.tables, plan.servers.map((s) => s.policy)]);
+    let at = seen.get(key);
+    if (at === undefined) {
+      at = plans.length;
+      seen.set(key, at);
+      plans.push(plan);
+      meta.push({ k: grouping.length, grouping, variant: v, adjusted: adjust !== undefined });
+    }
+    // RackSched's structures: one group, po2 on the switch's counts, cFCFS or DARC servers.
+    if (grouping.length === 1 && plan.groups[0]!.balance === 'po2' && !adjust) {
+      if (v.within === 'cfcfs') ys.cfcfs = at;
+      if (v.within === 'darc') ys.darc = at;
+    }
+  };
   // A fixed number of groups holds while the workload has that many types (fewer: one per type).
   const fixed = opts.groups === undefined ? undefined : Math.min(opts.groups, types.filter((t) => t.share > 0).length);
   const variants = (opts.variants ?? ALL_VARIANTS).filter((v) => v.within === 'cfcfs' || opts.darcWithin);
   for (const grouping of candidates(types)) {
     if (fixed !== undefined && grouping.length !== fixed) continue;
-    // Provisioning's allocation, and the ones a core away from it between neighbouring groups.
-    const G = grouping.length;
-    const adjusts: (number[] | undefined)[] = [undefined];
-    for (let i = 0; i + 1 < G; i++)
-      for (const d of [1, -1]) adjusts.push(Array.from({ length: G }, (_, j) => (j === i ? d : j === i + 1 ? -d : 0)));
-    for (const v of variants) {
-      for (const adjust of adjusts) {
-        const plan = buildPlan(types, grouping, rack, { ...opts, balance: v.balance, within: v.within, adjust }, previous);
-        if (!plan) continue;
-        const key = JSON.stringify([plan.tables, plan.servers.map((s) => s.policy)]);
-        let at = seen.get(key);
-        if (at === undefined) {
-          at = plans.length;
-          seen.set(key, at);
-          plans.push(plan);
-          meta.push({ k: G, variant: v, adjusted: adjust !== undefined });
-        }
-        // RackSched's structures: one group, po2 on the switch's counts, cFCFS or DARC servers.
-        if (G === 1 && plan.groups[0]!.balance === 'po2' && !adjust) {
-          if (v.within === 'cfcfs') ys.cfcfs = at;
-          if (v.within === 'darc') ys.darc = at;
-        }
-      }
-    }
+    for (const v of variants) add(grouping, v);
   }
   if (plans.length === 0)
     throw new PallasError('BAD_POLICY', fixed !== undefined
       ? `${fixed} groups do not fit the rack's ${rack.reduce((a, s) => a + s.cores, 0)} cores`
       : 'no candidate grouping fits the rack (more groups than cores)');
   const evals = await Promise.all(plans.map((p) => evaluate(p)));
+  // Second round: around the best candidate of several groups, the allocations a core away from
+  // provisioning's between neighbouring groups (a small group's rounding is a knife-edge).
+  const { key, eligible } = selectionKeys(evals, ys);
+  let around = -1;
+  meta.forEach((m, i) => {
+    if (m.k < 2 || !eligible[i]) return;
+    if (around < 0 || key[i]! < key[around]! || (key[i] === key[around] && evals[i]!.p99Us < evals[around]!.p99Us)) around = i;
+  });
+  if (around >= 0) {
+    const { grouping, variant } = meta[around]!;
+    const first = plans.length;
+    for (let i = 0; i + 1 < grouping.length; i++)
+      for (const d of [1, -1]) add(grouping, variant, Array.from({ length: grouping.length }, (_, j) => (j === i ? d : j === i + 1 ? -d : 0)));
+    evals.push(...await Promise.all(plans.slice(first).map((p) => evaluate(p))));
+  }
   const { best, score, vsRackSched } = choose(evals, ys, meta.map((m) => m.adjusted));
   const reports: CandidateReport[] = plans.map((plan, i) => ({
     k: meta[i]!.k,

@@ -219,14 +219,17 @@ describe('selection', () => {
     const r = await generate(tpcc, rack(8), async (p) => ({ ...scores[p.groups.length]!, p99Us: scores[p.groups.length]!.p99Us + (p.tables.groups.some((g) => g.balance === 'po2') ? 1 : 0) }));
     const base = r.candidates.filter((c) => !c.adjusted);
     expect(base.map((c) => `${c.k}${c.balance.join('')}`)).toEqual([1, 2, 3, 4, 5].flatMap((k) => [`${k}${'wrr'.repeat(k)}`, `${k}${r.candidates.find((c) => c.k === k && c.balance.includes('po2'))!.balance.join('')}`]));
-    // With several groups, the allocations a core away between neighbouring groups are candidates too.
-    for (const c of r.candidates.filter((x) => x.adjusted)) {
+    // Around the best candidate of several groups (3 groups here, p99 200), the allocations a core
+    // away between neighbouring groups are candidates too: 2 per pair of neighbours.
+    const adj = r.candidates.filter((x) => x.adjusted);
+    expect(adj.length).toBeGreaterThan(0);
+    expect(adj.length).toBeLessThanOrEqual(4);
+    for (const c of adj) {
+      expect(c.k).toBe(3);
       const b = base.find((x) => x.k === c.k)!;  // every base candidate of k groups has the same allocation
       expect(c.cores.reduce((a, x) => a + x, 0)).toBe(80);
       expect(c.cores.map((x, i) => Math.abs(x - b.cores[i]!)).reduce((a, x) => a + x, 0)).toBe(2);
     }
-    expect(r.candidates.some((c) => c.adjusted && c.k === 1)).toBe(false);
-    expect(r.candidates.filter((c) => c.adjusted && c.k === 2).length).toBeGreaterThan(0);
     expect(r.plan.groups.length).toBe(3);
     expect(r.plan.groups.every((g) => g.balance === 'wrr')).toBe(true);
     expect(r.candidates[r.chosen]!.groups).toEqual([['Payment', 'OrderStatus'], ['NewOrder'], ['Delivery', 'StockLevel']]);
