@@ -280,7 +280,9 @@ export class TofinoSwitch implements SwitchDriver {
       // What does not change with the plan: clones' mirror session and recirculation port, client routes.
       await this.#setup();
       // After a reconnect: the last good tables and server slots, whole (the switch may have restarted).
-      if (this.#entries) await this.#write(this.#entries.concat(this.#servers.flatMap((s) => s ?? [])).map((entry) => ({ type: 'INSERT_OR_MODIFY' as const, entry })));
+      // (Default entries and register cells are modified; match entries inserted or modified.)
+      if (this.#entries) await this.#write(this.#entries.concat(this.#servers.flatMap((s) => s ?? []))
+        .map((entry) => ({ type: entry.action === null || entry.isDefault ? 'MODIFY' as const : 'INSERT_OR_MODIFY' as const, entry })));
       if (this.#everUp) this.#reconnects++;
       this.#everUp = true;
       this.#up = true;
@@ -362,7 +364,7 @@ export class TofinoSwitch implements SwitchDriver {
     }
   }
 
-  #write(ups: P4Update[] | { type: 'INSERT_OR_MODIFY'; entry: P4Entry }[]): Promise<void> {
+  #write(ups: P4Update[] | { type: 'INSERT_OR_MODIFY' | 'MODIFY'; entry: P4Entry }[]): Promise<void> {
     const info = this.#info;
     if (!info || !this.#ready) return Promise.reject(new PallasError('UNREACHABLE', 'not connected to the switch (reconnecting)'));
     return this.#send(ups.map((u) => ({ type: u.type, entity: { table_entry: entryMessage(info, u.entry) } })));

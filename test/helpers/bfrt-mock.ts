@@ -226,7 +226,7 @@ export class MockBfrt {
     const rows = this.tables.get(t.name) ?? new Map<string, MockEntry>();
     this.tables.set(t.name, rows);
     if (e.is_default_entry) {
-      if (u.type !== 'MODIFY' && u.type !== 'INSERT_OR_MODIFY') throw new Refusal(status.INVALID_ARGUMENT, `${t.name}: a default entry is modified, not ${u.type}`);
+      if (u.type !== 'MODIFY') throw new Refusal(status.INVALID_ARGUMENT, `${t.name}: a default entry is modified, not ${u.type}`);
       if (e.key?.fields.length) throw new Refusal(status.INVALID_ARGUMENT, `${t.name}: a default entry has no key`);
       rows.set('default', { key: {}, ...this.#data(t, e) });
       return;
@@ -283,7 +283,7 @@ export class MockBfrt {
   }
 
   #writeRegister(t: BfrtTable, type: string, e: TableEntryMsg): void {
-    if (type !== 'MODIFY' && type !== 'INSERT_OR_MODIFY') throw new Refusal(status.INVALID_ARGUMENT, `${t.name}: a register cell is modified, not ${type}`);
+    if (type !== 'MODIFY') throw new Refusal(status.INVALID_ARGUMENT, `${t.name}: a register cell is modified, not ${type}`);
     const { key } = this.#key(t, e);
     const index = key.$REGISTER_INDEX as number;
     if (index >= t.size) throw new Refusal(status.OUT_OF_RANGE, `${t.name}: index ${index} of ${t.size}`);
