@@ -27,9 +27,10 @@ const HELP = `pallas ${VERSION}: rack-scale µs-level CPU scheduling through in-
 Usage: pallas <command> [options]
 
 Commands:
-  doctor [--json] [--switch HOST:PORT]
+  doctor [--json] [--switch HOST:PORT] [--require LIST]
                          what this machine offers (addon, DPDK, RocksDB, hugepages, cores, TSC, the
-                         Tofino SDE and program; with --switch, the programs BFRuntime there runs)
+                         Tofino SDE and program; with --switch, the programs BFRuntime there runs;
+                         with --require, exit 3 naming each listed check that is missing)
                          and what each missing piece disables
   echo [options]         answer every valid Pallas request with a reply (transport test server);
                          runs until SIGINT/SIGTERM, then prints its counters
@@ -327,10 +328,19 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (cmd === 'doctor') {
-    const { values } = parseArgs({ args: rest, strict: true, options: { json: { type: 'boolean', default: false }, switch: { type: 'string' } } });
+    const { values } = parseArgs({ args: rest, strict: true, options: { json: { type: 'boolean', default: false }, switch: { type: 'string' }, require: { type: 'string' } } });
     if (values.switch !== undefined && !/^[^:\s]+:\d{1,5}$/.test(values.switch)) throw new PallasError('BAD_CONFIG', `--switch must be HOST:PORT (BFRuntime's gRPC endpoint), not '${values.switch}'`);
     const r = await doctor(VERSION, values.switch ? { switchGrpc: values.switch } : {});
     process.stdout.write(values.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatDoctor(r)}\n`);
+    if (values.require !== undefined) {
+      // A gate for deployment (deploy/ansible): every named check must pass, or exit 3 with their reasons.
+      const want = values.require.split(',').map((x) => x.trim()).filter(Boolean);
+      const unknown = want.filter((n) => !r.checks.some((c) => c.name === n));
+      if (unknown.length) throw new PallasError('BAD_CONFIG', `--require: no check named ${unknown.join(', ')} (checks: ${r.checks.map((c) => c.name).join(', ')})`);
+      const missing = r.checks.filter((c) => want.includes(c.name) && !c.ok);
+      for (const c of missing) process.stderr.write(`pallas doctor: required ${c.name} is missing: ${c.detail}; without it: ${c.disables}\n`);
+      if (missing.length) process.exitCode = 3;
+    }
     return;
   }
   if (cmd === 'echo') return runEcho(rest);
