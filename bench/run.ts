@@ -36,7 +36,8 @@ if (values.help || !name) {
       --loads 0.2,0.5,0.8  loads as fractions of the rack's capacity
       --systems LIST       among ${LIVE_SYSTEMS.join(', ')} (default ${DEFAULT_SYSTEMS.join(',')})
       --duration MS        per load point
-      --testbed FILE       drive the hosts of this inventory (YAML, docs/testbed.md) instead of this machine
+      --testbed FILE       drive the hosts of this inventory instead of this machine: docs/testbed.md's
+                           format, or an ansible inventory (deploy/ansible, docs/deploy.md)
       --servers N --workers N   rack size on this machine (default: sized to it)
       --scale K            multiply spin service times by K (default: enough for this machine's software path; 1 on a testbed)
       --json               print the result document

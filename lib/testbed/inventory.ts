@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 
 import { bad, int, ipv4, list, mac, obj, oneOf, only, readConfigFile, str, strList, type Obj } from '../config.js';
+import { PallasError } from '../errors.js';
 import { DEFAULT_EAL_ARGS, type TransportConfig } from '../io/transport.js';
 import { packageRoot } from '../native.js';
 
@@ -89,8 +90,8 @@ export function normaliseInventory(v: unknown, file = 'inventory'): Inventory {
   only(swo, 'inventory.switch', ['kind', 'host', 'address', 'manage', 'nic', 'port', 'controlPort']);
   const kind = oneOf(swo, 'kind', 'inventory.switch', ['soft', 'tofino'] as const, 'soft');
   if (kind === 'tofino') {
-    bad('inventory.switch.kind', 'tofino needs the Tofino driver (BFRuntime, with the P4 program), which this build does not have yet; '
-      + 'use kind: soft (a software switch on a host of the rack)');
+    bad('inventory.switch.kind', 'the testbed bench starts a software switch on the switch host; with a Tofino, run pallas control '
+      + 'with switch: { kind: tofino } (docs/tofino.md) and the agents yourself; use kind: soft here');
   }
   const sw: SwitchHost = { ...hostOf(swo, 'inventory.switch'), kind, port: int(swo, 'port', 'inventory.switch', 1, 65535, 9010),
     controlPort: int(swo, 'controlPort', 'inventory.switch', 1, 65535, 9020) };
@@ -129,6 +130,83 @@ export function normaliseInventory(v: unknown, file = 'inventory'): Inventory {
     ...(secret ? { secret } : {}), switch: sw, servers, clients };
 }
 
+/** Whether a parsed YAML document is an ansible inventory (deploy/ansible/inventory/example.yml). */
+export function isAnsibleInventory(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && 'all' in v && Object.keys(v).every((k) => k === 'all');
+}
+
+const ANSIBLE_FIELDS: Record<string, string> = {
+  address: 'pallas_address', manage: 'pallas_manage', nic: 'pallas_nic', cores: 'pallas_worker_cores', host: 'ansible_host',
+  port: 'pallas_server_port', kind: 'pallas_switch_kind', controlPort: 'pallas_control_port',
+};
+
+/**
+ * The testbed an ansible inventory describes (deploy/ansible: groups pallas_switch, pallas_servers,
+ * pallas_clients; the pallas_* host variables), in this module's form, validated by the same rules.
+ * Variables resolve as ansible resolves them here: all's vars, then the group's, then the host's.
+ * A malformed field is reported with the host's name and the inventory variable.
+ */
+export function fromAnsible(v: unknown, file = 'inventory'): Inventory {
+  const root = obj(obj(v, 'inventory').all, 'inventory.all');
+  const allVars: Obj = root.vars === undefined ? {} : obj(root.vars, 'inventory.all.vars');
+  const children: Obj = root.children === undefined ? {} : obj(root.children, 'inventory.all.children');
+  const hostsOf = (group: string): { name: string; vars: Obj }[] => {
+    if (children[group] === undefined) return [];
+    const g = obj(children[group], `inventory.all.children.${group}`);
+    const gv: Obj = g.vars === undefined ? {} : obj(g.vars, `${group}.vars`);
+    const hs: Obj = g.hosts === undefined || g.hosts === null ? {} : obj(g.hosts, `${group}.hosts`);
+    return Object.entries(hs).map(([name, h]) => ({ name, vars: { ...allVars, ...gv, ...(h === null ? {} : obj(h, `${group}.hosts.${name}`)) } }));
+  };
+  const sws = hostsOf('pallas_switch'), servers = hostsOf('pallas_servers'), clients = hostsOf('pallas_clients');
+  if (sws.length !== 1) bad('inventory', `an ansible inventory needs exactly one host in group pallas_switch (it has ${sws.length})`);
+  if (servers.length === 0) bad('inventory', 'an ansible inventory needs at least one host in group pallas_servers');
+  const everyone = [...sws, ...servers, ...clients];
+  const local = everyone.every((h) => h.vars.ansible_connection === 'local');
+  const hostSpec = (h: { name: string; vars: Obj }) => {
+    const o = h.vars;
+    const nicV = o.pallas_nic;
+    return {
+      host: typeof o.ansible_host === 'string' ? o.ansible_host : h.name,
+      ...(o.pallas_address !== undefined ? { address: o.pallas_address } : {}),
+      ...(o.pallas_manage !== undefined ? { manage: o.pallas_manage } : {}),
+      ...(nicV !== undefined ? { nic: typeof nicV === 'object' && nicV !== null && !Array.isArray(nicV)
+        ? { device: (nicV as Obj).device, ...((o.pallas_peer_mac ?? (nicV as Obj).peer_mac) !== undefined ? { peerMac: o.pallas_peer_mac ?? (nicV as Obj).peer_mac } : {}) } : nicV } : {}),
+    };
+  };
+  const sw = sws[0]!;
+  const secret = typeof allVars.pallas_secret === 'string' && !allVars.pallas_secret.includes('{{') ? allVars.pallas_secret : undefined;
+  const doc: Obj = {
+    connection: local ? 'local' : 'ssh',
+    ssh: {
+      ...(typeof allVars.ansible_user === 'string' ? { user: allVars.ansible_user } : {}),
+      ...(allVars.ansible_port !== undefined ? { port: allVars.ansible_port } : {}),
+      ...(typeof allVars.ansible_ssh_private_key_file === 'string' ? { identity: allVars.ansible_ssh_private_key_file } : {}),
+      ...(typeof allVars.ansible_ssh_common_args === 'string' ? { options: allVars.ansible_ssh_common_args.split(/\s+/).filter(Boolean) } : {}),
+    },
+    ...(allVars.pallas_dir !== undefined ? { pallas: allVars.pallas_dir } : {}),
+    ...(allVars.pallas_node !== undefined ? { node: allVars.pallas_node } : {}),
+    ...(secret ? { secret } : {}),
+    switch: { ...hostSpec(sw), ...(sw.vars.pallas_switch_kind !== undefined ? { kind: sw.vars.pallas_switch_kind } : {}),
+      ...(sw.vars.pallas_switch_port !== undefined ? { port: sw.vars.pallas_switch_port } : {}),
+      ...(sw.vars.pallas_control_port !== undefined ? { controlPort: sw.vars.pallas_control_port } : {}) },
+    servers: servers.map((h) => ({ ...hostSpec(h), ...(h.vars.pallas_server_port !== undefined ? { port: h.vars.pallas_server_port } : {}),
+      cores: h.vars.pallas_worker_cores ?? 1 })),
+    clients: clients.map(hostSpec),
+  };
+  try {
+    return normaliseInventory(doc, file);
+  } catch (e) {
+    // Name the host and the ansible variable, not this module's path.
+    const names = { switch: [sw.name], servers: servers.map((h) => h.name), clients: clients.map((h) => h.name) };
+    const msg = (e as Error).message.replace(/inventory\.(switch|servers|clients)(?:\[(\d+)\])?\.(\w+)/g, (_m, g: 'switch' | 'servers' | 'clients', i: string | undefined, f: string) =>
+      `host ${names[g][i === undefined ? 0 : Number(i)] ?? '?'}: ${ANSIBLE_FIELDS[f] ?? f}`);
+    if (e instanceof PallasError) throw new PallasError(e.code, msg);
+    throw e;
+  }
+}
+
+/** Loads a testbed inventory: this module's format, or an ansible inventory (deploy/ansible). */
 export function loadInventory(file: string): Inventory {
-  return normaliseInventory(readConfigFile(file, 'inventory'), file);
+  const v = readConfigFile(file, 'inventory');
+  return isAnsibleInventory(v) ? fromAnsible(v, file) : normaliseInventory(v, file);
 }

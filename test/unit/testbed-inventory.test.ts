@@ -4,7 +4,9 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
 import { packageRoot } from '../../lib/native.js';
-import { loadInventory, normaliseInventory, transportFor } from '../../lib/testbed/inventory.js';
+import { join } from 'node:path';
+
+import { fromAnsible, loadInventory, normaliseInventory, transportFor } from '../../lib/testbed/inventory.js';
 import { commandFor, shq } from '../../lib/testbed/remote.js';
 
 const base = () => ({
@@ -44,7 +46,7 @@ describe('testbed inventory', () => {
     };
     bad((o) => { o.serverz = []; }, /inventory\.serverz: unknown field/);
     bad((o) => { o.connection = 'telnet'; }, /inventory\.connection: must be one of: ssh, local/);
-    bad((o) => { (o.switch as Record<string, unknown>).kind = 'tofino'; }, /inventory\.switch\.kind: tofino needs the Tofino driver/);
+    bad((o) => { (o.switch as Record<string, unknown>).kind = 'tofino'; }, /inventory\.switch\.kind: the testbed bench starts a software switch/);
     bad((o) => { o.servers[0]!.address = '10.0.0.256'; }, /inventory\.servers\[0\]\.address: '10\.0\.0\.256' is not an IPv4 address/);
     bad((o) => { o.servers[0]!.cores = 0; }, /inventory\.servers\[0\]\.cores: must be an integer in \[1, 1024\]/);
     bad((o) => { o.servers[1]!.cores = [2, 2]; }, /inventory\.servers\[1\]\.cores: must list distinct CPUs/);
@@ -53,6 +55,30 @@ describe('testbed inventory', () => {
     bad((o) => { o.clients = []; }, /inventory\.clients: must be a list of at least 1/);
     bad((o) => { o.secret = 'short'; }, /inventory\.secret: must be at least 16 characters/);
     bad((o) => { o.pallas = 'opt/pallas'; }, /inventory\.pallas: must be an absolute path/);
+  });
+
+  it('reads the ansible inventory of deploy/ansible as the same testbed (one description for both)', () => {
+    const inv = loadInventory(join(packageRoot, 'deploy', 'ansible', 'inventory', 'example.yml'));
+    expect(inv).toMatchObject({ connection: 'ssh', pallas: '/opt/pallas', ssh: { user: 'pallas' } });
+    expect(inv.secret).toBeUndefined();  // a lookup ansible resolves; the bench takes PALLAS_SECRET
+    expect(inv.switch).toMatchObject({ kind: 'soft', host: '192.0.2.10', address: '10.0.0.1', manage: '192.0.2.10', port: 9010, controlPort: 9020 });
+    expect(inv.servers.map((s) => [s.host, s.address, s.workers, s.nic?.device])).toEqual([
+      ['192.0.2.11', '10.0.0.11', 10, '0000:3b:00.0'], ['192.0.2.12', '10.0.0.12', 10, '0000:3b:00.0']]);
+    expect(inv.servers[0]!.cores).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(transportFor(inv.servers[0]!, 9101)).toMatchObject({ kind: 'dpdk', device: '0000:3b:00.0' });
+    expect(inv.clients.map((c) => [c.host, c.address, c.nic])).toEqual([['192.0.2.20', '10.0.0.20', undefined]]);
+    // Group and host variables override all's; every host local makes a local testbed.
+    const doc = (server: Record<string, unknown>) => ({ all: { vars: { pallas_dir: '/srv/p', ansible_connection: 'local' }, children: {
+      pallas_switch: { hosts: { sw: { pallas_address: '127.0.0.1', pallas_switch_port: 9300 } } },
+      pallas_servers: { vars: { pallas_server_port: 9400 }, hosts: { s1: { pallas_address: '127.0.0.1', pallas_worker_cores: [1], ...server } } },
+      pallas_clients: { hosts: { c1: { pallas_address: '127.0.0.1' } } } } } });
+    const loc = fromAnsible(doc({}));
+    expect(loc).toMatchObject({ connection: 'local', pallas: '/srv/p', switch: { port: 9300 } });
+    expect(loc.servers[0]).toMatchObject({ port: 9400, workers: 1, cores: [1] });
+    // Errors name the host and the inventory variable.
+    expect(() => fromAnsible(doc({ pallas_address: '10.0.0.300' }))).toThrow(/host s1: pallas_address: '10\.0\.0\.300' is not an IPv4 address/);
+    expect(() => fromAnsible(doc({ pallas_worker_cores: [1, 1] }))).toThrow(/host s1: pallas_worker_cores: must list distinct CPUs/);
+    expect(() => fromAnsible({ all: { children: { pallas_servers: { hosts: { s1: {} } } } } })).toThrow(/exactly one host in group pallas_switch/);
   });
 
   it('runs ssh without a terminal, in batch mode, with the remote command quoted for the remote shell', () => {
