@@ -98,6 +98,10 @@ export function normaliseTofinoConfig(v: unknown, path = 'switch'): TofinoConfig
   };
 }
 
+/** A row of a Read: a register cell or a counter. */
+interface Row { table_id: number; key?: { fields: { field_id: number; exact?: { value: Buffer } }[] }; data?: { fields: { field_id: number; stream?: Buffer }[] } }
+type Cells = Map<number, Map<string, number>>;
+
 type Grpc = Record<string, (req: object, opts: object, cb?: (err: ServiceError | null, res: never) => void) => unknown> & {
   StreamChannel: () => ClientDuplexStream<object, object>;
   close: () => void;
@@ -404,38 +408,52 @@ export class TofinoSwitch implements SwitchDriver {
     this.#servers[index] = next;
   }
 
-  /** Every cell of a register, summed over pipes (a register is per pipe; each counts its own packets). */
-  async #registerCells(name: string): Promise<Map<number, Map<string, number>>> {
+  /** One Read of several tables (registers, counters), from hardware: the rows of each, by name. */
+  async #readTables(names: string[]): Promise<Map<string, Row[]>> {
     const info = this.#info;
     if (!info || !this.#ready) throw new PallasError('UNREACHABLE', 'not connected to the switch (reconnecting)');
-    const t = info.table(name);
-    const idx = t.keys.get('$REGISTER_INDEX')!;
-    const names = new Map([...t.data.values()].map((f) => [f.id, f.name.slice(f.name.lastIndexOf('.') + 1)]));
+    const tables = names.map((n) => info.table(n));
     let rows: object[];
     try {
-      rows = await this.#read([{ table_id: t.id, table_flags: { from_hw: true } }]);
+      rows = await this.#read(tables.map((t) => ({ table_id: t.id, table_flags: { from_hw: true } })));
     } catch (e) {
       const err = e as ServiceError;
       if (err.code === Status.UNAVAILABLE || err.code === Status.DEADLINE_EXCEEDED) this.#lost(err.message);
-      throw new PallasError('UNREACHABLE', `reading ${name}: ${err.details || err.message}`);
+      throw new PallasError('UNREACHABLE', `reading ${names.join(', ')}: ${err.details || err.message}`);
     }
-    const out = new Map<number, Map<string, number>>();
-    for (const row of rows as { key?: { fields: { field_id: number; exact?: { value: Buffer } }[] }; data?: { fields: { field_id: number; stream?: Buffer }[] } }[]) {
-      const i = decode(row.key?.fields.find((f) => f.field_id === idx.id)?.exact?.value);
-      const cell = out.get(i) ?? new Map<string, number>();
-      for (const f of row.data?.fields ?? []) {
-        const n = names.get(f.field_id);
-        if (n) cell.set(n, ((cell.get(n) ?? 0) + decode(f.stream)) >>> 0);
-      }
-      out.set(i, cell);
+    const out = new Map<string, Row[]>(names.map((n) => [n, []]));
+    for (const row of rows as Row[]) {
+      const k = tables.findIndex((t) => t.id === row.table_id);
+      if (k >= 0) out.get(names[k]!)!.push(row);
     }
     return out;
   }
 
+  /** Every cell of each register, summed over pipes (a register is per pipe; each counts its own packets). One Read. */
+  async #registerCells(...names: string[]): Promise<Map<number, Map<string, number>>[]> {
+    const rows = await this.#readTables(names);
+    return names.map((name) => {
+      const t = this.#info!.table(name);
+      const idx = t.keys.get('$REGISTER_INDEX')!;
+      const fields = new Map([...t.data.values()].map((f) => [f.id, f.name.slice(f.name.lastIndexOf('.') + 1)]));
+      const out = new Map<number, Map<string, number>>();
+      for (const row of rows.get(name)!) {
+        const i = decode(row.key?.fields.find((f) => f.field_id === idx.id)?.exact?.value);
+        const cell = out.get(i) ?? new Map<string, number>();
+        for (const f of row.data?.fields ?? []) {
+          const n = fields.get(f.field_id);
+          if (n) cell.set(n, ((cell.get(n) ?? 0) + decode(f.stream)) >>> 0);
+        }
+        out.set(i, cell);
+      }
+      return out;
+    });
+  }
+
   async readMonitor(): Promise<MonitorRead> {
-    const [req, mon, notices] = [await this.#registerCells('PallasIngress.monitor_requests.mon_requests'),
-      await this.#registerCells('PallasEgress.monitor_replies.mon'), await this.#registerCells('PallasEgress.monitor_notices.mon_notices')];
-    const col = (m: Map<number, Map<string, number>>, f: string) => Array.from({ length: 256 }, (_, t) => m.get(t)?.get(f) ?? 0);
+    const [req, mon, notices] = await this.#registerCells('PallasIngress.monitor_requests.mon_requests', 'PallasEgress.monitor_replies.mon',
+      'PallasEgress.monitor_notices.mon_notices') as [Cells, Cells, Cells];
+    const col = (m: Cells, f: string) => Array.from({ length: 256 }, (_, t) => m.get(t)?.get(f) ?? 0);
     const raw: MonitorRead = { requests: col(req, 'f1'), replies: col(mon, 'lo'), timeUnits: col(mon, 'hi'), notices: col(notices, 'f1') };
     // One continuous cumulative view: differences of the raw registers modulo 2^32 added to what was
     // presented before; the first read after a reconnect is a new baseline (nothing is added).
@@ -449,23 +467,21 @@ export class TofinoSwitch implements SwitchDriver {
   }
 
   async readRegisters(): Promise<PipelineRegisters> {
-    const seq = await this.#registerCells(P4.seq);
-    const wc = await this.#registerCells(P4.wrrCounter), cc = await this.#registerCells(P4.cloneCounter), b = await this.#registerCells('PallasIngress.burst.burst');
-    const row = (m: Map<number, Map<string, number>>, f: string) => Array.from({ length: SWITCH.maxGroups }, (_, g) => m.get(g)?.get(f) ?? 0);
+    const [seq, wc, cc, b] = await this.#registerCells(P4.seq, P4.wrrCounter, P4.cloneCounter, 'PallasIngress.burst.burst') as [Cells, Cells, Cells, Cells];
+    const row = (m: Cells, f: string) => Array.from({ length: SWITCH.maxGroups }, (_, g) => m.get(g)?.get(f) ?? 0);
     return { seq: seq.get(0)?.get('f1') ?? 0, wrrCounter: row(wc, 'f1'), cloneCounter: row(cc, 'f1'), burstWindow: row(b, 'lo'), burstCount: row(b, 'hi') };
   }
 
   async counters(): Promise<Record<string, number>> {
     const info = this.#info;
     if (!info || !this.#ready) throw new PallasError('UNREACHABLE', 'not connected to the switch (reconnecting)');
+    const names = [...info.tables].filter(([name, t]) => t.type === 'Counter' && !name.startsWith('pipe.') && name.slice(name.lastIndexOf('.') + 1).startsWith('n_'))
+      .map(([name]) => name);
+    const rows = await this.#readTables(names);
     const out: Record<string, number> = {};
-    for (const [name, t] of info.tables) {
-      if (t.type !== 'Counter' || name.startsWith('pipe.')) continue;
-      const short = name.slice(name.lastIndexOf('.') + 1);
-      if (!short.startsWith('n_')) continue;
-      const spec = t.data.get('$COUNTER_SPEC_PKTS');
-      const rows = await this.#read([{ table_id: t.id, table_flags: { from_hw: true } }]) as { data?: { fields: { field_id: number; stream?: Buffer }[] } }[];
-      out[short] = rows.reduce((a, r) => a + (r.data?.fields ?? []).filter((f) => f.field_id === spec?.id).reduce((s, f) => s + decode(f.stream), 0), 0);
+    for (const name of names) {
+      const spec = info.table(name).data.get('$COUNTER_SPEC_PKTS');
+      out[name.slice(name.lastIndexOf('.') + 1)] = rows.get(name)!.reduce((a, r) => a + (r.data?.fields ?? []).filter((f) => f.field_id === spec?.id).reduce((x, f) => x + decode(f.stream), 0), 0);
     }
     out.reconnects = this.#reconnects;
     return out;

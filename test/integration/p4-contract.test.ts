@@ -13,8 +13,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../lib/native.js';
 import { checkPrereqs, need } from '../helpers/prereq.js';
 
-const compiler = process.env.PALLAS_BF_P4C ?? join(packageRoot, '..', 'shared', 'tools', 'bf-p4c', 'bf-p4c');
-const ok = checkPrereqs('p4 contract', [need(existsSync(compiler), `the Tofino compiler bf-p4c (${compiler}, or set PALLAS_BF_P4C)`)]);
+// The same compiler `npm run p4` uses ($SDE_INSTALL's, $PALLAS_BF_P4C, or ../shared/tools/bf-p4c).
+// @ts-expect-error: a plain ES module without types
+const { findCompiler } = await import(join(packageRoot, 'scripts', 'build-p4.mjs')) as { findCompiler: () => { path: string } | null };
+const compiler = findCompiler()?.path ?? '';
+const ok = checkPrereqs('p4 contract', [need(compiler !== '', 'the Tofino compiler bf-p4c (../shared/tools/bf-p4c, $PALLAS_BF_P4C or $SDE_INSTALL)')]);
 const out = mkdtempSync(join(tmpdir(), 'pallas-p4-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 

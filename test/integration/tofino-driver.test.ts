@@ -102,7 +102,7 @@ describe.skipIf(!ok)('Tofino driver over BFRuntime (mock server)', () => {
 
       // The monitor registers feed the adapter: the mix shifts to 90 % short.
       const diff = new MonitorDiff(await sw.readMonitor());
-      let adapter = new Adapter([{ type: 1, name: 'short' }, { type: 3, name: 'long' }], rack, p1, { deltaCores: 1, minSamples: 100, plan: { load: 0.5 } },
+      const adapter = new Adapter([{ type: 1, name: 'short' }, { type: 3, name: 'long' }], rack, p1, { deltaCores: 1, minSamples: 100, plan: { load: 0.5 } },
         () => async () => ({ p99Us: 100, saturated: false }));
       // 900 short replies of 10 µs and 100 long of 100 µs, split over the two pipes.
       mock.setRegister('PallasIngress.monitor_requests.mon_requests', 1, 'f1', 500, 0); mock.setRegister('PallasIngress.monitor_requests.mon_requests', 1, 'f1', 400, 1);
@@ -123,7 +123,9 @@ describe.skipIf(!ok)('Tofino driver over BFRuntime (mock server)', () => {
       expect(mock.writes.length).toBe(writesBefore + 1);  // one batch
       expect(state(mock)).toEqual(expected(p4Entries(a!.plan.tables, setup)));
       const p2 = a!.plan;
-      adapter = new Adapter([{ type: 1, name: 'short' }, { type: 3, name: 'long' }], rack, p2, { deltaCores: 1, minSamples: 100, plan: {} }, () => async () => ({ p99Us: 1, saturated: false }));
+      // Switch counters: one Read of every n_* counter.
+      mock.counters.set('PallasIngress.n_requests', 12345);
+      expect(await sw.counters()).toMatchObject({ n_requests: 12345, n_cloned: 0, n_replies: 0, reconnects: 0 });
 
       // A refused update leaves the old tables in force, on the switch and in the driver.
       const p3 = buildPlan(est(0.2), [[1], [3]], rack, { load: 0.5 })!;
