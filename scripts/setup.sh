@@ -24,5 +24,6 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-npm ci --no-audit --no-fund
+# --prefer-offline: packages already in npm's cache are not fetched again (hosts with no registry in reach build from it).
+npm ci --prefer-offline --no-audit --no-fund
 npm run build
