@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `pallas` command line. Each subcommand validates its flags, runs, and exits non-zero with a
 // one-line message (the PallasError code and what to do) on failure.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -17,7 +17,10 @@ import { formatTable } from '../sim/format.js';
 import { formatSummary, summarize, writeIndex, writeResults } from '../sim/report.js';
 import { runPoints, runScenario, type SimDocument } from '../sim/run.js';
 import { loadScenario, type Scenario } from '../sim/scenario.js';
+import { readConfigFile } from '../config.js';
+import { isRetiredInventory, loadInventory, normaliseInventory, toAnsible } from '../testbed/inventory.js';
 import { VERSION } from '../version.js';
+import { stringify } from 'yaml';
 import { runAgent, runClientCmd, runClock, runControl, runStatus, runSwitch, runUp } from './rack.js';
 import { armSignals, untilSignal } from './signal.js';
 import { DEFAULT_UDP_PORT } from '../wire/gen.js';
@@ -79,6 +82,11 @@ Commands:
                          the open-loop load generator: sends on a precomputed schedule, measures
                          latency from the scheduled time, prints per-type percentiles and every
                          request's fate (--json: counts and HdrHistogram encodings, for merging)
+  inventory check FILE   validate a testbed's ansible inventory as the bench reads it, and print the
+                         hosts and roles it describes
+  inventory convert FILE [--out FILE]
+                         turn an inventory of the retired testbed format into the ansible
+                         inventory (docs/deploy.md) that --testbed and deploy/ansible read
   clock                  answers each line of standard input with this host's wall clock and
                          Pallas version (JSON): how the bench checks a testbed's hosts
   control, agent and client also take --stdin: the config is the first line of standard input
@@ -317,6 +325,32 @@ async function simOne(file: string, values: SimFlags, say: (s: string) => void):
   return { doc, sc, files };
 }
 
+// ---- pallas inventory ------------------------------------------------------------------------------
+
+async function runInventory(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  const { values, positionals } = parseArgs({ args: rest, strict: true, allowPositionals: true, options: { out: { type: 'string' } } });
+  if ((sub !== 'check' && sub !== 'convert') || positionals.length !== 1) {
+    throw new PallasError('BAD_CONFIG', 'usage: pallas inventory check FILE | pallas inventory convert FILE [--out FILE]');
+  }
+  const file = positionals[0]!;
+  if (sub === 'check') {
+    if (values.out !== undefined) throw new PallasError('BAD_CONFIG', '--out is for convert');
+    const inv = loadInventory(file);
+    const h = (x: { host: string; address: string; nic?: { device: string } }) => `${x.host} (${x.address}, ${x.nic ? `DPDK ${x.nic.device}` : 'kernel UDP'})`;
+    process.stdout.write([`${file}: a testbed over ${inv.connection}, Pallas at ${inv.pallas} on every host`,
+      `  switch   ${h(inv.switch)}: ${inv.switch.kind} switch on port ${inv.switch.port}, control plane ${inv.switch.manage}:${inv.switch.controlPort}`,
+      ...inv.servers.map((s, i) => `  server ${i} ${h(s)}: port ${s.port}, ${s.workers} worker(s)${s.cores ? ` on CPUs ${s.cores.join(',')}` : ''}`),
+      ...inv.clients.map((c) => `  client   ${h(c)}`), ''].join('\n'));
+    return;
+  }
+  const v = readConfigFile(file, 'inventory');
+  if (!isRetiredInventory(v)) throw new PallasError('BAD_CONFIG', `${file} is not in the retired testbed format (nothing to convert)`);
+  const text = `# Converted from ${file} by pallas inventory convert (docs/deploy.md).\n${stringify(toAnsible(normaliseInventory(v, file)))}`;
+  if (values.out !== undefined) writeFileSync(values.out, text);
+  else process.stdout.write(text);
+}
+
 async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
@@ -354,6 +388,7 @@ async function main(argv: string[]): Promise<void> {
   if (cmd === 'status') return runStatus(rest);
   if (cmd === 'client') return runClientCmd(rest);
   if (cmd === 'clock') return runClock(rest);
+  if (cmd === 'inventory') return runInventory(rest);
   process.stderr.write(`pallas: unknown command '${cmd}' (see pallas --help)\n`);
   process.exit(2);
 }

@@ -162,15 +162,30 @@ export function fromAnsible(v: unknown, file = 'inventory'): Inventory {
   if (servers.length === 0) bad('inventory', 'an ansible inventory needs at least one host in group pallas_servers');
   const everyone = [...sws, ...servers, ...clients];
   const local = everyone.every((h) => h.vars.ansible_connection === 'local');
+  for (const h of everyone) {
+    // The bench reaches every host with one ssh port and key (all.vars): a host's own would be ignored.
+    for (const k of ['ansible_port', 'ansible_ssh_private_key_file', 'ansible_ssh_common_args']) {
+      if (h.vars[k] !== allVars[k]) bad(`host ${h.name}: ${k}`, 'the bench uses one value for every host: set it under all.vars');
+    }
+  }
   const hostSpec = (h: { name: string; vars: Obj }) => {
     const o = h.vars;
     const nicV = o.pallas_nic;
+    let nicSpec: unknown = nicV;
+    if (typeof nicV === 'object' && nicV !== null && !Array.isArray(nicV)) {
+      const n = nicV as Obj;
+      only(n, `host ${h.name}: pallas_nic`, ['device', 'peer_mac', 'eal']);
+      const peer = o.pallas_peer_mac ?? n.peer_mac;
+      nicSpec = { device: n.device, ...(peer !== undefined ? { peerMac: peer } : {}), ...(n.eal !== undefined ? { eal: n.eal } : {}) };
+    }
+    const target = typeof o.ansible_host === 'string' ? o.ansible_host : h.name;
+    // A host's own ansible_user becomes user@host (the bench's ssh takes the inventory's otherwise).
+    const user = typeof o.ansible_user === 'string' && o.ansible_user !== allVars.ansible_user ? `${o.ansible_user}@` : '';
     return {
-      host: typeof o.ansible_host === 'string' ? o.ansible_host : h.name,
+      host: `${user}${target}`,
       ...(o.pallas_address !== undefined ? { address: o.pallas_address } : {}),
       ...(o.pallas_manage !== undefined ? { manage: o.pallas_manage } : {}),
-      ...(nicV !== undefined ? { nic: typeof nicV === 'object' && nicV !== null && !Array.isArray(nicV)
-        ? { device: (nicV as Obj).device, ...((o.pallas_peer_mac ?? (nicV as Obj).peer_mac) !== undefined ? { peerMac: o.pallas_peer_mac ?? (nicV as Obj).peer_mac } : {}) } : nicV } : {}),
+      ...(nicV !== undefined ? { nic: nicSpec } : {}),
     };
   };
   const sw = sws[0]!;
@@ -190,7 +205,7 @@ export function fromAnsible(v: unknown, file = 'inventory'): Inventory {
       ...(sw.vars.pallas_switch_port !== undefined ? { port: sw.vars.pallas_switch_port } : {}),
       ...(sw.vars.pallas_control_port !== undefined ? { controlPort: sw.vars.pallas_control_port } : {}) },
     servers: servers.map((h) => ({ ...hostSpec(h), ...(h.vars.pallas_server_port !== undefined ? { port: h.vars.pallas_server_port } : {}),
-      cores: h.vars.pallas_worker_cores ?? 1 })),
+      cores: h.vars.pallas_worker_cores ?? h.vars.pallas_workers ?? 1 })),
     clients: clients.map(hostSpec),
   };
   try {
@@ -205,8 +220,58 @@ export function fromAnsible(v: unknown, file = 'inventory'): Inventory {
   }
 }
 
-/** Loads a testbed inventory: this module's format, or an ansible inventory (deploy/ansible). */
+/**
+ * The ansible inventory (deploy/ansible) that describes the same testbed as `inv`: what `pallas
+ * inventory convert` prints for a file of the retired format. fromAnsible(toAnsible(inv)) is inv.
+ */
+export function toAnsible(inv: Inventory): Obj {
+  const vars: Obj = {};
+  if (inv.ssh.user !== undefined) vars.ansible_user = inv.ssh.user;
+  if (inv.ssh.port !== undefined) vars.ansible_port = inv.ssh.port;
+  if (inv.ssh.identity !== undefined) vars.ansible_ssh_private_key_file = inv.ssh.identity;
+  if (inv.ssh.options.length) {
+    const spaced = inv.ssh.options.find((w) => /\s/.test(w));
+    if (spaced !== undefined) bad('inventory.ssh.options', `'${spaced}' has a space, which ansible_ssh_common_args cannot keep`);
+    vars.ansible_ssh_common_args = inv.ssh.options.join(' ');
+  }
+  if (inv.connection === 'local') vars.ansible_connection = 'local';
+  vars.pallas_dir = inv.pallas;
+  if (inv.node !== 'node' && inv.connection === 'ssh') vars.pallas_node = inv.node;
+  if (inv.secret !== undefined) vars.pallas_secret = inv.secret;
+  const host = (h: HostSpec): Obj => {
+    const at = h.host.lastIndexOf('@');
+    return {
+      ...(at >= 0 ? { ansible_user: h.host.slice(0, at) } : {}),
+      ansible_host: at >= 0 ? h.host.slice(at + 1) : h.host,
+      pallas_address: h.address,
+      pallas_manage: h.manage,
+      pallas_nic: h.nic ? { device: h.nic.device, ...(h.nic.peerMac ? { peer_mac: h.nic.peerMac } : {}), ...(h.nic.eal ? { eal: h.nic.eal } : {}) } : 'kernel',
+    };
+  };
+  return { all: { vars, children: {
+    pallas_switch: { hosts: { switch: { ...host(inv.switch), pallas_switch_kind: inv.switch.kind, pallas_switch_port: inv.switch.port,
+      pallas_control_port: inv.switch.controlPort } } },
+    pallas_servers: { hosts: Object.fromEntries(inv.servers.map((s, i) => [`server${i + 1}`, { ...host(s), pallas_server_port: s.port,
+      ...(s.cores ? { pallas_worker_cores: s.cores } : { pallas_workers: s.workers }) }])) },
+    pallas_clients: { hosts: Object.fromEntries(inv.clients.map((c, i) => [`client${i + 1}`, host(c)])) },
+  } } };
+}
+
+/** Whether a parsed document is in the testbed format this module read before the ansible inventory replaced it. */
+export function isRetiredInventory(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && ('switch' in v || 'servers' in v) && !('all' in v);
+}
+
+/**
+ * Loads a testbed inventory: the ansible inventory of deploy/ansible. A file in the retired
+ * format is refused with the command that converts it.
+ */
 export function loadInventory(file: string): Inventory {
   const v = readConfigFile(file, 'inventory');
-  return isAnsibleInventory(v) ? fromAnsible(v, file) : normaliseInventory(v, file);
+  if (isRetiredInventory(v)) {
+    throw new PallasError('BAD_CONFIG', `${file} is in the retired testbed format; the testbed is described by an ansible inventory now `
+      + `(docs/deploy.md). Convert it: pallas inventory convert ${file} --out inventory.yml`);
+  }
+  if (!isAnsibleInventory(v)) bad('inventory', `${file} is not an ansible inventory (YAML with one key, all: docs/deploy.md)`);
+  return fromAnsible(v, file);
 }

@@ -16,7 +16,7 @@ import type { RackStatus } from '../../lib/control/plane.js';
 import { loadNative } from '../../lib/native.js';
 import { logger } from '../../lib/util/log.js';
 import { probeHosts } from '../../lib/testbed/clock.js';
-import { normaliseInventory } from '../../lib/testbed/inventory.js';
+import { normaliseInventory, toAnsible } from '../../lib/testbed/inventory.js';
 import { startTestbedRack } from '../../lib/testbed/rack.js';
 import { VERSION } from '../../lib/version.js';
 import { checkPrereqs, commandWorks, need } from '../helpers/prereq.js';
@@ -90,7 +90,8 @@ describe.runIf(ready)('bench --testbed over ssh', () => {
 
   it('stops every remote process when the bench is killed outright', async () => {
     const file = join(out, 'inventory.yaml');
-    writeFileSync(file, stringify(inventory()));
+    // The file the bench reads is an ansible inventory (the one format --testbed takes).
+    writeFileSync(file, stringify(toAnsible(normaliseInventory(inventory(), file))));
     const bench = spawn(process.execPath, [join(root, 'dist', 'bench', 'run.js'), 'bimodal', '--testbed', file, '--scale', '50', '--loads', '0.2',
       '--duration', '30000', '--systems', 'pallas', '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
     procs.push(bench);

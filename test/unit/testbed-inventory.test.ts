@@ -1,7 +1,10 @@
 // The testbed inventory's schema (defaults, NICs to transports, errors that name the field) and the
 // command lines the bench runs on its hosts.
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 
 import { packageRoot } from '../../lib/native.js';
 import { join } from 'node:path';
@@ -96,13 +99,45 @@ describe('testbed inventory', () => {
     expect(shq('plain-word_1.2:3')).toBe('plain-word_1.2:3');
   });
 
-  it('reads the example inventory the docs point to', () => {
-    const inv = loadInventory(`${packageRoot}/bench/testbed/inventory.example.yaml`);
-    expect(inv.servers.map((s) => s.workers)).toEqual([10, 10, 10]);
-    expect(inv.servers[0]!.cores).toHaveLength(10);
-    expect(transportFor(inv.servers[0]!, inv.servers[0]!.port)).toMatchObject({ kind: 'dpdk', device: '0000:3b:00.0', ip: '10.10.0.11' });
-    expect(transportFor(inv.servers[2]!, inv.servers[2]!.port)).toMatchObject({ kind: 'udp', bindIp: '10.10.0.13' });
-    expect(inv.switch.manage).toBe('192.168.1.10');
+  it('refuses a file of the retired format, naming the command that converts it to the same testbed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pallas-inv-'));
+    try {
+      const old = join(dir, 'old.yaml');
+      const doc = { ...base(), ssh: { user: 'ops', port: 2222, identity: '/keys/id', options: ['-o', 'Foo=bar'] }, pallas: '/srv/pallas',
+        node: '/usr/local/bin/node', secret: 'a-long-enough-secret' };
+      doc.servers[1]!.nic = { device: '0000:3b:00.0', peerMac: '0c:42:a1:00:00:01', eal: ['-l', '2', '-a', '0000:3b:00.0'] } as never;
+      writeFileSync(old, stringify(doc));
+      expect(() => loadInventory(old)).toThrow(/old\.yaml is in the retired testbed format.*pallas inventory convert .*old\.yaml --out inventory\.yml/);
+      const cli = join(packageRoot, 'dist', 'lib', 'cli', 'main.js');
+      const converted = join(dir, 'inventory.yml');
+      execFileSync(process.execPath, [cli, 'inventory', 'convert', old, '--out', converted]);
+      // The same testbed, read back from the ansible inventory (only the file name differs).
+      const want = { ...normaliseInventory(doc, old), file: converted };
+      expect(loadInventory(converted)).toEqual(want);
+      // And it is a valid ansible inventory for the playbooks too: every group and pallas_* variable.
+      const a = parse(readFileSync(converted, 'utf8')) as { all: { children: Record<string, { hosts: Record<string, Record<string, unknown>> }> } };
+      expect(Object.keys(a.all.children)).toEqual(['pallas_switch', 'pallas_servers', 'pallas_clients']);
+      expect(a.all.children.pallas_servers!.hosts.server1).toMatchObject({ ansible_host: 'node1', pallas_address: '10.0.0.11', pallas_workers: 4, pallas_nic: 'kernel' });
+      expect(a.all.children.pallas_clients!.hosts.client1).toMatchObject({ ansible_user: 'pallas', ansible_host: 'client1' });
+      // A local testbed converts too; check prints what the bench will drive.
+      writeFileSync(old, stringify({ ...base(), connection: 'local' }));
+      execFileSync(process.execPath, [cli, 'inventory', 'convert', old, '--out', converted]);
+      expect(loadInventory(converted)).toEqual({ ...normaliseInventory({ ...base(), connection: 'local' }, old), file: converted });
+      const shown = execFileSync(process.execPath, [cli, 'inventory', 'check', converted], { encoding: 'utf8' });
+      expect(shown).toMatch(/a testbed over local/);
+      expect(shown).toMatch(/server 1 10\.0\.0\.12 \(10\.0\.0\.12, DPDK 0000:3b:00\.0\): port 9101, 4 worker\(s\) on CPUs 2,3,4,5/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses per-host ssh settings the bench cannot follow, and unknown NIC fields', () => {
+    const doc = (s1: Record<string, unknown>) => ({ all: { vars: { ansible_port: 22 }, children: {
+      pallas_switch: { hosts: { sw: { pallas_address: '10.0.0.1' } } },
+      pallas_servers: { hosts: { s1: { pallas_address: '10.0.0.2', ...s1 } } } } } });
+    expect(() => fromAnsible(doc({ ansible_port: 2222 }))).toThrow(/host s1: ansible_port: the bench uses one value for every host/);
+    expect(() => fromAnsible(doc({ pallas_nic: { device: 'x', pci: 'y' } }))).toThrow(/host s1: pallas_nic\.pci: unknown field/);
+    expect(fromAnsible(doc({ ansible_user: 'ops', pallas_workers: 3 })).servers[0]).toMatchObject({ host: 'ops@s1', workers: 3 });
   });
 
   it('runs local hosts as child processes of this Node', () => {
