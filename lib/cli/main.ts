@@ -87,7 +87,7 @@ Commands:
   inventory convert FILE [--out FILE]
                          turn an inventory of the retired testbed format into the ansible
                          inventory (docs/deploy.md) that --testbed and deploy/ansible read
-  clock                  answers each line of standard input with this host's wall clock and
+  clock                  answers each line of standard input with this host's wall clock, CPU count and
                          Pallas version (JSON): how the bench checks a testbed's hosts
   control, agent and client also take --stdin: the config is the first line of standard input
   (JSON), and the command stops when standard input closes; that is how the bench drives a

@@ -2,7 +2,7 @@
 // control` (the control plane, hosting the software switch as a Tofino's control plane runs on
 // the switch's CPU), `pallas agent` (a server runtime and its agent), `pallas up` (all of them on
 // this machine), `pallas status`, and `pallas client` (the open-loop load generator).
-import { hostname } from 'node:os';
+import { cpus, hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 
 import { Agent, type AgentConfig } from '../agent/agent.js';
@@ -275,7 +275,7 @@ export async function runClock(argv: string[]): Promise<void> {
     let nl;
     while ((nl = buf.indexOf('\n')) >= 0) {
       buf = buf.slice(nl + 1);
-      process.stdout.write(`${JSON.stringify({ nowMs: performance.timeOrigin + performance.now(), host: hostname(), version: VERSION })}\n`);
+      process.stdout.write(`${JSON.stringify({ nowMs: performance.timeOrigin + performance.now(), host: hostname(), version: VERSION, cpus: cpus().length })}\n`);
     }
   });
   await new Promise<void>((r) => { input.once('end', r); input.once('close', r); });

@@ -19,6 +19,16 @@ export const DEFAULT_EAL_ARGS: readonly string[] = [
   '--lcores=0@(0,1)', '--no-huge', '-m', '256', '--no-pci', '--no-shconf', '--no-telemetry', '--log-level=lib.eal:error',
 ];
 
+const PCI_ADDRESS = /^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/;
+
+/**
+ * The EAL arguments for a device when a config gives none: the defaults above, and for a PCI
+ * address, that device allowed in with -a instead of --no-pci (a vdev is hot-plugged by the transport).
+ */
+export function defaultEalFor(device: string): string[] {
+  return PCI_ADDRESS.test(device) ? [...DEFAULT_EAL_ARGS.filter((a) => a !== '--no-pci'), '-a', device] : [...DEFAULT_EAL_ARGS];
+}
+
 /** An in-memory link: two transports joined back to back. Each side can be used once. */
 export class MemLink {
   /** @internal */ readonly handle: NativeMemLink;
@@ -43,11 +53,12 @@ export function normaliseTransport(v: unknown, path = 'transport'): NormalisedTr
   }
   if (kind === 'dpdk') {
     only(o, path, ['kind', 'device', 'ip', 'udpPort', 'peerMac', 'rxDesc', 'txDesc', 'mbufs', 'eal']);
+    const device = str(o, 'device', path);
     return {
-      native: { kind, device: str(o, 'device', path), ip: ipv4(o, 'ip', path), udpPort: int(o, 'udpPort', path, 1, 65535, DEFAULT_UDP_PORT),
+      native: { kind, device, ip: ipv4(o, 'ip', path), udpPort: int(o, 'udpPort', path, 1, 65535, DEFAULT_UDP_PORT),
         peerMac: mac(o, 'peerMac', path, ''), rxDesc: int(o, 'rxDesc', path, 64, 16384, 1024),
         txDesc: int(o, 'txDesc', path, 64, 16384, 1024), mbufs: int(o, 'mbufs', path, 1023, 1 << 22, 8191) },
-      eal: strList(o, 'eal', path, [...DEFAULT_EAL_ARGS]),
+      eal: strList(o, 'eal', path, defaultEalFor(device)),
     };
   }
   only(o, path, ['kind', 'link', 'side']);

@@ -12,6 +12,8 @@ export interface HostProbe {
   host: string;
   hostname: string;
   version: string;
+  /** The CPUs the host offers this process (undefined from a Pallas that does not say). */
+  cpus?: number;
   /** The host's clock minus this machine's, ms; uncertain by ±rttMs/2. */
   offsetMs: number;
   rttMs: number;
@@ -27,9 +29,12 @@ async function probe(inv: Inventory, h: HostSpec, pings: number): Promise<HostPr
     for (let i = 0; i < pings; i++) {
       const t0 = wallNow();
       p.send('ping');
-      const a = await p.next<{ nowMs: number; host: string; version: string }>(10_000);
+      const a = await p.next<{ nowMs: number; host: string; version: string; cpus?: number }>(10_000);
       const t1 = wallNow();
-      if (!best || t1 - t0 < best.rttMs) best = { host: h.host, hostname: a.host, version: a.version, offsetMs: a.nowMs - (t0 + t1) / 2, rttMs: t1 - t0 };
+      if (!best || t1 - t0 < best.rttMs) {
+        best = { host: h.host, hostname: a.host, version: a.version, ...(typeof a.cpus === 'number' ? { cpus: a.cpus } : {}),
+          offsetMs: a.nowMs - (t0 + t1) / 2, rttMs: t1 - t0 };
+      }
     }
     return best!;
   } finally {
@@ -39,7 +44,8 @@ async function probe(inv: Inventory, h: HostSpec, pings: number): Promise<HostPr
 
 /**
  * Probes every distinct host of the inventory (by its ssh destination) and checks that each runs
- * this bench's Pallas version. Returns the probes by host.
+ * this bench's Pallas version and has the CPUs its server's workers are pinned to. Returns the
+ * probes by host.
  */
 export async function probeHosts(inv: Inventory, pings = 8): Promise<Map<string, HostProbe>> {
   const hosts = new Map<string, HostSpec>();
@@ -50,5 +56,12 @@ export async function probeHosts(inv: Inventory, pings = 8): Promise<Map<string,
     throw new PallasError('BAD_CONFIG', `the testbed's hosts must run this bench's Pallas (${VERSION}): `
       + `${wrong.map((p) => `${p.host} runs ${p.version}`).join(', ')} (at ${inv.pallas})`);
   }
-  return new Map(probes.map((p) => [p.host, p]));
+  const byHost = new Map(probes.map((p) => [p.host, p]));
+  const short = inv.servers.flatMap((s, i) => {
+    const cpus = byHost.get(s.host)?.cpus;
+    const missing = cpus === undefined ? [] : (s.cores ?? []).filter((c) => c >= cpus);
+    return missing.length ? [`server ${i} on ${s.host} pins workers to CPU ${missing.join(', ')}, but the host has ${cpus} CPUs (0-${cpus! - 1})`] : [];
+  });
+  if (short.length) throw new PallasError('BAD_CONFIG', `${short.join('; ')}: fix pallas_worker_cores in ${inv.file}`);
+  return byHost;
 }

@@ -6,7 +6,7 @@ import { isAbsolute, resolve } from 'node:path';
 
 import { bad, int, ipv4, list, mac, obj, oneOf, only, readConfigFile, str, strList, type Obj } from '../config.js';
 import { PallasError } from '../errors.js';
-import { DEFAULT_EAL_ARGS, type TransportConfig } from '../io/transport.js';
+import { defaultEalFor, type TransportConfig } from '../io/transport.js';
 import { packageRoot } from '../native.js';
 
 /** A NIC for DPDK: a PCI address (probed with -a) or a vdev spec ("net_af_xdp0,iface=eth1"). */
@@ -39,8 +39,6 @@ export interface Inventory {
   clients: ClientHost[];
 }
 
-const PCI = /^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/;
-
 function nic(v: unknown, path: string): NicSpec | undefined {
   if (v === undefined || v === 'kernel') return undefined;
   const o = obj(v, path);
@@ -63,8 +61,7 @@ function hostOf(o: Obj, path: string): HostSpec {
  */
 export function transportFor(h: HostSpec, port: number): TransportConfig {
   if (!h.nic) return { kind: 'udp', bindIp: h.address, port };
-  const pci = PCI.test(h.nic.device);
-  const eal = h.nic.eal ?? (pci ? [...DEFAULT_EAL_ARGS.filter((a) => a !== '--no-pci'), '-a', h.nic.device] : [...DEFAULT_EAL_ARGS]);
+  const eal = h.nic.eal ?? defaultEalFor(h.nic.device);
   return { kind: 'dpdk', device: h.nic.device, ip: h.address, udpPort: port || 9000, eal, ...(h.nic.peerMac ? { peerMac: h.nic.peerMac } : {}) };
 }
 
@@ -175,7 +172,9 @@ export function fromAnsible(v: unknown, file = 'inventory'): Inventory {
     if (typeof nicV === 'object' && nicV !== null && !Array.isArray(nicV)) {
       const n = nicV as Obj;
       only(n, `host ${h.name}: pallas_nic`, ['device', 'peer_mac', 'eal']);
-      const peer = o.pallas_peer_mac ?? n.peer_mac;
+      // A server's or client's frames go to the software switch's host: its pallas_mac is the default peer.
+      const swMac = h !== sws[0] && (sws[0]!.vars.pallas_switch_kind ?? 'soft') === 'soft' ? sws[0]!.vars.pallas_mac : undefined;
+      const peer = o.pallas_peer_mac ?? n.peer_mac ?? swMac;
       nicSpec = { device: n.device, ...(peer !== undefined ? { peerMac: peer } : {}), ...(n.eal !== undefined ? { eal: n.eal } : {}) };
     }
     const target = typeof o.ansible_host === 'string' ? o.ansible_host : h.name;

@@ -156,7 +156,8 @@ describe.runIf(ready)('deploy/ansible on four hosts in network namespaces', () =
       expect(readFileSync(join(sysroot(s), 'etc', 'sysctl.d', '90-pallas.conf'), 'utf8')).toMatch(/^vm\.nr_hugepages = 1024$/m);
       expect(readFileSync(join(sysroot(s), 'etc', 'fstab'), 'utf8')).toMatch(/^nodev \/dev\/hugepages hugetlbfs defaults 0 0$/m);
       expect(readFileSync(join(sysroot(s), 'etc', 'default', 'grub'), 'utf8'))
-        .toMatch(/^GRUB_CMDLINE_LINUX_DEFAULT="quiet isolcpus=1,0 nohz_full=1,0 rcu_nocbs=1,0 default_hugepagesz=1G hugepagesz=1G hugepages=2 .*max_cstate/m);
+        .toBe('GRUB_CMDLINE_LINUX_DEFAULT="quiet isolcpus=1,0 nohz_full=1,0 rcu_nocbs=1,0 default_hugepagesz=1G hugepagesz=1G hugepages=2 '
+          + 'intel_idle.max_cstate=0 processor.max_cstate=1"\n');
       const agent = readFileSync(join(sysroot(s), 'etc', 'pallas', 'agent.yaml'), 'utf8');
       expect(agent).toContain(`control: "http://${net!.hosts[0]!.address}:9020"`);
       expect(existsSync(join(sysroot(s), 'etc', 'systemd', 'system', 'pallas-agent.service'))).toBe(true);

@@ -147,6 +147,11 @@ describe.runIf(ready)('testbed hosts: versions and clocks', () => {
     }
   });
 
+  it('refuses, before anything starts, a server pinned to a CPU its host does not have', async () => {
+    const inv = local({ servers: [{ address: '127.0.0.1', port: BASE + 5, cores: [0, 4095] }] });
+    await expect(probeHosts(inv)).rejects.toThrow(/server 0 on 127\.0\.0\.1 pins workers to CPU 4095, but the host has \d+ CPUs .*fix pallas_worker_cores in clock-inventory/);
+  });
+
   it('refuses a host that runs another Pallas, naming it', async () => {
     // Another checkout whose `pallas clock` answers with another version.
     const other = join(out, 'other-pallas');

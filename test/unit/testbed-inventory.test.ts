@@ -134,10 +134,16 @@ describe('testbed inventory', () => {
   it('refuses per-host ssh settings the bench cannot follow, and unknown NIC fields', () => {
     const doc = (s1: Record<string, unknown>) => ({ all: { vars: { ansible_port: 22 }, children: {
       pallas_switch: { hosts: { sw: { pallas_address: '10.0.0.1' } } },
-      pallas_servers: { hosts: { s1: { pallas_address: '10.0.0.2', ...s1 } } } } } });
+      pallas_servers: { hosts: { s1: { pallas_address: '10.0.0.2', ...s1 } } },
+      pallas_clients: { hosts: { c1: { pallas_address: '10.0.0.3' } } } } } });
     expect(() => fromAnsible(doc({ ansible_port: 2222 }))).toThrow(/host s1: ansible_port: the bench uses one value for every host/);
     expect(() => fromAnsible(doc({ pallas_nic: { device: 'x', pci: 'y' } }))).toThrow(/host s1: pallas_nic\.pci: unknown field/);
     expect(fromAnsible(doc({ ansible_user: 'ops', pallas_workers: 3 })).servers[0]).toMatchObject({ host: 'ops@s1', workers: 3 });
+    // A DPDK server names no peer MAC: its frames go to the software switch's host, whose pallas_mac it takes.
+    const d = doc({ pallas_nic: { device: '0000:3b:00.0' } });
+    (d.all.children.pallas_switch.hosts.sw as Record<string, unknown>).pallas_mac = '0c:42:a1:00:00:01';
+    expect(fromAnsible(d).servers[0]!.nic).toEqual({ device: '0000:3b:00.0', peerMac: '0c:42:a1:00:00:01' });
+    expect(fromAnsible(doc({ pallas_nic: { device: '0000:3b:00.0', peer_mac: '0c:42:a1:00:00:02' } })).servers[0]!.nic!.peerMac).toBe('0c:42:a1:00:00:02');
   });
 
   it('runs local hosts as child processes of this Node', () => {
