@@ -56,13 +56,34 @@ const sshds: Sshd[] = [];
 const started: ChildProcess[] = [];
 let before = '';
 
-function cleanup() {
+/** Processes of this machine whose command line names the test's directory (ansible's ssh control masters). */
+function ours(): { pid: number; cmd: string }[] {
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid).map((p) => {
+    try { return { pid: Number(p), cmd: readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ') }; } catch { return { pid: 0, cmd: '' }; }
+  }).filter((p) => p.cmd.includes(tmp));
+}
+
+/** Stops everything; returns the command lines of this machine's processes it had to kill outright. */
+function cleanup(): string[] {
   for (const p of started) if (p.exitCode === null) p.kill('SIGKILL');
+  // ansible keeps an ssh master per host for a minute; a namespace removed under it leaves it
+  // waiting on a connection that will never close, so ask each to exit first (then make sure).
+  const cp = join(tmp, 'cp');
+  if (existsSync(cp)) {
+    for (const sock of readdirSync(cp)) {
+      try { execFileSync('ssh', ['-o', `ControlPath=${join(cp, sock)}`, '-O', 'exit', 'pallas-test'], { stdio: 'ignore', timeout: 5000 }); } catch { /* gone */ }
+    }
+  }
+  const forced = ours();
+  for (const p of forced) {
+    try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ }
+  }
   for (const s of sshds) s.stop();
   net?.remove();
   rmSync(tmp, { recursive: true, force: true });
+  return forced.map((p) => p.cmd);
 }
-afterAll(cleanup);
+afterAll(() => { cleanup(); });
 
 interface Run { code: number; out: string }
 function playbook(args: string[], timeoutMs: number): Promise<Run> {
@@ -244,15 +265,13 @@ describe.runIf(ready)('deploy/ansible on four hosts in network namespaces', () =
 
   it('removes everything it started', () => {
     const ns = net!.hosts.map((h) => h.ns);
-    cleanup();
+    // Every process on this machine ended when asked (the ssh masters by -O exit): none was killed outright.
+    expect(cleanup()).toEqual([]);
     const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
     for (const n of ns) expect(left).not.toContain(n);
     expect(execFileSync('ip', ['link', 'show'], { encoding: 'utf8' })).not.toContain(net!.bridge);
     // No ssh client (ansible's control masters) and no process of the checkout is left on this machine.
-    const mine = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map((p) => {
-      try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' '); } catch { return ''; }
-    }).filter((c) => c.includes(tmp));
-    expect(mine).toEqual([]);
+    expect(ours()).toEqual([]);
     expect(fingerprint()).toBe(before);
   });
 });
