@@ -1,6 +1,8 @@
-// A testbed inventory (YAML): the switch, the servers and the clients of a real rack, and how to
-// reach them. `npm run bench -- <workload> --testbed FILE` drives the hosts it names; see
-// docs/testbed.md for the format and an example.
+// A testbed: the switch, the servers and the clients of a real rack, and how to reach them. Read
+// from the ansible inventory of deploy/ansible (fromAnsible; docs/testbed.md lists the variables)
+// into the form below, which the bench drives (`npm run bench -- <workload> --testbed FILE`).
+// normaliseInventory validates that form; it was also the file format before the ansible
+// inventory replaced it, and `pallas inventory convert` turns such a file into one (toAnsible).
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 

@@ -1,8 +1,8 @@
 // Scenario files: validation (one clear error naming the field), defaults, and the native config.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 import { PallasError } from '../../lib/errors.js';
 import { loadScenario, nativeConfig, normaliseScenario, profileSamples, sweptShares } from '../../lib/sim/scenario.js';
@@ -60,6 +60,7 @@ describe('scenario validation', () => {
 
 describe('scenario files', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pallas-scn-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('reads YAML and JSON alike', () => {
     const y = join(dir, 'a.yaml');
