@@ -1,11 +1,11 @@
 // `pallas sim` as a user runs it: a real process on a scenario file; table, --json, the results
 // folder (CSV, JSON, SVG plots, summary), errors.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 import { packageRoot } from '../../lib/native.js';
 import { runScenario } from '../../lib/sim/run.js';
@@ -14,6 +14,7 @@ import { normaliseScenario } from '../../lib/sim/scenario.js';
 const run = promisify(execFile);
 const CLI = join(packageRoot, 'dist/lib/cli/main.js');
 const dir = mkdtempSync(join(tmpdir(), 'pallas-sim-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const SCENARIO = `# two systems × two loads, two types
 name: small
