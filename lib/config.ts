@@ -1,10 +1,10 @@
 // Small validation helpers behind every config schema: one wording per kind of error, always
 // naming the path of the bad field. Validate in TypeScript; native code receives normalised
 // objects and trusts them.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, YAMLError } from 'yaml';
 
 import { PallasError } from './errors.js';
 
@@ -87,13 +87,45 @@ export function list(o: Obj, key: string, path: string, minLen = 1): unknown[] {
   return v;
 }
 
-/** Reads a config file (YAML, or JSON by its extension); BAD_CONFIG naming the file on failure. */
-export function readConfigFile(file: string, what: string): unknown {
-  if (!existsSync(file)) throw new PallasError('BAD_CONFIG', `${what} config ${file} does not exist`);
-  const text = readFileSync(file, 'utf8');
+/** 1-based line and column of a character offset in `text`. */
+function lineCol(text: string, offset: number): string {
+  const before = text.slice(0, Math.max(0, Math.min(offset, text.length)));
+  const line = before.split('\n').length;
+  return `${line}:${before.length - before.lastIndexOf('\n')}`;
+}
+
+/**
+ * Reads a config file (YAML, or JSON by its extension). Every failure is one BAD_CONFIG line that
+ * starts with the file, and with `line:col` for a syntax error. A document must be a mapping: an
+ * empty or comment-only file is refused rather than taken as "all defaults".
+ */
+export function readConfigFile(file: string, what: string): Obj {
+  let text: string;
   try {
-    return (extname(file) === '.json' ? JSON.parse(text) : parseYaml(text)) as unknown;
+    text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new PallasError('BAD_CONFIG', `${what} config ${file}: ${(e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new PallasError('BAD_CONFIG', `${file}: cannot read the ${what} config (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : (e as Error).message})`);
   }
+  const json = extname(file) === '.json';
+  let doc: unknown;
+  try {
+    doc = json ? JSON.parse(text) : parseYaml(text, { prettyErrors: false });
+  } catch (e) {
+    const msg = (e as Error).message.split('\n')[0]!;
+    let where = '';
+    if (e instanceof YAMLError) where = `:${lineCol(text, e.pos[0])}`;
+    else if (json) {
+      const pos = /position (\d+)/.exec(msg);
+      if (pos) where = `:${lineCol(text, Number(pos[1]))}`;
+    }
+    throw new PallasError('BAD_CONFIG', `${file}${where}: not valid ${json ? 'JSON' : 'YAML'}: ${msg.replace(/ at line \d+, column \d+:?$/, '').replace(/ in JSON at position \d+.*$/, '')}`);
+  }
+  if (doc === null || doc === undefined) {
+    throw new PallasError('BAD_CONFIG', `${file}: empty; a ${what} config is a mapping of its settings (give at least one, or leave out --config for the defaults)`);
+  }
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new PallasError('BAD_CONFIG', `${file}: a ${what} config is a mapping of its settings, not ${Array.isArray(doc) ? 'a list' : `a ${typeof doc}`}`);
+  }
+  return doc as Obj;
 }

@@ -2,6 +2,7 @@
 // and callers switch on it); the message says what went wrong and what to do about it.
 
 export type PallasErrorCode =
+  | 'USAGE' // the command line is wrong: an unknown or malformed flag, a missing argument
   | 'ADDON_MISSING' // the native addon is not built
   | 'BAD_CONFIG' // a config failed validation
   | 'BAD_POLICY' // switch tables or a scheduling policy are malformed
@@ -21,7 +22,7 @@ export type PallasErrorCode =
   | 'ACCOUNTING' // a load-generator run lost track of requests (sent != replies + drops + timeouts)
   | 'INTERNAL'; // a native error without a code: a bug
 
-const KNOWN = new Set<string>(['ADDON_MISSING', 'BAD_CONFIG', 'BAD_POLICY', 'NO_DPDK', 'NO_ROCKSDB', 'EAL_INIT', 'PORT_START',
+const KNOWN = new Set<string>(['USAGE', 'ADDON_MISSING', 'BAD_CONFIG', 'BAD_POLICY', 'NO_DPDK', 'NO_ROCKSDB', 'EAL_INIT', 'PORT_START',
   'SOCKET', 'ROCKSDB', 'CLOSED', 'KV_OPEN', 'PIN', 'STOPPED', 'TIMEOUT', 'AUTH', 'UNREACHABLE', 'ACCOUNTING', 'INTERNAL']);
 
 export class PallasError extends Error {

@@ -26,6 +26,8 @@ export interface RackOptions {
   controlPort?: number;
   /** First server's UDP port; server i listens on serverPort + i. */
   serverPort?: number;
+  /** First agent's HTTP port on 127.0.0.1; agent i listens on agentPort + i (default: any free port). */
+  agentPort?: number;
   /** Every server's runtime config besides workers, id and transport (handlers, kv, …). */
   server?: ServerConfig;
   /** The agents' stderr: this process's (default), or kept (its tail goes into the error if an agent dies while the rack starts). */
@@ -90,7 +92,8 @@ export async function startRack(o: RackOptions): Promise<Rack> {
     const agentCfg = `${JSON.stringify({ server: o.server ?? {}, secret })}\n`;
     for (let i = 0; i < n; i++) {
       const c = spawn(process.execPath, [MAIN, 'agent', '--stdin', '--control', control.url, '--port', String(serverPort + i),
-        '--workers', String(o.workers), '--server-id', String(i), '--name', `server${i}`],
+        '--workers', String(o.workers), '--server-id', String(i), '--name', `server${i}`,
+        ...(o.agentPort !== undefined ? ['--listen', `127.0.0.1:${o.agentPort + i}`] : [])],
       { stdio: ['pipe', 'ignore', o.agentStderr === 'capture' ? 'pipe' : 'inherit'] });
       c.stdin!.on('error', () => {}); // it died: its exit says why
       c.stdin!.write(agentCfg);

@@ -182,5 +182,7 @@ export function summary(st: RuntimeStats): Record<string, number> {
     clones += t.dropClone;
     bounced += t.bounced;
   }
-  return { received, completed, dropped, cloneDrops: clones, bounced, queued: st.server.queued ?? 0, inService: st.server.in_service ?? 0 };
+  // refused: requests of a type this server has no handler for (e.g. GET/SCAN without a RocksDB store).
+  return { received, completed, dropped, cloneDrops: clones, bounced, refused: st.server.n_no_handler ?? 0, queued: st.server.queued ?? 0,
+    inService: st.server.in_service ?? 0 };
 }

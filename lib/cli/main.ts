@@ -4,7 +4,6 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 
 import { doctor, formatDoctor } from '../doctor.js';
 import { PallasError, toPallasError } from '../errors.js';
@@ -21,111 +20,14 @@ import { readConfigFile } from '../config.js';
 import { isRetiredInventory, loadInventory, normaliseInventory, toAnsible } from '../testbed/inventory.js';
 import { VERSION } from '../version.js';
 import { stringify } from 'yaml';
+import { closest } from '../util/similar.js';
+import type { Opts } from './opts.js';
+import { exitFor, main as runProgram, type Commands } from './program.js';
 import { runAgent, runClientCmd, runClock, runControl, runStatus, runSwitch, runUp } from './rack.js';
 import { armSignals, untilSignal } from './signal.js';
 import { DEFAULT_UDP_PORT } from '../wire/gen.js';
 
-const HELP = `pallas ${VERSION}: rack-scale µs-level CPU scheduling through in-network workload shaping
-
-Usage: pallas <command> [options]
-
-Commands:
-  doctor [--json] [--switch HOST:PORT] [--require LIST]
-                         what this machine offers (addon, DPDK, RocksDB, hugepages, cores, TSC, the
-                         Tofino SDE and program; with --switch, the programs BFRuntime there runs;
-                         with --require, exit 3 naming each listed check that is missing)
-                         and what each missing piece disables
-  echo [options]         answer every valid Pallas request with a reply (transport test server);
-                         runs until SIGINT/SIGTERM, then prints its counters
-      --transport udp|dpdk   (default udp)
-      --bind IP --port N     udp: address to bind (default 127.0.0.1:${DEFAULT_UDP_PORT})
-      --device SPEC          dpdk: a vdev ("net_af_xdp0,iface=veth0") or a probed device name
-      --ip IP --port N       dpdk: our address and UDP port
-      --eal "ARGS"           dpdk: EAL arguments (default "${DEFAULT_EAL_ARGS.join(' ')}")
-      --server-id N          id written into replies (default 0)
-      --json                 print counters as JSON (and the ready line as JSON)
-  server [options]       run a Pallas server: a dispatcher and pinned workers running the real
-                         handlers (spin, TPC-C, RocksDB) under cfcfs or darc; runs until
-                         SIGINT/SIGTERM, then prints its statistics
-      --config FILE          server config (YAML or JSON; see docs/runtime.md)
-      --workers N            override the config's worker count
-      --server-id N          override the config's server id
-      --transport udp|dpdk   override the transport (flags as for echo: --bind --port --device --ip --eal)
-      --json                 print the ready line and the statistics as JSON
-  kv-load [options]      build the RocksDB database the GET/SCAN handlers read
-      --path DIR             (default /dev/shm/pallas-kv)
-      --keys N --value-bytes N   (default 5000 keys of 64 bytes)
-      --time get:10,scan:5000    then time these store calls directly (mean µs; what the bench
-                                 uses on a testbed's server) --json
-  up [options]           start a whole rack on this machine: the control plane with the software
-                         switch, and N servers with their agents (child processes); runs until
-                         SIGINT/SIGTERM, then stops them all
-      --servers N --workers N   rack size (default: sized to this machine, said on screen)
-      --policy NAME          switch policy: pallas (default), po2, rr, random, jbsq, draconis, netclone
-      --switch-port N        the switch's UDP port, where clients send (default 9010)
-      --control-port N       the control plane's HTTP port (default 9020)
-      --server-port N        first server's UDP port (default 9101)
-      --config FILE          control-plane config (workload, δ, monitor interval; docs/live-rack.md)
-      --json                 print the ready line as JSON
-  status [--control URL] [--json]
-                         the rack's groups, servers, WRR weights and epoch (default control
-                         http://127.0.0.1:9020)
-  control [options]      the control plane and the software switch it hosts
-      --config FILE --listen IP:PORT --switch-port N --slots N --policy NAME --json
-  agent [options]        a server runtime and its agent, which registers with the control plane
-      --control URL --config FILE --port N (the server's UDP port) --workers N --server-id N
-      --listen IP:PORT (the agent's HTTP) --name NAME --json
-                         the shared secret comes from the config or PALLAS_SECRET
-  switch --config FILE [--port N] [--json]
-                         a software switch with static tables and no control plane
-  client --config FILE [--dst IP:PORT] [--rate RPS] [--duration MS] [--json]
-                         the open-loop load generator: sends on a precomputed schedule, measures
-                         latency from the scheduled time, prints per-type percentiles and every
-                         request's fate (--json: counts and HdrHistogram encodings, for merging)
-  inventory check FILE   validate a testbed's ansible inventory as the bench reads it, and print the
-                         hosts and roles it describes
-  inventory convert FILE [--out FILE]
-                         turn an inventory of the retired testbed format into the ansible
-                         inventory (docs/deploy.md) that --testbed and deploy/ansible read
-  clock                  answers each line of standard input with this host's wall clock, CPU count and
-                         Pallas version (JSON): how the bench checks a testbed's hosts
-  control, agent and client also take --stdin: the config is the first line of standard input
-  (JSON), and the command stops when standard input closes; that is how the bench drives a
-  testbed's hosts over ssh (docs/testbed.md)
-  sim <scenario.yaml|json|name|paper> [options]
-                         simulate every system × load of a scenario on the shared policy code;
-                         prints a table and the Pallas-vs-baseline summary (a progress bar on
-                         stderr while it runs); writes CSV, JSON, SVG plots and summary.md to
-                         DIR/<scenario>/ (and, for several, DIR/summary.md and DIR/index.html)
-      --out DIR              where results go (default results/sim)
-      --no-write             write no files
-      --json                 print the result document instead ({ scenario, runs: [...] })
-      --per-type             add a line per request type to the table
-      --requests N           override the scenario's request count (per run)
-      --seed N               override the scenario's seed
-      --quiet                no progress bar
-
-Options:
-  --version              print the version
-  --help                 print this help
-
-Docs: README.md and docs/ in the package.`;
-
-function fail(e: unknown): never {
-  const err = toPallasError(e);
-  process.stderr.write(`pallas: ${err.code}: ${err.message}\n`);
-  process.exit(1);
-}
-
-async function runEcho(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv, strict: true,
-    options: {
-      transport: { type: 'string', default: 'udp' }, bind: { type: 'string', default: '127.0.0.1' },
-      port: { type: 'string', default: String(DEFAULT_UDP_PORT) }, device: { type: 'string' }, ip: { type: 'string' },
-      eal: { type: 'string' }, 'server-id': { type: 'string', default: '0' }, json: { type: 'boolean', default: false },
-    },
-  });
+async function runEcho(values: Opts): Promise<void> {
   const port = Number(values.port);
   let transport: TransportConfig;
   if (values.transport === 'dpdk') {
@@ -134,7 +36,7 @@ async function runEcho(argv: string[]): Promise<void> {
   } else if (values.transport === 'udp') {
     transport = { kind: 'udp', bindIp: values.bind, port };
   } else {
-    throw toPallasError(Object.assign(new Error(`--transport must be udp or dpdk, not '${values.transport}'`), { code: 'BAD_CONFIG' }));
+    throw new PallasError('USAGE', `--transport must be udp or dpdk, not '${values.transport}'`);
   }
   const echo = new EchoServer({ transport, serverId: Number(values['server-id']) }).start();
   const local = echo.local();
@@ -146,20 +48,12 @@ async function runEcho(argv: string[]): Promise<void> {
   process.stdout.write(values.json ? `${JSON.stringify({ counters: c })}\n` : `${Object.entries(c).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
 }
 
-async function runServer(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv, strict: true,
-    options: {
-      config: { type: 'string' }, workers: { type: 'string' }, 'server-id': { type: 'string' }, transport: { type: 'string' },
-      bind: { type: 'string' }, port: { type: 'string' }, device: { type: 'string' }, ip: { type: 'string' }, eal: { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
-  });
+async function runServer(values: Opts): Promise<void> {
   const cfg: ServerConfig = values.config ? loadServerConfig(values.config) : {};
   const count = (flag: string, v: string | undefined, max: number): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0 || n > max) throw new PallasError('BAD_CONFIG', `--${flag} must be an integer in [0, ${max}]`);
+    if (!Number.isInteger(n) || n < 0 || n > max) throw new PallasError('USAGE', `--${flag} must be an integer in [0, ${max}]`);
     return n;
   };
   const workers = count('workers', values.workers, 1024);
@@ -175,7 +69,7 @@ async function runServer(argv: string[]): Promise<void> {
     const base = cfg.transport?.kind === 'udp' ? cfg.transport : { kind: 'udp' as const };
     cfg.transport = { ...base, kind: 'udp', ...(values.bind ? { bindIp: values.bind } : {}), ...(port !== undefined ? { port } : {}) };
   } else if (kind !== undefined) {
-    throw new PallasError('BAD_CONFIG', `--transport must be udp or dpdk, not '${kind}'`);
+    throw new PallasError('USAGE', `--transport must be udp or dpdk, not '${kind}'`);
   }
   const server = new Server(cfg);
   await server.start();
@@ -206,16 +100,11 @@ async function runServer(argv: string[]): Promise<void> {
   }
 }
 
-async function runKvLoad(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv, strict: true,
-    options: { path: { type: 'string', default: DEFAULT_KV_PATH }, keys: { type: 'string', default: '5000' }, 'value-bytes': { type: 'string', default: '64' },
-      time: { type: 'string' }, json: { type: 'boolean', default: false } },
-  });
+async function runKvLoad(values: Opts): Promise<void> {
   const c = normaliseServer({ kv: { path: values.path, keys: Number(values.keys), valueBytes: Number(values['value-bytes']) } }).kv!;
-  const ops = (values.time?.split(',') ?? []).map((s) => {
+  const ops = ((values.time as string | undefined)?.split(',') ?? []).map((s) => {
     const m = /^(get|scan):(\d+)$/.exec(s);
-    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new PallasError('BAD_CONFIG', `--time takes get:N,scan:N (N in [1, 65535]), not '${s}'`);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new PallasError('USAGE', `--time takes get:N,scan:N (N in [1, 65535]), not '${s}'`);
     return { op: m[1] as 'get' | 'scan', count: Number(m[2]) };
   });
   const t0 = Date.now();
@@ -244,23 +133,14 @@ function progressBar(fraction: number, runsDone: number, runs: number, started: 
   return `\r[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${(fraction * 100).toFixed(0).padStart(3)}%  ${runsDone}/${runs} runs done${eta}   `;
 }
 
-async function runSim(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv, strict: true, allowPositionals: true,
-    options: {
-      json: { type: 'boolean', default: false }, out: { type: 'string', default: 'results/sim' }, 'no-write': { type: 'boolean', default: false },
-      'per-type': { type: 'boolean', default: false },
-      requests: { type: 'string' }, seed: { type: 'string' }, quiet: { type: 'boolean', default: false },
-    },
-  });
-  if (positionals.length !== 1) throw new PallasError('BAD_CONFIG', 'pallas sim takes one scenario file or name (see pallas --help)');
-  const files = scenarioFiles(positionals[0]!);
+async function runSim(scenario: string, values: Opts): Promise<void> {
+  const files = scenarioFiles(scenario);
   const done: { doc: SimDocument; sc: Scenario; files: string[] }[] = [];
   // Status lines go to stderr under --json, so that stdout stays one JSON document per scenario.
   const say = (s: string) => (values.json ? process.stderr : process.stdout).write(s);
   for (const [i, file] of files.entries()) {
     if (files.length > 1) say(`${i ? '\n' : ''}== ${file}\n`);
-    done.push(await simOne(file, values, say));
+    done.push(await simOne(file, values as SimFlags, say));
     if (process.exitCode === 130) return;
   }
   if (files.length > 1) {
@@ -270,15 +150,23 @@ async function runSim(argv: string[]): Promise<void> {
   }
 }
 
-const PAPER_DIR = fileURLToPath(new URL('../../../bench/scenarios/paper/', import.meta.url));
+const SCENARIO_DIR = fileURLToPath(new URL('../../../bench/scenarios/', import.meta.url));
+const PAPER_DIR = join(SCENARIO_DIR, 'paper');
 
-/** A scenario file; a bare name of the paper's scenarios (bench/scenarios/paper); or `paper` for all. */
+/**
+ * A scenario file; a bare name from bench/scenarios (`fig2b`) or bench/scenarios/paper
+ * (`fig2b-rack`), the former first; or `paper` for all of the paper's.
+ */
 function scenarioFiles(arg: string): string[] {
   if (existsSync(arg) || /[./]/.test(arg)) return [arg];
-  const all = existsSync(PAPER_DIR) ? readdirSync(PAPER_DIR).filter((f) => f.endsWith('.yaml')).sort() : [];
-  if (arg === 'paper') return all.map((f) => join(PAPER_DIR, f));
-  if (all.includes(`${arg}.yaml`)) return [join(PAPER_DIR, `${arg}.yaml`)];
-  throw new PallasError('BAD_CONFIG', `no scenario file or paper scenario named '${arg}' (paper scenarios: ${all.map((f) => f.replace(/\.yaml$/, '')).join(', ')}, or paper for all)`);
+  const names = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort() : []);
+  const own = names(SCENARIO_DIR), paper = names(PAPER_DIR);
+  if (arg === 'paper') return paper.map((n) => join(PAPER_DIR, `${n}.yaml`));
+  if (own.includes(arg)) return [join(SCENARIO_DIR, `${arg}.yaml`)];
+  if (paper.includes(arg)) return [join(PAPER_DIR, `${arg}.yaml`)];
+  const near = closest(arg, [...own, ...paper]);
+  throw new PallasError('USAGE', `no scenario file or scenario named '${arg}'${near.length ? ` (did you mean ${near.join(' or ')}?)` : ''}; `
+    + `names: ${own.join(', ')}; the paper's: ${paper.join(', ')}; or paper for all of them`);
 }
 
 interface SimFlags { json?: boolean; out: string; 'no-write'?: boolean; 'per-type'?: boolean; requests?: string; seed?: string; quiet?: boolean }
@@ -288,7 +176,7 @@ async function simOne(file: string, values: SimFlags, say: (s: string) => void):
   const count = (flag: string, v: string | undefined, min: number): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (!Number.isSafeInteger(n) || n < min) throw new PallasError('BAD_CONFIG', `--${flag} must be an integer >= ${min}`);
+    if (!Number.isSafeInteger(n) || n < min) throw new PallasError('USAGE', `--${flag} must be an integer >= ${min}`);
     return n;
   };
   sc.requests = count('requests', values.requests, 10) ?? sc.requests;
@@ -327,15 +215,8 @@ async function simOne(file: string, values: SimFlags, say: (s: string) => void):
 
 // ---- pallas inventory ------------------------------------------------------------------------------
 
-async function runInventory(argv: string[]): Promise<void> {
-  const [sub, ...rest] = argv;
-  const { values, positionals } = parseArgs({ args: rest, strict: true, allowPositionals: true, options: { out: { type: 'string' } } });
-  if ((sub !== 'check' && sub !== 'convert') || positionals.length !== 1) {
-    throw new PallasError('BAD_CONFIG', 'usage: pallas inventory check FILE | pallas inventory convert FILE [--out FILE]');
-  }
-  const file = positionals[0]!;
+async function runInventory(sub: 'check' | 'convert', file: string, values: Opts): Promise<void> {
   if (sub === 'check') {
-    if (values.out !== undefined) throw new PallasError('BAD_CONFIG', '--out is for convert');
     const inv = loadInventory(file);
     const h = (x: { host: string; address: string; nic?: { device: string } }) => `${x.host} (${x.address}, ${x.nic ? `DPDK ${x.nic.device}` : 'kernel UDP'})`;
     process.stdout.write([`${file}: a testbed over ${inv.connection}, Pallas at ${inv.pallas} on every host`,
@@ -351,46 +232,24 @@ async function runInventory(argv: string[]): Promise<void> {
   else process.stdout.write(text);
 }
 
-async function main(argv: string[]): Promise<void> {
-  const [cmd, ...rest] = argv;
-  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    process.stdout.write(`${HELP}\n`);
-    return;
+async function runDoctor(values: Opts): Promise<void> {
+  if (values.switch !== undefined && !/^[^:\s]+:\d{1,5}$/.test(values.switch)) throw new PallasError('USAGE', `--switch must be HOST:PORT (BFRuntime's gRPC endpoint), not '${values.switch}'`);
+  const r = await doctor(VERSION, values.switch ? { switchGrpc: values.switch } : {});
+  process.stdout.write(values.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatDoctor(r)}\n`);
+  if (values.require !== undefined) {
+    // A gate for deployment (deploy/ansible): every named check must pass, or exit 3 with their reasons.
+    const want = (values.require as string).split(',').map((x) => x.trim()).filter(Boolean);
+    const unknown = want.filter((n) => !r.checks.some((c) => c.name === n));
+    if (unknown.length) throw new PallasError('USAGE', `--require: no check named ${unknown.map((u) => { const c = closest(u, r.checks.map((k) => k.name)); return c.length ? `${u} (did you mean ${c.join(' or ')}?)` : u; }).join(', ')} (checks: ${r.checks.map((c) => c.name).join(', ')})`);
+    const missing = r.checks.filter((c) => want.includes(c.name) && !c.ok);
+    for (const c of missing) process.stderr.write(`pallas doctor: required ${c.name} is missing: ${c.detail}; without it: ${c.disables}\n`);
+    if (missing.length) process.exitCode = 3;
   }
-  if (cmd === '--version' || cmd === '-v') {
-    process.stdout.write(`${VERSION}\n`);
-    return;
-  }
-  if (cmd === 'doctor') {
-    const { values } = parseArgs({ args: rest, strict: true, options: { json: { type: 'boolean', default: false }, switch: { type: 'string' }, require: { type: 'string' } } });
-    if (values.switch !== undefined && !/^[^:\s]+:\d{1,5}$/.test(values.switch)) throw new PallasError('BAD_CONFIG', `--switch must be HOST:PORT (BFRuntime's gRPC endpoint), not '${values.switch}'`);
-    const r = await doctor(VERSION, values.switch ? { switchGrpc: values.switch } : {});
-    process.stdout.write(values.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatDoctor(r)}\n`);
-    if (values.require !== undefined) {
-      // A gate for deployment (deploy/ansible): every named check must pass, or exit 3 with their reasons.
-      const want = values.require.split(',').map((x) => x.trim()).filter(Boolean);
-      const unknown = want.filter((n) => !r.checks.some((c) => c.name === n));
-      if (unknown.length) throw new PallasError('BAD_CONFIG', `--require: no check named ${unknown.join(', ')} (checks: ${r.checks.map((c) => c.name).join(', ')})`);
-      const missing = r.checks.filter((c) => want.includes(c.name) && !c.ok);
-      for (const c of missing) process.stderr.write(`pallas doctor: required ${c.name} is missing: ${c.detail}; without it: ${c.disables}\n`);
-      if (missing.length) process.exitCode = 3;
-    }
-    return;
-  }
-  if (cmd === 'echo') return runEcho(rest);
-  if (cmd === 'sim') return runSim(rest);
-  if (cmd === 'server') return runServer(rest);
-  if (cmd === 'kv-load') return runKvLoad(rest);
-  if (cmd === 'switch') return runSwitch(rest);
-  if (cmd === 'control') return runControl(rest);
-  if (cmd === 'agent') return runAgent(rest);
-  if (cmd === 'up') return runUp(rest);
-  if (cmd === 'status') return runStatus(rest);
-  if (cmd === 'client') return runClientCmd(rest);
-  if (cmd === 'clock') return runClock(rest);
-  if (cmd === 'inventory') return runInventory(rest);
-  process.stderr.write(`pallas: unknown command '${cmd}' (see pallas --help)\n`);
-  process.exit(2);
 }
 
-main(process.argv.slice(2)).catch(fail);
+const COMMANDS: Commands = {
+  doctor: runDoctor, echo: runEcho, server: runServer, kvLoad: runKvLoad, up: runUp, status: runStatus, control: runControl,
+  agent: runAgent, switch: runSwitch, client: runClientCmd, clock: runClock, inventory: runInventory, sim: runSim,
+};
+
+runProgram(COMMANDS, process.argv.slice(2)).then(() => {}, (e) => exitFor(e, process.argv.slice(2)));

@@ -3,7 +3,6 @@
 // the switch's CPU), `pallas agent` (a server runtime and its agent), `pallas up` (all of them on
 // this machine), `pallas status`, and `pallas client` (the open-loop load generator).
 import { cpus, hostname } from 'node:os';
-import { parseArgs } from 'node:util';
 
 import { Agent, type AgentConfig } from '../agent/agent.js';
 import { runClient, type ClientConfig, type TypeReport } from '../client/client.js';
@@ -12,31 +11,33 @@ import { obj, only, readConfigFile } from '../config.js';
 import { ControlPlane, DEFAULT_CONTROL_PORT, type ControlConfig, type RackStatus } from '../control/plane.js';
 import { PallasError } from '../errors.js';
 import type { TransportConfig } from '../io/transport.js';
-import type { ServerConfig } from '../runtime/config.js';
+import { DEFAULT_KV_PATH, normaliseServer, type ServerConfig } from '../runtime/config.js';
+import { loadKv } from '../runtime/kv.js';
 import { rackSize, startRack, switchFor } from '../rack.js';
 import { normaliseTofinoConfig, TofinoSwitch } from '../switch/tofino.js';
 import { DEFAULT_SWITCH_PORT, SoftSwitch, SWITCH_POLICIES, type SoftSwitchConfig, type SwitchPolicy } from '../switch/soft.js';
 import { VERSION } from '../version.js';
+import type { Opts } from './opts.js';
 import { armSignals, stdinConfig, untilSignal } from './signal.js';
 
 function count(flag: string, v: string | undefined, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new PallasError('BAD_CONFIG', `--${flag} must be an integer in [${min}, ${max}]`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new PallasError('USAGE', `--${flag} must be an integer in [${min}, ${max}]`);
   return n;
 }
 
 function hostPort(flag: string, v: string | undefined): { host: string; port: number } | undefined {
   if (v === undefined) return undefined;
   const m = /^([\d.]+):(\d+)$/.exec(v);
-  if (!m || Number(m[2]) > 65535) throw new PallasError('BAD_CONFIG', `--${flag} must be IP:PORT, not '${v}'`);
+  if (!m || Number(m[2]) > 65535) throw new PallasError('USAGE', `--${flag} must be IP:PORT, not '${v}'`);
   return { host: m[1]!, port: Number(m[2]) };
 }
 
 /** The command's config: from --stdin (with its lifeline), from --config FILE, or none. */
 async function configOf(values: { config?: string | undefined; stdin?: boolean | undefined }, what: string):
   Promise<{ file: unknown; lifeline?: Awaited<ReturnType<typeof stdinConfig>> }> {
-  if (values.stdin && values.config) throw new PallasError('BAD_CONFIG', `pallas ${what}: give --config FILE or --stdin, not both`);
+  if (values.stdin && values.config) throw new PallasError('USAGE', `pallas ${what}: give --config FILE or --stdin, not both`);
   if (values.stdin) {
     const lifeline = await stdinConfig(`pallas ${what}`);
     return { file: lifeline.config, lifeline };
@@ -50,11 +51,9 @@ function say(json: boolean, obj: object, text: string): void {
 
 // ---- pallas switch ---------------------------------------------------------------------------------
 
-export async function runSwitch(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, strict: true, options: {
-    config: { type: 'string' }, port: { type: 'string' }, bind: { type: 'string' }, json: { type: 'boolean', default: false } } });
-  if (!values.config) throw new PallasError('BAD_CONFIG', 'pallas switch needs --config FILE (policy, servers, tables; see docs/live-rack.md)');
-  const cfg = readConfigFile(values.config, 'switch') as SoftSwitchConfig;
+export async function runSwitch(values: Opts): Promise<void> {
+  if (!values.config) throw new PallasError('USAGE', 'pallas switch needs --config FILE (policy, servers, tables; see docs/live-rack.md)');
+  const cfg = readConfigFile(values.config, 'switch') as unknown as SoftSwitchConfig;
   const port = count('port', values.port, 0, 65535);
   if (port !== undefined || values.bind) {
     const base = (cfg.transport?.kind === 'udp' ? cfg.transport : { kind: 'udp' }) as TransportConfig & { kind: 'udp' };
@@ -76,10 +75,7 @@ export async function runSwitch(argv: string[]): Promise<void> {
 interface ControlFile extends ControlConfig { switch?: Partial<SoftSwitchConfig> & { slots?: number; servers?: never; kind?: string }; serverSlots?: number }
 
 
-export async function runControl(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, strict: true, options: {
-    config: { type: 'string' }, listen: { type: 'string' }, 'switch-port': { type: 'string' }, slots: { type: 'string' },
-    policy: { type: 'string' }, json: { type: 'boolean', default: false }, stdin: { type: 'boolean', default: false } } });
+export async function runControl(values: Opts): Promise<void> {
   const { file: given, lifeline } = await configOf(values, 'control');
   const file = (given ?? {}) as ControlFile;
   const o = obj(file, 'control');
@@ -88,12 +84,12 @@ export async function runControl(argv: string[]): Promise<void> {
   if (listen) controlCfg.listen = listen;
   const slots = count('slots', values.slots, 1, 256) ?? serverSlots ?? 16;
   if (values.policy) {
-    if (!(SWITCH_POLICIES as readonly string[]).includes(values.policy)) throw new PallasError('BAD_CONFIG', `--policy must be one of ${SWITCH_POLICIES.join(', ')}`);
+    if (!(SWITCH_POLICIES as readonly string[]).includes(values.policy)) throw new PallasError('USAGE', `--policy must be one of ${SWITCH_POLICIES.join(', ')}`);
     swCfg.policy = values.policy as SwitchPolicy;
   }
   // A Tofino (BFRuntime over gRPC, docs/tofino.md), or the software switch in this process.
   const tofino = swCfg.kind === 'tofino';
-  if (tofino && (values.policy || values['switch-port'])) throw new PallasError('BAD_CONFIG', '--policy and --switch-port are the software switch\'s: a Tofino runs p4/pallas.p4');
+  if (tofino && (values.policy || values['switch-port'])) throw new PallasError('USAGE', '--policy and --switch-port are the software switch\'s: a Tofino runs p4/pallas.p4');
   const sw = tofino ? await new TofinoSwitch({ ...normaliseTofinoConfig(swCfg), log: (msg, f) => process.stderr.write(`${JSON.stringify({ level: 'info', component: 'tofino', msg, ...f })}\n`) }).start()
     : switchFor((({ kind: _k, ...rest }) => rest)(swCfg), slots, count('switch-port', values['switch-port'], 0, 65535)).start();
   let control: ControlPlane;
@@ -120,11 +116,7 @@ export async function runControl(argv: string[]): Promise<void> {
 
 // ---- pallas agent ----------------------------------------------------------------------------------
 
-export async function runAgent(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, strict: true, options: {
-    config: { type: 'string' }, control: { type: 'string' }, listen: { type: 'string' }, port: { type: 'string' },
-    workers: { type: 'string' }, 'server-id': { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean', default: false },
-    stdin: { type: 'boolean', default: false } } });
+export async function runAgent(values: Opts): Promise<void> {
   const { file: given, lifeline } = await configOf(values, 'agent');
   const file = given === undefined ? {} : obj(given, 'agent');
   only(file, 'agent', ['control', 'secret', 'listen', 'advertise', 'heartbeatMs', 'name', 'server']);
@@ -151,10 +143,7 @@ export async function runAgent(argv: string[]): Promise<void> {
 
 // ---- pallas up -------------------------------------------------------------------------------------
 
-export async function runUp(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, strict: true, options: {
-    servers: { type: 'string' }, workers: { type: 'string' }, policy: { type: 'string' }, 'switch-port': { type: 'string' },
-    'control-port': { type: 'string' }, 'server-port': { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean', default: false } } });
+export async function runUp(values: Opts): Promise<void> {
   const size = rackSize();
   const n = count('servers', values.servers, 1, 64) ?? size.servers;
   const workers = count('workers', values.workers, 1, 64) ?? size.workers;
@@ -162,21 +151,31 @@ export async function runUp(argv: string[]): Promise<void> {
   const file = (values.config ? obj(readConfigFile(values.config, 'control'), 'control') : {}) as ControlFile;
   const { switch: swCfg = {}, serverSlots: _slots, ...controlCfg } = file;
   if (values.policy) {
-    if (!(SWITCH_POLICIES as readonly string[]).includes(values.policy)) throw new PallasError('BAD_CONFIG', `--policy must be one of ${SWITCH_POLICIES.join(', ')}`);
+    if (!(SWITCH_POLICIES as readonly string[]).includes(values.policy)) throw new PallasError('USAGE', `--policy must be one of ${SWITCH_POLICIES.join(', ')}`);
     swCfg.policy = values.policy as SwitchPolicy;
   }
   const port = count('switch-port', values['switch-port'], 0, 65535);
   if (port !== undefined) swCfg.transport = { ...((swCfg.transport ?? { kind: 'udp' }) as TransportConfig & { kind: 'udp' }), kind: 'udp', port };
-  const rack = await startRack({ servers: n, workers, switch: swCfg, control: controlCfg, serverPort,
-    controlPort: count('control-port', values['control-port'], 0, 65535) ?? DEFAULT_CONTROL_PORT });
+  const agentPort = count('agent-port', values['agent-port'], 1, 65535 - 64);
+  // --kv: one RocksDB store for every server's GET/SCAN, built here first (the servers only open it).
+  let kv: { path: string } | undefined;
+  if (values.kv !== undefined) {
+    kv = { path: typeof values.kv === 'string' ? values.kv : DEFAULT_KV_PATH };
+    const r = await loadKv(normaliseServer({ kv }).kv!);
+    process.stderr.write(`pallas up: RocksDB store ${kv.path}: ${r.keys} keys × ${r.valueBytes} B${r.built ? ', built now' : ''}\n`);
+  }
+  const rack = await startRack({ servers: n, workers, switch: swCfg, control: controlCfg, serverPort, ...(agentPort !== undefined ? { agentPort } : {}),
+    ...(kv ? { server: { kv } } : {}), controlPort: count('control-port', values['control-port'], 0, 65535) ?? DEFAULT_CONTROL_PORT });
   const l = rack.switchAddr;
   const url = rack.control.url;
   armSignals();  // before the ready line: a signal sent as soon as it is read stops us cleanly
-  say(values.json, { ready: true, switch: { ...l, policy: rack.sw.policy }, control: url, servers: n, workers, secretFromEnv: !!process.env.PALLAS_SECRET },
+  say(values.json, { ready: true, switch: { ...l, policy: rack.sw.policy }, control: url, servers: n, workers, kv: kv?.path ?? null,
+    secretFromEnv: !!process.env.PALLAS_SECRET },
     [`pallas up: a rack of ${n} server(s) × ${workers} worker(s) on this machine${values.servers ? '' : ` (${size.why})`}`,
       `  clients send requests to ${l.ip}:${l.port} (software switch, ${rack.sw.policy})`,
       `  control plane ${url}  (pallas status --control ${url}; metrics ${url}/metrics)`,
-      `  servers on UDP ${serverPort}…${serverPort + n - 1}; stop with Ctrl-C`].join('\n'));
+      `  servers on UDP ${serverPort}…${serverPort + n - 1}${agentPort !== undefined ? `, agents on HTTP ${agentPort}…${agentPort + n - 1}` : ''}`
+        + `${kv ? `; GET/SCAN on the RocksDB store ${kv.path}` : '; no RocksDB store (GET/SCAN are refused: --kv gives one)'}; stop with Ctrl-C`].join('\n'));
   await untilSignal();
   await rack.stop();
   say(values.json, { stopped: true }, 'pallas up: stopped the rack');
@@ -194,39 +193,44 @@ export function formatStatus(st: RackStatus): string {
   lines.push('servers:');
   for (const s of st.servers) {
     lines.push(`  ${String(s.index).padStart(2)} ${s.name.padEnd(10)} ${s.addr.padEnd(21)} ${s.alive ? 'alive' : 'LOST '} ${s.cores} core(s) epoch ${s.epoch}`
-      + `  received ${s.stats.received ?? 0} done ${s.stats.completed ?? 0} dropped ${s.stats.dropped ?? 0} bounced ${s.stats.bounced ?? 0}`);
+      + `  received ${s.stats.received ?? 0} done ${s.stats.completed ?? 0} dropped ${s.stats.dropped ?? 0} bounced ${s.stats.bounced ?? 0}`
+      + (s.stats.refused ? `  refused ${s.stats.refused} (no handler for their type)` : ''));
   }
   if (st.estimate) lines.push(`estimate: ${st.estimate.map((t) => `${t.name} ${(t.meanNs / 1000).toFixed(1)} µs × ${(t.share * 100).toFixed(0)} %`).join(', ')}`);
   return lines.join('\n');
 }
 
-export async function runStatus(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, strict: true, options: { control: { type: 'string' }, json: { type: 'boolean', default: false } } });
+export async function runStatus(values: Opts): Promise<void> {
   const url = values.control ?? `http://127.0.0.1:${DEFAULT_CONTROL_PORT}`;
-  let st: RackStatus;
+  let res: Response;
   try {
-    const res = await fetch(new URL('/v1/status', url), { signal: AbortSignal.timeout(3000) });
-    st = (await res.json()) as RackStatus;
+    res = await fetch(new URL('/v1/status', url), { signal: AbortSignal.timeout(3000) });
   } catch (e) {
     throw new PallasError('UNREACHABLE', `no control plane answered at ${url} (${(e as Error).message}); is the rack up (pallas up)?`);
+  }
+  const body = await res.text().catch(() => '');
+  let st: RackStatus | undefined;
+  try {
+    st = JSON.parse(body) as RackStatus;
+  } catch { /* not JSON: said below */ }
+  if (!res.ok || typeof st !== 'object' || st === null || !Array.isArray(st.servers) || typeof st.epoch !== 'number' || typeof st.switch !== 'object') {
+    throw new PallasError('UNREACHABLE', `${url} answered /v1/status with HTTP ${res.status}, but not as a Pallas control plane `
+      + `(${body.slice(0, 80).replace(/\s+/g, ' ') || 'an empty body'}); is --control the control plane's address?`);
   }
   process.stdout.write(values.json ? `${JSON.stringify(st, null, 2)}\n` : `${formatStatus(st)}\n`);
 }
 
 // ---- pallas client ---------------------------------------------------------------------------------
 
-export async function runClientCmd(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, strict: true, options: {
-    config: { type: 'string' }, dst: { type: 'string' }, rate: { type: 'string' }, duration: { type: 'string' }, json: { type: 'boolean', default: false },
-    stdin: { type: 'boolean', default: false } } });
-  if (!values.config && !values.stdin) throw new PallasError('BAD_CONFIG', 'pallas client needs --config FILE or --stdin (types, phases, arrivals; see docs/bench.md)');
+export async function runClientCmd(values: Opts): Promise<void> {
+  if (!values.config && !values.stdin) throw new PallasError('USAGE', 'pallas client needs --config FILE or --stdin (types, phases, arrivals; see docs/bench.md)');
   const { file, lifeline } = await configOf(values, 'client');
   const cfg = obj(file, 'client') as unknown as ClientConfig;
   if (values.dst) cfg.dst = values.dst;
   const num = (flag: string, v: string | undefined) => {
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (!(n > 0)) throw new PallasError('BAD_CONFIG', `--${flag} must be a positive number`);
+    if (!(n > 0)) throw new PallasError('USAGE', `--${flag} must be a positive number`);
     return n;
   };
   const rate = num('rate', values.rate);
@@ -266,8 +270,7 @@ export async function runClientCmd(argv: string[]): Promise<void> {
  * it over an open ssh session to learn each testbed host's clock offset (the sample with the
  * shortest round trip bounds it best) and to check that every host runs the same Pallas.
  */
-export async function runClock(argv: string[]): Promise<void> {
-  parseArgs({ args: argv, strict: true, options: { stdin: { type: 'boolean' }, json: { type: 'boolean' } } });
+export async function runClock(_values: Opts): Promise<void> {
   const input = process.stdin.setEncoding('utf8');
   let buf = '';
   input.on('data', (d: string) => {

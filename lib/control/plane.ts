@@ -417,7 +417,7 @@ export class ControlPlane {
         samples: (st.plan?.groups ?? []).map((g, i) => ({ labels: { group: String(i), types: g.types.join(',') }, value: g.cores })) },
       { name: 'pallas_server_alive', help: '1 while the server answers heartbeats', type: 'gauge',
         samples: st.servers.map((s) => ({ labels: { server: String(s.index) }, value: s.alive ? 1 : 0 })) },
-      ...(['received', 'completed', 'dropped', 'cloneDrops', 'bounced', 'queued', 'inService'] as const).map((k): Metric => {
+      ...(['received', 'completed', 'dropped', 'cloneDrops', 'bounced', 'refused', 'queued', 'inService'] as const).map((k): Metric => {
         const gauge = k === 'queued' || k === 'inService';
         return { name: `pallas_server_${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}${gauge ? '' : '_total'}`,
           help: `Per server: ${k} (from its heartbeats)`, type: gauge ? 'gauge' : 'counter',

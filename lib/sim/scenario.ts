@@ -1,11 +1,7 @@
 // Simulator scenarios: the file format (YAML or JSON), its validation (one clear error naming the
 // bad field), and the normalised form handed to the native simulator. The field names here are a
 // contract other tools rely on (issue 3): extend, never rename.
-import { readFileSync } from 'node:fs';
-import { extname } from 'node:path';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
-
-import { bad, bool, int, list, num, obj, oneOf, only, str } from '../config.js';
+import { bad, bool, int, list, num, obj, oneOf, only, readConfigFile, str } from '../config.js';
 import { PallasError } from '../errors.js';
 import { SWITCH } from '../wire/gen.js';
 
@@ -350,19 +346,7 @@ export function normaliseScenario(doc: unknown, name = 'scenario'): Scenario {
 
 /** Reads and validates a scenario file (.yaml, .yml or .json). */
 export function loadScenario(file: string): Scenario {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new PallasError('BAD_CONFIG', `cannot read scenario ${file}: ${(e as Error).message}`);
-  }
-  let doc: unknown;
-  try {
-    doc = extname(file) === '.json' ? JSON.parse(text) : parseYaml(text);
-  } catch (e) {
-    const where = e instanceof YAMLParseError && e.linePos ? ` (line ${e.linePos[0].line})` : '';
-    throw new PallasError('BAD_CONFIG', `${file}: not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'}${where}: ${(e as Error).message.split('\n')[0]}`);
-  }
+  const doc = readConfigFile(file, 'scenario');
   try {
     return normaliseScenario(doc, file.replace(/^.*\//, '').replace(/\.[^.]*$/, ''));
   } catch (e) {

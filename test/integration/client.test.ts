@@ -207,8 +207,8 @@ describe('load generator against real servers', () => {
     expect(hdr.decodeFromCompressedBase64(doc.all.histogram).totalCount).toBe(doc.replies);
     expect(hdr.decodeFromCompressedBase64(doc.perType.long!.histogram).totalCount).toBe(doc.perType.long!.replies);
     const bad = spawnSync(process.execPath, [cli, 'client', '--dst', '127.0.0.1:9'], { encoding: 'utf8' });
-    expect(bad.status).toBe(1);
-    expect(bad.stderr).toMatch(/BAD_CONFIG: pallas client needs --config/);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^pallas client: USAGE: pallas client needs --config/);
   });
 
   it('starts at a wall-clock time; with --stdin it takes its config from stdin and stops when stdin closes', async () => {

@@ -104,6 +104,44 @@ describe.skipIf(!ready)('pallas up', () => {
     expect(code).toBe(0);
   });
 
+  it('--kv gives the servers a RocksDB store (GET/SCAN served), --agent-port fixes the agents\' ports; without a store the refusals show', async () => {
+    const kvDir = join(tmp, 'kv');
+    for (const withKv of [true, false]) {
+      const agentPort = BASE + 20 + (withKv ? 0 : 4);
+      const up = spawn(process.execPath, [cli, 'up', '--servers', '2', '--switch-port', '0', '--control-port', '0', '--server-port', String(BASE + 30 + (withKv ? 0 : 4)),
+        '--agent-port', String(agentPort), ...(withKv ? ['--kv', kvDir] : []), '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      procs.push(up);
+      const line = await firstLine(up, 60_000);
+      expect(line.kv).toBe(withKv ? kvDir : null);
+      for (const i of [0, 1]) {
+        const h = (await (await fetch(`http://127.0.0.1:${agentPort + i}/v1/health`)).json()) as { index: number };
+        expect(typeof h.index).toBe('number');
+      }
+      const client = await UdpClient.open('127.0.0.1', (line.switch as { port: number }).port);
+      try {
+        const kv = new Uint8Array(6);
+        new DataView(kv.buffer).setUint32(0, 7);  // network byte order (docs/wire-format.md)
+        new DataView(kv.buffer).setUint16(4, 10);
+        for (let i = 0; i < 10; i++) await client.send(Type.GET, kv);
+        await client.until((g) => g.length === 10, 10_000);
+        if (withKv) {
+          expect(client.replies()).toHaveLength(10);
+        } else {
+          // Refused for want of a handler: each answered with a drop notice, and counted where the operator looks.
+          expect(client.notices()).toHaveLength(10);
+          const url = line.control as string;
+          await waitFor(() => status(url).servers.reduce((a, sv) => a + (sv.stats.refused ?? 0), 0) === 10, 'the refusals in the status', 5000, 100);
+          expect(execFileSync(process.execPath, [cli, 'status', '--control', url], { encoding: 'utf8' })).toMatch(/refused \d+ \(no handler for their type\)/);
+          expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^pallas_server_refused_total\{server="\d"\} \d+$/m);
+        }
+      } finally {
+        client.close();
+      }
+      up.kill('SIGINT');
+      expect(await new Promise((r) => up.once('exit', r))).toBe(0);
+    }
+  });
+
   it('shapes the bimodal workload across 4 server processes per the plan, with WRR shares equal to the weights', async () => {
     const cfg = join(tmp, 'control.yaml');
     writeFileSync(cfg, ['workload: [ { type: short, meanUs: 10, share: 0.9 }, { type: long, meanUs: 100, share: 0.1 } ]',

@@ -119,14 +119,18 @@ describe('pallas sim', () => {
     const badFile = join(dir, 'bad.yaml');
     writeFileSync(badFile, SCENARIO.replace('server: cfcfs', 'server: fifo'));
     let r = await pallas(['sim', badFile, '--no-write']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`pallas: BAD_CONFIG: ${badFile}: scenario.systems[0].server: must be one of: cfcfs, dfcfs, darc, ts, ps\n`);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`pallas sim: BAD_CONFIG: ${badFile}: scenario.systems[0].server: must be one of: cfcfs, dfcfs, darc, ts, ps\n`);
     r = await pallas(['sim', file, '--requests', 'many', '--no-write']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/BAD_CONFIG: --requests must be an integer/);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('pallas sim: USAGE: --requests must be an integer >= 10 (see pallas sim --help)\n');
     r = await pallas(['sim']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/takes one scenario file/);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('pallas sim: USAGE: missing required argument \'scenario\' (see pallas sim --help)\n');
+    // A bare name finds bench/scenarios too, and a typo gets a suggestion.
+    r = await pallas(['sim', 'fig2', '--no-write']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^pallas sim: USAGE: no scenario file or scenario named 'fig2' \(did you mean fig2b\?\)/);
   });
 });
 

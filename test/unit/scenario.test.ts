@@ -75,8 +75,17 @@ describe('scenario files', () => {
   it('names the file and the line of a syntax error', () => {
     const f = join(dir, 'broken.yaml');
     writeFileSync(f, 'rack: { servers: 2\nloads: [\n');
-    expect(() => loadScenario(f)).toThrow(/broken\.yaml: not valid YAML \(line \d+\)/);
-    expect(() => loadScenario(join(dir, 'missing.yaml'))).toThrow(/cannot read scenario/);
+    expect(() => loadScenario(f)).toThrow(/broken\.yaml:\d+:\d+: not valid YAML: [^\n]+$/);
+    expect(() => loadScenario(join(dir, 'missing.yaml'))).toThrow(/missing\.yaml: cannot read the scenario config \(no such file\)/);
+    const j = join(dir, 'broken.json');
+    writeFileSync(j, '{\n  "rack": { "servers": 2,\n  oops\n}');
+    expect(() => loadScenario(j)).toThrow(/broken\.json:3:\d+: not valid JSON: /);
+    for (const empty of ['', '# only a comment\n']) {
+      writeFileSync(f, empty);
+      expect(() => loadScenario(f)).toThrow(/broken\.yaml: empty; a scenario config is a mapping/);
+    }
+    writeFileSync(f, '- a\n- b\n');
+    expect(() => loadScenario(f)).toThrow(/broken\.yaml: a scenario config is a mapping of its settings, not a list/);
   });
 });
 
