@@ -139,5 +139,8 @@ if (argv.length === 0) {
   program.outputHelp();
   process.exitCode = 2;
 } else {
-  await program.parseAsync(argv, { from: 'user' }).catch((e: unknown) => exitFor(e, argv, 'npm run bench --'));
+  await program.parseAsync(argv, { from: 'user' }).catch((e: unknown) => {
+    exitFor(e, argv, 'npm run bench --');
+    process.exit();
+  });
 }

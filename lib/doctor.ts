@@ -109,7 +109,7 @@ export async function doctor(version: string, opts: { switchGrpc?: string } = {}
       disables: info?.features.rocksdb && probe === 'ok' ? '' : 'the RocksDB handlers and workloads: apt-get install librocksdb-dev pkg-config; npm run build' },
     { name: 'hugepages', ok: hugepages.totalPages > 0 && hugepages.mounted,
       detail: `${hugepages.totalPages} x ${hugepages.pageSizeKb} kB, hugetlbfs ${hugepages.mounted ? 'mounted' : 'not mounted'}`,
-      disables: hugepages.totalPages > 0 && hugepages.mounted ? '' : 'DPDK at full speed (runs with --no-huge -m 256 instead; deploy/ sets hugepages up)' },
+      disables: hugepages.totalPages > 0 && hugepages.mounted ? '' : 'DPDK at full speed (runs with --no-huge -m 256 instead; the dpdk_host role of deploy/ansible sets hugepages up: docs/deploy.md)' },
     { name: 'cores', ok: cores.count >= 4, detail: `${cores.count} x ${cores.model}${cores.isolated ? `; isolated: ${cores.isolated}` : ''}`,
       disables: cores.count >= 4 ? '' : 'busy-polling workers (a machine this small runs the hybrid waiting mode and a scaled-down rack)' },
     { name: 'tsc', ok: tsc.hz > 0 && tsc.constant, detail: `${(tsc.hz / 1e9).toFixed(3)} GHz${tsc.constant ? ', constant and nonstop' : ', not invariant'}`,

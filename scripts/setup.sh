@@ -16,6 +16,11 @@ missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# --check: only say whether every system package is there (scripts/ensure.mjs asks).
+if [ "${1:-}" = "--check" ]; then
+  if ((${#missing[@]})); then echo "${missing[*]}"; exit 1; fi
+  exit 0
+fi
 if ((${#missing[@]})); then
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

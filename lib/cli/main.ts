@@ -252,4 +252,8 @@ const COMMANDS: Commands = {
   agent: runAgent, switch: runSwitch, client: runClientCmd, clock: runClock, inventory: runInventory, sim: runSim,
 };
 
-runProgram(COMMANDS, process.argv.slice(2)).then(() => {}, (e) => exitFor(e, process.argv.slice(2)));
+// On failure, exit now: a command that failed half-way may still hold handles (its --stdin lifeline, a socket).
+runProgram(COMMANDS, process.argv.slice(2)).then(() => {}, (e) => {
+  exitFor(e, process.argv.slice(2));
+  process.exit();
+});

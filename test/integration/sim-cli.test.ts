@@ -184,7 +184,7 @@ describe('pallas sim by name', () => {
     expect(readdirSync(join(out, 'd1-exponential')).sort()).toEqual(['p99.svg', 'result.json', 'runs.csv', 'summary.md', 'types.csv']);
     const bad = await pallas(['sim', 'fig99', '--quiet', '--no-write']);
     expect(bad.code).not.toBe(0);
-    expect(bad.stderr).toContain("no scenario file or paper scenario named 'fig99'");
+    expect(bad.stderr).toContain("no scenario file or scenario named 'fig99'");
     expect(bad.stderr).toContain('fig8b-port-bimodal');
   });
 

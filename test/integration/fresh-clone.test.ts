@@ -1,0 +1,52 @@
+// The README's promise: on a fresh clone, the npm commands do their own set-up. A clone of this
+// repository at HEAD with no node_modules, no build and no dist runs `npm run sim -- fig2b` (the
+// same pre-script as `npm run bench` and `npm test`): scripts/ensure.mjs finds the system packages
+// there, runs scripts/setup.sh for the npm dependencies and the build, then the command runs. A
+// second run sets up nothing; a changed source rebuilds only what it feeds.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { packageRoot } from '../../lib/native.js';
+import { checkPrereqs, commandWorks, need } from '../helpers/prereq.js';
+
+const ready = checkPrereqs('a fresh clone', [
+  need(existsSync(join(packageRoot, '.git')), 'a git checkout of Pallas'),
+  need(commandWorks('bash', [join(packageRoot, 'scripts', 'setup.sh'), '--check']), 'the system packages scripts/setup.sh installs'),
+]);
+const dir = mkdtempSync(join(tmpdir(), 'pallas-clone-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function npm(args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync('npm', args, { cwd: join(dir, 'pallas'), encoding: 'utf8', timeout: 600_000 });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+describe.runIf(ready)('a fresh clone', () => {
+  it('sets itself up on the first npm command, does nothing on the second, and rebuilds what a change feeds', () => {
+    execFileSync('git', ['clone', '-q', '--no-hardlinks', packageRoot, join(dir, 'pallas')]);
+    expect(existsSync(join(dir, 'pallas', 'node_modules'))).toBe(false);
+    const args = ['run', 'sim', '--', 'fig2b', '--requests', '2000', '--no-write', '--quiet'];
+    const first = npm(args);
+    expect(first.code, first.err.slice(-2000)).toBe(0);
+    expect(first.err).toMatch(/pallas set-up: no npm dependencies yet: running scripts\/setup\.sh/);
+    expect(first.out).toMatch(/DARC \[short=1\]/);
+    expect(existsSync(join(dir, 'pallas', 'build', 'Release', 'pallas.node'))).toBe(true);
+
+    const second = npm(args);
+    expect(second.code).toBe(0);
+    expect(second.err).not.toMatch(/pallas set-up/);
+
+    // A TypeScript source newer than the build: only the build runs again.
+    const src = join(dir, 'pallas', 'lib', 'version.ts');
+    const now = new Date();
+    utimesSync(src, now, now);
+    const third = npm(args);
+    expect(third.code, third.err.slice(-2000)).toBe(0);
+    expect(third.err).toMatch(/pallas set-up: the TypeScript older than the sources: npm run build/);
+    expect(third.err).not.toMatch(/setup\.sh/);
+  }, 900_000);
+});
