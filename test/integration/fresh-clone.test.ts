@@ -1,10 +1,12 @@
-// The README's promise: on a fresh clone, the npm commands do their own set-up. A clone of this
+// The package as a new user gets it. (1) `npm pack` gives a tarball that installs into an empty
+// project (its install script builds the addon, visibly) and runs `pallas doctor` and the API.
+// (2) The README's promise: on a fresh clone, the npm commands do their own set-up. A clone of this
 // repository at HEAD with no node_modules, no build and no dist runs `npm run sim -- fig2b` (the
 // same pre-script as `npm run bench` and `npm test`): scripts/ensure.mjs finds the system packages
 // there, runs scripts/setup.sh for the npm dependencies and the build, then the command runs. A
 // second run sets up nothing; a changed source rebuilds only what it feeds.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, utimesSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -24,6 +26,30 @@ function npm(args: string[]): { code: number; out: string; err: string } {
   const r = spawnSync('npm', args, { cwd: join(dir, 'pallas'), encoding: 'utf8', timeout: 600_000 });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
+
+describe.runIf(ready)('the packed package', () => {
+  it('installs into an empty project as a dependency, builds its addon, and runs pallas doctor and the API', () => {
+    const proj = join(dir, 'app');
+    mkdirSync(proj);
+    const tgz = execFileSync('npm', ['pack', '--pack-destination', dir, '--silent'], { cwd: packageRoot, encoding: 'utf8', timeout: 300_000 }).trim().split('\n').pop()!;
+    writeFileSync(join(proj, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true, type: 'module' }));
+    const inst = spawnSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts', join(dir, tgz)],
+      { cwd: proj, encoding: 'utf8', timeout: 600_000 });
+    expect(inst.status, `${inst.stdout.slice(-1500)}\n${inst.stderr.slice(-1500)}`).toBe(0);
+    // The native build shows (npm runs install scripts in the foreground when asked; the build says what it made).
+    expect(inst.stdout + inst.stderr).toMatch(/build-native: built build\/Release\/pallas\.node with features/);
+    const doctor = spawnSync(join(proj, 'node_modules', '.bin', 'pallas'), ['doctor', '--json'], { cwd: proj, encoding: 'utf8', timeout: 60_000 });
+    expect(doctor.status, doctor.stderr).toBe(0);
+    const report = JSON.parse(doctor.stdout) as { checks: { name: string; ok: boolean }[] };
+    expect(report.checks.find((c) => c.name === 'addon')?.ok).toBe(true);
+    // The API through the package's exports, with its types shipped beside it.
+    const api = spawnSync(process.execPath, ['--input-type=module', '-e', "import { VERSION, sim, wire } from 'pallas'; console.log(VERSION, typeof sim, typeof wire)"],
+      { cwd: proj, encoding: 'utf8' });
+    expect(api.stdout.trim()).toMatch(/^\d+\.\d+\.\d+ object object$/);
+    expect(existsSync(join(proj, 'node_modules', 'pallas', 'dist', 'lib', 'index.d.ts'))).toBe(true);
+    expect(existsSync(join(proj, 'node_modules', 'pallas', 'test'))).toBe(false);
+  }, 900_000);
+});
 
 describe.runIf(ready)('a fresh clone', () => {
   it('sets itself up on the first npm command, does nothing on the second, and rebuilds what a change feeds', () => {
