@@ -30,7 +30,9 @@ const payloads = Object.entries(spec.payloads).map(([name, p], i) => {
 const payloadOf = (t) => payloads.find((p) => p.name === t.payload) ?? fail(`type ${t.name}: unknown payload ${t.payload}`);
 const flagMask = spec.flags.reduce((m, f) => m | (1 << f.bit), spec.clone.mask);
 const reservedMask = 0xff & ~flagMask;
-function fail(msg) { throw new Error(`proto/wire.json: ${msg}`); }
+function fail(msg) {
+  throw new Error(`proto/wire.json: ${msg}`);
+}
 for (const t of spec.types) if (t.id <= 0 || t.id >= spec.maxTypes) fail(`type ${t.name}: id out of range`);
 if (new Set(spec.types.map((t) => t.id)).size !== spec.types.length) fail('duplicate type id');
 const cType = (bits) => `uint${bits}_t`;
@@ -45,8 +47,16 @@ const screaming = (s) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 // ---- C++ ------------------------------------------------------------------------------------
 function cpp() {
   const L = [];
-  L.push(`// ${BANNER}`, '// Wire format v1 constants and layout; see docs/wire-format.md.', '#pragma once', '',
-    '#include <cstdint>', '', 'namespace pallas::wire {', '');
+  L.push(
+    `// ${BANNER}`,
+    '// Wire format v1 constants and layout; see docs/wire-format.md.',
+    '#pragma once',
+    '',
+    '#include <cstdint>',
+    '',
+    'namespace pallas::wire {',
+    '',
+  );
   L.push(`inline constexpr uint8_t kVersion = ${spec.version};`);
   L.push(`inline constexpr uint8_t kMagic = ${hex(spec.magic)};`);
   L.push(`inline constexpr uint8_t kMagicVersion = ${hex(magicVersion)};`);
@@ -62,7 +72,8 @@ function cpp() {
   L.push('}  // namespace off', '');
   L.push(`inline constexpr uint8_t kCloneMask = ${hex(spec.clone.mask)};`);
   for (const [k, v] of Object.entries(spec.clone.values)) L.push(`inline constexpr uint8_t kClone${k[0]}${lower(k.slice(1))} = ${v};`);
-  for (const f of spec.flags) L.push(`inline constexpr uint8_t kFlag${camel(f.name).replace(/^./, (c) => c.toUpperCase())} = 1u << ${f.bit};  // ${f.doc}`);
+  for (const f of spec.flags)
+    L.push(`inline constexpr uint8_t kFlag${camel(f.name).replace(/^./, (c) => c.toUpperCase())} = 1u << ${f.bit};  // ${f.doc}`);
   L.push(`inline constexpr uint8_t kFlagsReserved = ${hex(reservedMask)};`, '');
   L.push('enum class PayloadKind : uint8_t {', '  kNone = 0,');
   for (const p of payloads) L.push(`  k${p.name[0].toUpperCase()}${p.name.slice(1)} = ${p.kind},  // ${p.doc}`);
@@ -79,7 +90,8 @@ function cpp() {
   L.push('};', '');
   L.push('struct TypeInfo {', '  uint8_t id;', '  const char* name;', '  PayloadKind payload;', '};');
   L.push('inline constexpr TypeInfo kTypes[] = {');
-  for (const t of spec.types) L.push(`    {${t.id}, "${lower(t.name)}", PayloadKind::k${payloadOf(t).name[0].toUpperCase()}${payloadOf(t).name.slice(1)}},`);
+  for (const t of spec.types)
+    L.push(`    {${t.id}, "${lower(t.name)}", PayloadKind::k${payloadOf(t).name[0].toUpperCase()}${payloadOf(t).name.slice(1)}},`);
   L.push('};', `inline constexpr uint32_t kTypeCount = ${spec.types.length};`, '');
   L.push('enum class Reason : uint8_t {');
   for (const r of spec.reasons) L.push(`  k${camel(r.name).replace(/^./, (c) => c.toUpperCase())} = ${r.id},  // ${r.doc}`);
@@ -111,11 +123,18 @@ function ts() {
   for (const f of header) L.push(`  { name: '${camel(f.name)}', offset: ${f.offset}, size: ${f.size} },`);
   L.push('] as const;', '');
   L.push(`export const CLONE_MASK = ${hex(spec.clone.mask)};`);
-  L.push(`export const Clone = { ${Object.entries(spec.clone.values).map(([k, v]) => `${k}: ${v}`).join(', ')} } as const;`);
+  L.push(
+    `export const Clone = { ${Object.entries(spec.clone.values)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ')} } as const;`,
+  );
   L.push(`export const Flag = { ${spec.flags.map((f) => `${f.name}: ${1 << f.bit}`).join(', ')} } as const;`);
   L.push(`export const FLAGS_RESERVED = ${hex(reservedMask)};`, '');
   L.push('export const PAYLOADS = {');
-  for (const p of payloads) L.push(`  ${p.name}: { kind: ${p.kind}, size: ${p.size}, fields: [${p.fields.map((f) => `{ name: '${camel(f.name)}', offset: ${f.offset}, size: ${f.size} }`).join(', ')}] },`);
+  for (const p of payloads)
+    L.push(
+      `  ${p.name}: { kind: ${p.kind}, size: ${p.size}, fields: [${p.fields.map((f) => `{ name: '${camel(f.name)}', offset: ${f.offset}, size: ${f.size} }`).join(', ')}] },`,
+    );
   L.push('} as const;', 'export type PayloadName = keyof typeof PAYLOADS;', '');
   L.push('export const Type = {');
   for (const t of spec.types) L.push(`  ${t.name}: ${t.id},`);
@@ -155,25 +174,41 @@ function p4() {
 function doc() {
   const L = [];
   L.push('# Wire format v1', '', `<!-- ${BANNER} -->`, '');
-  L.push('One UDP datagram per request and per reply, all fields in network byte order. The header is',
+  L.push(
+    'One UDP datagram per request and per reply, all fields in network byte order. The header is',
     `${headerSize} bytes, so a reply without payload is a 64-byte Ethernet frame as DPDK counts it`,
     '(14 Ethernet + 20 IPv4 + 8 UDP + ' + headerSize + '), 68 bytes on the wire with the FCS.',
-    `Default UDP port: ${spec.defaultUdpPort}. Largest datagram: ${spec.maxDatagram} bytes.`, '');
+    `Default UDP port: ${spec.defaultUdpPort}. Largest datagram: ${spec.maxDatagram} bytes.`,
+    '',
+  );
   L.push('| offset | bits | field | meaning |', '|---|---|---|---|');
   for (const f of header) L.push(`| ${f.offset} | ${f.bits} | \`${f.name}\` | ${f.doc} |`);
   L.push('', `\`magic_version\` is ${hex(magicVersion)}.`, '', '## Flags', '', '| bits | name | meaning |', '|---|---|---|');
-  L.push(`| 0-1 | clone | ${Object.entries(spec.clone.values).map(([k, v]) => `${v} ${lower(k)}`).join(', ')}; 3 is invalid |`);
+  L.push(
+    `| 0-1 | clone | ${Object.entries(spec.clone.values)
+      .map(([k, v]) => `${v} ${lower(k)}`)
+      .join(', ')}; 3 is invalid |`,
+  );
   for (const f of spec.flags) L.push(`| ${f.bit} | ${f.name} | ${f.doc} |`);
   L.push(`| others | reserved | must be 0 (mask ${hex(reservedMask)}) |`, '');
   L.push('## Request types and payloads', '', '| id | type | payload | meaning |', '|---|---|---|---|');
   for (const t of spec.types) L.push(`| ${t.id} | ${lower(t.name)} | ${t.payload} | ${t.doc} |`);
   L.push('', '| payload | fields (offset from the end of the header) | meaning |', '|---|---|---|');
   for (const p of payloads) L.push(`| ${p.name} | ${p.fields.map((f) => `\`${f.name}\` u${f.bits} @${f.offset}`).join(', ')} | ${p.doc} |`);
-  L.push('', 'Replies may carry any payload (values of a GET, the count of a SCAN); only requests are held',
-    'to their type\'s payload size. Bytes past the payload are ignored.', '');
-  L.push('## Validation', '', 'Every hop runs the same checks, in this order, and counts a rejected datagram under its',
+  L.push(
+    '',
+    'Replies may carry any payload (values of a GET, the count of a SCAN); only requests are held',
+    "to their type's payload size. Bytes past the payload are ignored.",
+    '',
+  );
+  L.push(
+    '## Validation',
+    '',
+    'Every hop runs the same checks, in this order, and counts a rejected datagram under its',
     'reason; nothing is thrown or crashes. A type outside the table is rejected only for requests, and',
-    'only where the hop knows its type table (the server); the switch forwards any type to a default group.', '');
+    'only where the hop knows its type table (the server); the switch forwards any type to a default group.',
+    '',
+  );
   L.push('| code | reason | when |', '|---|---|---|');
   for (const r of spec.reasons) L.push(`| ${r.id} | ${lower(r.name)} | ${r.doc} |`);
   L.push('', '## Drop causes (payload of a DROP_NOTICE reply)', '', '| code | cause | meaning |', '|---|---|---|');
@@ -194,9 +229,16 @@ const stale = [];
 for (const [rel, text] of Object.entries(outputs)) {
   const path = join(root, rel);
   let current = null;
-  try { current = readFileSync(path, 'utf8'); } catch { /* missing counts as stale */ }
+  try {
+    current = readFileSync(path, 'utf8');
+  } catch {
+    /* missing counts as stale */
+  }
   if (current === text) continue;
-  if (check) { stale.push(rel); continue; }
+  if (check) {
+    stale.push(rel);
+    continue;
+  }
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, text);
   console.log(`proto: wrote ${rel}`);

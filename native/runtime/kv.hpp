@@ -1,5 +1,5 @@
 // KvStore: the RocksDB database behind the GET and SCAN handlers, as the Pallas and Perséphone
-// papers use it (FACTS §6): a small database on tmpfs, keys `key00000000`.. (fixed width, so that
+// papers use it: a small database on tmpfs, keys `key00000000`.. (fixed width, so that
 // byte order is numeric order), read through mmap. GET(key, n) makes n point lookups of keys
 // key..key+n-1 (wrapping at the end of the key space); SCAN(key, n) walks one iterator over n
 // consecutive keys from key (wrapping to the first key at the end).

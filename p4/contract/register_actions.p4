@@ -2,7 +2,7 @@
 // contract can run there: one register action per register per packet, at most two comparisons,
 // cross-half assignments in paired registers, windows as a slice of the MAC timestamp, the rounding
 // of execution times in two steps, and the po2 choice by min and equality. Not the Pallas program
-// (issue 17: p4/pallas.p4); its stage layout here is the compiler's, and no packet path is complete.
+// (p4/pallas.p4); its stage layout here is the compiler's, and no packet path is complete.
 // test/integration/p4-contract.test.ts compiles it with bf-p4c.
 #include <core.p4>
 #include <tna.p4>

@@ -1,7 +1,7 @@
-// Bouncing hook (DESIGN §4): when a server's groups change towards shorter requests, the runtime
+// Bouncing hook: when a server's groups change towards shorter requests, the runtime
 // purges the queues of the groups it no longer serves well and hands those requests back to the
 // switch, flagged BOUNCED, to be re-scheduled with the current tables. Deciding *when* is the
-// runtime's (policy epochs, issue 5); this file is the mechanism every policy offers: remove the
+// runtime's (policy epochs); this file is the mechanism every policy offers: remove the
 // matching queued requests in queue order, skip any request already bounced once (never bounced
 // twice), and mark the removed ones BOUNCED.
 #pragma once

@@ -1,4 +1,4 @@
-// Clone rule (DESIGN §4): a request flagged clone (2) that finds no idle worker able to run it is
+// Clone rule: a request flagged clone (2) that finds no idle worker able to run it is
 // dropped and counted, never queued: the original is already queued elsewhere, and a queued clone
 // would only add load. Originals (1) and plain requests are unaffected. Runs in Policy::on_arrival,
 // before the policy's own enqueue, in every policy.

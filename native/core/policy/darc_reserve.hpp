@@ -1,4 +1,4 @@
-// DARC's reservation rule (Perséphone, as its public runtime implements it; FACTS §2), a pure
+// DARC's reservation rule (Perséphone, as its public runtime implements it), a pure
 // function so that tests can check it on hand-worked cases and a Pallas agent can show what it
 // would reserve.
 //

@@ -1,4 +1,4 @@
-// Epoch bouncing (DESIGN §4, paper §4.4 and Fig. 6): when a policy epoch changes a server's
+// Epoch bouncing (paper §4.4 and Fig. 6): when a policy epoch changes a server's
 // roles (the types it serves, or its reservations), requests queued under the old roles may now
 // hold up the shorter requests the server is meant to serve. After the epoch, the first request
 // that arrives of a type t purges the queued requests of every type with a longer mean than t's

@@ -1,5 +1,5 @@
 // Policy: the one interface of every intra-server scheduling policy (cfcfs, dfcfs, darc, ts, ps).
-// The same object runs under the real clock in the server runtime (issue 5), under the virtual
+// The same object runs under the real clock in the server runtime, under the virtual
 // clock of native/sim, and under a fake clock in the unit tests: time is always passed in (ns),
 // nothing here does I/O, takes a lock or starts a thread.
 //

@@ -1,6 +1,6 @@
 // Dispatcher: the one interface of every rack switch policy — the Pallas pipeline and the
-// baselines' switches (DESIGN §5) — as pure logic with time passed in. The simulator drives it
-// with a virtual clock; the software switch (issue 6) drives it with real packets. `handle` is
+// baselines' switches — as pure logic with time passed in. The simulator drives it
+// with a virtual clock; the software switch drives it with real packets. `handle` is
 // the driver's id for a request (simulator: request slot; software switch: buffer slot): a
 // dispatcher that holds requests (draconis, jbsq) hands the handle back when it releases one.
 //

@@ -1,4 +1,4 @@
-// Draconis (DESIGN §5): one FCFS queue in the switch; servers pull. The switch knows each
+// Draconis: one FCFS queue in the switch; servers pull. The switch knows each
 // server's free workers (credits: all free at start; one used per request sent; one returned by
 // each reply or drop notice, which doubles as the worker's pull). A request goes straight to the
 // server with the most free workers, or waits in the switch queue; a returning credit takes the

@@ -64,7 +64,7 @@ class ReplyFilter {
   uint64_t n_evicted_ = 0;
 };
 
-// The reply path every cloning switch shares (DESIGN §4). A drop notice skips the filter's store: a
+// The reply path every cloning switch shares. A drop notice skips the filter's store: a
 // dropped clone's notice stops at the switch (the original may still answer; it only clears an
 // entry the original left); any other notice goes on to the client. A reply of a cloned request
 // goes through the filter; any other reply is forwarded.

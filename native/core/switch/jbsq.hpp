@@ -1,4 +1,4 @@
-// R2P2's JBSQ(n) at rack scale (DESIGN §5): the switch counts each server's outstanding requests
+// R2P2's JBSQ(n) at rack scale: the switch counts each server's outstanding requests
 // exactly (up on send, down when the server's reply or drop notice passes the switch) and sends a
 // request to the least-loaded server whose count is below n per worker; when every server is at
 // its bound the request waits in the switch's FIFO and the next reply from a server releases the

@@ -1,4 +1,4 @@
-// NetClone (FACTS §4): two distinct random servers; when both were idle at their last reply
+// NetClone: two distinct random servers; when both were idle at their last reply
 // (outstanding below their worker count), the request goes to both — original (flag 1) to the
 // first, clone (flag 2) to the second, which drops it if it has no idle worker — and the reply
 // filter forwards the first reply only. Otherwise one copy goes to the idle one, or to the less

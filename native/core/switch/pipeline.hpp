@@ -1,4 +1,4 @@
-// The Pallas switch pipeline (paper Algorithm 2, DESIGN §4) as pure logic over tables and
+// The Pallas switch pipeline (paper Algorithm 2) as pure logic over tables and
 // registers, time passed in. docs/switch-contract.md is its spec, written for what a Tofino 1 can
 // run; the software switch and the simulator run this code, and the P4 program implements the same
 // stages with the same integer behaviour.

@@ -1,4 +1,4 @@
-// RackSched's switch (FACTS §3): power-of-two choices. Two distinct random servers; the request
+// RackSched's switch: power-of-two choices. Two distinct random servers; the request
 // goes to the one with the shorter queue as last reported in a reply from that server, so the
 // information is at least one server-to-switch delay old. A server reports its outstanding count
 // (queued + running) in every reply; until it has replied once, it counts as empty. Ties go to

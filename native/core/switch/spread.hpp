@@ -1,4 +1,4 @@
-// Oblivious spreading (DESIGN §5): `random` sends each request to a uniformly random server,
+// Oblivious spreading: `random` sends each request to a uniformly random server,
 // `rr` to the servers in turn. Neither looks at replies.
 #pragma once
 

@@ -52,7 +52,7 @@ inline constexpr uint8_t kFlagsReserved = 0xE0;
 enum class PayloadKind : uint8_t {
   kNone = 0,
   kSpin = 1,  // spin on the TSC for spin_ns
-  kKv = 2,  // count keys starting at key (GET: point lookups; SCAN: one iterator walk)
+  kKv = 2,  // count keys starting at key, wrapping to the first key past the last one (GET: point lookups; SCAN: one iterator walk)
 };
 
 // Minimum request payload size per PayloadKind.
@@ -72,11 +72,11 @@ enum class Type : uint8_t {
   kExp = 4,  // synthetic request with exponential service (App. D.1)
   kGet = 10,  // RocksDB GET(count): count point lookups
   kScan = 11,  // RocksDB SCAN(count): an iterator over count consecutive keys
-  kPayment = 20,  // TPC-C Payment (5 us)
-  kOrderStatus = 21,  // TPC-C OrderStatus (6 us)
-  kNewOrder = 22,  // TPC-C NewOrder (16 us)
-  kDelivery = 23,  // TPC-C Delivery (62 us)
-  kStockLevel = 24,  // TPC-C StockLevel (74 us)
+  kPayment = 20,  // TPC-C Payment (5 us); the tpcc handler spins this profile time and ignores spin_ns, a spin handler spins spin_ns
+  kOrderStatus = 21,  // TPC-C OrderStatus (6 us); the tpcc handler spins this profile time and ignores spin_ns, a spin handler spins spin_ns
+  kNewOrder = 22,  // TPC-C NewOrder (16 us); the tpcc handler spins this profile time and ignores spin_ns, a spin handler spins spin_ns
+  kDelivery = 23,  // TPC-C Delivery (62 us); the tpcc handler spins this profile time and ignores spin_ns, a spin handler spins spin_ns
+  kStockLevel = 24,  // TPC-C StockLevel (74 us); the tpcc handler spins this profile time and ignores spin_ns, a spin handler spins spin_ns
 };
 
 struct TypeInfo {
