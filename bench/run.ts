@@ -29,11 +29,23 @@ function durationOf(v: string | undefined): number | undefined {
   if (!Number.isInteger(d) || d < 100) usage('--duration must be an integer >= 100 (ms)');
   return d;
 }
-const list = (v: string | undefined) => v?.split(',').map((x) => x.trim()).filter(Boolean);
+const list = (v: string | undefined) =>
+  v
+    ?.split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 interface LiveFlags {
-  quick?: boolean; loads?: string; systems?: string; duration?: string; testbed?: string; servers?: string; workers?: string;
-  scale?: string; json?: boolean; out?: string;
+  quick?: boolean;
+  loads?: string;
+  systems?: string;
+  duration?: string;
+  testbed?: string;
+  servers?: string;
+  workers?: string;
+  scale?: string;
+  json?: boolean;
+  out?: string;
 }
 
 async function runWorkload(name: string, o: LiveFlags): Promise<void> {
@@ -41,7 +53,8 @@ async function runWorkload(name: string, o: LiveFlags): Promise<void> {
   const loads = list(o.loads)?.map(Number);
   if (loads && loads.some((l) => !(l > 0 && l < 2))) usage('--loads must be numbers in (0, 2), comma-separated');
   const systems = list(o.systems) as LiveSystem[] | undefined;
-  if (systems && systems.some((s) => !(LIVE_SYSTEMS as readonly string[]).includes(s))) usage(`--systems must be among ${LIVE_SYSTEMS.join(', ')}`);
+  if (systems && systems.some((s) => !(LIVE_SYSTEMS as readonly string[]).includes(s)))
+    usage(`--systems must be among ${LIVE_SYSTEMS.join(', ')}`);
   if (systems && new Set(systems).size !== systems.length) usage('--systems lists a system twice');
   const count = (flag: string, v: string | undefined) => {
     if (v === undefined) return undefined;
@@ -53,13 +66,21 @@ async function runWorkload(name: string, o: LiveFlags): Promise<void> {
   if (scale !== undefined && !(scale >= 1 && scale <= 10_000)) usage('--scale must be a number in [1, 10000]');
   const servers = count('servers', o.servers);
   const workers = count('workers', o.workers);
-  if (o.testbed && (servers || workers)) usage('--servers and --workers size a rack on this machine; a testbed\'s size is its inventory');
+  if (o.testbed && (servers || workers)) usage("--servers and --workers size a rack on this machine; a testbed's size is its inventory");
   const testbed = o.testbed ? loadInventory(o.testbed) : undefined;
   const tty = process.stderr.isTTY;
   const run = await runLiveBench({
-    workload: name, quick: o.quick ?? false, out: outOf(o), log: o.json ? () => {} : log,
-    ...(loads ? { loads } : {}), ...(systems ? { systems } : {}), ...(durationMs ? { durationMs } : {}),
-    ...(servers ? { servers } : {}), ...(workers ? { workers } : {}), ...(scale ? { scale } : {}), ...(testbed ? { testbed } : {}),
+    workload: name,
+    quick: o.quick ?? false,
+    out: outOf(o),
+    log: o.json ? () => {} : log,
+    ...(loads ? { loads } : {}),
+    ...(systems ? { systems } : {}),
+    ...(durationMs ? { durationMs } : {}),
+    ...(servers ? { servers } : {}),
+    ...(workers ? { workers } : {}),
+    ...(scale ? { scale } : {}),
+    ...(testbed ? { testbed } : {}),
     progress: (s) => process.stderr.write(tty ? `\r\x1b[K${s}` : s ? `${s}\n` : ''),
   }).catch((e: unknown) => {
     if (tty) process.stderr.write('\n');
@@ -73,7 +94,7 @@ async function runWorkload(name: string, o: LiveFlags): Promise<void> {
 function buildBench(): Command {
   const program = new Command('npm run bench --')
     .usage('<benchmark> [options]')
-    .description('Pallas\'s benchmarks: the paper\'s workloads on a live rack (this machine, or a testbed), and the parts measured alone')
+    .description("Pallas's benchmarks: the paper's workloads on a live rack (this machine, or a testbed), and the parts measured alone")
     .showSuggestionAfterError(true)
     .allowExcessArguments(false)
     .exitOverride()
@@ -81,53 +102,93 @@ function buildBench(): Command {
     .addHelpText('after', '\nEach benchmark prints its figures and writes results/ (--out). Docs: docs/bench.md.');
   const workloads = Object.keys(WORKLOADS);
   for (const name of workloads) {
-    program.command(name).allowExcessArguments(false)
-      .description(`the paper's ${name} workload on a live rack: ${DEFAULT_SYSTEMS.join(' against ')} (or --systems), p99 against load, the simulator beside`)
+    program
+      .command(name)
+      .allowExcessArguments(false)
+      .description(
+        `the paper's ${name} workload on a live rack: ${DEFAULT_SYSTEMS.join(' against ')} (or --systems), p99 against load, the simulator beside`,
+      )
       .option('--quick', '3 loads, 2 s each (default: 6 loads, 5 s each)')
-      .option('--loads <list>', 'loads as fractions of the rack\'s capacity, e.g. 0.2,0.5,0.8')
+      .option('--loads <list>', "loads as fractions of the rack's capacity, e.g. 0.2,0.5,0.8")
       .option('--systems <list>', `among ${LIVE_SYSTEMS.join(', ')} (default ${DEFAULT_SYSTEMS.join(',')})`)
       .option('--duration <ms>', 'per load point')
-      .option('--testbed <inventory>', 'drive the hosts of this ansible inventory instead of this machine (docs/deploy.md, docs/testbed.md)')
+      .option(
+        '--testbed <inventory>',
+        'drive the hosts of this ansible inventory instead of this machine (docs/deploy.md, docs/testbed.md)',
+      )
       .option('--servers <n>', 'servers of the rack on this machine (default: sized to it)')
       .option('--workers <n>', 'workers per server on this machine')
-      .option('--scale <k>', 'multiply spin service times by k (default: enough for this machine\'s software path; 1 on a testbed)')
+      .option('--scale <k>', "multiply spin service times by k (default: enough for this machine's software path; 1 on a testbed)")
       .option('--json', 'print the result document')
       .option('--out <dir>', 'where results go (default results/)')
-      .addHelpText('after', `\nExamples:\n  $ npm run bench -- ${name}\n  $ npm run bench -- ${name} --quick --systems pallas,rs-darc,r2p2\n`
-        + `  $ npm run bench -- ${name} --testbed deploy/ansible/inventory/mine.yml\n`)
+      .addHelpText(
+        'after',
+        `\nExamples:\n  $ npm run bench -- ${name}\n  $ npm run bench -- ${name} --quick --systems pallas,rs-darc,r2p2\n` +
+          `  $ npm run bench -- ${name} --testbed deploy/ansible/inventory/mine.yml\n`,
+      )
       .action(async (o: LiveFlags) => runWorkload(name, o));
   }
-  program.command('io').allowExcessArguments(false).description('transport packets/s of the mem, UDP and DPDK paths, next to dpdk-testpmd')
-    .option('--duration <ms>', 'per point', '2000').option('--out <dir>', 'where results go')
-    .action(async (o: { duration: string; out?: string }) => { await runIo({ durationMs: durationOf(o.duration)!, out: outOf(o), log }); });
-  program.command('runtime').allowExcessArguments(false)
+  program
+    .command('io')
+    .allowExcessArguments(false)
+    .description('transport packets/s of the mem, UDP and DPDK paths, next to dpdk-testpmd')
+    .option('--duration <ms>', 'per point', '2000')
+    .option('--out <dir>', 'where results go')
+    .action(async (o: { duration: string; out?: string }) => {
+      await runIo({ durationMs: durationOf(o.duration)!, out: outOf(o), log });
+    });
+  program
+    .command('runtime')
+    .allowExcessArguments(false)
     .description('the server runtime: dispatcher req/s, added latency, RocksDB through it against direct, DPDK echo against testpmd')
-    .option('--duration <ms>', 'per point', '2000').option('--out <dir>', 'where results go')
-    .action(async (o: { duration: string; out?: string }) => { await runRuntimeBench({ durationMs: durationOf(o.duration)!, out: outOf(o), log }); });
-  program.command('sim').allowExcessArguments(false).description('simulator events/s (M/M/16, 10^7 requests) and the Fig. 2b scenario')
-    .option('--requests <n>', 'requests per run').option('--out <dir>', 'where results go')
+    .option('--duration <ms>', 'per point', '2000')
+    .option('--out <dir>', 'where results go')
+    .action(async (o: { duration: string; out?: string }) => {
+      await runRuntimeBench({ durationMs: durationOf(o.duration)!, out: outOf(o), log });
+    });
+  program
+    .command('sim')
+    .allowExcessArguments(false)
+    .description('simulator events/s (M/M/16, 10^7 requests) and the Fig. 2b scenario')
+    .option('--requests <n>', 'requests per run')
+    .option('--out <dir>', 'where results go')
     .action(async (o: { requests?: string; out?: string }) => {
       const requests = o.requests === undefined ? undefined : Number(o.requests);
       if (requests !== undefined && (!Number.isSafeInteger(requests) || requests < 10)) usage('--requests must be an integer >= 10');
       await runSimBench({ out: outOf(o), log, ...(requests ? { requests } : {}) });
     });
-  program.command('never-loses').allowExcessArguments(false)
-    .description('Pallas (learned) against RS-DARC, RS-cFCFS and the central queue on every static paper scenario at every load; exits 1 on a miss')
-    .option('--seeds <list>', 'seeds', '1,2,3').option('--scenarios <list>', 'paper scenario names (default: all static ones)')
-    .option('--random <n>', 'n random mixes instead of the paper\'s scenarios').option('--loads <list>', 'loads in (0, 0.95]')
-    .option('--requests <n>', 'requests per run').option('--out <dir>', 'where results go')
+  program
+    .command('never-loses')
+    .allowExcessArguments(false)
+    .description(
+      'Pallas (learned) against RS-DARC, RS-cFCFS and the central queue on every static paper scenario at every load; exits 1 on a miss',
+    )
+    .option('--seeds <list>', 'seeds', '1,2,3')
+    .option('--scenarios <list>', 'paper scenario names (default: all static ones)')
+    .option('--random <n>', "n random mixes instead of the paper's scenarios")
+    .option('--loads <list>', 'loads in (0, 0.95]')
+    .option('--requests <n>', 'requests per run')
+    .option('--out <dir>', 'where results go')
     .action(async (o: { seeds: string; scenarios?: string; random?: string; loads?: string; requests?: string; out?: string }) => {
       const seeds = list(o.seeds)!.map(Number);
       if (seeds.some((s) => !Number.isSafeInteger(s) || s < 0)) usage('--seeds must be non-negative integers, comma-separated');
       const random = o.random === undefined ? undefined : Number(o.random);
-      if (random !== undefined && !(Number.isInteger(random) && random >= 1 && random <= 1000)) usage('--random must be an integer in [1, 1000]');
+      if (random !== undefined && !(Number.isInteger(random) && random >= 1 && random <= 1000))
+        usage('--random must be an integer in [1, 1000]');
       const requests = o.requests === undefined ? undefined : Number(o.requests);
       if (requests !== undefined && (!Number.isSafeInteger(requests) || requests < 1000)) usage('--requests must be an integer >= 1000');
       const loads = list(o.loads)?.map(Number);
       if (loads && loads.some((l) => !(l > 0 && l <= 0.95))) usage('--loads must be numbers in (0, 0.95], comma-separated');
       const scenarios = list(o.scenarios);
-      const points = await runCheck({ out: outOf(o), log, seeds, ...(scenarios ? { scenarios } : {}),
-        ...(random ? { random } : {}), ...(requests ? { requests } : {}), ...(loads ? { loads } : {}) });
+      const points = await runCheck({
+        out: outOf(o),
+        log,
+        seeds,
+        ...(scenarios ? { scenarios } : {}),
+        ...(random ? { random } : {}),
+        ...(requests ? { requests } : {}),
+        ...(loads ? { loads } : {}),
+      });
       if (points.some((p) => p.miss.length)) process.exitCode = 1;
     });
   return program;

@@ -105,7 +105,10 @@ export function readConfigFile(file: string, what: string): Obj {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new PallasError('BAD_CONFIG', `${file}: cannot read the ${what} config (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : (e as Error).message})`);
+    throw new PallasError(
+      'BAD_CONFIG',
+      `${file}: cannot read the ${what} config (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : (e as Error).message})`,
+    );
   }
   const json = extname(file) === '.json';
   let doc: unknown;
@@ -119,13 +122,22 @@ export function readConfigFile(file: string, what: string): Obj {
       const pos = /position (\d+)/.exec(msg);
       if (pos) where = `:${lineCol(text, Number(pos[1]))}`;
     }
-    throw new PallasError('BAD_CONFIG', `${file}${where}: not valid ${json ? 'JSON' : 'YAML'}: ${msg.replace(/ at line \d+, column \d+:?$/, '').replace(/ in JSON at position \d+.*$/, '')}`);
+    throw new PallasError(
+      'BAD_CONFIG',
+      `${file}${where}: not valid ${json ? 'JSON' : 'YAML'}: ${msg.replace(/ at line \d+, column \d+:?$/, '').replace(/ in JSON at position \d+.*$/, '')}`,
+    );
   }
   if (doc === null || doc === undefined) {
-    throw new PallasError('BAD_CONFIG', `${file}: empty; a ${what} config is a mapping of its settings (give at least one, or leave out --config for the defaults)`);
+    throw new PallasError(
+      'BAD_CONFIG',
+      `${file}: empty; a ${what} config is a mapping of its settings (give at least one, or leave out --config for the defaults)`,
+    );
   }
   if (typeof doc !== 'object' || Array.isArray(doc)) {
-    throw new PallasError('BAD_CONFIG', `${file}: a ${what} config is a mapping of its settings, not ${Array.isArray(doc) ? 'a list' : `a ${typeof doc}`}`);
+    throw new PallasError(
+      'BAD_CONFIG',
+      `${file}: a ${what} config is a mapping of its settings, not ${Array.isArray(doc) ? 'a list' : `a ${typeof doc}`}`,
+    );
   }
   return doc as Obj;
 }

@@ -22,8 +22,27 @@ export type PallasErrorCode =
   | 'ACCOUNTING' // a load-generator run lost track of requests (sent != replies + drops + timeouts)
   | 'INTERNAL'; // a native error without a code: a bug
 
-const KNOWN = new Set<string>(['USAGE', 'ADDON_MISSING', 'BAD_CONFIG', 'BAD_POLICY', 'NO_DPDK', 'NO_ROCKSDB', 'EAL_INIT', 'PORT_START',
-  'SOCKET', 'ROCKSDB', 'CLOSED', 'KV_OPEN', 'PIN', 'STOPPED', 'TIMEOUT', 'AUTH', 'UNREACHABLE', 'ACCOUNTING', 'INTERNAL']);
+const KNOWN = new Set<string>([
+  'USAGE',
+  'ADDON_MISSING',
+  'BAD_CONFIG',
+  'BAD_POLICY',
+  'NO_DPDK',
+  'NO_ROCKSDB',
+  'EAL_INIT',
+  'PORT_START',
+  'SOCKET',
+  'ROCKSDB',
+  'CLOSED',
+  'KV_OPEN',
+  'PIN',
+  'STOPPED',
+  'TIMEOUT',
+  'AUTH',
+  'UNREACHABLE',
+  'ACCOUNTING',
+  'INTERNAL',
+]);
 
 export class PallasError extends Error {
   readonly code: PallasErrorCode;
@@ -56,6 +75,5 @@ export function toPallasError(e: unknown): PallasError {
   if (e instanceof PallasError) return e;
   const err = e instanceof Error ? e : new Error(String(e));
   const code = (err as { code?: unknown }).code;
-  return new PallasError(typeof code === 'string' && KNOWN.has(code) ? (code as PallasErrorCode) : 'INTERNAL',
-    err.message, { cause: err });
+  return new PallasError(typeof code === 'string' && KNOWN.has(code) ? (code as PallasErrorCode) : 'INTERNAL', err.message, { cause: err });
 }

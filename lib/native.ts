@@ -8,15 +8,28 @@ import { fileURLToPath } from 'node:url';
 import { PallasError } from './errors.js';
 
 export interface NativeHeader {
-  type: number; flags: number; group: number; server: number; queueLen: number;
-  index: number; timeNs: number; reqId: number; sendTs: number;
+  type: number;
+  flags: number;
+  group: number;
+  server: number;
+  queueLen: number;
+  index: number;
+  timeNs: number;
+  reqId: number;
+  sendTs: number;
 }
-export interface NativeEndpoint { ip: string; port: number; mac: string }
+export interface NativeEndpoint {
+  ip: string;
+  port: number;
+  mac: string;
+}
 export type NativeTransportConfig =
   | { kind: 'udp'; bindIp: string; port: number; socketBuf: number }
   | { kind: 'dpdk'; device: string; ip: string; udpPort: number; peerMac: string; rxDesc: number; txDesc: number; mbufs: number }
   | { kind: 'mem'; link: NativeMemLink; side: 0 | 1 };
-export interface NativeMemLink { readonly __brand: 'MemLink' }
+export interface NativeMemLink {
+  readonly __brand: 'MemLink';
+}
 export interface NativeEcho {
   start(): void;
   stop(): void;
@@ -25,21 +38,51 @@ export interface NativeEcho {
   echoCounters(): BigUint64Array;
   transportCounters(): BigUint64Array;
 }
-export interface NativePumpResult { sent: number; received: number; elapsedNs: number; rttP50Ns: number; rttP99Ns: number }
+export interface NativePumpResult {
+  sent: number;
+  received: number;
+  elapsedNs: number;
+  rttP50Ns: number;
+  rttP99Ns: number;
+}
 export interface NativeBuildInfo {
   features: { dpdk: boolean; rocksdb: boolean };
-  napiVersion: number; dpdkVersion: string; rocksdbVersion: string; compiler: string;
+  napiVersion: number;
+  dpdkVersion: string;
+  rocksdbVersion: string;
+  compiler: string;
 }
 
-export interface NativeSummary { mean: number; p50: number; p99: number; p999: number }
+export interface NativeSummary {
+  mean: number;
+  p50: number;
+  p99: number;
+  p999: number;
+}
 export interface NativePolicyCounters {
-  n_arrivals: number; n_dispatched: number; n_completed: number; n_drop_full: number;
-  n_drop_clone: number; n_bounced: number; n_preempted: number; n_reserved: number;
+  n_arrivals: number;
+  n_dispatched: number;
+  n_completed: number;
+  n_drop_full: number;
+  n_drop_clone: number;
+  n_bounced: number;
+  n_preempted: number;
+  n_reserved: number;
 }
 export interface NativeDispatchCounters {
-  n_requests: number; n_bounced: number; n_cloned: number; n_held: number; n_drop_no_server: number; n_drop_full: number;
-  n_replies: number; n_replies_filtered: number; n_clone_drop_notices: number; n_unmapped: number; n_filter_evicted: number;
-  n_clone_suppressed: number; n_po2: number;
+  n_requests: number;
+  n_bounced: number;
+  n_cloned: number;
+  n_held: number;
+  n_drop_no_server: number;
+  n_drop_full: number;
+  n_replies: number;
+  n_replies_filtered: number;
+  n_clone_drop_notices: number;
+  n_unmapped: number;
+  n_filter_evicted: number;
+  n_clone_suppressed: number;
+  n_po2: number;
 }
 export interface NativeSimSession {
   /** Runs every event up to untilNs; resolves true once the run is over. */
@@ -51,21 +94,47 @@ export interface NativeSimSession {
   finish(): NativeSimResult;
 }
 export interface NativeSimResult {
-  offeredRps: number; achievedRps: number; arrivalRps: number;
-  requests: number; measured: number; completed: number; dropped: { queueFull: number; clone: number; switch: number };
-  lost: number; duplicates: number; cloneCopies: number; bouncedReroutes: number; updates: number; serverMoves: number;
+  offeredRps: number;
+  achievedRps: number;
+  arrivalRps: number;
+  requests: number;
+  measured: number;
+  completed: number;
+  dropped: { queueFull: number; clone: number; switch: number };
+  lost: number;
+  duplicates: number;
+  cloneCopies: number;
+  bouncedReroutes: number;
+  updates: number;
+  serverMoves: number;
   switch: NativeDispatchCounters;
   timeline?: { tMs: number; count: number[]; p99Us: number[] }[];
-  events: number; eventsPerSec: number; wallS: number; simTimeS: number;
-  latencyUs: NativeSummary; waitUs: NativeSummary; slowdown: NativeSummary;
-  waitedFraction: number; inSystemMean: number;
-  perType: Record<string, { generated: number; measured: number; latencyUs: NativeSummary; waitUs: NativeSummary; slowdown: NativeSummary }>;
+  events: number;
+  eventsPerSec: number;
+  wallS: number;
+  simTimeS: number;
+  latencyUs: NativeSummary;
+  waitUs: NativeSummary;
+  slowdown: NativeSummary;
+  waitedFraction: number;
+  inSystemMean: number;
+  perType: Record<
+    string,
+    { generated: number; measured: number; latencyUs: NativeSummary; waitUs: NativeSummary; slowdown: NativeSummary }
+  >;
   perServerCompleted: number[];
   policy: NativePolicyCounters;
   reservation?: string;
   aborted: boolean;
 }
-export interface NativeItem { handle: number; type: number; flags?: number; group?: number; enqNs?: number; workNs?: number }
+export interface NativeItem {
+  handle: number;
+  type: number;
+  flags?: number;
+  group?: number;
+  enqNs?: number;
+  workNs?: number;
+}
 export interface NativeReservation {
   groups: { types: number[]; meanNs: number; demand: number; first: number; count: number; spill: boolean }[];
   spillway: number;
@@ -75,7 +144,11 @@ export interface NativePolicyHarness {
   arrive(item: NativeItem, nowNs: number): { admit: 'queued' | 'drop_full' | 'drop_clone'; wake: number | null };
   next(worker: number, nowNs: number): (Required<NativeItem> & { budgetNs: number | null }) | null;
   complete(worker: number, item: NativeItem, serviceNs: number, nowNs: number): void;
-  sliceEnd(worker: number, item: NativeItem, nowNs: number): { verdict: 'continue' | 'requeued'; budgetNs: number | null; switchCostNs: number };
+  sliceEnd(
+    worker: number,
+    item: NativeItem,
+    nowNs: number,
+  ): { verdict: 'continue' | 'requeued'; budgetNs: number | null; switchCostNs: number };
   bounce(filter: { by: 'group' | 'type'; values: number[] }): Required<NativeItem>[];
   takeKick(): boolean;
   idle(): number[];
@@ -87,20 +160,35 @@ export interface NativePolicyHarness {
 }
 
 export interface NativeSwitchTables {
-  typeToGroup?: Record<number, number>; defaultGroup?: number; tauShift?: number; clone?: boolean;
+  typeToGroup?: Record<number, number>;
+  defaultGroup?: number;
+  tauShift?: number;
+  clone?: boolean;
   groups: { wrr: { server: number; weight: number }[]; cThres?: number; cloneTarget?: number | null; balance?: 'wrr' | 'po2' }[];
   ablation?: { tauNs?: number; argminTarget?: boolean; sharedCloneCounter?: boolean };
 }
-export interface NativeForward { group: number; server: number; flags: number; index: number }
+export interface NativeForward {
+  group: number;
+  server: number;
+  flags: number;
+  index: number;
+}
 export interface NativePipelineRegisters {
-  seq: number; wrrCounter: number[]; cloneCounter: number[]; burstWindow: number[]; burstCount: number[];
+  seq: number;
+  wrrCounter: number[];
+  cloneCounter: number[];
+  burstWindow: number[];
+  burstCount: number[];
   outstanding: { group: number; server: number; value: number }[];
   filter?: { slot: number; lo: number; hi: number }[];
 }
 export interface NativeSwitchPipeline {
   load(t: NativeSwitchTables): void;
   /** group and server: a bounced request's header fields (the group it was sent with, the server that bounced it). */
-  request(r: { type: number; flags?: number; index?: number; group?: number; server?: number }, nowNs: number): NativeForward & { dropped: boolean; clone?: NativeForward };
+  request(
+    r: { type: number; flags?: number; index?: number; group?: number; server?: number },
+    nowNs: number,
+  ): NativeForward & { dropped: boolean; clone?: NativeForward };
   reply(r: { type: number; flags: number; index: number; timeNs: number; group?: number; server?: number }): boolean;
   /** The monitor registers of every type with a non-zero cell (cumulative u32). */
   monitor(): { type: number; requests: number; replies: number; timeUnits: number; notices: number }[];
@@ -111,9 +199,19 @@ export interface NativeSwitchPipeline {
   counters(): Record<string, number>;
 }
 
-export interface NativeRuntimeViews { server: BigUint64Array; types: BigUint64Array; workers: BigUint64Array; hist: BigUint64Array }
+export interface NativeRuntimeViews {
+  server: BigUint64Array;
+  types: BigUint64Array;
+  workers: BigUint64Array;
+  hist: BigUint64Array;
+}
 export interface NativeRuntimeLayout {
-  serverCells: string[]; typeCells: string[]; workerCells: string[]; workerStride: number; histKinds: string[]; histLower: Float64Array;
+  serverCells: string[];
+  typeCells: string[];
+  workerCells: string[];
+  workerStride: number;
+  histKinds: string[];
+  histLower: Float64Array;
 }
 export interface NativeRuntime {
   start(): void;
@@ -127,7 +225,12 @@ export interface NativeRuntime {
   transportCounters(): BigUint64Array;
 }
 
-export interface NativeSoftSwitchViews { switch: BigUint64Array; types: BigUint64Array; servers: BigUint64Array; registers: BigUint64Array }
+export interface NativeSoftSwitchViews {
+  switch: BigUint64Array;
+  types: BigUint64Array;
+  servers: BigUint64Array;
+  registers: BigUint64Array;
+}
 export interface NativeSoftSwitch {
   start(): void;
   stop(): void;
@@ -140,24 +243,57 @@ export interface NativeSoftSwitch {
 }
 
 export interface NativeClientTypeResult {
-  scheduled: number; sent: number; replies: number; drops: number; timeouts: number; neverSent: number; late: number;
+  scheduled: number;
+  sent: number;
+  replies: number;
+  drops: number;
+  timeouts: number;
+  neverSent: number;
+  late: number;
   /** [lower, width, count] triples, ns, lowest first. */
-  latencyBuckets: Float64Array; latencyMaxNs: number; latencyMeanNs: number;
+  latencyBuckets: Float64Array;
+  latencyMaxNs: number;
+  latencyMeanNs: number;
   /** Replies after the warm-up (the ones in the histogram), and the servers' mean execution time for them. */
-  measured: number; execMeanNs: number;
+  measured: number;
+  execMeanNs: number;
 }
 export interface NativeClientResult {
-  scheduled: number; sent: number; replies: number; drops: number; timeouts: number; neverSent: number; late: number; lateMaxNs: number;
-  duplicates: number; unexpected: number; invalid: number; txRetries: number; firstSendNs: number; lastSendNs: number; endNs: number;
-  aborted: boolean; accountingOk: boolean; dropsByCause: number[]; perType: NativeClientTypeResult[];
+  scheduled: number;
+  sent: number;
+  replies: number;
+  drops: number;
+  timeouts: number;
+  neverSent: number;
+  late: number;
+  lateMaxNs: number;
+  duplicates: number;
+  unexpected: number;
+  invalid: number;
+  txRetries: number;
+  firstSendNs: number;
+  lastSendNs: number;
+  endNs: number;
+  aborted: boolean;
+  accountingOk: boolean;
+  dropsByCause: number[];
+  perType: NativeClientTypeResult[];
 }
 
 export interface NativeAddon {
   MemLink: new (slots?: number) => NativeMemLink;
   Echo: new (cfg: { transport: NativeTransportConfig; serverId: number; waitUs?: number }) => NativeEcho;
-  runPump(cfg: { transport: NativeTransportConfig; dst: { ip: string; port: number; mac?: string };
-    mode: 'tx-only' | 'round-trip'; durationMs: number; burst?: number; window?: number; type?: number; payload?: Uint8Array;
-    acceptRequests?: boolean }): Promise<NativePumpResult>;
+  runPump(cfg: {
+    transport: NativeTransportConfig;
+    dst: { ip: string; port: number; mac?: string };
+    mode: 'tx-only' | 'round-trip';
+    durationMs: number;
+    burst?: number;
+    window?: number;
+    type?: number;
+    payload?: Uint8Array;
+    acceptRequests?: boolean;
+  }): Promise<NativePumpResult>;
   wireEncode(h: Partial<NativeHeader>, payload?: Uint8Array): Buffer;
   wireDecode(b: Uint8Array, strictTypes?: boolean): { reason: string; header?: NativeHeader };
   wireValidateBatch(data: Uint8Array, lens: Uint32Array, strictTypes?: boolean): Uint8Array;
@@ -168,10 +304,17 @@ export interface NativeAddon {
   rocksdbProbe(dir: string): void;
   runSim(cfg: object, control?: BigUint64Array): Promise<NativeSimResult>;
   SimSession: new (cfg: object) => NativeSimSession;
-  darcReserve(profiles: { type: number; meanNs: number; share: number }[], workers: number, groupRatio?: number):
-    (NativeReservation & { demandOf: Record<string, number> }) | null;
+  darcReserve(
+    profiles: { type: number; meanNs: number; share: number }[],
+    workers: number,
+    groupRatio?: number,
+  ): (NativeReservation & { demandOf: Record<string, number> }) | null;
   PolicyHarness: new (cfg: object) => NativePolicyHarness;
-  SwitchPipeline: new (tables: NativeSwitchTables, filterSlots?: number, opts?: { seed?: number; allowAblation?: boolean }) => NativeSwitchPipeline;
+  SwitchPipeline: new (
+    tables: NativeSwitchTables,
+    filterSlots?: number,
+    opts?: { seed?: number; allowAblation?: boolean },
+  ) => NativeSwitchPipeline;
   echoCounterNames: string[];
   transportCounterNames: string[];
   SoftSwitch: new (cfg: object) => NativeSoftSwitch;
@@ -181,7 +324,13 @@ export interface NativeAddon {
   Runtime: new (cfg: object) => NativeRuntime;
   runtimeLayout(): NativeRuntimeLayout;
   kvLoad(cfg: { path: string; keys: number; valueBytes: number }): Promise<{ built: boolean; keys: number; valueBytes: number }>;
-  kvBench(cfg: { path: string; op: 'get' | 'scan'; count: number; iterations: number; key?: number }): Promise<{ ns: Float64Array; found: number }>;
+  kvBench(cfg: {
+    path: string;
+    op: 'get' | 'scan';
+    count: number;
+    iterations: number;
+    key?: number;
+  }): Promise<{ ns: Float64Array; found: number }>;
   kvValue(key: number, valueBytes: number): Buffer;
 }
 

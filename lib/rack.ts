@@ -49,8 +49,11 @@ export interface Rack {
 /** How many servers and workers a rack on this machine gets by default, and why. */
 export function rackSize(cores = availableParallelism()): { servers: number; workers: number; why: string } {
   const servers = Math.max(2, Math.min(8, cores));
-  return { servers, workers: 1,
-    why: `${cores} CPU(s) here: ${servers} servers of 1 worker, the switch and the control plane share them (hybrid waiting: idle threads sleep)` };
+  return {
+    servers,
+    workers: 1,
+    why: `${cores} CPU(s) here: ${servers} servers of 1 worker, the switch and the control plane share them (hybrid waiting: idle threads sleep)`,
+  };
 }
 
 export function switchFor(cfg: Partial<SoftSwitchConfig>, slots: number, port: number | undefined): SoftSwitch {
@@ -77,28 +80,60 @@ export async function startRack(o: RackOptions): Promise<Rack> {
     if (stopping && children.every((c) => c.exitCode !== null || c.signalCode !== null)) return;
     stopping = true;
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-    await Promise.all(children.map((c) => new Promise<void>((r) => {
-      if (c.exitCode !== null || c.signalCode !== null) return r();
-      const t = setTimeout(() => c.kill('SIGKILL'), 5000);
-      c.once('exit', () => { clearTimeout(t); r(); });
-    })));
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((r) => {
+            if (c.exitCode !== null || c.signalCode !== null) return r();
+            const t = setTimeout(() => c.kill('SIGKILL'), 5000);
+            c.once('exit', () => {
+              clearTimeout(t);
+              r();
+            });
+          }),
+      ),
+    );
     await control?.stop();
     sw.stop();
   };
   try {
-    control = await new ControlPlane(sw, { ...o.control, secret, listen: { port: o.controlPort ?? DEFAULT_CONTROL_PORT } }, log.child('control')).start();
+    control = await new ControlPlane(
+      sw,
+      { ...o.control, secret, listen: { port: o.controlPort ?? DEFAULT_CONTROL_PORT } },
+      log.child('control'),
+    ).start();
     // Each agent takes its config (with the secret) on stdin and stops when stdin closes: if this
     // process dies, even by SIGKILL, its agents go with it.
     const agentCfg = `${JSON.stringify({ server: o.server ?? {}, secret })}\n`;
     for (let i = 0; i < n; i++) {
-      const c = spawn(process.execPath, [MAIN, 'agent', '--stdin', '--control', control.url, '--port', String(serverPort + i),
-        '--workers', String(o.workers), '--server-id', String(i), '--name', `server${i}`,
-        ...(o.agentPort !== undefined ? ['--listen', `127.0.0.1:${o.agentPort + i}`] : [])],
-      { stdio: ['pipe', 'ignore', o.agentStderr === 'capture' ? 'pipe' : 'inherit'] });
+      const c = spawn(
+        process.execPath,
+        [
+          MAIN,
+          'agent',
+          '--stdin',
+          '--control',
+          control.url,
+          '--port',
+          String(serverPort + i),
+          '--workers',
+          String(o.workers),
+          '--server-id',
+          String(i),
+          '--name',
+          `server${i}`,
+          ...(o.agentPort !== undefined ? ['--listen', `127.0.0.1:${o.agentPort + i}`] : []),
+        ],
+        { stdio: ['pipe', 'ignore', o.agentStderr === 'capture' ? 'pipe' : 'inherit'] },
+      );
       c.stdin!.on('error', () => {}); // it died: its exit says why
       c.stdin!.write(agentCfg);
-      c.stderr?.on('data', (d: Buffer) => { tails[i] = ((tails[i] ?? '') + d.toString()).slice(-2000); });
-      c.on('exit', (code, sig) => { if (!stopping) log.warn('agent exited', { server: i, code, signal: sig }); });
+      c.stderr?.on('data', (d: Buffer) => {
+        tails[i] = ((tails[i] ?? '') + d.toString()).slice(-2000);
+      });
+      c.on('exit', (code, sig) => {
+        if (!stopping) log.warn('agent exited', { server: i, code, signal: sig });
+      });
       children.push(c);
     }
     const deadline = Date.now() + 60_000;
@@ -106,8 +141,13 @@ export async function startRack(o: RackOptions): Promise<Rack> {
       if (Date.now() > deadline) throw new PallasError('TIMEOUT', `only ${control.alive().length} of ${n} servers registered within 60 s`);
       const dead = children.findIndex((c) => c.exitCode !== null);
       if (dead >= 0) {
-        throw new PallasError('UNREACHABLE', `agent ${dead} exited while the rack was starting`
-          + (o.agentStderr === 'capture' ? `: ${tails[dead]?.trim().split('\n').slice(-3).join(' | ') ?? 'no output'}` : ' (see its log above)'));
+        throw new PallasError(
+          'UNREACHABLE',
+          `agent ${dead} exited while the rack was starting` +
+            (o.agentStderr === 'capture'
+              ? `: ${tails[dead]?.trim().split('\n').slice(-3).join(' | ') ?? 'no output'}`
+              : ' (see its log above)'),
+        );
       }
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -10,8 +10,10 @@ import { fileURLToPath } from 'node:url';
 
 const [major] = process.versions.node.split('.').map(Number);
 if (major < 20) {
-  console.error(`build-native: Node.js ${process.versions.node} is too old; Pallas needs Node 20 or later `
-    + '(Debian 12\'s nodejs is 18; NodeSource\'s node_20.x works)');
+  console.error(
+    `build-native: Node.js ${process.versions.node} is too old; Pallas needs Node 20 or later ` +
+      "(Debian 12's nodejs is 18; NodeSource's node_20.x works)",
+  );
   process.exit(1);
 }
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

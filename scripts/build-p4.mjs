@@ -24,7 +24,8 @@ export const KNOWN_WARNINGS = [
 
 /** The compiler to use and where it comes from. */
 export function findCompiler(env = process.env) {
-  if (env.SDE_INSTALL && existsSync(join(env.SDE_INSTALL, 'bin', 'bf-p4c'))) return { path: join(env.SDE_INSTALL, 'bin', 'bf-p4c'), from: '$SDE_INSTALL' };
+  if (env.SDE_INSTALL && existsSync(join(env.SDE_INSTALL, 'bin', 'bf-p4c')))
+    return { path: join(env.SDE_INSTALL, 'bin', 'bf-p4c'), from: '$SDE_INSTALL' };
   if (env.PALLAS_BF_P4C) return { path: env.PALLAS_BF_P4C, from: '$PALLAS_BF_P4C' };
   const shared = join(root, '..', 'shared', 'tools', 'bf-p4c', 'bf-p4c');
   if (existsSync(shared)) return { path: shared, from: '../shared/tools/bf-p4c' };
@@ -36,7 +37,10 @@ export function stageReport(out) {
   const f = join(out, 'pipe', 'logs', 'table_summary.log');
   if (!existsSync(f)) return null;
   const text = readFileSync(f, 'utf8');
-  const last = (re) => { const m = [...text.matchAll(re)]; return m.length ? Number(m[m.length - 1][1]) : null; };
+  const last = (re) => {
+    const m = [...text.matchAll(re)];
+    return m.length ? Number(m[m.length - 1][1]) : null;
+  };
   const report = {
     ingress: last(/Number of stages for ingress table allocation: (\d+)/g),
     egress: last(/Number of stages for egress table allocation: (\d+)/g),
@@ -62,24 +66,53 @@ export function stageReport(out) {
  */
 export async function buildP4({ out = join(root, 'build', 'p4'), target = 'tofino', env = process.env } = {}) {
   const compiler = findCompiler(env);
-  if (!compiler) return { ok: false, compiler: null, out, warnings: { known: [], unknown: [] }, stages: null, text: 'no bf-p4c: install an SDE (set $SDE_INSTALL), set $PALLAS_BF_P4C, or provide ../shared/tools/bf-p4c' };
+  if (!compiler)
+    return {
+      ok: false,
+      compiler: null,
+      out,
+      warnings: { known: [], unknown: [] },
+      stages: null,
+      text: 'no bf-p4c: install an SDE (set $SDE_INSTALL), set $PALLAS_BF_P4C, or provide ../shared/tools/bf-p4c',
+    };
   mkdirSync(out, { recursive: true });
   const arch = target === 'tofino2' ? 't2na' : 'tna';
-  const args = ['--std', 'p4-16', '--target', target, '--arch', arch, '-g', '--bf-rt-schema', join(out, 'bf-rt.json'), '-o', out, join(root, 'p4', 'pallas.p4')];
+  const args = [
+    '--std',
+    'p4-16',
+    '--target',
+    target,
+    '--arch',
+    arch,
+    '-g',
+    '--bf-rt-schema',
+    join(out, 'bf-rt.json'),
+    '-o',
+    out,
+    join(root, 'p4', 'pallas.p4'),
+  ];
   const r = await promisify(execFile)(compiler.path, args, { timeout: 900_000, maxBuffer: 1 << 26 }).then(
     (x) => ({ code: 0, text: x.stdout + x.stderr }),
-    (e) => ({ code: typeof e.code === 'number' ? e.code : 1, text: `${e.stdout ?? ''}${e.stderr ?? ''}${e.killed ? '\n(timed out)' : ''}` }));
+    (e) => ({
+      code: typeof e.code === 'number' ? e.code : 1,
+      text: `${e.stdout ?? ''}${e.stderr ?? ''}${e.killed ? '\n(timed out)' : ''}`,
+    }),
+  );
   const lines = r.text.split('\n');
   const warnings = lines.filter((l) => /\bwarning\b/i.test(l) && !/^\d+ errors?, \d+ warnings? generated/.test(l.trim()));
   const known = warnings.filter((w) => KNOWN_WARNINGS.some((k) => k.re.test(w)));
   const unknown = warnings.filter((w) => !KNOWN_WARNINGS.some((k) => k.re.test(w)));
-  const built = r.code === 0 && !/failed command/.test(r.text) && existsSync(join(out, 'pipe', target === 'tofino2' ? 'tofino2.bin' : 'tofino.bin'));
+  const built =
+    r.code === 0 && !/failed command/.test(r.text) && existsSync(join(out, 'pipe', target === 'tofino2' ? 'tofino2.bin' : 'tofino.bin'));
   return { ok: built && unknown.length === 0, built, compiler, out, warnings: { known, unknown }, stages: stageReport(out), text: r.text };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const argv = process.argv.slice(2);
-  const opt = (name) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined; };
+  const opt = (name) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
   const target = opt('--target') ?? 'tofino';
   if (!['tofino', 'tofino2'].includes(target)) {
     console.error(`p4: --target must be tofino or tofino2, not ${target}`);
@@ -97,7 +130,9 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const pct = (a, b) => `${((100 * a) / b).toFixed(1)} %`;
     console.log(`p4: stages: ingress ${st.ingress}, egress ${st.egress} (of 12); critical path ${st.criticalPath}`);
     if (st.sram !== undefined)
-      console.log(`p4: SRAM blocks ${st.sram} (${pct(st.sram, st.of.sram)}), TCAM blocks ${st.tcam} (${pct(st.tcam, st.of.tcam)}), stateful ALUs ${st.statefulAlus} (${pct(st.statefulAlus, st.of.statefulAlus)}) of Tofino 1's`);
+      console.log(
+        `p4: SRAM blocks ${st.sram} (${pct(st.sram, st.of.sram)}), TCAM blocks ${st.tcam} (${pct(st.tcam, st.of.tcam)}), stateful ALUs ${st.statefulAlus} (${pct(st.statefulAlus, st.of.statefulAlus)}) of Tofino 1's`,
+      );
   }
   console.log(r.ok ? `p4: built ${r.out} (bf-rt.json, pipe/context.json, pipe/${target}.bin, pipe/logs/)` : 'p4: FAILED');
   process.exit(r.ok ? 0 : 1);

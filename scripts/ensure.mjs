@@ -14,7 +14,9 @@ const say = (s) => process.stderr.write(`pallas set-up: ${s}\n`);
 
 const [major] = process.versions.node.split('.').map(Number);
 if (major < 20) {
-  say(`Node.js ${process.versions.node} is too old: Pallas needs Node 20 or later (Debian 12's nodejs is 18; NodeSource's node_20.x works).`);
+  say(
+    `Node.js ${process.versions.node} is too old: Pallas needs Node 20 or later (Debian 12's nodejs is 18; NodeSource's node_20.x works).`,
+  );
   process.exit(1);
 }
 
@@ -24,8 +26,9 @@ function newest(dir, keep) {
   if (!existsSync(dir)) return t;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
-    if (e.isDirectory()) { if (e.name !== 'node_modules') t = Math.max(t, newest(p, keep)); }
-    else if (keep(e.name)) t = Math.max(t, statSync(p).mtimeMs);
+    if (e.isDirectory()) {
+      if (e.name !== 'node_modules') t = Math.max(t, newest(p, keep));
+    } else if (keep(e.name)) t = Math.max(t, statSync(p).mtimeMs);
   }
   return t;
 }
@@ -44,9 +47,17 @@ const packages = spawnSync('bash', [join(root, 'scripts', 'setup.sh'), '--check'
 const lock = mtime(join(root, 'package-lock.json'));
 const installed = mtime(join(root, 'node_modules', '.package-lock.json'));
 if (packages.status !== 0 || installed === 0 || installed < lock) {
-  const why = packages.status !== 0 ? `system packages missing (${packages.stdout.trim()})`
-    : installed === 0 ? 'no npm dependencies yet' : 'package-lock.json changed since the npm dependencies were installed';
-  run('bash', [join(root, 'scripts', 'setup.sh')], `${why}: running scripts/setup.sh (packages, npm ci, build; a few minutes the first time)`);
+  const why =
+    packages.status !== 0
+      ? `system packages missing (${packages.stdout.trim()})`
+      : installed === 0
+        ? 'no npm dependencies yet'
+        : 'package-lock.json changed since the npm dependencies were installed';
+  run(
+    'bash',
+    [join(root, 'scripts', 'setup.sh')],
+    `${why}: running scripts/setup.sh (packages, npm ci, build; a few minutes the first time)`,
+  );
   process.exit(0);
 }
 
@@ -56,8 +67,17 @@ const native = (n) => /\.(cc|cpp|hpp|h|c)$/.test(n);
 const addon = mtime(join(root, 'build', 'Release', 'pallas.node'));
 const js = mtime(join(root, 'dist', 'lib', 'cli', 'main.js'));
 const stale = [];
-if (addon < Math.max(newest(join(root, 'native'), native), mtime(join(root, 'binding.gyp')), mtime(join(root, 'proto', 'wire.json')))) stale.push('the native addon');
-if (js < Math.max(newest(join(root, 'lib'), ts), newest(join(root, 'bench'), ts), mtime(join(root, 'tsconfig.json')), mtime(join(root, 'proto', 'wire.json')))) {
+if (addon < Math.max(newest(join(root, 'native'), native), mtime(join(root, 'binding.gyp')), mtime(join(root, 'proto', 'wire.json'))))
+  stale.push('the native addon');
+if (
+  js <
+  Math.max(
+    newest(join(root, 'lib'), ts),
+    newest(join(root, 'bench'), ts),
+    mtime(join(root, 'tsconfig.json')),
+    mtime(join(root, 'proto', 'wire.json')),
+  )
+) {
   stale.push('the TypeScript');
 }
 if (stale.length) run('npm', ['run', '--silent', 'build'], `${stale.join(' and ')} older than the sources: npm run build`);

@@ -25,14 +25,23 @@ export function detect() {
     // Keep DPDK's own -march: its inline headers (rte_memcpy) need the ISA it was built for.
     const cflags = pkg('libdpdk', '--cflags').split(/\s+/).filter(Boolean);
     const libdir = pkg('libdpdk', '--variable=libdir');
-    features.push({ name: 'dpdk', define: 'HAVE_DPDK=1', version: dpdkVersion, cflags,
-      libs: [`-L${libdir}`, ...DPDK_LIBS.map((l) => `-l${l}`)] });
+    features.push({
+      name: 'dpdk',
+      define: 'HAVE_DPDK=1',
+      version: dpdkVersion,
+      cflags,
+      libs: [`-L${libdir}`, ...DPDK_LIBS.map((l) => `-l${l}`)],
+    });
   }
   const rocksVersion = process.env.PALLAS_NO_ROCKSDB ? null : pkg('rocksdb', '--modversion');
   if (rocksVersion) {
-    features.push({ name: 'rocksdb', define: 'HAVE_ROCKSDB=1', version: rocksVersion,
+    features.push({
+      name: 'rocksdb',
+      define: 'HAVE_ROCKSDB=1',
+      version: rocksVersion,
       cflags: pkg('rocksdb', '--cflags').split(/\s+/).filter(Boolean),
-      libs: pkg('rocksdb', '--libs').split(/\s+/).filter(Boolean) });
+      libs: pkg('rocksdb', '--libs').split(/\s+/).filter(Boolean),
+    });
   }
   return features;
 }

@@ -8,7 +8,9 @@ import { pump } from '../../lib/io/pump.js';
 const [vdev, durationMs, dstIp, dstMac, mode = 'tx-only', srcIp = '198.18.0.1'] = process.argv.slice(2);
 const r = await pump({
   transport: { kind: 'dpdk', device: vdev!, ip: srcIp, udpPort: 9011, peerMac: dstMac! },
-  dst: { ip: dstIp!, port: 9011 }, mode: mode === 'tx-only' ? 'tx-only' : 'round-trip', durationMs: Number(durationMs),
+  dst: { ip: dstIp!, port: 9011 },
+  mode: mode === 'tx-only' ? 'tx-only' : 'round-trip',
+  durationMs: Number(durationMs),
   ...(mode === 'echo' ? { acceptRequests: true, window: 512 } : {}),
 });
 process.stdout.write(`${JSON.stringify(r)}\n`);

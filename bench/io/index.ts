@@ -18,10 +18,25 @@ import { packageRoot } from '../../lib/native.js';
 import { createVethPair } from '../../lib/util/netns.js';
 import { HEADER_SIZE, PAYLOADS } from '../../lib/wire/gen.js';
 
-export interface IoRow { path: string; pallasPps: number; testpmdPps?: number; ratio?: number; note?: string }
+export interface IoRow {
+  path: string;
+  pallasPps: number;
+  testpmdPps?: number;
+  ratio?: number;
+  note?: string;
+}
 
 const FRAME = 14 + 20 + 8 + HEADER_SIZE + PAYLOADS.spin.size;
-const TESTPMD_EAL = ['--lcores=0@0,1@1', '--no-huge', '-m', '256', '--no-pci', '--no-shconf', '--no-telemetry', '--log-level=lib.eal:error'];
+const TESTPMD_EAL = [
+  '--lcores=0@0,1@1',
+  '--no-huge',
+  '-m',
+  '256',
+  '--no-pci',
+  '--no-shconf',
+  '--no-telemetry',
+  '--log-level=lib.eal:error',
+];
 
 async function memPath(ms: number): Promise<PumpResult> {
   const link = new MemLink(4096);
@@ -36,7 +51,12 @@ async function memPath(ms: number): Promise<PumpResult> {
 async function udpPath(ms: number): Promise<PumpResult> {
   const echo = new EchoServer({ transport: { kind: 'udp', port: 0 } }).start();
   try {
-    return await pump({ transport: { kind: 'udp', port: 0 }, dst: { ip: '127.0.0.1', port: echo.local().port }, durationMs: ms, window: 256 });
+    return await pump({
+      transport: { kind: 'udp', port: 0 },
+      dst: { ip: '127.0.0.1', port: echo.local().port },
+      durationMs: ms,
+      window: 256,
+    });
   } finally {
     echo.stop();
   }
@@ -51,13 +71,25 @@ function ourDpdk(prefix: string[], vdev: string, ms: number, dstMac: string): Pu
 
 /** Runs testpmd txonly for `ms` and returns the median of its per-second Tx-pps samples. */
 async function testpmd(prefix: string[], vdev: string, ms: number): Promise<number> {
-  const args = [...TESTPMD_EAL, `--vdev=${vdev}`, '--', '--forward-mode=txonly', '--stats-period=1', '--nb-cores=1',
-    '--total-num-mbufs=8192', `--txpkts=${FRAME}`];
+  const args = [
+    ...TESTPMD_EAL,
+    `--vdev=${vdev}`,
+    '--',
+    '--forward-mode=txonly',
+    '--stats-period=1',
+    '--nb-cores=1',
+    '--total-num-mbufs=8192',
+    `--txpkts=${FRAME}`,
+  ];
   const cmd = [...prefix, 'dpdk-testpmd', ...args];
   const p = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  p.stdout.on('data', (d) => { out += d; });
-  p.stderr.on('data', (d) => { out += d; });
+  p.stdout.on('data', (d) => {
+    out += d;
+  });
+  p.stderr.on('data', (d) => {
+    out += d;
+  });
   const exited = new Promise<void>((r) => p.on('exit', () => r()));
   // At least 3 s: testpmd reports once a second and its first samples read 0.
   await new Promise((r) => setTimeout(r, Math.max(ms, 3000) + 1500));
@@ -65,7 +97,10 @@ async function testpmd(prefix: string[], vdev: string, ms: number): Promise<numb
   const timer = setTimeout(() => p.kill('SIGKILL'), 10_000);
   await exited;
   clearTimeout(timer);
-  const samples = [...out.matchAll(/Tx-pps:\s+(\d+)/g)].map((m) => Number(m[1])).filter((x) => x > 0).sort((a, b) => a - b);
+  const samples = [...out.matchAll(/Tx-pps:\s+(\d+)/g)]
+    .map((m) => Number(m[1]))
+    .filter((x) => x > 0)
+    .sort((a, b) => a - b);
   if (samples.length === 0) throw new Error(`testpmd gave no Tx-pps samples:\n${out.slice(-1500)}`);
   return samples[Math.floor(samples.length / 2)]!;
 }
@@ -82,7 +117,10 @@ export async function runIo(opts: { durationMs: number; out: string; log: (s: st
   if (process.getuid?.() !== 0) {
     rows.push({ path: 'dpdk veth', pallasPps: 0, note: 'skipped: needs root for network namespaces' });
   } else {
-    for (const [name, spec] of [['net_af_xdp', (i: string) => `net_af_xdp0,iface=${i}`], ['net_af_packet', (i: string) => `net_af_packet0,iface=${i},framecnt=8192`]] as const) {
+    for (const [name, spec] of [
+      ['net_af_xdp', (i: string) => `net_af_xdp0,iface=${i}`],
+      ['net_af_packet', (i: string) => `net_af_packet0,iface=${i},framecnt=8192`],
+    ] as const) {
       const pair = createVethPair('bench');
       try {
         const ns = ['ip', 'netns', 'exec', pair.nsA];
@@ -98,8 +136,17 @@ export async function runIo(opts: { durationMs: number; out: string; log: (s: st
   const file = join(opts.out, `io-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify({ frameBytes: FRAME, durationMs: ms, rows }, null, 2));
   const fmt = (x?: number) => (x === undefined ? '-' : x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : `${(x / 1e3).toFixed(1)} k`);
-  opts.log(['', `${'path'.padEnd(30)} ${'pallas pps'.padStart(11)} ${'testpmd pps'.padStart(12)} ${'ratio'.padStart(6)}`,
-    ...rows.map((r) => `${r.path.padEnd(30)} ${fmt(r.pallasPps).padStart(11)} ${fmt(r.testpmdPps).padStart(12)} ${(r.ratio?.toFixed(2) ?? '-').padStart(6)}${r.note ? `  ${r.note}` : ''}`),
-    '', `results: ${file}`].join('\n'));
+  opts.log(
+    [
+      '',
+      `${'path'.padEnd(30)} ${'pallas pps'.padStart(11)} ${'testpmd pps'.padStart(12)} ${'ratio'.padStart(6)}`,
+      ...rows.map(
+        (r) =>
+          `${r.path.padEnd(30)} ${fmt(r.pallasPps).padStart(11)} ${fmt(r.testpmdPps).padStart(12)} ${(r.ratio?.toFixed(2) ?? '-').padStart(6)}${r.note ? `  ${r.note}` : ''}`,
+      ),
+      '',
+      `results: ${file}`,
+    ].join('\n'),
+  );
   return rows;
 }

@@ -71,16 +71,25 @@ export interface LivePoint {
   offeredRps: number;
   achievedRps: number;
   saturated: boolean;
-  p50Us: number; p99Us: number; p999Us: number;
+  p50Us: number;
+  p99Us: number;
+  p999Us: number;
   /** Per type; `measured`: the replies after the warm-up, which the percentiles are of. */
   perType: Record<string, { replies: number; measured: number; p50Us: number; p99Us: number; p999Us: number; execMeanUs: number }>;
-  sent: number; replies: number; drops: number; timeouts: number; late: number; lateMaxUs: number;
+  sent: number;
+  replies: number;
+  drops: number;
+  timeouts: number;
+  late: number;
+  lateMaxUs: number;
   /** The simulator's p99 for the same rack, workload, system and load (µs), and whether it saturates. */
-  simP99Us?: number; simSaturated?: boolean;
+  simP99Us?: number;
+  simSaturated?: boolean;
   /** Requests each server completed during the point (from its agent's heartbeats). */
   serverCompleted: number[];
   /** Testbed: how many client hosts generated the load, and how far apart (ms) their runs started. */
-  clients?: number; clientStartSpreadMs?: number;
+  clients?: number;
+  clientStartSpreadMs?: number;
 }
 
 export interface LiveDocument {
@@ -90,9 +99,15 @@ export interface LiveDocument {
   rack: { servers: number; workers: number; cores: number; why: string };
   /** Where it ran: this machine, or the testbed of an inventory. */
   where: string;
-  testbed?: { inventory: string; connection: string; switch: string; servers: { host: string; address: string; workers: number }[]; clients: string[];
+  testbed?: {
+    inventory: string;
+    connection: string;
+    switch: string;
+    servers: { host: string; address: string; workers: number }[];
+    clients: string[];
     /** Every host's clock minus the bench machine's, and the round trip that bounds it (ms). */
-    hosts: { host: string; hostname: string; offsetMs: number; rttMs: number }[] };
+    hosts: { host: string; hostname: string; offsetMs: number; rttMs: number }[];
+  };
   serviceUs: Record<string, number>;
   /** Spin service times were multiplied by this (1: as the paper has them). */
   scale: number;
@@ -111,8 +126,18 @@ async function serviceTimes(wl: LiveWorkload, log: (s: string) => void, inv?: In
   const kvTypes = wl.types.filter((t) => t.type === 'get' || t.type === 'scan');
   let remote: Record<string, number> = {};
   if (inv && kvTypes.length) {
-    const text = await runOnce(inv, inv.servers[0]!, ['kv-load', '--path', KV_PATH, '--keys', '5000', '--value-bytes', '64', '--json',
-      '--time', kvTypes.map((t) => `${t.type}:${t.count ?? 10}`).join(',')]);
+    const text = await runOnce(inv, inv.servers[0]!, [
+      'kv-load',
+      '--path',
+      KV_PATH,
+      '--keys',
+      '5000',
+      '--value-bytes',
+      '64',
+      '--json',
+      '--time',
+      kvTypes.map((t) => `${t.type}:${t.count ?? 10}`).join(','),
+    ]);
     remote = (JSON.parse(text.trim().split('\n').pop()!) as { timedUs: Record<string, number> }).timedUs;
   }
   for (const t of wl.types) {
@@ -127,8 +152,12 @@ async function serviceTimes(wl: LiveWorkload, log: (s: string) => void, inv?: In
       out[t.type] = wl.handlers?.[t.type] === 'tpcc' ? TPCC_US[t.type]! : t.service!.meanUs;
     }
   }
-  log(`  service times${inv ? '' : ' here'}: ${Object.entries(out).map(([k, v]) => `${k} ${v.toFixed(1)} µs`).join(', ')}`
-    + (wl.kv ? ` (RocksDB calls timed directly on the database the servers read${inv ? `, on ${inv.servers[0]!.host}` : ''})` : ''));
+  log(
+    `  service times${inv ? '' : ' here'}: ${Object.entries(out)
+      .map(([k, v]) => `${k} ${v.toFixed(1)} µs`)
+      .join(', ')}` +
+      (wl.kv ? ` (RocksDB calls timed directly on the database the servers read${inv ? `, on ${inv.servers[0]!.host}` : ''})` : ''),
+  );
   return out;
 }
 
@@ -140,12 +169,25 @@ interface LiveRack {
   stop(): Promise<void>;
 }
 
-async function localRack(servers: number, workers: number, system: LiveSystem, control: ControlConfig, policy: SwitchPolicy,
-  server: ServerConfig): Promise<LiveRack> {
+async function localRack(
+  servers: number,
+  workers: number,
+  system: LiveSystem,
+  control: ControlConfig,
+  policy: SwitchPolicy,
+  server: ServerConfig,
+): Promise<LiveRack> {
   const r = await startRack({
     // Ports away from `pallas up`'s (9101…), so that a rack already up does not collide.
-    servers, workers, serverPort: 9201, controlPort: 0, agentStderr: 'capture',
-    switch: { policy, transport: { kind: 'udp', port: 0 } }, control, server, log: logger('bench').child(system),
+    servers,
+    workers,
+    serverPort: 9201,
+    controlPort: 0,
+    agentStderr: 'capture',
+    switch: { policy, transport: { kind: 'udp', port: 0 } },
+    control,
+    server,
+    log: logger('bench').child(system),
   });
   return {
     run: async (cfg) => ({ report: await runClient({ ...cfg, dst: { ip: r.switchAddr.ip, port: r.switchAddr.port } }) }),
@@ -154,8 +196,14 @@ async function localRack(servers: number, workers: number, system: LiveSystem, c
   };
 }
 
-async function testbedRack(inv: Inventory, system: LiveSystem, control: ControlConfig, policy: SwitchPolicy, server: ServerConfig,
-  clockOffsetsMs: Map<string, number>): Promise<LiveRack> {
+async function testbedRack(
+  inv: Inventory,
+  system: LiveSystem,
+  control: ControlConfig,
+  policy: SwitchPolicy,
+  server: ServerConfig,
+  clockOffsetsMs: Map<string, number>,
+): Promise<LiveRack> {
   const r = await startTestbedRack(inv, { policy, control, server, clockOffsetsMs, log: logger('bench').child(system) });
   return {
     run: async (cfg) => {
@@ -183,7 +231,10 @@ const NICE = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
 export function scaleWorkload(wl: LiveWorkload, cores: number, fixed?: number): { wl: LiveWorkload; scale: number } {
   if (wl.kv) return { wl, scale: 1 };
   const total = wl.types.reduce((a, t) => a + (t.share ?? 1), 0);
-  const meanUs = wl.types.reduce((a, t) => a + ((t.share ?? 1) / total) * (wl.handlers?.[t.type] === 'tpcc' ? TPCC_US[t.type]! : t.service!.meanUs), 0);
+  const meanUs = wl.types.reduce(
+    (a, t) => a + ((t.share ?? 1) / total) * (wl.handlers?.[t.type] === 'tpcc' ? TPCC_US[t.type]! : t.service!.meanUs),
+    0,
+  );
   const capacity = (cores * 1e6) / meanUs;
   const scale = fixed ?? NICE.find((k) => capacity / k <= PATH_BUDGET_RPS) ?? NICE[NICE.length - 1]!;
   if (scale === 1) return { wl, scale };
@@ -194,7 +245,9 @@ export function scaleWorkload(wl: LiveWorkload, cores: number, fixed?: number): 
       ...wl,
       types: wl.types.map((t) => ({ ...t, service: { ...(t.service ?? {}), meanUs: us(t) * scale } })),
       // The TPC-C handler spins its profile's times: scaled, they become fixed spins of their own.
-      handlers: Object.fromEntries(Object.entries(wl.handlers ?? {}).map(([k, h]) => [k, h === 'tpcc' ? { fixedUs: TPCC_US[k]! * scale } : h])),
+      handlers: Object.fromEntries(
+        Object.entries(wl.handlers ?? {}).map(([k, h]) => [k, h === 'tpcc' ? { fixedUs: TPCC_US[k]! * scale } : h]),
+      ),
     },
   };
 }
@@ -209,18 +262,34 @@ function phasesFor(wl: LiveWorkload, svc: Record<string, number>, cores: number,
   });
 }
 
-async function simulate(wl: LiveWorkload, svc: Record<string, number>, rack: { servers: number; workers: number }, systems: LiveSystem[],
-  loads: number[], durationMs: number, requests: number): Promise<Map<string, { p99: number; saturated: boolean }>> {
+async function simulate(
+  wl: LiveWorkload,
+  svc: Record<string, number>,
+  rack: { servers: number; workers: number },
+  systems: LiveSystem[],
+  loads: number[],
+  durationMs: number,
+  requests: number,
+): Promise<Map<string, { p99: number; saturated: boolean }>> {
   const sc = normaliseScenario({
     name: `live-${wl.name}`,
     rack,
     network: { oneWayUs: 10 },
     workload: {
-      types: wl.types.map((t) => ({ name: t.type, service: { dist: t.service?.dist === 'exp' ? 'exp' : 'fixed', meanUs: svc[t.type] }, share: t.share ?? 1,
-        ...(t.arrivals?.process === 'gamma' ? { arrivals: { dist: 'gamma', cv: t.arrivals.cv ?? 1 } } : {}) })),
-      ...(wl.phases ? { phases: wl.phases.map((p, i) => ({
-        ...(i < wl.phases!.length - 1 ? { durationMs: durationMs * p.fraction } : {}),
-        shares: Object.fromEntries(wl.types.map((t, j) => [t.type, p.shares[j]])) })) } : {}),
+      types: wl.types.map((t) => ({
+        name: t.type,
+        service: { dist: t.service?.dist === 'exp' ? 'exp' : 'fixed', meanUs: svc[t.type] },
+        share: t.share ?? 1,
+        ...(t.arrivals?.process === 'gamma' ? { arrivals: { dist: 'gamma', cv: t.arrivals.cv ?? 1 } } : {}),
+      })),
+      ...(wl.phases
+        ? {
+            phases: wl.phases.map((p, i) => ({
+              ...(i < wl.phases!.length - 1 ? { durationMs: durationMs * p.fraction } : {}),
+              shares: Object.fromEntries(wl.types.map((t, j) => [t.type, p.shares[j]])),
+            })),
+          }
+        : {}),
     },
     systems,
     loads,
@@ -235,36 +304,80 @@ async function simulate(wl: LiveWorkload, svc: Record<string, number>, rack: { s
 const fmtUs = (x: number) => (x >= 10_000 ? `${(x / 1000).toFixed(1)} ms` : x >= 100 ? `${x.toFixed(0)} µs` : `${x.toFixed(1)} µs`);
 
 export function formatLive(doc: LiveDocument): string {
-  const head = `${'system'.padEnd(8)} ${'load'.padStart(5)} ${'offered'.padStart(9)} ${'achieved'.padStart(9)} ${'p50'.padStart(9)} `
-    + `${'p99'.padStart(9)} ${'p99.9'.padStart(9)} ${'sim p99'.padStart(9)}  late  drops  t/o`;
+  const head =
+    `${'system'.padEnd(8)} ${'load'.padStart(5)} ${'offered'.padStart(9)} ${'achieved'.padStart(9)} ${'p50'.padStart(9)} ` +
+    `${'p99'.padStart(9)} ${'p99.9'.padStart(9)} ${'sim p99'.padStart(9)}  late  drops  t/o`;
   const rows = doc.points.map((p) => {
     const sat = (p.saturated ? ' saturated' : '') + (p.late > 0.05 * p.sent ? ' client-behind' : '');
     const sim = p.simP99Us === undefined ? '-' : p.simSaturated ? 'sat.' : fmtUs(p.simP99Us);
-    const types = Object.entries(p.perType).map(([n, t]) => (t.measured ? `${n} p99 ${fmtUs(t.p99Us)} (exec ${fmtUs(t.execMeanUs)})`
-      : `${n}: no replies${t.replies ? ' after the warm-up' : ''}`)).join(', ');
-    return `${p.system.padEnd(8)} ${p.load.toFixed(2).padStart(5)} ${`${(p.offeredRps / 1000).toFixed(1)}k`.padStart(9)} `
-      + `${`${(p.achievedRps / 1000).toFixed(1)}k`.padStart(9)} ${fmtUs(p.p50Us).padStart(9)} ${fmtUs(p.p99Us).padStart(9)} `
-      + `${fmtUs(p.p999Us).padStart(9)} ${sim.padStart(9)} ${String(p.late).padStart(5)} ${String(p.drops).padStart(6)} ${String(p.timeouts).padStart(4)}${sat}\n`
-      + `${''.padEnd(15)}${types}`;
+    const types = Object.entries(p.perType)
+      .map(([n, t]) =>
+        t.measured
+          ? `${n} p99 ${fmtUs(t.p99Us)} (exec ${fmtUs(t.execMeanUs)})`
+          : `${n}: no replies${t.replies ? ' after the warm-up' : ''}`,
+      )
+      .join(', ');
+    return (
+      `${p.system.padEnd(8)} ${p.load.toFixed(2).padStart(5)} ${`${(p.offeredRps / 1000).toFixed(1)}k`.padStart(9)} ` +
+      `${`${(p.achievedRps / 1000).toFixed(1)}k`.padStart(9)} ${fmtUs(p.p50Us).padStart(9)} ${fmtUs(p.p99Us).padStart(9)} ` +
+      `${fmtUs(p.p999Us).padStart(9)} ${sim.padStart(9)} ${String(p.late).padStart(5)} ${String(p.drops).padStart(6)} ${String(p.timeouts).padStart(4)}${sat}\n` +
+      `${''.padEnd(15)}${types}`
+    );
   });
   const spread = Math.max(0, ...doc.points.map((p) => p.clientStartSpreadMs ?? 0));
   const where = doc.testbed
-    ? [`testbed ${doc.testbed.inventory} (${doc.testbed.connection}): ${doc.testbed.servers.length} servers, ${doc.testbed.clients.length} client host(s) `
-      + `whose histograms were merged; their runs started at most ${spread} ms apart`]
+    ? [
+        `testbed ${doc.testbed.inventory} (${doc.testbed.connection}): ${doc.testbed.servers.length} servers, ${doc.testbed.clients.length} client host(s) ` +
+          `whose histograms were merged; their runs started at most ${spread} ms apart`,
+      ]
     : [];
-  const notes = [...where, 'saturated: achieved < 0.99 × offered (its latency is not a steady state); client-behind: more than 5 % of the sends left '
-    + 'over 50 µs late (the latency counts from the scheduled time, so it includes that); sim p99: the simulator on the same rack '
-    + '(same servers, workers, measured service times and loads), without this machine\'s CPU sharing'];
+  const notes = [
+    ...where,
+    'saturated: achieved < 0.99 × offered (its latency is not a steady state); client-behind: more than 5 % of the sends left ' +
+      'over 50 µs late (the latency counts from the scheduled time, so it includes that); sim p99: the simulator on the same rack ' +
+      "(same servers, workers, measured service times and loads), without this machine's CPU sharing",
+  ];
   return [head, ...rows, '', ...notes].join('\n');
 }
 
 function csv(doc: LiveDocument): string {
   const types = doc.points[0] ? Object.keys(doc.points[0].perType) : [];
-  const head = ['system', 'load', 'offered_rps', 'achieved_rps', 'saturated', 'p50_us', 'p99_us', 'p999_us', 'sim_p99_us', 'sent', 'replies', 'drops',
-    'timeouts', 'late', ...types.flatMap((t) => [`${t}_p99_us`, `${t}_exec_us`])];
-  const rows = doc.points.map((p) => [p.system, p.load, p.offeredRps.toFixed(0), p.achievedRps.toFixed(0), p.saturated, p.p50Us.toFixed(1),
-    p.p99Us.toFixed(1), p.p999Us.toFixed(1), p.simP99Us?.toFixed(1) ?? '', p.sent, p.replies, p.drops, p.timeouts, p.late,
-    ...types.flatMap((t) => (p.perType[t]?.measured ? [p.perType[t]!.p99Us.toFixed(1), p.perType[t]!.execMeanUs.toFixed(1)] : ['', '']))].join(','));
+  const head = [
+    'system',
+    'load',
+    'offered_rps',
+    'achieved_rps',
+    'saturated',
+    'p50_us',
+    'p99_us',
+    'p999_us',
+    'sim_p99_us',
+    'sent',
+    'replies',
+    'drops',
+    'timeouts',
+    'late',
+    ...types.flatMap((t) => [`${t}_p99_us`, `${t}_exec_us`]),
+  ];
+  const rows = doc.points.map((p) =>
+    [
+      p.system,
+      p.load,
+      p.offeredRps.toFixed(0),
+      p.achievedRps.toFixed(0),
+      p.saturated,
+      p.p50Us.toFixed(1),
+      p.p99Us.toFixed(1),
+      p.p999Us.toFixed(1),
+      p.simP99Us?.toFixed(1) ?? '',
+      p.sent,
+      p.replies,
+      p.drops,
+      p.timeouts,
+      p.late,
+      ...types.flatMap((t) => (p.perType[t]?.measured ? [p.perType[t]!.p99Us.toFixed(1), p.perType[t]!.execMeanUs.toFixed(1)] : ['', ''])),
+    ].join(','),
+  );
   return `${[head.join(','), ...rows].join('\n')}\n`;
 }
 
@@ -279,7 +392,8 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
     const ws = inv.servers.map((s) => s.workers);
     rack = { servers: ws.length, workers: ws[0]!, cores: ws.reduce((a, b) => a + b, 0), why: `the testbed of ${inv.file}` };
   } else {
-    const servers = o.servers ?? size.servers, workers = o.workers ?? size.workers;
+    const servers = o.servers ?? size.servers,
+      workers = o.workers ?? size.workers;
     rack = { servers, workers, cores: servers * workers, why: o.servers || o.workers ? 'as asked' : size.why };
   }
   const uniform = !inv || inv.servers.every((s) => s.workers === rack.workers);
@@ -288,20 +402,28 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
   const durationMs = o.durationMs ?? (o.quick ? 2000 : 5000);
   const where = inv ? `testbed ${inv.file}` : 'this machine';
   o.log(`bench ${wl0.name}: ${wl0.about}`);
-  o.log(`  rack: ${rack.servers} server(s) × ${uniform ? `${rack.workers} worker(s)` : `${inv!.servers.map((s) => s.workers).join('/')} workers`} (${rack.why}); `
-    + `systems ${systems.join(', ')}; loads ${loads.join(', ')}; ${durationMs} ms per point, the first 10 % not measured`);
+  o.log(
+    `  rack: ${rack.servers} server(s) × ${uniform ? `${rack.workers} worker(s)` : `${inv!.servers.map((s) => s.workers).join('/')} workers`} (${rack.why}); ` +
+      `systems ${systems.join(', ')}; loads ${loads.join(', ')}; ${durationMs} ms per point, the first 10 % not measured`,
+  );
   if (inv) {
-    o.log(`  testbed (${inv.connection}): switch ${inv.switch.kind} on ${inv.switch.host} (${inv.switch.address}:${inv.switch.port}); `
-      + `servers ${inv.servers.map((s) => s.host).join(', ')}; clients ${inv.clients.map((c) => c.host).join(', ')}, each sending 1/${inv.clients.length} of the load`);
+    o.log(
+      `  testbed (${inv.connection}): switch ${inv.switch.kind} on ${inv.switch.host} (${inv.switch.address}:${inv.switch.port}); ` +
+        `servers ${inv.servers.map((s) => s.host).join(', ')}; clients ${inv.clients.map((c) => c.host).join(', ')}, each sending 1/${inv.clients.length} of the load`,
+    );
   } else if (!o.servers && !o.workers) {
-    o.log(`  on one machine the client, the switch, the control plane and every server share its ${size.servers <= 2 ? 'two ' : ''}CPUs: the measured `
-      + 'latencies include that sharing; the simulator\'s column is the same rack without it. A testbed (--testbed INVENTORY, or a bigger '
-      + 'machine with --servers/--workers) is where the systems\' scheduling shows undisturbed.');
+    o.log(
+      `  on one machine the client, the switch, the control plane and every server share its ${size.servers <= 2 ? 'two ' : ''}CPUs: the measured ` +
+        "latencies include that sharing; the simulator's column is the same rack without it. A testbed (--testbed INVENTORY, or a bigger " +
+        "machine with --servers/--workers) is where the systems' scheduling shows undisturbed.",
+    );
   }
   const probes = inv ? await probeHosts(inv) : new Map<string, never>();
   if (inv) {
-    o.log(`  hosts: ${[...probes.values()].map((p) => `${p.host} (${p.hostname}) clock ${Math.abs(p.offsetMs) < 0.05 ? '' : p.offsetMs > 0 ? '+' : '−'}${Math.abs(p.offsetMs).toFixed(1)} ms ±${(p.rttMs / 2).toFixed(1)}`).join(', ')}; `
-      + 'each runs this Pallas; the clients\' shared start is given in their own clocks');
+    o.log(
+      `  hosts: ${[...probes.values()].map((p) => `${p.host} (${p.hostname}) clock ${Math.abs(p.offsetMs) < 0.05 ? '' : p.offsetMs > 0 ? '+' : '−'}${Math.abs(p.offsetMs).toFixed(1)} ms ±${(p.rttMs / 2).toFixed(1)}`).join(', ')}; ` +
+        "each runs this Pallas; the clients' shared start is given in their own clocks",
+    );
   }
   if (wl0.kv && !inv) {
     const kv = await loadKv({ path: KV_PATH, keys: 5000, valueBytes: 64 });
@@ -313,38 +435,83 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
   const scaled = inv ? scaleWorkload(wl0, rack.cores, o.scale ?? 1) : scaleWorkload(wl0, rack.cores, o.scale);
   const wl = scaled.wl;
   if (scaled.scale > 1) {
-    o.log(inv ? `  service times × ${scaled.scale} (as asked)`
-      : `  service times × ${scaled.scale}: the workload keeps its shape, and the rack's capacity stays within the ~${PATH_BUDGET_RPS / 1000} k req/s `
-        + 'that one machine\'s client, switch and servers carry with room to spare (RocksDB work is real and never scaled)');
+    o.log(
+      inv
+        ? `  service times × ${scaled.scale} (as asked)`
+        : `  service times × ${scaled.scale}: the workload keeps its shape, and the rack's capacity stays within the ~${PATH_BUDGET_RPS / 1000} k req/s ` +
+            "that one machine's client, switch and servers carry with room to spare (RocksDB work is real and never scaled)",
+    );
   }
   const svc = await serviceTimes(wl, o.log, inv);
-  const server: ServerConfig = { handlers: wl.handlers, ...(wl.kv ? { kv: { path: KV_PATH, keys: 5000, valueBytes: 64, load: true } } : {}) };
+  const server: ServerConfig = {
+    handlers: wl.handlers,
+    ...(wl.kv ? { kv: { path: KV_PATH, keys: 5000, valueBytes: 64, load: true } } : {}),
+  };
   const total = systems.length * loads.length;
   let done = 0;
   const points: LivePoint[] = [];
   for (const system of systems) {
-    const { policy, control } = systemRack(system, wl.types.map((t) => ({ type: t.type, meanUs: svc[t.type]!, share: t.share ?? 1 })));
+    const { policy, control } = systemRack(
+      system,
+      wl.types.map((t) => ({ type: t.type, meanUs: svc[t.type]!, share: t.share ?? 1 })),
+    );
     o.progress?.(`[${'#'.repeat(done).padEnd(total, '.')}] ${done}/${total} ${system}: starting the rack`);
-    const r = inv ? await testbedRack(inv, system, control, policy, server, new Map([...probes].map(([h, p]) => [h, p.offsetMs]))) : await localRack(rack.servers, rack.workers, system, control, policy, server);
+    const r = inv
+      ? await testbedRack(inv, system, control, policy, server, new Map([...probes].map(([h, p]) => [h, p.offsetMs])))
+      : await localRack(rack.servers, rack.workers, system, control, policy, server);
     try {
       for (const load of loads) {
         o.progress?.(`[${'#'.repeat(done).padEnd(total, '.')}] ${done}/${total} ${system} load ${load}`);
         const before = await r.completed();
-        const { report: rep, clients, spreadMs } = await r.run({
-          types: wl.types.map(({ type, share, service, count, arrivals }) => ({ type, share,
-            ...(service ? { service } : {}), ...(count ? { count, keys: 5000 } : {}), ...(arrivals ? { arrivals } : {}) })),
+        const {
+          report: rep,
+          clients,
+          spreadMs,
+        } = await r.run({
+          types: wl.types.map(({ type, share, service, count, arrivals }) => ({
+            type,
+            share,
+            ...(service ? { service } : {}),
+            ...(count ? { count, keys: 5000 } : {}),
+            ...(arrivals ? { arrivals } : {}),
+          })),
           phases: phasesFor(wl, svc, rack.cores, load, durationMs),
-          warmupMs: durationMs / 10, timeoutMs: 1000, seed: 1 + done,
+          warmupMs: durationMs / 10,
+          timeoutMs: 1000,
+          seed: 1 + done,
         });
         // Heartbeats every 100 ms: wait for one after the run so the counts include it.
         await new Promise((res) => setTimeout(res, 250));
         const after = await r.completed();
         const achieved = rep.replies / rep.durationS;
         points.push({
-          system, load, offeredRps: rep.offeredRps, achievedRps: achieved, saturated: achieved < 0.99 * rep.offeredRps,
-          p50Us: rep.all.p50Us, p99Us: rep.all.p99Us, p999Us: rep.all.p999Us,
-          perType: Object.fromEntries(Object.entries(rep.perType).map(([n, t]) => [n, { replies: t.replies, measured: t.histogram.totalCount, p50Us: t.p50Us, p99Us: t.p99Us, p999Us: t.p999Us, execMeanUs: t.execMeanUs }])),
-          sent: rep.sent, replies: rep.replies, drops: rep.drops, timeouts: rep.timeouts, late: rep.late, lateMaxUs: rep.lateMaxUs,
+          system,
+          load,
+          offeredRps: rep.offeredRps,
+          achievedRps: achieved,
+          saturated: achieved < 0.99 * rep.offeredRps,
+          p50Us: rep.all.p50Us,
+          p99Us: rep.all.p99Us,
+          p999Us: rep.all.p999Us,
+          perType: Object.fromEntries(
+            Object.entries(rep.perType).map(([n, t]) => [
+              n,
+              {
+                replies: t.replies,
+                measured: t.histogram.totalCount,
+                p50Us: t.p50Us,
+                p99Us: t.p99Us,
+                p999Us: t.p999Us,
+                execMeanUs: t.execMeanUs,
+              },
+            ]),
+          ),
+          sent: rep.sent,
+          replies: rep.replies,
+          drops: rep.drops,
+          timeouts: rep.timeouts,
+          late: rep.late,
+          lateMaxUs: rep.lateMaxUs,
           serverCompleted: after.map((a, i) => a - (before[i] ?? 0)),
           ...(clients !== undefined ? { clients, clientStartSpreadMs: spreadMs } : {}),
         });
@@ -363,30 +530,60 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
       if (s) Object.assign(p, { simP99Us: s.p99, simSaturated: s.saturated });
     }
   } else {
-    o.log('  (no simulator column: the simulator\'s racks have the same worker count on every server, and these servers differ)');
+    o.log("  (no simulator column: the simulator's racks have the same worker count on every server, and these servers differ)");
   }
   o.progress?.('');
   const doc: LiveDocument = {
-    workload: wl.name, about: wl.about, rack, where, serviceUs: svc, scale: scaled.scale, durationMs, points,
-    ...(inv ? { testbed: { inventory: inv.file, connection: inv.connection, switch: `${inv.switch.kind} on ${inv.switch.host}`,
-      servers: inv.servers.map((s) => ({ host: s.host, address: s.address, workers: s.workers })), clients: inv.clients.map((c) => c.host),
-      hosts: [...probes.values()].map(({ host, hostname, offsetMs, rttMs }) => ({ host, hostname, offsetMs, rttMs })) } } : {}),
+    workload: wl.name,
+    about: wl.about,
+    rack,
+    where,
+    serviceUs: svc,
+    scale: scaled.scale,
+    durationMs,
+    points,
+    ...(inv
+      ? {
+          testbed: {
+            inventory: inv.file,
+            connection: inv.connection,
+            switch: `${inv.switch.kind} on ${inv.switch.host}`,
+            servers: inv.servers.map((s) => ({ host: s.host, address: s.address, workers: s.workers })),
+            clients: inv.clients.map((c) => c.host),
+            hosts: [...probes.values()].map(({ host, hostname, offsetMs, rttMs }) => ({ host, hostname, offsetMs, rttMs })),
+          },
+        }
+      : {}),
   };
   const dir = join(o.out, 'bench', `${wl.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   mkdirSync(dir, { recursive: true });
   const files = [join(dir, 'result.json'), join(dir, 'points.csv'), join(dir, 'p99.svg')];
   writeFileSync(files[0]!, JSON.stringify(doc, null, 2));
   writeFileSync(files[1]!, csv(doc));
-  writeFileSync(files[2]!, renderChart({
-    title: `${wl.name}: p99 against load (${rack.servers} servers, ${rack.cores} cores; ${inv ? 'testbed' : 'this machine'})`,
-    xLabel: 'load (fraction of the rack\'s capacity)', yLabel: 'p99 latency (µs)', yLog: true,
-    series: [
-      ...systems.map((s) => ({ name: s, points: points.filter((p) => p.system === s).map((p) => ({ x: p.load, y: p.p99Us, open: p.saturated })) })),
-      ...systems.map((s) => ({ name: `${s} (sim)`, points: points.filter((p) => p.system === s && p.simP99Us !== undefined).map((p) => ({ x: p.load, y: p.simP99Us!, open: p.simSaturated })) }))
-        .filter((x) => x.points.length > 0),
-    ],
-    note: 'open markers: saturated (achieved < 0.99 × offered)',
-  }));
+  writeFileSync(
+    files[2]!,
+    renderChart({
+      title: `${wl.name}: p99 against load (${rack.servers} servers, ${rack.cores} cores; ${inv ? 'testbed' : 'this machine'})`,
+      xLabel: "load (fraction of the rack's capacity)",
+      yLabel: 'p99 latency (µs)',
+      yLog: true,
+      series: [
+        ...systems.map((s) => ({
+          name: s,
+          points: points.filter((p) => p.system === s).map((p) => ({ x: p.load, y: p.p99Us, open: p.saturated })),
+        })),
+        ...systems
+          .map((s) => ({
+            name: `${s} (sim)`,
+            points: points
+              .filter((p) => p.system === s && p.simP99Us !== undefined)
+              .map((p) => ({ x: p.load, y: p.simP99Us!, open: p.simSaturated })),
+          }))
+          .filter((x) => x.points.length > 0),
+      ],
+      note: 'open markers: saturated (achieved < 0.99 × offered)',
+    }),
+  );
   try {
     execFileSync('rsvg-convert', ['-o', join(dir, 'p99.png'), files[2]!], { stdio: 'ignore' });
     files.push(join(dir, 'p99.png'));

@@ -25,10 +25,20 @@ import { createVethPair } from '../../lib/util/netns.js';
 import { encode, kvPayload } from '../../lib/wire/codec.js';
 import { Type } from '../../lib/wire/gen.js';
 
-export interface RuntimeRow { what: string; value: number; unit: string; reference?: number; refLabel?: string; note?: string }
+export interface RuntimeRow {
+  what: string;
+  value: number;
+  unit: string;
+  reference?: number;
+  refLabel?: string;
+  note?: string;
+}
 
 const MEM_DST = { ip: '127.0.0.2', port: 2 };
-const median = (xs: ArrayLike<number>) => { const a = Array.from(xs).sort((x, y) => x - y); return a[Math.floor(a.length / 2)] ?? 0; };
+const median = (xs: ArrayLike<number>) => {
+  const a = Array.from(xs).sort((x, y) => x - y);
+  return a[Math.floor(a.length / 2)] ?? 0;
+};
 
 async function throughMem(cfg: ServerConfig, drive: (link: MemLink) => Promise<PumpResult>): Promise<{ r: PumpResult; server: Server }> {
   const link = new MemLink(4096);
@@ -45,12 +55,17 @@ const zero: ServerConfig = { workers: 1, handlers: { short: 'zero' } };
 async function dispatcher(ms: number, rows: RuntimeRow[]): Promise<void> {
   for (const wait of ['poll', 'hybrid'] as const) {
     const { r, server } = await throughMem({ ...zero, wait }, (link) =>
-      pump({ transport: { kind: 'mem', link, side: 0 }, dst: MEM_DST, durationMs: ms, window: 256, type: Type.SHORT }));
+      pump({ transport: { kind: 'mem', link, side: 0 }, dst: MEM_DST, durationMs: ms, window: 256, type: Type.SHORT }),
+    );
     const s = server.stats().server;
     const perReq = s.busy_ns! / Math.max(1, s.n_replies!);
     rows.push({ what: `dispatcher+1 worker, zero work, mem, ${wait}`, value: r.pps, unit: 'req/s' });
-    rows.push({ what: `  dispatcher busy time per request (${wait})`, value: perReq, unit: 'ns',
-      note: `a dedicated dispatcher core would carry ~${(1e9 / perReq / 1e6).toFixed(2)} M req/s` });
+    rows.push({
+      what: `  dispatcher busy time per request (${wait})`,
+      value: perReq,
+      unit: 'ns',
+      note: `a dedicated dispatcher core would carry ~${(1e9 / perReq / 1e6).toFixed(2)} M req/s`,
+    });
   }
 }
 
@@ -67,8 +82,15 @@ export async function dedicated(rows: RuntimeRow[]): Promise<void> {
   for (let run = 0; run < 5; run++) {
     const link = new MemLink(n);
     const fill = await pump({ transport: { kind: 'mem', link, side: 0 }, dst: MEM_DST, mode: 'tx-only', durationMs: 50, type: Type.SHORT });
-    const server = await new Server({ ...zero, wait: 'poll', cores: [1], dispatcherCore: 0, slots: n + 2,
-      policy: { kind: 'cfcfs', queueCapacity: n }, transport: { kind: 'mem', link, side: 1 } }).start();
+    const server = await new Server({
+      ...zero,
+      wait: 'poll',
+      cores: [1],
+      dispatcherCore: 0,
+      slots: n + 2,
+      policy: { kind: 'cfcfs', queueCapacity: n },
+      transport: { kind: 'mem', link, side: 1 },
+    }).start();
     try {
       const deadline = Date.now() + 30_000;
       while (server.stats().server.n_replies! < fill.sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -84,16 +106,26 @@ export async function dedicated(rows: RuntimeRow[]): Promise<void> {
   // closest to what an undisturbed core does.
   const mid = (k: 'pps' | 'perReq') => median(runs.map((r) => r[k]));
   const best = Math.min(...runs.map((r) => r.perReq));
-  rows.push({ what: `dispatcher (CPU 0) + 1 worker (CPU 1), zero work, ${n} queued`, value: mid('pps'), unit: 'req/s',
-    note: `median of ${runs.length}: ${runs.map((r) => `${(r.pps / 1e6).toFixed(2)}`).join(', ')} M/s` });
-  rows.push({ what: '  dispatcher busy time per request (dedicated cores)', value: mid('perReq'), unit: 'ns',
-    note: `median of ${runs.length}: ${runs.map((r) => r.perReq.toFixed(0)).join(', ')} ns; a dispatcher core would carry `
-      + `~${(1e9 / mid('perReq') / 1e6).toFixed(2)} M req/s (best run: ${(1e9 / best / 1e6).toFixed(2)} M req/s)` });
+  rows.push({
+    what: `dispatcher (CPU 0) + 1 worker (CPU 1), zero work, ${n} queued`,
+    value: mid('pps'),
+    unit: 'req/s',
+    note: `median of ${runs.length}: ${runs.map((r) => `${(r.pps / 1e6).toFixed(2)}`).join(', ')} M/s`,
+  });
+  rows.push({
+    what: '  dispatcher busy time per request (dedicated cores)',
+    value: mid('perReq'),
+    unit: 'ns',
+    note:
+      `median of ${runs.length}: ${runs.map((r) => r.perReq.toFixed(0)).join(', ')} ns; a dispatcher core would carry ` +
+      `~${(1e9 / mid('perReq') / 1e6).toFixed(2)} M req/s (best run: ${(1e9 / best / 1e6).toFixed(2)} M req/s)`,
+  });
 }
 
 async function latency(ms: number, rows: RuntimeRow[]): Promise<void> {
   const rt = await throughMem({ ...zero, wait: 'poll' }, (link) =>
-    pump({ transport: { kind: 'mem', link, side: 0 }, dst: MEM_DST, durationMs: ms, window: 1, burst: 1, type: Type.SHORT }));
+    pump({ transport: { kind: 'mem', link, side: 0 }, dst: MEM_DST, durationMs: ms, window: 1, burst: 1, type: Type.SHORT }),
+  );
   const link = new MemLink(4096);
   const echo = new EchoServer({ transport: { kind: 'mem', link, side: 1 } }).start();
   let bare: PumpResult;
@@ -102,7 +134,13 @@ async function latency(ms: number, rows: RuntimeRow[]): Promise<void> {
   } finally {
     echo.stop();
   }
-  rows.push({ what: 'round trip p50, one in flight, through the runtime', value: rt.r.rttP50Ns, unit: 'ns', reference: bare.rttP50Ns, refLabel: 'bare echo' });
+  rows.push({
+    what: 'round trip p50, one in flight, through the runtime',
+    value: rt.r.rttP50Ns,
+    unit: 'ns',
+    reference: bare.rttP50Ns,
+    refLabel: 'bare echo',
+  });
   rows.push({ what: '  latency the runtime adds (median)', value: rt.r.rttP50Ns - bare.rttP50Ns, unit: 'ns' });
 }
 
@@ -129,11 +167,18 @@ async function rocksdb(ms: number, rows: RuntimeRow[]): Promise<void> {
   const path = `/dev/shm/pallas-bench-kv-${process.pid}`;
   const KEY = 1234;
   try {
-    for (const [op, type, count, iterations] of [['get', Type.GET, 10, 5000], ['scan', Type.SCAN, 5000, 300]] as const) {
+    for (const [op, type, count, iterations] of [
+      ['get', Type.GET, 10, 5000],
+      ['scan', Type.SCAN, 5000, 300],
+    ] as const) {
       // Over UDP with one request in flight, so that the worker has a vCPU to itself while it runs
       // (a pump over the in-memory link would spin on the other one and share it with the dispatcher).
-      const server = await new Server({ workers: 1, transport: { kind: 'udp', port: 0 }, kv: { path, keys: 5000, valueBytes: 64 },
-        handlers: { [op]: 'rocksdb' } }).start();
+      const server = await new Server({
+        workers: 1,
+        transport: { kind: 'udp', port: 0 },
+        kv: { path, keys: 5000, valueBytes: 64 },
+        handlers: { [op]: 'rocksdb' },
+      }).start();
       try {
         await oneAtATime(server.local().port, encode({ type }, kvPayload(KEY, count)), iterations);
       } finally {
@@ -141,8 +186,14 @@ async function rocksdb(ms: number, rows: RuntimeRow[]): Promise<void> {
       }
       const t = server.stats().types[op]!;
       const direct = await kvBench({ path, op, count, iterations, key: KEY });
-      rows.push({ what: `${op.toUpperCase()}(${count}) execution p50, through the runtime`, value: t.execNs.p50, unit: 'ns',
-        reference: median(direct.ns), refLabel: 'direct call', note: `${t.completed} requests and ${direct.ns.length} direct calls, key ${KEY}` });
+      rows.push({
+        what: `${op.toUpperCase()}(${count}) execution p50, through the runtime`,
+        value: t.execNs.p50,
+        unit: 'ns',
+        reference: median(direct.ns),
+        refLabel: 'direct call',
+        note: `${t.completed} requests and ${direct.ns.length} direct calls, key ${KEY}`,
+      });
     }
   } finally {
     rmSync(path, { recursive: true, force: true });
@@ -153,7 +204,13 @@ function waitForLine(p: ChildProcess, re: RegExp, ms: number): Promise<void> {
   return new Promise((resolve, reject) => {
     let buf = '';
     const timer = setTimeout(() => reject(new Error(`timed out waiting for ${re}: ${buf.slice(-500)}`)), ms);
-    const on = (d: Buffer) => { buf += d; if (re.test(buf)) { clearTimeout(timer); resolve(); } };
+    const on = (d: Buffer) => {
+      buf += d;
+      if (re.test(buf)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
     p.stdout!.on('data', on);
     p.stderr!.on('data', on);
   });
@@ -180,25 +237,80 @@ async function dpdk(ms: number, rows: RuntimeRow[]): Promise<void> {
   try {
     const vdevA = `net_af_xdp0,iface=${pair.ifA}`;
     const vdevB = `net_af_xdp1,iface=${pair.ifB}`;
-    const drive = () => JSON.parse(execFileSync('ip', ['netns', 'exec', pair.nsB, process.execPath, child, vdevB, String(ms), pair.ipA, pair.macA, 'echo', pair.ipB],
-      { encoding: 'utf8', timeout: ms + 60_000 }).trim().split('\n').pop()!) as PumpResult;
+    const drive = () =>
+      JSON.parse(
+        execFileSync('ip', ['netns', 'exec', pair.nsB, process.execPath, child, vdevB, String(ms), pair.ipA, pair.macA, 'echo', pair.ipB], {
+          encoding: 'utf8',
+          timeout: ms + 60_000,
+        })
+          .trim()
+          .split('\n')
+          .pop()!,
+      ) as PumpResult;
     // --stats-period keeps testpmd forwarding without a terminal (otherwise it exits at stdin's EOF).
-    const tp = spawn('ip', ['netns', 'exec', pair.nsA, 'dpdk-testpmd', '--lcores=0@0,1@1', '--no-huge', '-m', '256', '--no-pci', '--no-shconf',
-      '--no-telemetry', `--vdev=${vdevA}`, '--', '--forward-mode=5tswap', '--nb-cores=1', '--total-num-mbufs=8192', '--auto-start', '--stats-period=1'],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
+    const tp = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        pair.nsA,
+        'dpdk-testpmd',
+        '--lcores=0@0,1@1',
+        '--no-huge',
+        '-m',
+        '256',
+        '--no-pci',
+        '--no-shconf',
+        '--no-telemetry',
+        `--vdev=${vdevA}`,
+        '--',
+        '--forward-mode=5tswap',
+        '--nb-cores=1',
+        '--total-num-mbufs=8192',
+        '--auto-start',
+        '--stats-period=1',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     await waitForLine(tp, /start packet forwarding/i, 30_000);
     // af_xdp takes a moment to bind after testpmd says it forwards.
     await new Promise((r) => setTimeout(r, 3000));
     const ref = drive();
     await stopChild(tp);
-    const srv = spawn('ip', ['netns', 'exec', pair.nsA, process.execPath, cli, 'server', '--config', cfgFile, '--transport', 'dpdk',
-      '--device', vdevA, '--ip', pair.ipA, '--port', '9011'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const srv = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        pair.nsA,
+        process.execPath,
+        cli,
+        'server',
+        '--config',
+        cfgFile,
+        '--transport',
+        'dpdk',
+        '--device',
+        vdevA,
+        '--ip',
+        pair.ipA,
+        '--port',
+        '9011',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     await waitForLine(srv, /listening/, 30_000);
     await new Promise((r) => setTimeout(r, 3000));
     const ours = drive();
     await stopChild(srv);
-    rows.push({ what: 'dpdk echo net_af_xdp over veth (pump in the other namespace)', value: ours.pps, unit: 'req/s',
-      reference: ref.pps, refLabel: 'testpmd 5tswap', note: `runtime: 1 worker, busy-poll, zero work; rtt p50 ${(ours.rttP50Ns / 1000).toFixed(1)} µs vs ${(ref.rttP50Ns / 1000).toFixed(1)} µs` });
+    rows.push({
+      what: 'dpdk echo net_af_xdp over veth (pump in the other namespace)',
+      value: ours.pps,
+      unit: 'req/s',
+      reference: ref.pps,
+      refLabel: 'testpmd 5tswap',
+      note: `runtime: 1 worker, busy-poll, zero work; rtt p50 ${(ours.rttP50Ns / 1000).toFixed(1)} µs vs ${(ref.rttP50Ns / 1000).toFixed(1)} µs`,
+    });
   } finally {
     pair.remove();
     rmSync(cfgFile, { force: true });
@@ -223,8 +335,17 @@ export async function runRuntimeBench(opts: { durationMs: number; out: string; l
     if (unit === 'ns') return x >= 1e5 ? `${(x / 1e3).toFixed(0)} µs` : x >= 1e3 ? `${(x / 1e3).toFixed(2)} µs` : `${x.toFixed(0)} ns`;
     return String(x);
   };
-  opts.log(['', `${'measurement'.padEnd(62)} ${'pallas'.padStart(10)} ${'reference'.padStart(24)}`,
-    ...rows.map((r) => `${r.what.padEnd(62)} ${(r.unit ? fmt(r.value, r.unit) : '').padStart(10)} ${(r.reference !== undefined ? `${fmt(r.reference, r.unit)} (${r.refLabel})` : '').padStart(24)}${r.note ? `  ${r.note}` : ''}`),
-    '', `results: ${file}`].join('\n'));
+  opts.log(
+    [
+      '',
+      `${'measurement'.padEnd(62)} ${'pallas'.padStart(10)} ${'reference'.padStart(24)}`,
+      ...rows.map(
+        (r) =>
+          `${r.what.padEnd(62)} ${(r.unit ? fmt(r.value, r.unit) : '').padStart(10)} ${(r.reference !== undefined ? `${fmt(r.reference, r.unit)} (${r.refLabel})` : '').padStart(24)}${r.note ? `  ${r.note}` : ''}`,
+      ),
+      '',
+      `results: ${file}`,
+    ].join('\n'),
+  );
   return rows;
 }

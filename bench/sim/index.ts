@@ -19,8 +19,10 @@ export async function runSimBench(o: { out: string; log: (s: string) => void; re
     if (name === 'mm16') {
       const r = doc.runs[0]!;
       // Erlang C for k = 16, a = 12.8: P(wait) = 0.304884, E[W] = 0.095276 (service = 1 µs).
-      o.log(`mm16: ${(r.events / 1e6).toFixed(1)} M events in ${r.wallS.toFixed(2)} s = ${(r.eventsPerSec / 1e6).toFixed(2)} M events/s on one core; ` +
-        `P(wait) ${r.waitedFraction.toFixed(4)} (Erlang C 0.3049), E[W] ${r.waitUs.mean.toFixed(4)} µs (0.0953)\n`);
+      o.log(
+        `mm16: ${(r.events / 1e6).toFixed(1)} M events in ${r.wallS.toFixed(2)} s = ${(r.eventsPerSec / 1e6).toFixed(2)} M events/s on one core; ` +
+          `P(wait) ${r.waitedFraction.toFixed(4)} (Erlang C 0.3049), E[W] ${r.waitUs.mean.toFixed(4)} µs (0.0953)\n`,
+      );
     }
     writeFileSync(join(dir, `${name}.json`), `${JSON.stringify(doc, null, 2)}\n`);
     writeCsv(doc, join(dir, name));

@@ -25,7 +25,10 @@ export interface AgentConfig {
   name?: string;
 }
 
-export interface PolicyMessage { epoch: number; policy: Record<string, unknown> }
+export interface PolicyMessage {
+  epoch: number;
+  policy: Record<string, unknown>;
+}
 
 export function parsePolicyMessage(v: unknown): PolicyMessage {
   const o = obj(v, 'policyMessage');
@@ -55,14 +58,19 @@ export class Agent {
     const l = o.listen === undefined ? {} : obj(o.listen, 'agent.listen');
     only(l, 'agent.listen', ['host', 'port']);
     this.#cfg = {
-      control, secret: resolveSecret(o.secret as string | undefined), host: str(l, 'host', 'agent.listen', '127.0.0.1'),
-      port: int(l, 'port', 'agent.listen', 0, 65535, 0), heartbeatMs: int(o, 'heartbeatMs', 'agent', 10, 60_000, 100),
-      name: str(o, 'name', 'agent', ''), ...(o.advertise !== undefined ? { advertise: str(o, 'advertise', 'agent') } : {}),
+      control,
+      secret: resolveSecret(o.secret as string | undefined),
+      host: str(l, 'host', 'agent.listen', '127.0.0.1'),
+      port: int(l, 'port', 'agent.listen', 0, 65535, 0),
+      heartbeatMs: int(o, 'heartbeatMs', 'agent', 10, 60_000, 100),
+      name: str(o, 'name', 'agent', ''),
+      ...(o.advertise !== undefined ? { advertise: str(o, 'advertise', 'agent') } : {}),
     };
     this.server = new Server(cfg.server);
     this.log = log;
     this.#channel = new ChannelServer({
-      secret: this.#cfg.secret, log,
+      secret: this.#cfg.secret,
+      log,
       routes: { '/v1/policy': { parse: parsePolicyMessage, handle: (m: PolicyMessage) => this.#apply(m) } } as never,
       pages: {
         '/metrics': () => ({ type: 'text/plain; version=0.0.4', body: this.metrics() }),
@@ -77,7 +85,9 @@ export class Agent {
     const at = await this.#channel.listen(this.#cfg.host, this.#cfg.port);
     this.#url = `http://${at.host}:${at.port}`;
     this.log.info('agent up', { url: this.#url, server: this.addr(), workers: this.server.config.workers });
-    this.#timer = setInterval(() => { void this.#beat(); }, this.#cfg.heartbeatMs);
+    this.#timer = setInterval(() => {
+      void this.#beat();
+    }, this.#cfg.heartbeatMs);
     void this.#beat();
     return this;
   }
@@ -92,9 +102,15 @@ export class Agent {
     this.log.info('agent stopped', { index: this.#index });
   }
 
-  get url(): string { return this.#url; }
-  get index(): number | null { return this.#index; }
-  get epoch(): number { return this.#epoch; }
+  get url(): string {
+    return this.#url;
+  }
+  get index(): number | null {
+    return this.#index;
+  }
+  get epoch(): number {
+    return this.#epoch;
+  }
 
   /** The runtime's address as the switch must use it (with its MAC when it runs on DPDK). */
   addr(): { ip: string; port: number; mac?: string } {
@@ -103,7 +119,14 @@ export class Agent {
   }
 
   health(): object {
-    return { index: this.#index, epoch: this.#epoch, policy: this.#policy, running: this.server.running, refused: this.#refused, channel: this.#channel.counters };
+    return {
+      index: this.#index,
+      epoch: this.#epoch,
+      policy: this.#policy,
+      running: this.server.running,
+      refused: this.#refused,
+      channel: this.#channel.counters,
+    };
   }
 
   async #beat(): Promise<void> {
@@ -111,15 +134,28 @@ export class Agent {
     this.#beating = true;
     try {
       if (this.#index === null) {
-        const r = (await sendSigned(this.#cfg.control, '/v1/register', { agent: this.#url, addr: this.addr(), cores: this.server.config.workers,
-          name: this.#cfg.name || `${this.addr().ip}:${this.addr().port}` }, this.#cfg.secret)) as { index: number };
+        const r = (await sendSigned(
+          this.#cfg.control,
+          '/v1/register',
+          {
+            agent: this.#url,
+            addr: this.addr(),
+            cores: this.server.config.workers,
+            name: this.#cfg.name || `${this.addr().ip}:${this.addr().port}`,
+          },
+          this.#cfg.secret,
+        )) as { index: number };
         this.#index = r.index;
         this.log.info('registered', { index: r.index });
         return;
       }
       const st = this.server.stats();
-      const r = (await sendSigned(this.#cfg.control, '/v1/heartbeat', { index: this.#index, addr: this.addr(), epoch: this.#epoch,
-        stats: summary(st) }, this.#cfg.secret)) as { known: boolean };
+      const r = (await sendSigned(
+        this.#cfg.control,
+        '/v1/heartbeat',
+        { index: this.#index, addr: this.addr(), epoch: this.#epoch, stats: summary(st) },
+        this.#cfg.secret,
+      )) as { known: boolean };
       if (!r.known) {
         this.log.warn('the control plane does not know us any more; registering again', { index: this.#index });
         this.#index = null;
@@ -134,8 +170,9 @@ export class Agent {
 
   #apply(m: PolicyMessage): { epoch: number } {
     try {
-      if (m.epoch <= this.#epoch) throw new PallasError('BAD_POLICY', `epoch ${m.epoch} is not newer than the policy in force (${this.#epoch})`);
-      this.server.applyPolicy({ ...m.policy, epoch: m.epoch } as unknown as PolicyUpdate);  // validated there
+      if (m.epoch <= this.#epoch)
+        throw new PallasError('BAD_POLICY', `epoch ${m.epoch} is not newer than the policy in force (${this.#epoch})`);
+      this.server.applyPolicy({ ...m.policy, epoch: m.epoch } as unknown as PolicyUpdate); // validated there
     } catch (e) {
       this.#refused++;
       throw e;
@@ -151,21 +188,47 @@ export class Agent {
     const labels = { server: String(this.#index ?? -1) };
     const ms: Metric[] = [
       { name: 'pallas_agent_policy_epoch', help: 'Policy epoch in force', type: 'gauge', samples: [{ labels, value: this.#epoch }] },
-      { name: 'pallas_agent_policies_refused_total', help: 'Policy pushes refused (invalid or stale)', type: 'counter', samples: [{ labels, value: this.#refused }] },
-      { name: 'pallas_agent_channel_rejected_total', help: 'Control messages rejected', type: 'counter',
-        samples: (['unauthenticated', 'replayed', 'malformed'] as const).map((r) => ({ labels: { ...labels, reason: r }, value: this.#channel.counters[r] })) },
+      {
+        name: 'pallas_agent_policies_refused_total',
+        help: 'Policy pushes refused (invalid or stale)',
+        type: 'counter',
+        samples: [{ labels, value: this.#refused }],
+      },
+      {
+        name: 'pallas_agent_channel_rejected_total',
+        help: 'Control messages rejected',
+        type: 'counter',
+        samples: (['unauthenticated', 'replayed', 'malformed'] as const).map((r) => ({
+          labels: { ...labels, reason: r },
+          value: this.#channel.counters[r],
+        })),
+      },
     ];
     if (st) {
-      const per = (name: string, help: string, type: 'counter' | 'gauge', f: (t: RuntimeStats['types'][string]) => number): Metric =>
-        ({ name, help, type, samples: Object.entries(st.types).map(([t, v]) => ({ labels: { ...labels, type: t }, value: f(v) })) });
+      const per = (name: string, help: string, type: 'counter' | 'gauge', f: (t: RuntimeStats['types'][string]) => number): Metric => ({
+        name,
+        help,
+        type,
+        samples: Object.entries(st.types).map(([t, v]) => ({ labels: { ...labels, type: t }, value: f(v) })),
+      });
       ms.push(
         per('pallas_server_requests_total', 'Requests received', 'counter', (t) => t.received),
         per('pallas_server_completed_total', 'Requests completed', 'counter', (t) => t.completed),
-        per('pallas_server_dropped_total', 'Requests dropped (queue full, clone busy, other)', 'counter', (t) => t.dropFull + t.dropClone + t.dropOther),
+        per(
+          'pallas_server_dropped_total',
+          'Requests dropped (queue full, clone busy, other)',
+          'counter',
+          (t) => t.dropFull + t.dropClone + t.dropOther,
+        ),
         per('pallas_server_clone_drops_total', 'Clones dropped because no worker was idle', 'counter', (t) => t.dropClone),
         per('pallas_server_bounced_total', 'Requests bounced back to the switch', 'counter', (t) => t.bounced),
         per('pallas_server_queued', 'Requests queued now', 'gauge', (t) => t.queued),
-        { name: 'pallas_server_in_service', help: 'Requests running now', type: 'gauge', samples: [{ labels, value: st.server.in_service ?? 0 }] },
+        {
+          name: 'pallas_server_in_service',
+          help: 'Requests running now',
+          type: 'gauge',
+          samples: [{ labels, value: st.server.in_service ?? 0 }],
+        },
       );
     }
     return metricsText(ms);
@@ -174,7 +237,11 @@ export class Agent {
 
 /** What a heartbeat carries: the server's load, for the control plane's status and metrics. */
 export function summary(st: RuntimeStats): Record<string, number> {
-  let received = 0, completed = 0, dropped = 0, clones = 0, bounced = 0;
+  let received = 0,
+    completed = 0,
+    dropped = 0,
+    clones = 0,
+    bounced = 0;
   for (const t of Object.values(st.types)) {
     received += t.received;
     completed += t.completed;
@@ -183,6 +250,14 @@ export function summary(st: RuntimeStats): Record<string, number> {
     bounced += t.bounced;
   }
   // refused: requests of a type this server has no handler for (e.g. GET/SCAN without a RocksDB store).
-  return { received, completed, dropped, cloneDrops: clones, bounced, refused: st.server.n_no_handler ?? 0, queued: st.server.queued ?? 0,
-    inService: st.server.in_service ?? 0 };
+  return {
+    received,
+    completed,
+    dropped,
+    cloneDrops: clones,
+    bounced,
+    refused: st.server.n_no_handler ?? 0,
+    queued: st.server.queued ?? 0,
+    inService: st.server.in_service ?? 0,
+  };
 }

@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { doctor, formatDoctor } from '../doctor.js';
-import { PallasError, toPallasError } from '../errors.js';
+import { PallasError } from '../errors.js';
 import { EchoServer } from '../io/echo.js';
-import { DEFAULT_EAL_ARGS, type TransportConfig } from '../io/transport.js';
-import { DEFAULT_KV_PATH, loadServerConfig, normaliseServer, typeName, type ServerConfig } from '../runtime/config.js';
+import type { TransportConfig } from '../io/transport.js';
+import { loadServerConfig, normaliseServer, typeName, type ServerConfig } from '../runtime/config.js';
 import { kvBench, loadKv } from '../runtime/kv.js';
 import { Server } from '../runtime/server.js';
 import { formatTable } from '../sim/format.js';
@@ -25,14 +25,18 @@ import type { Opts } from './opts.js';
 import { exitFor, main as runProgram, type Commands } from './program.js';
 import { runAgent, runClientCmd, runClock, runControl, runStatus, runSwitch, runUp } from './rack.js';
 import { armSignals, untilSignal } from './signal.js';
-import { DEFAULT_UDP_PORT } from '../wire/gen.js';
 
 async function runEcho(values: Opts): Promise<void> {
   const port = Number(values.port);
   let transport: TransportConfig;
   if (values.transport === 'dpdk') {
-    transport = { kind: 'dpdk', device: values.device ?? '', ip: values.ip ?? '', udpPort: port,
-      ...(values.eal ? { eal: values.eal.split(/\s+/).filter(Boolean) } : {}) };
+    transport = {
+      kind: 'dpdk',
+      device: values.device ?? '',
+      ip: values.ip ?? '',
+      udpPort: port,
+      ...(values.eal ? { eal: values.eal.split(/\s+/).filter(Boolean) } : {}),
+    };
   } else if (values.transport === 'udp') {
     transport = { kind: 'udp', bindIp: values.bind, port };
   } else {
@@ -40,12 +44,22 @@ async function runEcho(values: Opts): Promise<void> {
   }
   const echo = new EchoServer({ transport, serverId: Number(values['server-id']) }).start();
   const local = echo.local();
-  armSignals();  // before the ready line: a signal sent as soon as it is read stops us cleanly
-  process.stdout.write(values.json ? `${JSON.stringify({ ready: true, ...local })}\n` : `pallas echo: listening on ${local.ip}:${local.port} (${values.transport}, mac ${local.mac})\n`);
+  armSignals(); // before the ready line: a signal sent as soon as it is read stops us cleanly
+  process.stdout.write(
+    values.json
+      ? `${JSON.stringify({ ready: true, ...local })}\n`
+      : `pallas echo: listening on ${local.ip}:${local.port} (${values.transport}, mac ${local.mac})\n`,
+  );
   await untilSignal();
   echo.stop();
   const c = echo.counters();
-  process.stdout.write(values.json ? `${JSON.stringify({ counters: c })}\n` : `${Object.entries(c).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
+  process.stdout.write(
+    values.json
+      ? `${JSON.stringify({ counters: c })}\n`
+      : `${Object.entries(c)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}\n`,
+  );
 }
 
 async function runServer(values: Opts): Promise<void> {
@@ -63,8 +77,13 @@ async function runServer(values: Opts): Promise<void> {
   const port = count('port', values.port, 65535);
   const kind = values.transport ?? (values.device ? 'dpdk' : undefined);
   if (kind === 'dpdk') {
-    cfg.transport = { kind: 'dpdk', device: values.device ?? '', ip: values.ip ?? '', ...(port !== undefined ? { udpPort: port } : {}),
-      ...(values.eal ? { eal: values.eal.split(/\s+/).filter(Boolean) } : {}) };
+    cfg.transport = {
+      kind: 'dpdk',
+      device: values.device ?? '',
+      ip: values.ip ?? '',
+      ...(port !== undefined ? { udpPort: port } : {}),
+      ...(values.eal ? { eal: values.eal.split(/\s+/).filter(Boolean) } : {}),
+    };
   } else if (kind === 'udp' || values.bind !== undefined || port !== undefined) {
     const base = cfg.transport?.kind === 'udp' ? cfg.transport : { kind: 'udp' as const };
     cfg.transport = { ...base, kind: 'udp', ...(values.bind ? { bindIp: values.bind } : {}), ...(port !== undefined ? { port } : {}) };
@@ -76,12 +95,16 @@ async function runServer(values: Opts): Promise<void> {
   const local = server.local();
   const c = server.config;
   const handlers = c.handlers.map((h) => `${typeName(h.type)}=${h.kind}`).join(' ');
-  armSignals();  // before the ready line: a signal sent as soon as it is read stops us cleanly
-  process.stdout.write(values.json
-    ? `${JSON.stringify({ ready: true, ...local, workers: c.workers, policy: c.policy.kind, handlers: c.handlers, kv: server.kv ?? null })}\n`
-    : `pallas server ${c.serverId}: listening on ${local.ip}:${local.port} (${c.transport.kind}), ${c.workers} worker(s), `
-      + `${c.policy.kind}, ${c.busyPoll ? 'busy-poll' : 'hybrid wait'}\n  handlers: ${handlers}\n`
-      + (server.kv ? `  kv: ${c.kv!.path} (${server.kv.keys} keys × ${server.kv.valueBytes} B, ${server.kv.built ? 'built now' : 'already there'})\n` : ''));
+  armSignals(); // before the ready line: a signal sent as soon as it is read stops us cleanly
+  process.stdout.write(
+    values.json
+      ? `${JSON.stringify({ ready: true, ...local, workers: c.workers, policy: c.policy.kind, handlers: c.handlers, kv: server.kv ?? null })}\n`
+      : `pallas server ${c.serverId}: listening on ${local.ip}:${local.port} (${c.transport.kind}), ${c.workers} worker(s), ` +
+          `${c.policy.kind}, ${c.busyPoll ? 'busy-poll' : 'hybrid wait'}\n  handlers: ${handlers}\n` +
+          (server.kv
+            ? `  kv: ${c.kv!.path} (${server.kv.keys} keys × ${server.kv.valueBytes} B, ${server.kv.built ? 'built now' : 'already there'})\n`
+            : ''),
+  );
   await untilSignal();
   server.stop();
   const st = server.stats();
@@ -90,13 +113,17 @@ async function runServer(values: Opts): Promise<void> {
     return;
   }
   const sv = st.server;
-  process.stdout.write(`pallas server: stopped. received ${sv.n_rx}, replies ${sv.n_replies}, notices ${sv.n_notices}, `
-    + `bounced ${sv.n_bounced}, dropped full ${sv.n_drop_full} clone ${sv.n_drop_clone} no-buffer ${sv.n_drop_no_buffer} `
-    + `shutdown ${sv.n_drop_shutdown}, no handler ${sv.n_no_handler}, invalid ${Object.values(st.invalid).reduce((a, b) => a + b, 0)}\n`);
+  process.stdout.write(
+    `pallas server: stopped. received ${sv.n_rx}, replies ${sv.n_replies}, notices ${sv.n_notices}, ` +
+      `bounced ${sv.n_bounced}, dropped full ${sv.n_drop_full} clone ${sv.n_drop_clone} no-buffer ${sv.n_drop_no_buffer} ` +
+      `shutdown ${sv.n_drop_shutdown}, no handler ${sv.n_no_handler}, invalid ${Object.values(st.invalid).reduce((a, b) => a + b, 0)}\n`,
+  );
   for (const [name, t] of Object.entries(st.types)) {
     if (t.received === 0) continue;
-    process.stdout.write(`  ${name.padEnd(12)} ${String(t.completed).padStart(9)} done  exec p50 ${(t.execNs.p50 / 1000).toFixed(1)} µs `
-      + `p99 ${(t.execNs.p99 / 1000).toFixed(1)} µs  sojourn p99 ${(t.sojournNs.p99 / 1000).toFixed(1)} µs\n`);
+    process.stdout.write(
+      `  ${name.padEnd(12)} ${String(t.completed).padStart(9)} done  exec p50 ${(t.execNs.p50 / 1000).toFixed(1)} µs ` +
+        `p99 ${(t.execNs.p99 / 1000).toFixed(1)} µs  sojourn p99 ${(t.sojournNs.p99 / 1000).toFixed(1)} µs\n`,
+    );
   }
 }
 
@@ -104,7 +131,8 @@ async function runKvLoad(values: Opts): Promise<void> {
   const c = normaliseServer({ kv: { path: values.path, keys: Number(values.keys), valueBytes: Number(values['value-bytes']) } }).kv!;
   const ops = ((values.time as string | undefined)?.split(',') ?? []).map((s) => {
     const m = /^(get|scan):(\d+)$/.exec(s);
-    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new PallasError('USAGE', `--time takes get:N,scan:N (N in [1, 65535]), not '${s}'`);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535)
+      throw new PallasError('USAGE', `--time takes get:N,scan:N (N in [1, 65535]), not '${s}'`);
     return { op: m[1] as 'get' | 'scan', count: Number(m[2]) };
   });
   const t0 = Date.now();
@@ -121,8 +149,12 @@ async function runKvLoad(values: Opts): Promise<void> {
     process.stdout.write(`${JSON.stringify({ path: c.path, keys: r.keys, valueBytes: r.valueBytes, built: r.built, buildMs, timedUs })}\n`);
     return;
   }
-  process.stdout.write(`${c.path}: ${r.keys} keys × ${r.valueBytes} B ${r.built ? `built in ${buildMs} ms` : 'already there'}\n`
-    + Object.entries(timedUs).map(([k, v]) => `  ${k}: ${v.toFixed(1)} µs per call\n`).join(''));
+  process.stdout.write(
+    `${c.path}: ${r.keys} keys × ${r.valueBytes} B ${r.built ? `built in ${buildMs} ms` : 'already there'}\n` +
+      Object.entries(timedUs)
+        .map(([k, v]) => `  ${k}: ${v.toFixed(1)} µs per call\n`)
+        .join(''),
+  );
 }
 
 function progressBar(fraction: number, runsDone: number, runs: number, started: number): string {
@@ -159,19 +191,41 @@ const PAPER_DIR = join(SCENARIO_DIR, 'paper');
  */
 function scenarioFiles(arg: string): string[] {
   if (existsSync(arg) || /[./]/.test(arg)) return [arg];
-  const names = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort() : []);
-  const own = names(SCENARIO_DIR), paper = names(PAPER_DIR);
+  const names = (dir: string) =>
+    existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => f.endsWith('.yaml'))
+          .map((f) => f.slice(0, -5))
+          .sort()
+      : [];
+  const own = names(SCENARIO_DIR),
+    paper = names(PAPER_DIR);
   if (arg === 'paper') return paper.map((n) => join(PAPER_DIR, `${n}.yaml`));
   if (own.includes(arg)) return [join(SCENARIO_DIR, `${arg}.yaml`)];
   if (paper.includes(arg)) return [join(PAPER_DIR, `${arg}.yaml`)];
   const near = closest(arg, [...own, ...paper]);
-  throw new PallasError('USAGE', `no scenario file or scenario named '${arg}'${near.length ? ` (did you mean ${near.join(' or ')}?)` : ''}; `
-    + `names: ${own.join(', ')}; the paper's: ${paper.join(', ')}; or paper for all of them`);
+  throw new PallasError(
+    'USAGE',
+    `no scenario file or scenario named '${arg}'${near.length ? ` (did you mean ${near.join(' or ')}?)` : ''}; ` +
+      `names: ${own.join(', ')}; the paper's: ${paper.join(', ')}; or paper for all of them`,
+  );
 }
 
-interface SimFlags { json?: boolean; out: string; 'no-write'?: boolean; 'per-type'?: boolean; requests?: string; seed?: string; quiet?: boolean }
+interface SimFlags {
+  json?: boolean;
+  out: string;
+  'no-write'?: boolean;
+  'per-type'?: boolean;
+  requests?: string;
+  seed?: string;
+  quiet?: boolean;
+}
 
-async function simOne(file: string, values: SimFlags, say: (s: string) => void): Promise<{ doc: SimDocument; sc: Scenario; files: string[] }> {
+async function simOne(
+  file: string,
+  values: SimFlags,
+  say: (s: string) => void,
+): Promise<{ doc: SimDocument; sc: Scenario; files: string[] }> {
   const sc = loadScenario(file);
   const count = (flag: string, v: string | undefined, min: number): number | undefined => {
     if (v === undefined) return undefined;
@@ -218,11 +272,19 @@ async function simOne(file: string, values: SimFlags, say: (s: string) => void):
 async function runInventory(sub: 'check' | 'convert', file: string, values: Opts): Promise<void> {
   if (sub === 'check') {
     const inv = loadInventory(file);
-    const h = (x: { host: string; address: string; nic?: { device: string } }) => `${x.host} (${x.address}, ${x.nic ? `DPDK ${x.nic.device}` : 'kernel UDP'})`;
-    process.stdout.write([`${file}: a testbed over ${inv.connection}, Pallas at ${inv.pallas} on every host`,
-      `  switch   ${h(inv.switch)}: ${inv.switch.kind} switch on port ${inv.switch.port}, control plane ${inv.switch.manage}:${inv.switch.controlPort}`,
-      ...inv.servers.map((s, i) => `  server ${i} ${h(s)}: port ${s.port}, ${s.workers} worker(s)${s.cores ? ` on CPUs ${s.cores.join(',')}` : ''}`),
-      ...inv.clients.map((c) => `  client   ${h(c)}`), ''].join('\n'));
+    const h = (x: { host: string; address: string; nic?: { device: string } }) =>
+      `${x.host} (${x.address}, ${x.nic ? `DPDK ${x.nic.device}` : 'kernel UDP'})`;
+    process.stdout.write(
+      [
+        `${file}: a testbed over ${inv.connection}, Pallas at ${inv.pallas} on every host`,
+        `  switch   ${h(inv.switch)}: ${inv.switch.kind} switch on port ${inv.switch.port}, control plane ${inv.switch.manage}:${inv.switch.controlPort}`,
+        ...inv.servers.map(
+          (s, i) => `  server ${i} ${h(s)}: port ${s.port}, ${s.workers} worker(s)${s.cores ? ` on CPUs ${s.cores.join(',')}` : ''}`,
+        ),
+        ...inv.clients.map((c) => `  client   ${h(c)}`),
+        '',
+      ].join('\n'),
+    );
     return;
   }
   const v = readConfigFile(file, 'inventory');
@@ -233,14 +295,30 @@ async function runInventory(sub: 'check' | 'convert', file: string, values: Opts
 }
 
 async function runDoctor(values: Opts): Promise<void> {
-  if (values.switch !== undefined && !/^[^:\s]+:\d{1,5}$/.test(values.switch)) throw new PallasError('USAGE', `--switch must be HOST:PORT (BFRuntime's gRPC endpoint), not '${values.switch}'`);
+  if (values.switch !== undefined && !/^[^:\s]+:\d{1,5}$/.test(values.switch))
+    throw new PallasError('USAGE', `--switch must be HOST:PORT (BFRuntime's gRPC endpoint), not '${values.switch}'`);
   const r = await doctor(VERSION, values.switch ? { switchGrpc: values.switch } : {});
   process.stdout.write(values.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatDoctor(r)}\n`);
   if (values.require !== undefined) {
     // A gate for deployment (deploy/ansible): every named check must pass, or exit 3 with their reasons.
-    const want = (values.require as string).split(',').map((x) => x.trim()).filter(Boolean);
+    const want = (values.require as string)
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
     const unknown = want.filter((n) => !r.checks.some((c) => c.name === n));
-    if (unknown.length) throw new PallasError('USAGE', `--require: no check named ${unknown.map((u) => { const c = closest(u, r.checks.map((k) => k.name)); return c.length ? `${u} (did you mean ${c.join(' or ')}?)` : u; }).join(', ')} (checks: ${r.checks.map((c) => c.name).join(', ')})`);
+    if (unknown.length)
+      throw new PallasError(
+        'USAGE',
+        `--require: no check named ${unknown
+          .map((u) => {
+            const c = closest(
+              u,
+              r.checks.map((k) => k.name),
+            );
+            return c.length ? `${u} (did you mean ${c.join(' or ')}?)` : u;
+          })
+          .join(', ')} (checks: ${r.checks.map((c) => c.name).join(', ')})`,
+      );
     const missing = r.checks.filter((c) => want.includes(c.name) && !c.ok);
     for (const c of missing) process.stderr.write(`pallas doctor: required ${c.name} is missing: ${c.detail}; without it: ${c.disables}\n`);
     if (missing.length) process.exitCode = 3;
@@ -248,12 +326,26 @@ async function runDoctor(values: Opts): Promise<void> {
 }
 
 const COMMANDS: Commands = {
-  doctor: runDoctor, echo: runEcho, server: runServer, kvLoad: runKvLoad, up: runUp, status: runStatus, control: runControl,
-  agent: runAgent, switch: runSwitch, client: runClientCmd, clock: runClock, inventory: runInventory, sim: runSim,
+  doctor: runDoctor,
+  echo: runEcho,
+  server: runServer,
+  kvLoad: runKvLoad,
+  up: runUp,
+  status: runStatus,
+  control: runControl,
+  agent: runAgent,
+  switch: runSwitch,
+  client: runClientCmd,
+  clock: runClock,
+  inventory: runInventory,
+  sim: runSim,
 };
 
 // On failure, exit now: a command that failed half-way may still hold handles (its --stdin lifeline, a socket).
-runProgram(COMMANDS, process.argv.slice(2)).then(() => {}, (e) => {
-  exitFor(e, process.argv.slice(2));
-  process.exit();
-});
+runProgram(COMMANDS, process.argv.slice(2)).then(
+  () => {},
+  (e) => {
+    exitFor(e, process.argv.slice(2));
+    process.exit();
+  },
+);

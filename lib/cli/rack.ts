@@ -35,8 +35,10 @@ function hostPort(flag: string, v: string | undefined): { host: string; port: nu
 }
 
 /** The command's config: from --stdin (with its lifeline), from --config FILE, or none. */
-async function configOf(values: { config?: string | undefined; stdin?: boolean | undefined }, what: string):
-  Promise<{ file: unknown; lifeline?: Awaited<ReturnType<typeof stdinConfig>> }> {
+async function configOf(
+  values: { config?: string | undefined; stdin?: boolean | undefined },
+  what: string,
+): Promise<{ file: unknown; lifeline?: Awaited<ReturnType<typeof stdinConfig>> }> {
   if (values.stdin && values.config) throw new PallasError('USAGE', `pallas ${what}: give --config FILE or --stdin, not both`);
   if (values.stdin) {
     const lifeline = await stdinConfig(`pallas ${what}`);
@@ -61,19 +63,28 @@ export async function runSwitch(values: Opts): Promise<void> {
   }
   const sw = new SoftSwitch({ transport: { kind: 'udp', port: DEFAULT_SWITCH_PORT }, ...cfg }).start();
   const l = sw.local();
-  armSignals();  // before the ready line: a signal sent as soon as it is read stops us cleanly
+  armSignals(); // before the ready line: a signal sent as soon as it is read stops us cleanly
   say(values.json, { ready: true, ...l, policy: sw.policy }, `pallas switch: ${sw.policy} on ${l.ip}:${l.port}, ${sw.capacity} server(s)`);
   await untilSignal();
   sw.stop();
   const st = sw.stats();
-  say(values.json, { stats: st }, `pallas switch: stopped. ${Object.entries(st.switch).filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  say(
+    values.json,
+    { stats: st },
+    `pallas switch: stopped. ${Object.entries(st.switch)
+      .filter(([, v]) => v > 0)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  );
 }
 
 // ---- pallas control --------------------------------------------------------------------------------
 
 /** `switch`: the software switch's config, or `{ kind: tofino, … }` (lib/switch/tofino.ts). */
-interface ControlFile extends ControlConfig { switch?: Partial<SoftSwitchConfig> & { slots?: number; servers?: never; kind?: string }; serverSlots?: number }
-
+interface ControlFile extends ControlConfig {
+  switch?: Partial<SoftSwitchConfig> & { slots?: number; servers?: never; kind?: string };
+  serverSlots?: number;
+}
 
 export async function runControl(values: Opts): Promise<void> {
   const { file: given, lifeline } = await configOf(values, 'control');
@@ -84,13 +95,19 @@ export async function runControl(values: Opts): Promise<void> {
   if (listen) controlCfg.listen = listen;
   const slots = count('slots', values.slots, 1, 256) ?? serverSlots ?? 16;
   if (values.policy) {
-    if (!(SWITCH_POLICIES as readonly string[]).includes(values.policy)) throw new PallasError('USAGE', `--policy must be one of ${SWITCH_POLICIES.join(', ')}`);
+    if (!(SWITCH_POLICIES as readonly string[]).includes(values.policy))
+      throw new PallasError('USAGE', `--policy must be one of ${SWITCH_POLICIES.join(', ')}`);
     swCfg.policy = values.policy as SwitchPolicy;
   }
   // A Tofino (BFRuntime over gRPC, docs/tofino.md), or the software switch in this process.
   const tofino = swCfg.kind === 'tofino';
-  if (tofino && (values.policy || values['switch-port'])) throw new PallasError('USAGE', '--policy and --switch-port are the software switch\'s: a Tofino runs p4/pallas.p4');
-  const sw = tofino ? await new TofinoSwitch({ ...normaliseTofinoConfig(swCfg), log: (msg, f) => process.stderr.write(`${JSON.stringify({ level: 'info', component: 'tofino', msg, ...f })}\n`) }).start()
+  if (tofino && (values.policy || values['switch-port']))
+    throw new PallasError('USAGE', "--policy and --switch-port are the software switch's: a Tofino runs p4/pallas.p4");
+  const sw = tofino
+    ? await new TofinoSwitch({
+        ...normaliseTofinoConfig(swCfg),
+        log: (msg, f) => process.stderr.write(`${JSON.stringify({ level: 'info', component: 'tofino', msg, ...f })}\n`),
+      }).start()
     : switchFor((({ kind: _k, ...rest }) => rest)(swCfg), slots, count('switch-port', values['switch-port'], 0, 65535)).start();
   let control: ControlPlane;
   try {
@@ -99,14 +116,20 @@ export async function runControl(values: Opts): Promise<void> {
     sw.stop();
     throw e;
   }
-  armSignals();  // before the ready line: a signal sent as soon as it is read stops us cleanly
+  armSignals(); // before the ready line: a signal sent as soon as it is read stops us cleanly
   if (sw instanceof TofinoSwitch) {
-    say(values.json, { ready: true, switch: { kind: 'tofino', grpc: (swCfg as { grpc: string }).grpc, policy: sw.policy }, control: control.url },
-      `pallas control: ${control.url} (status /v1/status, metrics /metrics); Tofino at ${(swCfg as { grpc: string }).grpc}, ${sw.capacity} server slots`);
+    say(
+      values.json,
+      { ready: true, switch: { kind: 'tofino', grpc: (swCfg as { grpc: string }).grpc, policy: sw.policy }, control: control.url },
+      `pallas control: ${control.url} (status /v1/status, metrics /metrics); Tofino at ${(swCfg as { grpc: string }).grpc}, ${sw.capacity} server slots`,
+    );
   } else {
     const l = sw.local();
-    say(values.json, { ready: true, switch: { ...l, policy: sw.policy }, control: control.url },
-      `pallas control: ${control.url} (status /v1/status, metrics /metrics); software switch ${sw.policy} on ${l.ip}:${l.port}, ${slots} server slots`);
+    say(
+      values.json,
+      { ready: true, switch: { ...l, policy: sw.policy }, control: control.url },
+      `pallas control: ${control.url} (status /v1/status, metrics /metrics); software switch ${sw.policy} on ${l.ip}:${l.port}, ${slots} server slots`,
+    );
   }
   await untilSignal(lifeline?.closed);
   await control.stop();
@@ -129,13 +152,21 @@ export async function runAgent(values: Opts): Promise<void> {
   if (port !== undefined) server.transport = { ...(server.transport?.kind === 'udp' ? server.transport : {}), kind: 'udp', port };
   server.transport ??= { kind: 'udp', port: 0 };
   const listen = hostPort('listen', values.listen);
-  const cfg = { ...file, server, control: values.control ?? file.control ?? `http://127.0.0.1:${DEFAULT_CONTROL_PORT}`,
-    ...(listen ? { listen } : {}), ...(values.name ? { name: values.name } : {}) } as AgentConfig;
+  const cfg = {
+    ...file,
+    server,
+    control: values.control ?? file.control ?? `http://127.0.0.1:${DEFAULT_CONTROL_PORT}`,
+    ...(listen ? { listen } : {}),
+    ...(values.name ? { name: values.name } : {}),
+  } as AgentConfig;
   const agent = await new Agent(cfg).start();
   const a = agent.addr();
-  armSignals();  // before the ready line: a signal sent as soon as it is read stops us cleanly
-  say(values.json, { ready: true, server: a, agent: agent.url, workers: agent.server.config.workers },
-    `pallas agent: server on ${a.ip}:${a.port} (${agent.server.config.workers} worker(s)), agent ${agent.url}, control ${cfg.control}`);
+  armSignals(); // before the ready line: a signal sent as soon as it is read stops us cleanly
+  say(
+    values.json,
+    { ready: true, server: a, agent: agent.url, workers: agent.server.config.workers },
+    `pallas agent: server on ${a.ip}:${a.port} (${agent.server.config.workers} worker(s)), agent ${agent.url}, control ${cfg.control}`,
+  );
   await untilSignal(lifeline?.closed);
   await agent.stop();
   lifeline?.release();
@@ -151,11 +182,13 @@ export async function runUp(values: Opts): Promise<void> {
   const file = (values.config ? obj(readConfigFile(values.config, 'control'), 'control') : {}) as ControlFile;
   const { switch: swCfg = {}, serverSlots: _slots, ...controlCfg } = file;
   if (values.policy) {
-    if (!(SWITCH_POLICIES as readonly string[]).includes(values.policy)) throw new PallasError('USAGE', `--policy must be one of ${SWITCH_POLICIES.join(', ')}`);
+    if (!(SWITCH_POLICIES as readonly string[]).includes(values.policy))
+      throw new PallasError('USAGE', `--policy must be one of ${SWITCH_POLICIES.join(', ')}`);
     swCfg.policy = values.policy as SwitchPolicy;
   }
   const port = count('switch-port', values['switch-port'], 0, 65535);
-  if (port !== undefined) swCfg.transport = { ...((swCfg.transport ?? { kind: 'udp' }) as TransportConfig & { kind: 'udp' }), kind: 'udp', port };
+  if (port !== undefined)
+    swCfg.transport = { ...((swCfg.transport ?? { kind: 'udp' }) as TransportConfig & { kind: 'udp' }), kind: 'udp', port };
   const agentPort = count('agent-port', values['agent-port'], 1, 65535 - 64);
   // --kv: one RocksDB store for every server's GET/SCAN, built here first (the servers only open it).
   let kv: { path: string } | undefined;
@@ -164,18 +197,38 @@ export async function runUp(values: Opts): Promise<void> {
     const r = await loadKv(normaliseServer({ kv }).kv!);
     process.stderr.write(`pallas up: RocksDB store ${kv.path}: ${r.keys} keys × ${r.valueBytes} B${r.built ? ', built now' : ''}\n`);
   }
-  const rack = await startRack({ servers: n, workers, switch: swCfg, control: controlCfg, serverPort, ...(agentPort !== undefined ? { agentPort } : {}),
-    ...(kv ? { server: { kv } } : {}), controlPort: count('control-port', values['control-port'], 0, 65535) ?? DEFAULT_CONTROL_PORT });
+  const rack = await startRack({
+    servers: n,
+    workers,
+    switch: swCfg,
+    control: controlCfg,
+    serverPort,
+    ...(agentPort !== undefined ? { agentPort } : {}),
+    ...(kv ? { server: { kv } } : {}),
+    controlPort: count('control-port', values['control-port'], 0, 65535) ?? DEFAULT_CONTROL_PORT,
+  });
   const l = rack.switchAddr;
   const url = rack.control.url;
-  armSignals();  // before the ready line: a signal sent as soon as it is read stops us cleanly
-  say(values.json, { ready: true, switch: { ...l, policy: rack.sw.policy }, control: url, servers: n, workers, kv: kv?.path ?? null,
-    secretFromEnv: !!process.env.PALLAS_SECRET },
-    [`pallas up: a rack of ${n} server(s) × ${workers} worker(s) on this machine${values.servers ? '' : ` (${size.why})`}`,
+  armSignals(); // before the ready line: a signal sent as soon as it is read stops us cleanly
+  say(
+    values.json,
+    {
+      ready: true,
+      switch: { ...l, policy: rack.sw.policy },
+      control: url,
+      servers: n,
+      workers,
+      kv: kv?.path ?? null,
+      secretFromEnv: !!process.env.PALLAS_SECRET,
+    },
+    [
+      `pallas up: a rack of ${n} server(s) × ${workers} worker(s) on this machine${values.servers ? '' : ` (${size.why})`}`,
       `  clients send requests to ${l.ip}:${l.port} (software switch, ${rack.sw.policy})`,
       `  control plane ${url}  (pallas status --control ${url}; metrics ${url}/metrics)`,
-      `  servers on UDP ${serverPort}…${serverPort + n - 1}${agentPort !== undefined ? `, agents on HTTP ${agentPort}…${agentPort + n - 1}` : ''}`
-        + `${kv ? `; GET/SCAN on the RocksDB store ${kv.path}` : '; no RocksDB store (GET/SCAN are refused: --kv gives one)'}; stop with Ctrl-C`].join('\n'));
+      `  servers on UDP ${serverPort}…${serverPort + n - 1}${agentPort !== undefined ? `, agents on HTTP ${agentPort}…${agentPort + n - 1}` : ''}` +
+        `${kv ? `; GET/SCAN on the RocksDB store ${kv.path}` : '; no RocksDB store (GET/SCAN are refused: --kv gives one)'}; stop with Ctrl-C`,
+    ].join('\n'),
+  );
   await untilSignal();
   await rack.stop();
   say(values.json, { stopped: true }, 'pallas up: stopped the rack');
@@ -184,19 +237,30 @@ export async function runUp(values: Opts): Promise<void> {
 // ---- pallas status ---------------------------------------------------------------------------------
 
 export function formatStatus(st: RackStatus): string {
-  const lines = [`epoch ${st.epoch}, switch ${st.switch.kind} (${st.switch.policy}), ${st.servers.filter((s) => s.alive).length} server(s) alive, `
-    + `${st.adaptations} adaptation(s)`];
+  const lines = [
+    `epoch ${st.epoch}, switch ${st.switch.kind} (${st.switch.policy}), ${st.servers.filter((s) => s.alive).length} server(s) alive, ` +
+      `${st.adaptations} adaptation(s)`,
+  ];
   if (st.plan) {
     lines.push('groups:');
-    st.plan.groups.forEach((g, i) => lines.push(`  ${i}: ${g.types.join(', ')} — ${g.cores} core(s); WRR ${g.servers.map((s) => `server ${s.index}×${s.weight}`).join(', ') || '(none)'}`));
+    st.plan.groups.forEach((g, i) =>
+      lines.push(
+        `  ${i}: ${g.types.join(', ')} — ${g.cores} core(s); WRR ${g.servers.map((s) => `server ${s.index}×${s.weight}`).join(', ') || '(none)'}`,
+      ),
+    );
   }
   lines.push('servers:');
   for (const s of st.servers) {
-    lines.push(`  ${String(s.index).padStart(2)} ${s.name.padEnd(10)} ${s.addr.padEnd(21)} ${s.alive ? 'alive' : 'LOST '} ${s.cores} core(s) epoch ${s.epoch}`
-      + `  received ${s.stats.received ?? 0} done ${s.stats.completed ?? 0} dropped ${s.stats.dropped ?? 0} bounced ${s.stats.bounced ?? 0}`
-      + (s.stats.refused ? `  refused ${s.stats.refused} (no handler for their type)` : ''));
+    lines.push(
+      `  ${String(s.index).padStart(2)} ${s.name.padEnd(10)} ${s.addr.padEnd(21)} ${s.alive ? 'alive' : 'LOST '} ${s.cores} core(s) epoch ${s.epoch}` +
+        `  received ${s.stats.received ?? 0} done ${s.stats.completed ?? 0} dropped ${s.stats.dropped ?? 0} bounced ${s.stats.bounced ?? 0}` +
+        (s.stats.refused ? `  refused ${s.stats.refused} (no handler for their type)` : ''),
+    );
   }
-  if (st.estimate) lines.push(`estimate: ${st.estimate.map((t) => `${t.name} ${(t.meanNs / 1000).toFixed(1)} µs × ${(t.share * 100).toFixed(0)} %`).join(', ')}`);
+  if (st.estimate)
+    lines.push(
+      `estimate: ${st.estimate.map((t) => `${t.name} ${(t.meanNs / 1000).toFixed(1)} µs × ${(t.share * 100).toFixed(0)} %`).join(', ')}`,
+    );
   return lines.join('\n');
 }
 
@@ -212,10 +276,22 @@ export async function runStatus(values: Opts): Promise<void> {
   let st: RackStatus | undefined;
   try {
     st = JSON.parse(body) as RackStatus;
-  } catch { /* not JSON: said below */ }
-  if (!res.ok || typeof st !== 'object' || st === null || !Array.isArray(st.servers) || typeof st.epoch !== 'number' || typeof st.switch !== 'object') {
-    throw new PallasError('UNREACHABLE', `${url} answered /v1/status with HTTP ${res.status}, but not as a Pallas control plane `
-      + `(${body.slice(0, 80).replace(/\s+/g, ' ') || 'an empty body'}); is --control the control plane's address?`);
+  } catch {
+    /* not JSON: said below */
+  }
+  if (
+    !res.ok ||
+    typeof st !== 'object' ||
+    st === null ||
+    !Array.isArray(st.servers) ||
+    typeof st.epoch !== 'number' ||
+    typeof st.switch !== 'object'
+  ) {
+    throw new PallasError(
+      'UNREACHABLE',
+      `${url} answered /v1/status with HTTP ${res.status}, but not as a Pallas control plane ` +
+        `(${body.slice(0, 80).replace(/\s+/g, ' ') || 'an empty body'}); is --control the control plane's address?`,
+    );
   }
   process.stdout.write(values.json ? `${JSON.stringify(st, null, 2)}\n` : `${formatStatus(st)}\n`);
 }
@@ -223,7 +299,8 @@ export async function runStatus(values: Opts): Promise<void> {
 // ---- pallas client ---------------------------------------------------------------------------------
 
 export async function runClientCmd(values: Opts): Promise<void> {
-  if (!values.config && !values.stdin) throw new PallasError('USAGE', 'pallas client needs --config FILE or --stdin (types, phases, arrivals; see docs/bench.md)');
+  if (!values.config && !values.stdin)
+    throw new PallasError('USAGE', 'pallas client needs --config FILE or --stdin (types, phases, arrivals; see docs/bench.md)');
   const { file, lifeline } = await configOf(values, 'client');
   const cfg = obj(file, 'client') as unknown as ClientConfig;
   if (values.dst) cfg.dst = values.dst;
@@ -237,12 +314,18 @@ export async function runClientCmd(values: Opts): Promise<void> {
   const duration = num('duration', values.duration);
   if (rate !== undefined || duration !== undefined) {
     if (!Array.isArray(cfg.phases) || cfg.phases.length === 0) cfg.phases = [{ durationMs: 1000, rateRps: 1000 }];
-    cfg.phases = cfg.phases.map((p) => ({ ...p, ...(rate !== undefined ? { rateRps: rate } : {}), ...(duration !== undefined ? { durationMs: duration } : {}) }));
+    cfg.phases = cfg.phases.map((p) => ({
+      ...p,
+      ...(rate !== undefined ? { rateRps: rate } : {}),
+      ...(duration !== undefined ? { durationMs: duration } : {}),
+    }));
   }
   // With --stdin, stdin closing (the bench that started this run went away) stops the sends; the
   // rest of the schedule counts as never sent.
   const control = new BigUint64Array(2);
-  void lifeline?.closed.then(() => { control[1] = 1n; });
+  void lifeline?.closed.then(() => {
+    control[1] = 1n;
+  });
   let r;
   try {
     r = await runClient(cfg, control);
@@ -255,11 +338,14 @@ export async function runClientCmd(values: Opts): Promise<void> {
     return;
   }
   const us = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} ms` : `${x.toFixed(1)} µs`);
-  const line = (t: TypeReport) => `${t.name.padEnd(12)} sent ${String(t.sent).padStart(8)}  replies ${String(t.replies).padStart(8)}  drops ${String(t.drops).padStart(6)}  `
-    + `timeouts ${String(t.timeouts).padStart(6)}  p50 ${us(t.p50Us).padStart(10)}  p99 ${us(t.p99Us).padStart(10)}  p99.9 ${us(t.p999Us).padStart(10)}`;
-  process.stdout.write(`pallas client: offered ${r.offeredRps.toFixed(0)} req/s, achieved ${r.achievedRps.toFixed(0)} req/s over ${r.durationS} s; `
-    + `late ${r.late} (max ${us(r.lateMaxUs)}), never sent ${r.neverSent}${r.drops ? `, drops ${JSON.stringify(r.dropsByCause)}` : ''}\n`
-    + `${[...Object.values(r.perType), r.all].map(line).join('\n')}\n`);
+  const line = (t: TypeReport) =>
+    `${t.name.padEnd(12)} sent ${String(t.sent).padStart(8)}  replies ${String(t.replies).padStart(8)}  drops ${String(t.drops).padStart(6)}  ` +
+    `timeouts ${String(t.timeouts).padStart(6)}  p50 ${us(t.p50Us).padStart(10)}  p99 ${us(t.p99Us).padStart(10)}  p99.9 ${us(t.p999Us).padStart(10)}`;
+  process.stdout.write(
+    `pallas client: offered ${r.offeredRps.toFixed(0)} req/s, achieved ${r.achievedRps.toFixed(0)} req/s over ${r.durationS} s; ` +
+      `late ${r.late} (max ${us(r.lateMaxUs)}), never sent ${r.neverSent}${r.drops ? `, drops ${JSON.stringify(r.dropsByCause)}` : ''}\n` +
+      `${[...Object.values(r.perType), r.all].map(line).join('\n')}\n`,
+  );
 }
 
 // ---- pallas clock ----------------------------------------------------------------------------------
@@ -278,8 +364,13 @@ export async function runClock(_values: Opts): Promise<void> {
     let nl;
     while ((nl = buf.indexOf('\n')) >= 0) {
       buf = buf.slice(nl + 1);
-      process.stdout.write(`${JSON.stringify({ nowMs: performance.timeOrigin + performance.now(), host: hostname(), version: VERSION, cpus: cpus().length })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ nowMs: performance.timeOrigin + performance.now(), host: hostname(), version: VERSION, cpus: cpus().length })}\n`,
+      );
     }
   });
-  await new Promise<void>((r) => { input.once('end', r); input.once('close', r); });
+  await new Promise<void>((r) => {
+    input.once('end', r);
+    input.once('close', r);
+  });
 }

@@ -34,7 +34,9 @@ export async function stdinConfig(what: string): Promise<{ config: unknown; clos
   const input = process.stdin;
   input.setEncoding('utf8');
   let closedResolve!: () => void;
-  const closed = new Promise<void>((r) => { closedResolve = r; });
+  const closed = new Promise<void>((r) => {
+    closedResolve = r;
+  });
   input.once('end', () => closedResolve());
   input.once('close', () => closedResolve());
   const line = await new Promise<string>((resolve, reject) => {
@@ -52,7 +54,9 @@ export async function stdinConfig(what: string): Promise<{ config: unknown; clos
       }
     };
     input.on('data', onData);
-    void closed.then(() => reject(new PallasError('BAD_CONFIG', `${what}: stdin closed before a config line came (--stdin wants one line of JSON)`)));
+    void closed.then(() =>
+      reject(new PallasError('BAD_CONFIG', `${what}: stdin closed before a config line came (--stdin wants one line of JSON)`)),
+    );
   });
   let config: unknown;
   try {
@@ -60,5 +64,13 @@ export async function stdinConfig(what: string): Promise<{ config: unknown; clos
   } catch (e) {
     throw new PallasError('BAD_CONFIG', `${what}: the config line on stdin is not JSON (${(e as Error).message})`);
   }
-  return { config, closed, release: () => { input.pause(); input.unref?.(); input.destroy(); } };
+  return {
+    config,
+    closed,
+    release: () => {
+      input.pause();
+      input.unref?.();
+      input.destroy();
+    },
+  };
 }

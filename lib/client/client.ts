@@ -27,7 +27,11 @@ export interface ClientTypeSpec {
   arrivals?: { process?: 'poisson' | 'gamma' | 'fixed'; cv?: number };
 }
 
-export interface ClientPhase { durationMs: number; rateRps: number; shares?: number[] }
+export interface ClientPhase {
+  durationMs: number;
+  rateRps: number;
+  shares?: number[];
+}
 
 export interface ClientConfig {
   transport?: TransportConfig;
@@ -52,20 +56,41 @@ export interface ClientConfig {
 
 export interface TypeReport {
   name: string;
-  scheduled: number; sent: number; replies: number; drops: number; timeouts: number; neverSent: number; late: number;
+  scheduled: number;
+  sent: number;
+  replies: number;
+  drops: number;
+  timeouts: number;
+  neverSent: number;
+  late: number;
   /** Latency from the scheduled send time, replies after the warm-up only, µs. */
-  p50Us: number; p99Us: number; p999Us: number; meanUs: number; maxUs: number;
+  p50Us: number;
+  p99Us: number;
+  p999Us: number;
+  meanUs: number;
+  maxUs: number;
   /** The servers' execution time for those replies, as the replies report it. */
   execMeanUs: number;
   histogram: hdr.Histogram;
 }
 
 export interface ClientReport {
-  scheduled: number; sent: number; replies: number; drops: number; timeouts: number; neverSent: number;
-  late: number; lateMaxUs: number; duplicates: number; unexpected: number; invalid: number;
+  scheduled: number;
+  sent: number;
+  replies: number;
+  drops: number;
+  timeouts: number;
+  neverSent: number;
+  late: number;
+  lateMaxUs: number;
+  duplicates: number;
+  unexpected: number;
+  invalid: number;
   dropsByCause: Record<string, number>;
   /** Offered: scheduled requests over the schedule's length; achieved: replies over the same time. */
-  offeredRps: number; achievedRps: number; durationS: number;
+  offeredRps: number;
+  achievedRps: number;
+  durationS: number;
   perType: Record<string, TypeReport>;
   all: TypeReport;
   aborted: boolean;
@@ -73,11 +98,28 @@ export interface ClientReport {
   startedAtMs: number;
 }
 
-interface Normalised { native: Record<string, unknown>; names: string[]; durationNs: number; startAt?: number }
+interface Normalised {
+  native: Record<string, unknown>;
+  names: string[];
+  durationNs: number;
+  startAt?: number;
+}
 
 function normalise(v: unknown): Normalised {
   const o = obj(v, 'client');
-  only(o, 'client', ['transport', 'dst', 'types', 'phases', 'arrivals', 'seed', 'timeoutMs', 'lateUs', 'warmupMs', 'maxRequests', 'startAt']);
+  only(o, 'client', [
+    'transport',
+    'dst',
+    'types',
+    'phases',
+    'arrivals',
+    'seed',
+    'timeoutMs',
+    'lateUs',
+    'warmupMs',
+    'maxRequests',
+    'startAt',
+  ]);
   const dst = parseAddr(o.dst, 'client.dst');
   if (!dst) bad('client.dst', 'is required');
   const names: string[] = [];
@@ -133,9 +175,14 @@ function normalise(v: unknown): Normalised {
   // Within a day of now: anything else is a unit mistake (seconds, or ns) or a broken clock.
   const startAt = o.startAt === undefined ? undefined : num(o, 'startAt', 'client', Date.now() - 86_400_000, Date.now() + 86_400_000);
   return {
-    names, durationNs, ...(startAt !== undefined ? { startAt } : {}),
+    names,
+    durationNs,
+    ...(startAt !== undefined ? { startAt } : {}),
     native: {
-      transport: o.transport ?? { kind: 'udp', port: 0 }, dst, types, phases,
+      transport: o.transport ?? { kind: 'udp', port: 0 },
+      dst,
+      types,
+      phases,
       process: oneOf(a, 'process', 'client.arrivals', ['poisson', 'gamma', 'fixed'] as const, 'poisson'),
       cv: num(a, 'cv', 'client.arrivals', 0.01, 100, 1),
       seed: int(o, 'seed', 'client', 0, 2 ** 31, 1),
@@ -163,12 +210,31 @@ function histogramOf(buckets: Float64Array): hdr.Histogram {
   return h;
 }
 
-function typeReport(name: string, t: Omit<NativeClientTypeResult, 'latencyBuckets' | 'latencyMaxNs' | 'latencyMeanNs' | 'measured' | 'execMeanNs'>,
-  h: hdr.Histogram, maxNs: number, execMeanNs: number): TypeReport {
+function typeReport(
+  name: string,
+  t: Omit<NativeClientTypeResult, 'latencyBuckets' | 'latencyMaxNs' | 'latencyMeanNs' | 'measured' | 'execMeanNs'>,
+  h: hdr.Histogram,
+  maxNs: number,
+  execMeanNs: number,
+): TypeReport {
   const q = (p: number) => (h.totalCount ? h.getValueAtPercentile(p) / 1000 : 0);
-  return { name, scheduled: t.scheduled, sent: t.sent, replies: t.replies, drops: t.drops, timeouts: t.timeouts, neverSent: t.neverSent,
-    late: t.late, p50Us: q(50), p99Us: q(99), p999Us: q(99.9), meanUs: h.totalCount ? h.mean / 1000 : 0, maxUs: maxNs / 1000,
-    execMeanUs: execMeanNs / 1000, histogram: h };
+  return {
+    name,
+    scheduled: t.scheduled,
+    sent: t.sent,
+    replies: t.replies,
+    drops: t.drops,
+    timeouts: t.timeouts,
+    neverSent: t.neverSent,
+    late: t.late,
+    p50Us: q(50),
+    p99Us: q(99),
+    p999Us: q(99.9),
+    meanUs: h.totalCount ? h.mean / 1000 : 0,
+    maxUs: maxNs / 1000,
+    execMeanUs: execMeanNs / 1000,
+    histogram: h,
+  };
 }
 
 /**
@@ -179,12 +245,15 @@ export async function runClient(cfg: ClientConfig, control?: BigUint64Array): Pr
   const n = normalise(cfg);
   const transport = prepareTransport(n.native.transport, 'client.transport');
   // Timers run on a monotonic clock and may fire a millisecond before the wall clock gets there.
-  while (n.startAt !== undefined && n.startAt > Date.now()) await new Promise((res) => setTimeout(res, Math.max(1, n.startAt! - Date.now())));
+  while (n.startAt !== undefined && n.startAt > Date.now())
+    await new Promise((res) => setTimeout(res, Math.max(1, n.startAt! - Date.now())));
   const startedAtMs = Date.now();
   const r = await nativeAsync(() => loadNative().runClient({ ...n.native, transport }, control));
   const perType: Record<string, TypeReport> = {};
   const all = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 2 ** 44, numberOfSignificantValueDigits: 3 });
-  let maxNs = 0, execSum = 0, measured = 0;
+  let maxNs = 0,
+    execSum = 0,
+    measured = 0;
   r.perType.forEach((t, i) => {
     const h = histogramOf(t.latencyBuckets);
     all.add(h);
@@ -198,14 +267,32 @@ export async function runClient(cfg: ClientConfig, control?: BigUint64Array): Pr
   if (r.dropsByCause[0]) dropsByCause.UNKNOWN = r.dropsByCause[0];
   const durationS = n.durationNs / 1e9;
   const report: ClientReport = {
-    scheduled: r.scheduled, sent: r.sent, replies: r.replies, drops: r.drops, timeouts: r.timeouts, neverSent: r.neverSent,
-    late: r.late, lateMaxUs: r.lateMaxNs / 1000, duplicates: r.duplicates, unexpected: r.unexpected, invalid: r.invalid, dropsByCause,
-    offeredRps: r.scheduled / durationS, achievedRps: r.replies / durationS, durationS, perType,
-    all: typeReport('all', r, all, maxNs, measured ? execSum / measured : 0), aborted: r.aborted, startedAtMs,
+    scheduled: r.scheduled,
+    sent: r.sent,
+    replies: r.replies,
+    drops: r.drops,
+    timeouts: r.timeouts,
+    neverSent: r.neverSent,
+    late: r.late,
+    lateMaxUs: r.lateMaxNs / 1000,
+    duplicates: r.duplicates,
+    unexpected: r.unexpected,
+    invalid: r.invalid,
+    dropsByCause,
+    offeredRps: r.scheduled / durationS,
+    achievedRps: r.replies / durationS,
+    durationS,
+    perType,
+    all: typeReport('all', r, all, maxNs, measured ? execSum / measured : 0),
+    aborted: r.aborted,
+    startedAtMs,
   };
   if (!r.accountingOk) {
-    throw new PallasError('ACCOUNTING', `the run lost track of requests: scheduled ${r.scheduled} = sent ${r.sent} + never sent ${r.neverSent}; `
-      + `sent ${r.sent} = replies ${r.replies} + drops ${r.drops} + timeouts ${r.timeouts}`);
+    throw new PallasError(
+      'ACCOUNTING',
+      `the run lost track of requests: scheduled ${r.scheduled} = sent ${r.sent} + never sent ${r.neverSent}; ` +
+        `sent ${r.sent} = replies ${r.replies} + drops ${r.drops} + timeouts ${r.timeouts}`,
+    );
   }
   return report;
 }

@@ -38,8 +38,11 @@ export function decodeReport(v: unknown, where = 'client report'): ClientReport 
   if (!r || typeof r !== 'object' || typeof r.sent !== 'number' || !r.all || !r.perType) {
     throw new PallasError('BAD_CONFIG', `${where}: not a client report`);
   }
-  return { ...r, all: decodeType(r.all, `${where}.all`),
-    perType: Object.fromEntries(Object.entries(r.perType).map(([k, t]) => [k, decodeType(t, `${where}.perType.${k}`)])) };
+  return {
+    ...r,
+    all: decodeType(r.all, `${where}.all`),
+    perType: Object.fromEntries(Object.entries(r.perType).map(([k, t]) => [k, decodeType(t, `${where}.perType.${k}`)])),
+  };
 }
 
 const COUNTS = ['scheduled', 'sent', 'replies', 'drops', 'timeouts', 'neverSent', 'late'] as const;
@@ -50,9 +53,16 @@ function mergeTypes(name: string, ts: TypeReport[]): TypeReport {
   const q = (p: number) => (h.totalCount ? h.getValueAtPercentile(p) / 1000 : 0);
   // The execution time is a mean over the measured replies: weight each run by its count.
   const measured = ts.reduce((a, t) => a + t.histogram.totalCount, 0);
-  const out = { name, p50Us: q(50), p99Us: q(99), p999Us: q(99.9), meanUs: h.totalCount ? h.mean / 1000 : 0,
+  const out = {
+    name,
+    p50Us: q(50),
+    p99Us: q(99),
+    p999Us: q(99.9),
+    meanUs: h.totalCount ? h.mean / 1000 : 0,
     maxUs: Math.max(0, ...ts.map((t) => t.maxUs)),
-    execMeanUs: measured ? ts.reduce((a, t) => a + t.execMeanUs * t.histogram.totalCount, 0) / measured : 0, histogram: h } as TypeReport;
+    execMeanUs: measured ? ts.reduce((a, t) => a + t.execMeanUs * t.histogram.totalCount, 0) / measured : 0,
+    histogram: h,
+  } as TypeReport;
   for (const k of COUNTS) out[k] = ts.reduce((a, t) => a + t[k], 0);
   return out;
 }
@@ -65,22 +75,50 @@ function mergeTypes(name: string, ts: TypeReport[]): TypeReport {
 export function mergeReports(rs: ClientReport[]): ClientReport {
   if (rs.length === 0) throw new PallasError('BAD_CONFIG', 'no client reports to merge');
   const names = [...new Set(rs.flatMap((r) => Object.keys(r.perType)))];
-  const perType = Object.fromEntries(names.map((n) => [n, mergeTypes(n, rs.flatMap((r) => (r.perType[n] ? [r.perType[n]!] : [])))]));
+  const perType = Object.fromEntries(
+    names.map((n) => [
+      n,
+      mergeTypes(
+        n,
+        rs.flatMap((r) => (r.perType[n] ? [r.perType[n]!] : [])),
+      ),
+    ]),
+  );
   const dropsByCause: Record<string, number> = {};
   for (const r of rs) for (const [k, v] of Object.entries(r.dropsByCause)) dropsByCause[k] = (dropsByCause[k] ?? 0) + v;
   const sum = (k: 'duplicates' | 'unexpected' | 'invalid' | 'offeredRps' | 'achievedRps') => rs.reduce((a, r) => a + r[k], 0);
-  const all = mergeTypes('all', rs.map((r) => r.all));
+  const all = mergeTypes(
+    'all',
+    rs.map((r) => r.all),
+  );
   const total = (k: (typeof COUNTS)[number]) => rs.reduce((a, r) => a + r[k], 0);
   const m: ClientReport = {
-    scheduled: total('scheduled'), sent: total('sent'), replies: total('replies'), drops: total('drops'), timeouts: total('timeouts'),
-    neverSent: total('neverSent'), late: total('late'), lateMaxUs: Math.max(...rs.map((r) => r.lateMaxUs)), duplicates: sum('duplicates'), unexpected: sum('unexpected'),
-    invalid: sum('invalid'), dropsByCause, offeredRps: sum('offeredRps'), achievedRps: sum('achievedRps'),
-    durationS: Math.max(...rs.map((r) => r.durationS)), perType, all, aborted: rs.some((r) => r.aborted),
+    scheduled: total('scheduled'),
+    sent: total('sent'),
+    replies: total('replies'),
+    drops: total('drops'),
+    timeouts: total('timeouts'),
+    neverSent: total('neverSent'),
+    late: total('late'),
+    lateMaxUs: Math.max(...rs.map((r) => r.lateMaxUs)),
+    duplicates: sum('duplicates'),
+    unexpected: sum('unexpected'),
+    invalid: sum('invalid'),
+    dropsByCause,
+    offeredRps: sum('offeredRps'),
+    achievedRps: sum('achievedRps'),
+    durationS: Math.max(...rs.map((r) => r.durationS)),
+    perType,
+    all,
+    aborted: rs.some((r) => r.aborted),
     startedAtMs: Math.min(...rs.map((r) => r.startedAtMs)),
   };
   if (m.sent !== m.replies + m.drops + m.timeouts || m.scheduled !== m.sent + m.neverSent) {
-    throw new PallasError('ACCOUNTING', `the merged runs of ${rs.length} clients do not balance: scheduled ${m.scheduled}, sent ${m.sent}, `
-      + `never sent ${m.neverSent}, replies ${m.replies}, drops ${m.drops}, timeouts ${m.timeouts}`);
+    throw new PallasError(
+      'ACCOUNTING',
+      `the merged runs of ${rs.length} clients do not balance: scheduled ${m.scheduled}, sent ${m.sent}, ` +
+        `never sent ${m.neverSent}, replies ${m.replies}, drops ${m.drops}, timeouts ${m.timeouts}`,
+    );
   }
   return m;
 }

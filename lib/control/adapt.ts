@@ -5,7 +5,19 @@
 // re-runs the generator incrementally against the plan in force. The caller (the simulator front end, or the live control plane) installs the result:
 // the switch tables, and the new intra-server policies of the servers whose policy changed.
 import { SWITCH } from '../wire/gen.js';
-import { changedServers, drift, generate, movedServers, overloadedGroups, type CandidateReport, type Evaluator, type Plan, type PlanOptions, type RackServer, type TypeEstimate } from './policy.js';
+import {
+  changedServers,
+  drift,
+  generate,
+  movedServers,
+  overloadedGroups,
+  type CandidateReport,
+  type Evaluator,
+  type Plan,
+  type PlanOptions,
+  type RackServer,
+  type TypeEstimate,
+} from './policy.js';
 
 /**
  * The monitor registers as the switch keeps them (docs/switch-contract.md): per wire type,
@@ -37,33 +49,44 @@ const UNIT_NS = 2 ** SWITCH.monTimeShift;
  */
 export class MonitorDiff {
   #prev: MonitorRead | null;
-  constructor(baseline: MonitorRead | null = null) { this.#prev = baseline; }
+  constructor(baseline: MonitorRead | null = null) {
+    this.#prev = baseline;
+  }
   next(read: MonitorRead): MonitorSample {
     const prev = this.#prev;
-    const d = (cur: number[], old: number[] | undefined) => cur.map((v, t) => ((v - (old?.[t] ?? 0)) >>> 0));
+    const d = (cur: number[], old: number[] | undefined) => cur.map((v, t) => (v - (old?.[t] ?? 0)) >>> 0);
     const units = d(read.timeUnits, prev?.timeUnits);
-    this.#prev = { requests: read.requests.slice(), replies: read.replies.slice(), timeUnits: read.timeUnits.slice(), notices: read.notices.slice() };
-    return { requests: d(read.requests, prev?.requests), replies: d(read.replies, prev?.replies), timeNs: units.map((u) => u * UNIT_NS),
-      notices: d(read.notices, prev?.notices) };
+    this.#prev = {
+      requests: read.requests.slice(),
+      replies: read.replies.slice(),
+      timeUnits: read.timeUnits.slice(),
+      notices: read.notices.slice(),
+    };
+    return {
+      requests: d(read.requests, prev?.requests),
+      replies: d(read.replies, prev?.replies),
+      timeNs: units.map((u) => u * UNIT_NS),
+      notices: d(read.notices, prev?.notices),
+    };
   }
 }
 
 export interface AdaptOptions {
-  deltaCores: number;   // δ
-  minSamples: number;   // replies an estimate needs; intervals accumulate until then
+  deltaCores: number; // δ
+  minSamples: number; // replies an estimate needs; intervals accumulate until then
   plan: PlanOptions;
 }
 
 export interface Adaptation {
   atNs: number;
   drift: number;
-  overloaded: number[];  // groups (of the plan replaced) whose load exceeded their cores
+  overloaded: number[]; // groups (of the plan replaced) whose load exceeded their cores
   estimate: TypeEstimate[];
   plan: Plan;
-  moved: number[];      // servers that change role (their set of types)
-  changed: number[];    // servers whose policy changes at all
+  moved: number[]; // servers that change role (their set of types)
+  changed: number[]; // servers whose policy changes at all
   candidates: CandidateReport[];
-  chosen: number;       // index of the plan in `candidates`
+  chosen: number; // index of the plan in `candidates`
 }
 
 export type EvaluatorFor = (estimate: TypeEstimate[], load: number) => Evaluator;
@@ -74,11 +97,16 @@ export class Adapter {
   private acc: MonitorSample;
   private accNs = 0;
   private readonly lastMean: (number | undefined)[];
-  private overloaded: number[] = [];  // the previous estimate's overloaded groups
+  private overloaded: number[] = []; // the previous estimate's overloaded groups
   private readonly totalCores: number;
 
-  constructor(private readonly types: { type: number; name: string }[], private readonly rack: RackServer[], plan: Plan,
-              private readonly opts: AdaptOptions, private readonly evaluatorFor: EvaluatorFor) {
+  constructor(
+    private readonly types: { type: number; name: string }[],
+    private readonly rack: RackServer[],
+    plan: Plan,
+    private readonly opts: AdaptOptions,
+    private readonly evaluatorFor: EvaluatorFor,
+  ) {
     this.plan = plan;
     this.acc = this.#zero();
     this.lastMean = types.map(() => undefined);
@@ -108,7 +136,12 @@ export class Adapter {
   }
 
   #zero(): MonitorSample {
-    return { requests: this.types.map(() => 0), replies: this.types.map(() => 0), timeNs: this.types.map(() => 0), notices: this.types.map(() => 0) };
+    return {
+      requests: this.types.map(() => 0),
+      replies: this.types.map(() => 0),
+      timeNs: this.types.map(() => 0),
+      notices: this.types.map(() => 0),
+    };
   }
 
   /** One monitor interval of `intervalNs`. Resolves to an adaptation to install, or null. */
@@ -135,8 +168,15 @@ export class Adapter {
     if (d <= this.opts.deltaCores && over.length === 0) return null;
     const gen = await generate(e.est, this.rack, this.evaluatorFor(e.est, load), { ...this.opts.plan, load }, this.plan);
     const a: Adaptation = {
-      atNs: nowNs, drift: d, overloaded: over, estimate: e.est, plan: gen.plan,
-      moved: movedServers(this.plan, gen.plan), changed: changedServers(this.plan, gen.plan), candidates: gen.candidates, chosen: gen.chosen,
+      atNs: nowNs,
+      drift: d,
+      overloaded: over,
+      estimate: e.est,
+      plan: gen.plan,
+      moved: movedServers(this.plan, gen.plan),
+      changed: changedServers(this.plan, gen.plan),
+      candidates: gen.candidates,
+      chosen: gen.chosen,
     };
     this.plan = gen.plan;
     this.history.push(a);

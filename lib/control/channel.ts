@@ -33,17 +33,30 @@ export interface Route<T> {
   handle: (msg: T) => Promise<unknown> | unknown;
 }
 
-export interface Page { type: string; body: string }
+export interface Page {
+  type: string;
+  body: string;
+}
 
-export interface ChannelCounters { accepted: number; unauthenticated: number; replayed: number; malformed: number; refused: number }
+export interface ChannelCounters {
+  accepted: number;
+  unauthenticated: number;
+  replayed: number;
+  malformed: number;
+  refused: number;
+}
 
 export class ChannelServer {
   readonly counters: ChannelCounters = { accepted: 0, unauthenticated: 0, replayed: 0, malformed: 0, refused: 0 };
   #http: HttpServer;
   #nonces = new Map<string, number>();
 
-  constructor(private readonly opts: { secret: string; log: Logger; routes: Record<string, Route<never>>; pages: Record<string, () => Page> }) {
-    this.#http = createServer((req, res) => { void this.#serve(req, res); });
+  constructor(
+    private readonly opts: { secret: string; log: Logger; routes: Record<string, Route<never>>; pages: Record<string, () => Page> },
+  ) {
+    this.#http = createServer((req, res) => {
+      void this.#serve(req, res);
+    });
   }
 
   async listen(host: string, port: number): Promise<{ host: string; port: number }> {
@@ -101,7 +114,7 @@ export class ChannelServer {
     }
     this.#nonces.set(nonce, now);
     for (const [n, t] of this.#nonces) {
-      if (now - t <= WINDOW_MS) break;  // insertion order is time order
+      if (now - t <= WINDOW_MS) break; // insertion order is time order
       this.#nonces.delete(n);
     }
     let msg: never;
@@ -153,15 +166,24 @@ export async function sendSigned(base: string, path: string, body: unknown, secr
   let res: Response;
   try {
     res = await fetch(new URL(path, base), {
-      method: 'POST', body: text, signal: AbortSignal.timeout(timeoutMs),
-      headers: { 'content-type': 'application/json', 'x-pallas-ts': ts, 'x-pallas-nonce': nonce,
-        'x-pallas-sig': mac(secret, 'POST', path, ts, nonce, text).toString('hex') },
+      method: 'POST',
+      body: text,
+      signal: AbortSignal.timeout(timeoutMs),
+      headers: {
+        'content-type': 'application/json',
+        'x-pallas-ts': ts,
+        'x-pallas-nonce': nonce,
+        'x-pallas-sig': mac(secret, 'POST', path, ts, nonce, text).toString('hex'),
+      },
     });
   } catch (e) {
     throw new PallasError('UNREACHABLE', `${base}${path}: ${(e as Error).message}`);
   }
   const answer = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
   if (res.ok) return answer;
-  const code = answer.code === 'AUTH' || answer.code === 'BAD_CONFIG' || answer.code === 'BAD_POLICY' || answer.code === 'STOPPED' ? answer.code : 'UNREACHABLE';
+  const code =
+    answer.code === 'AUTH' || answer.code === 'BAD_CONFIG' || answer.code === 'BAD_POLICY' || answer.code === 'STOPPED'
+      ? answer.code
+      : 'UNREACHABLE';
   throw new PallasError(code, `${base}${path}: ${answer.message ?? `HTTP ${res.status}`}`);
 }

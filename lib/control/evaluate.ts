@@ -8,15 +8,15 @@ import type { DarcReserveFn, Evaluator, Plan, TypeEstimate } from './policy.js';
 
 export interface EvalSetup {
   types: TypeEstimate[];
-  servers: number;       // servers 0 … servers − 1, each with `workers` cores
+  servers: number; // servers 0 … servers − 1, each with `workers` cores
   workers: number;
-  load: number;          // fraction of the rack's capacity (clamped to [0.05, 0.95])
+  load: number; // fraction of the rack's capacity (clamped to [0.05, 0.95])
   oneWayUs: number;
   requests: number;
   seed: number;
   queueCapacity?: number;
   bounce?: boolean;
-  shapes?: Map<number, { dist: 'fixed' | 'exp' | 'lognormal'; sigma: number }>;  // per wire type
+  shapes?: Map<number, { dist: 'fixed' | 'exp' | 'lognormal'; sigma: number }>; // per wire type
   /** Per wire type, an arrival process of its own (profiled burstiness): its inter-arrival distribution (gamma of this coefficient of variation). */
   arrivals?: Map<number, { process: 'poisson' | 'gamma' | 'fixed'; cv: number }>;
   /** The arrivals of the types without their own process (default Poisson). */
@@ -37,16 +37,32 @@ export function planSimConfig(plan: Plan, s: EvalSetup): object {
   const perServer = Array.from({ length: s.servers }, (_, id) => {
     const p = byServer.get(id);
     if (!p) throw new Error(`plan has no entry for server ${id}`);
-    const policy = p.policy.kind === 'cfcfs' ? { kind: 'cfcfs' }
-      : { kind: 'darc', darc: { groups: p.policy.darc.groups.map((g) => ({ types: g.types.map(ix), workers: g.workers })), ownerFirst: p.policy.darc.ownerFirst } };
+    const policy =
+      p.policy.kind === 'cfcfs'
+        ? { kind: 'cfcfs' }
+        : {
+            kind: 'darc',
+            darc: {
+              groups: p.policy.darc.groups.map((g) => ({ types: g.types.map(ix), workers: g.workers })),
+              ownerFirst: p.policy.darc.ownerFirst,
+            },
+          };
     return { policy: { ...policy, workers: s.workers, queueCapacity: s.queueCapacity ?? 4096 }, types: p.types.map(ix) };
   });
   return {
-    servers: s.servers, workers: s.workers, oneWayNs: Math.round(s.oneWayUs * 1000),
+    servers: s.servers,
+    workers: s.workers,
+    oneWayNs: Math.round(s.oneWayUs * 1000),
     types: s.types.map((t) => {
       const a = s.arrivals?.get(t.type);
-      return { name: t.name, dist: s.shapes?.get(t.type)?.dist ?? 'exp', sigma: s.shapes?.get(t.type)?.sigma ?? 1, meanNs: t.meanNs, share: t.share,
-        ...(a ? { arrivals: a } : {}) };
+      return {
+        name: t.name,
+        dist: s.shapes?.get(t.type)?.dist ?? 'exp',
+        sigma: s.shapes?.get(t.type)?.sigma ?? 1,
+        meanNs: t.meanNs,
+        share: t.share,
+        ...(a ? { arrivals: a } : {}),
+      };
     }),
     arrivals: s.baseArrivals ?? { process: 'poisson', cv: 1 },
     switch: { kind: 'pallas', tables: { ...plan.tables, typeToGroup } },
@@ -55,7 +71,9 @@ export function planSimConfig(plan: Plan, s: EvalSetup): object {
     meanNs: s.types.map((t) => t.meanNs),
     bounce: s.bounce ?? true,
     load: Math.min(0.95, Math.max(0.05, s.load)),
-    requests: s.requests, seed: s.seed, warmup: 0.1,
+    requests: s.requests,
+    seed: s.seed,
+    warmup: 0.1,
   };
 }
 
@@ -84,11 +102,13 @@ export function darcWithinOf(native: NativeAddon = loadNative()): DarcReserveFn 
     if (!r) return [];
     // Given groups may not overlap: a group that spilled onto the spillway keeps what is left.
     let left = workers;
-    return r.groups.map((g, i) => {
-      const last = i === r.groups.length - 1;
-      const w = Math.max(0, Math.min(g.count, left - (r.groups.length - 1 - i)));
-      left -= w;
-      return { types: g.types, workers: last ? w + left : w };
-    }).filter((g) => g.workers > 0);
+    return r.groups
+      .map((g, i) => {
+        const last = i === r.groups.length - 1;
+        const w = Math.max(0, Math.min(g.count, left - (r.groups.length - 1 - i)));
+        left -= w;
+        return { types: g.types, workers: last ? w + left : w };
+      })
+      .filter((g) => g.workers > 0);
   };
 }

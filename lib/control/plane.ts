@@ -1,4 +1,4 @@
-// ControlPlane: the live rack's control plane (paper §4, DESIGN §1). It keeps the membership of the
+// ControlPlane: the live rack's control plane (paper §4). It keeps the membership of the
 // servers (agents register with their address and cores and send heartbeats; a server that stops
 // answering is taken out of WRR and its cores re-provisioned), reads the switch's monitor registers
 // every monitor interval (10 ms), and re-plans with the policy generator (lib/control/policy.ts,
@@ -64,18 +64,27 @@ interface Member {
   alive: boolean;
   lastSeen: number;
   stats: Record<string, number>;
-  want: { epoch: number; policy: Record<string, unknown> } | null;  // the policy this server should run
-  acked: number;       // the last epoch its agent applied
+  want: { epoch: number; policy: Record<string, unknown> } | null; // the policy this server should run
+  acked: number; // the last epoch its agent applied
   pushing: boolean;
   pushFailures: number;
-  nextPushAt: number;  // backoff after failures (performance.now() ms)
+  nextPushAt: number; // backoff after failures (performance.now() ms)
 }
 
 export interface RackStatus {
   epoch: number;
   switch: { kind: string; policy: string };
   plan: { groups: { types: string[]; cores: number; meanNs: number; servers: { index: number; weight: number }[] }[] } | null;
-  servers: { index: number; name: string; addr: string; alive: boolean; cores: number; epoch: number; lastSeenMs: number; stats: Record<string, number> }[];
+  servers: {
+    index: number;
+    name: string;
+    addr: string;
+    alive: boolean;
+    cores: number;
+    epoch: number;
+    lastSeenMs: number;
+    stats: Record<string, number>;
+  }[];
   adaptations: number;
   /** Monitor intervals read so far (the control loop's clock). */
   monitorReads: number;
@@ -86,7 +95,12 @@ const ALL_TYPES = TYPES.map((t) => ({ type: t.id, name: t.name }));
 
 export class ControlPlane {
   readonly log: Logger;
-  #cfg: Required<Omit<ControlConfig, 'secret' | 'listen' | 'workload' | 'groups'>> & { secret: string; host: string; port: number; groups?: number };
+  #cfg: Required<Omit<ControlConfig, 'secret' | 'listen' | 'workload' | 'groups'>> & {
+    secret: string;
+    host: string;
+    port: number;
+    groups?: number;
+  };
   #baseline: boolean;
   #declared: TypeEstimate[] | null;
   #members = new Map<number, Member>();
@@ -94,7 +108,7 @@ export class ControlPlane {
   #plan: Plan | null = null;
   #estimate: TypeEstimate[] | null = null;
   #adapter: Adapter | null = null;
-  #monitor = new MonitorDiff();  // the switch's cumulative registers → per-interval samples
+  #monitor = new MonitorDiff(); // the switch's cumulative registers → per-interval samples
   #bootstrap = true;
   #epoch = 0;
   #adaptations = 0;
@@ -106,34 +120,61 @@ export class ControlPlane {
   #url = '';
   #lastOps: TableOp[] = [];
 
-  constructor(readonly sw: SwitchDriver, cfg: ControlConfig = {}, log: Logger = logger('control')) {
+  constructor(
+    readonly sw: SwitchDriver,
+    cfg: ControlConfig = {},
+    log: Logger = logger('control'),
+  ) {
     const o = obj(cfg, 'control');
-    only(o, 'control', ['secret', 'listen', 'workload', 'monitorMs', 'deadAfterMs', 'deltaCores', 'minSamples', 'clone', 'cThresFactor',
-      'evaluate', 'evalRequests', 'groups', 'serverPolicy']);
+    only(o, 'control', [
+      'secret',
+      'listen',
+      'workload',
+      'monitorMs',
+      'deadAfterMs',
+      'deltaCores',
+      'minSamples',
+      'clone',
+      'cThresFactor',
+      'evaluate',
+      'evalRequests',
+      'groups',
+      'serverPolicy',
+    ]);
     const l = o.listen === undefined ? {} : obj(o.listen, 'control.listen');
     only(l, 'control.listen', ['host', 'port']);
     this.#cfg = {
-      secret: resolveSecret(o.secret as string | undefined), host: str(l, 'host', 'control.listen', '127.0.0.1'),
+      secret: resolveSecret(o.secret as string | undefined),
+      host: str(l, 'host', 'control.listen', '127.0.0.1'),
       port: int(l, 'port', 'control.listen', 0, 65535, DEFAULT_CONTROL_PORT),
-      monitorMs: int(o, 'monitorMs', 'control', 1, 60_000, 10), deadAfterMs: int(o, 'deadAfterMs', 'control', 10, 600_000, 500),
-      deltaCores: num(o, 'deltaCores', 'control', 0, 1e6, 1), minSamples: int(o, 'minSamples', 'control', 1, 1e9, 200),
-      clone: bool(o, 'clone', 'control', true), cThresFactor: num(o, 'cThresFactor', 'control', 0.01, 100, 1),
-      evaluate: o.evaluate === 'first' ? 'first' : 'sim', evalRequests: int(o, 'evalRequests', 'control', 1000, 1e7, 20_000),
+      monitorMs: int(o, 'monitorMs', 'control', 1, 60_000, 10),
+      deadAfterMs: int(o, 'deadAfterMs', 'control', 10, 600_000, 500),
+      deltaCores: num(o, 'deltaCores', 'control', 0, 1e6, 1),
+      minSamples: int(o, 'minSamples', 'control', 1, 1e9, 200),
+      clone: bool(o, 'clone', 'control', true),
+      cThresFactor: num(o, 'cThresFactor', 'control', 0.01, 100, 1),
+      evaluate: o.evaluate === 'first' ? 'first' : 'sim',
+      evalRequests: int(o, 'evalRequests', 'control', 1000, 1e7, 20_000),
       ...(o.groups !== undefined ? { groups: int(o, 'groups', 'control', 1, 32) } : {}),
       serverPolicy: o.serverPolicy === undefined ? { kind: 'darc' } : obj(o.serverPolicy, 'control.serverPolicy'),
     };
     this.#baseline = sw.policy !== 'pallas';
-    if (o.evaluate !== undefined && o.evaluate !== 'sim' && o.evaluate !== 'first') throw new PallasError('BAD_CONFIG', "control.evaluate: must be 'sim' or 'first'");
-    this.#declared = o.workload === undefined ? null : list(o, 'workload', 'control').map((w, i) => {
-      const p = `control.workload[${i}]`;
-      const wo = obj(w, p);
-      only(wo, p, ['type', 'meanUs', 'share']);
-      const type = typeId(wo.type, `${p}.type`);
-      return { type, name: typeName(type), meanNs: num(wo, 'meanUs', p, 0.001, 1e9) * 1000, share: num(wo, 'share', p, 0, 1e9) };
-    });
+    if (o.evaluate !== undefined && o.evaluate !== 'sim' && o.evaluate !== 'first')
+      throw new PallasError('BAD_CONFIG', "control.evaluate: must be 'sim' or 'first'");
+    this.#declared =
+      o.workload === undefined
+        ? null
+        : list(o, 'workload', 'control').map((w, i) => {
+            const p = `control.workload[${i}]`;
+            const wo = obj(w, p);
+            only(wo, p, ['type', 'meanUs', 'share']);
+            const type = typeId(wo.type, `${p}.type`);
+            return { type, name: typeName(type), meanNs: num(wo, 'meanUs', p, 0.001, 1e9) * 1000, share: num(wo, 'share', p, 0, 1e9) };
+          });
     this.log = log;
     this.#channel = new ChannelServer({
-      secret: this.#cfg.secret, log,
+      secret: this.#cfg.secret,
+      log,
       routes: {
         '/v1/register': { parse: parseRegister, handle: (m: RegisterMsg) => this.#register(m) },
         '/v1/heartbeat': { parse: parseHeartbeat, handle: (m: HeartbeatMsg) => this.#heartbeat(m) },
@@ -151,7 +192,9 @@ export class ControlPlane {
     const at = await this.#channel.listen(this.#cfg.host, this.#cfg.port);
     this.#url = `http://${at.host}:${at.port}`;
     this.#lastTick = performance.now();
-    this.#timer = setInterval(() => { void this.tick(); }, this.#cfg.monitorMs);
+    this.#timer = setInterval(() => {
+      void this.tick();
+    }, this.#cfg.monitorMs);
     this.log.info('control plane up', { url: this.#url, switch: this.sw.kind, policy: this.sw.policy, monitorMs: this.#cfg.monitorMs });
     return this;
   }
@@ -161,15 +204,28 @@ export class ControlPlane {
     await this.#channel.close();
   }
 
-  get url(): string { return this.#url; }
-  get epoch(): number { return this.#epoch; }
-  get plan(): Plan | null { return this.#plan; }
-  get channelCounters() { return this.#channel.counters; }
+  get url(): string {
+    return this.#url;
+  }
+  get epoch(): number {
+    return this.#epoch;
+  }
+  get plan(): Plan | null {
+    return this.#plan;
+  }
+  get channelCounters() {
+    return this.#channel.counters;
+  }
   /** The entry operations of the last table write. */
-  get lastTableOps(): TableOp[] { return this.#lastOps; }
+  get lastTableOps(): TableOp[] {
+    return this.#lastOps;
+  }
 
   alive(): number[] {
-    return [...this.#members.values()].filter((m) => m.alive).map((m) => m.index).sort((a, b) => a - b);
+    return [...this.#members.values()]
+      .filter((m) => m.alive)
+      .map((m) => m.index)
+      .sort((a, b) => a - b);
   }
 
   #register(m: RegisterMsg): { index: number } {
@@ -184,12 +240,34 @@ export class ControlPlane {
         if (!gone) throw new PallasError('BAD_CONFIG', `the rack is full: the switch has ${this.sw.capacity} server slots`);
         index = gone.index;
       }
-      mem = { index, addr: m.addr, agent: m.agent, cores: m.cores, name: m.name, alive: false, lastSeen: 0, stats: {}, want: null, acked: 0,
-        pushing: false, pushFailures: 0, nextPushAt: 0 };
+      mem = {
+        index,
+        addr: m.addr,
+        agent: m.agent,
+        cores: m.cores,
+        name: m.name,
+        alive: false,
+        lastSeen: 0,
+        stats: {},
+        want: null,
+        acked: 0,
+        pushing: false,
+        pushFailures: 0,
+        nextPushAt: 0,
+      };
       this.#members.set(index, mem);
     }
-    Object.assign(mem, { agent: m.agent, cores: m.cores, name: m.name, alive: true, lastSeen: performance.now(), acked: 0, want: null,
-      pushFailures: 0, nextPushAt: 0 });
+    Object.assign(mem, {
+      agent: m.agent,
+      cores: m.cores,
+      name: m.name,
+      alive: true,
+      lastSeen: performance.now(),
+      acked: 0,
+      want: null,
+      pushFailures: 0,
+      nextPushAt: 0,
+    });
     this.log.info('server joined', { index: mem.index, addr: key, cores: m.cores, name: m.name });
     this.#replanWanted = 'join';
     return { index: mem.index };
@@ -227,7 +305,7 @@ export class ControlPlane {
         try {
           await this.#replan(why);
         } catch (e) {
-          this.#replanWanted = why;  // try again next interval
+          this.#replanWanted = why; // try again next interval
           throw e;
         }
       }
@@ -236,7 +314,7 @@ export class ControlPlane {
       if (this.#adapter && this.#plan) {
         const a = await this.#adapter.onMonitor(sample, intervalNs, now * 1e6);
         if (a) {
-          this.#estimate = a.estimate;  // what the servers' policies are given means from
+          this.#estimate = a.estimate; // what the servers' policies are given means from
           try {
             await this.#install(a.plan);
           } catch (e) {
@@ -246,8 +324,12 @@ export class ControlPlane {
             throw e;
           }
           this.#adaptations++;
-          this.log.info('workload changed: new plan', { drift: Number(a.drift.toFixed(2)), groups: a.plan.groups.map((g) => g.types.map(typeName)),
-            moved: a.moved, bootstrap: this.#bootstrap });
+          this.log.info('workload changed: new plan', {
+            drift: Number(a.drift.toFixed(2)),
+            groups: a.plan.groups.map((g) => g.types.map(typeName)),
+            moved: a.moved,
+            bootstrap: this.#bootstrap,
+          });
           this.#bootstrap = false;
           this.#adapter = this.#newAdapter(a.plan);
         }
@@ -268,12 +350,20 @@ export class ControlPlane {
   #planOpts(): PlanOptions {
     // Servers of a multi-type group may run DARC or shortest-first over its types: the same
     // candidates as the simulator's (lib/sim/pallas.ts), with the native reservation rule.
-    return { clone: this.#cfg.clone, cThresFactor: this.#cfg.cThresFactor, darcWithin: darcWithinOf(),
-      ...(this.#cfg.groups ? { groups: this.#cfg.groups } : {}) };
+    return {
+      clone: this.#cfg.clone,
+      cThresFactor: this.#cfg.cThresFactor,
+      darcWithin: darcWithinOf(),
+      ...(this.#cfg.groups ? { groups: this.#cfg.groups } : {}),
+    };
   }
 
   #newAdapter(plan: Plan): Adapter {
-    const opts: AdaptOptions = { deltaCores: this.#bootstrap ? -1 : this.#cfg.deltaCores, minSamples: this.#cfg.minSamples, plan: this.#planOpts() };
+    const opts: AdaptOptions = {
+      deltaCores: this.#bootstrap ? -1 : this.#cfg.deltaCores,
+      minSamples: this.#cfg.minSamples,
+      plan: this.#planOpts(),
+    };
     return new Adapter(ALL_TYPES, this.#rack(), plan, opts, (est, load) => this.#evaluator(est, load));
   }
 
@@ -290,7 +380,12 @@ export class ControlPlane {
           m.want = { epoch: this.#epoch, policy: this.#cfg.serverPolicy };
         }
       }
-      this.log.info('servers changed', { why, servers: rack.map((s) => s.id), switch: this.sw.policy, serverPolicy: this.#cfg.serverPolicy });
+      this.log.info('servers changed', {
+        why,
+        servers: rack.map((s) => s.id),
+        switch: this.sw.policy,
+        serverPolicy: this.#cfg.serverPolicy,
+      });
       this.#push();
       return;
     }
@@ -298,13 +393,14 @@ export class ControlPlane {
       this.#plan = null;
       this.#adapter = null;
       this.log.warn('no servers alive: every request is dropped at the switch', { why });
-      if (this.sw.policy === 'pallas') await this.sw.writeTables({ ...singleGroupTables(0), groups: [{ cThres: 0, cloneTarget: null, balance: 'wrr', wrr: [] }] });
+      if (this.sw.policy === 'pallas')
+        await this.sw.writeTables({ ...singleGroupTables(0), groups: [{ cThres: 0, cloneTarget: null, balance: 'wrr', wrr: [] }] });
       return;
     }
     const est = this.#estimate ?? this.#declared;
     let plan: Plan | null;
     if (est) {
-      const load = 0.5;  // candidates are compared at half load: a membership change says nothing of the rate
+      const load = 0.5; // candidates are compared at half load: a membership change says nothing of the rate
       plan = (await generate(est, rack, this.#evaluator(est, load), { ...this.#planOpts(), load }, this.#plan ?? undefined)).plan;
     } else {
       // Nothing known yet: one group of every type on every server.
@@ -354,7 +450,7 @@ export class ControlPlane {
         .catch((e: unknown) => {
           const err = toPallasError(e);
           m.pushFailures++;
-          m.nextPushAt = performance.now() + Math.min(2000, 10 * 2 ** m.pushFailures);  // back off: 20 ms, 40 ms, … 2 s
+          m.nextPushAt = performance.now() + Math.min(2000, 10 * 2 ** m.pushFailures); // back off: 20 ms, 40 ms, … 2 s
           // An agent that refuses (a newer epoch in force after our restart) is told a newer one next time.
           if (err.code === 'BAD_POLICY' && /not newer/.test(err.message)) {
             this.#epoch = Math.max(this.#epoch, Number(/in force \((\d+)\)/.exec(err.message)?.[1] ?? 0)) + 1;
@@ -364,7 +460,7 @@ export class ControlPlane {
         })
         .finally(() => {
           m.pushing = false;
-          if (m.want && m.acked < m.want.epoch && m.pushFailures === 0) this.#push();  // a newer plan came meanwhile
+          if (m.want && m.acked < m.want.epoch && m.pushFailures === 0) this.#push(); // a newer plan came meanwhile
         });
     }
   }
@@ -381,7 +477,10 @@ export class ControlPlane {
       const p: Plan = {
         ...plan,
         servers: plan.servers.map((s) => ({ ...s, server: dense.get(s.server)! })),
-        tables: { ...plan.tables, groups: plan.tables.groups.map((g) => ({ ...g, wrr: g.wrr.map((e) => ({ ...e, server: dense.get(e.server)! })) })) },
+        tables: {
+          ...plan.tables,
+          groups: plan.tables.groups.map((g) => ({ ...g, wrr: g.wrr.map((e) => ({ ...e, server: dense.get(e.server)! })) })),
+        },
       };
       const r = await loadNative().runSim(planSimConfig(p, setup));
       return { p99Us: r.latencyUs.p99, saturated: r.achievedRps < 0.99 * r.offeredRps };
@@ -395,12 +494,25 @@ export class ControlPlane {
       epoch: this.#epoch,
       switch: { kind: this.sw.kind, policy: this.sw.policy },
       plan: plan && {
-        groups: plan.groups.map((g, gi) => ({ types: g.types.map(typeName), cores: g.cores, meanNs: g.meanNs,
-          servers: plan.tables.groups[gi]!.wrr.map((e) => ({ index: e.server, weight: e.weight })) })),
+        groups: plan.groups.map((g, gi) => ({
+          types: g.types.map(typeName),
+          cores: g.cores,
+          meanNs: g.meanNs,
+          servers: plan.tables.groups[gi]!.wrr.map((e) => ({ index: e.server, weight: e.weight })),
+        })),
       },
-      servers: [...this.#members.values()].sort((a, b) => a.index - b.index).map((m) => ({
-        index: m.index, name: m.name, addr: `${m.addr.ip}:${m.addr.port}`, alive: m.alive, cores: m.cores, epoch: m.acked,
-        lastSeenMs: Math.round(now - m.lastSeen), stats: m.stats })),
+      servers: [...this.#members.values()]
+        .sort((a, b) => a.index - b.index)
+        .map((m) => ({
+          index: m.index,
+          name: m.name,
+          addr: `${m.addr.ip}:${m.addr.port}`,
+          alive: m.alive,
+          cores: m.cores,
+          epoch: m.acked,
+          lastSeenMs: Math.round(now - m.lastSeen),
+          stats: m.stats,
+        })),
       adaptations: this.#adaptations,
       monitorReads: this.#reads,
       estimate: this.#estimate,
@@ -411,27 +523,65 @@ export class ControlPlane {
     const st = this.status();
     const ms: Metric[] = [
       { name: 'pallas_policy_epoch', help: 'Policy epoch of the plan in force', type: 'gauge', samples: [{ labels: {}, value: st.epoch }] },
-      { name: 'pallas_adaptations_total', help: 'Plans made because the workload changed', type: 'counter', samples: [{ labels: {}, value: st.adaptations }] },
-      { name: 'pallas_servers_alive', help: 'Servers in the rack', type: 'gauge', samples: [{ labels: {}, value: st.servers.filter((s) => s.alive).length }] },
-      { name: 'pallas_group_cores', help: 'Cores provisioned per group', type: 'gauge',
-        samples: (st.plan?.groups ?? []).map((g, i) => ({ labels: { group: String(i), types: g.types.join(',') }, value: g.cores })) },
-      { name: 'pallas_server_alive', help: '1 while the server answers heartbeats', type: 'gauge',
-        samples: st.servers.map((s) => ({ labels: { server: String(s.index) }, value: s.alive ? 1 : 0 })) },
+      {
+        name: 'pallas_adaptations_total',
+        help: 'Plans made because the workload changed',
+        type: 'counter',
+        samples: [{ labels: {}, value: st.adaptations }],
+      },
+      {
+        name: 'pallas_servers_alive',
+        help: 'Servers in the rack',
+        type: 'gauge',
+        samples: [{ labels: {}, value: st.servers.filter((s) => s.alive).length }],
+      },
+      {
+        name: 'pallas_group_cores',
+        help: 'Cores provisioned per group',
+        type: 'gauge',
+        samples: (st.plan?.groups ?? []).map((g, i) => ({ labels: { group: String(i), types: g.types.join(',') }, value: g.cores })),
+      },
+      {
+        name: 'pallas_server_alive',
+        help: '1 while the server answers heartbeats',
+        type: 'gauge',
+        samples: st.servers.map((s) => ({ labels: { server: String(s.index) }, value: s.alive ? 1 : 0 })),
+      },
       ...(['received', 'completed', 'dropped', 'cloneDrops', 'bounced', 'refused', 'queued', 'inService'] as const).map((k): Metric => {
         const gauge = k === 'queued' || k === 'inService';
-        return { name: `pallas_server_${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}${gauge ? '' : '_total'}`,
-          help: `Per server: ${k} (from its heartbeats)`, type: gauge ? 'gauge' : 'counter',
-          samples: st.servers.map((s) => ({ labels: { server: String(s.index) }, value: s.stats[k] ?? 0 })) };
+        return {
+          name: `pallas_server_${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}${gauge ? '' : '_total'}`,
+          help: `Per server: ${k} (from its heartbeats)`,
+          type: gauge ? 'gauge' : 'counter',
+          samples: st.servers.map((s) => ({ labels: { server: String(s.index) }, value: s.stats[k] ?? 0 })),
+        };
       }),
-      { name: 'pallas_control_rejected_total', help: 'Control messages rejected', type: 'counter',
-        samples: (['unauthenticated', 'replayed', 'malformed'] as const).map((r) => ({ labels: { reason: r }, value: this.#channel.counters[r] })) },
+      {
+        name: 'pallas_control_rejected_total',
+        help: 'Control messages rejected',
+        type: 'counter',
+        samples: (['unauthenticated', 'replayed', 'malformed'] as const).map((r) => ({
+          labels: { reason: r },
+          value: this.#channel.counters[r],
+        })),
+      },
     ];
     return metricsText(ms);
   }
 }
 
-interface RegisterMsg { agent: string; addr: ServerAddr; cores: number; name: string }
-interface HeartbeatMsg { index: number; addr: ServerAddr; epoch: number; stats: Record<string, number> }
+interface RegisterMsg {
+  agent: string;
+  addr: ServerAddr;
+  cores: number;
+  name: string;
+}
+interface HeartbeatMsg {
+  index: number;
+  addr: ServerAddr;
+  epoch: number;
+  stats: Record<string, number>;
+}
 
 function parseAddrField(v: unknown, path: string): ServerAddr {
   const a = parseAddr(v, path);
@@ -444,7 +594,12 @@ function parseRegister(v: unknown): RegisterMsg {
   only(o, 'register', ['agent', 'addr', 'cores', 'name']);
   const agent = str(o, 'agent', 'register');
   if (!/^http:\/\/[^/]+$/.test(agent)) throw new PallasError('BAD_CONFIG', 'register.agent: must be http://host:port');
-  return { agent, addr: parseAddrField(o.addr, 'register.addr'), cores: int(o, 'cores', 'register', 1, 4096), name: str(o, 'name', 'register', '') };
+  return {
+    agent,
+    addr: parseAddrField(o.addr, 'register.addr'),
+    cores: int(o, 'cores', 'register', 1, 4096),
+    name: str(o, 'name', 'register', ''),
+  };
 }
 
 function parseHeartbeat(v: unknown): HeartbeatMsg {
@@ -453,8 +608,12 @@ function parseHeartbeat(v: unknown): HeartbeatMsg {
   const s = obj(o.stats, 'heartbeat.stats');
   const stats: Record<string, number> = {};
   for (const k of Object.keys(s)) stats[k] = num(s, k, 'heartbeat.stats', 0, Number.MAX_SAFE_INTEGER);
-  return { index: int(o, 'index', 'heartbeat', 0, 255), addr: parseAddrField(o.addr, 'heartbeat.addr'),
-    epoch: int(o, 'epoch', 'heartbeat', 0, Number.MAX_SAFE_INTEGER), stats };
+  return {
+    index: int(o, 'index', 'heartbeat', 0, 255),
+    addr: parseAddrField(o.addr, 'heartbeat.addr'),
+    epoch: int(o, 'epoch', 'heartbeat', 0, Number.MAX_SAFE_INTEGER),
+    stats,
+  };
 }
 
 export type { MonitorRead };

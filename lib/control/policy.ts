@@ -1,4 +1,4 @@
-// The Pallas policy generator (paper §4.3–4.4, DESIGN §1): from a workload estimate (per type:
+// The Pallas policy generator (paper §4.3–4.4): from a workload estimate (per type:
 // mean execution time and share, as the switch's monitor reports them) and the rack's servers,
 //   a. candidate groupings: k-means for k = 1 … number of types;
 //   b. for each, provisioning by eq. (1) at core granularity, packing so that few servers serve
@@ -13,44 +13,68 @@ import { PallasError } from '../errors.js';
 import { SWITCH } from '../wire/gen.js';
 
 /** What the control plane knows of one request type. `type` is the wire type (the simulator's type index). */
-export interface TypeEstimate { type: number; name: string; meanNs: number; share: number }
-export interface RackServer { id: number; cores: number }
+export interface TypeEstimate {
+  type: number;
+  name: string;
+  meanNs: number;
+  share: number;
+}
+export interface RackServer {
+  id: number;
+  cores: number;
+}
 
 export interface PlanGroup {
-  types: number[];     // wire types, shortest mean first
-  meanNs: number;      // the group's mean execution time (share-weighted over its types)
-  demand: number;      // D_g of eq. (1): fraction of the rack's CPU the group needs
-  cores: number;       // R_g at core granularity
-  cThres: number;      // requests per τ window its cores absorb: cores · τ / meanNs
-  cloneTarget: number | null;  // the group its excess is cloned to (a longer group), or none
+  types: number[]; // wire types, shortest mean first
+  meanNs: number; // the group's mean execution time (share-weighted over its types)
+  demand: number; // D_g of eq. (1): fraction of the rack's CPU the group needs
+  cores: number; // R_g at core granularity
+  cThres: number; // requests per τ window its cores absorb: cores · τ / meanNs
+  cloneTarget: number | null; // the group its excess is cloned to (a longer group), or none
   balance: Balance;
 }
-export interface ServerRole { group: number; cores: number }
+export interface ServerRole {
+  group: number;
+  cores: number;
+}
 export type ServerPolicy =
-  | { kind: 'cfcfs' }
-  | { kind: 'darc'; darc: { groups: { types: number[]; workers: number }[]; ownerFirst: boolean } };
-export interface ServerPlan { server: number; roles: ServerRole[]; types: number[]; policy: ServerPolicy }
+  { kind: 'cfcfs' } | { kind: 'darc'; darc: { groups: { types: number[]; workers: number }[]; ownerFirst: boolean } };
+export interface ServerPlan {
+  server: number;
+  roles: ServerRole[];
+  types: number[];
+  policy: ServerPolicy;
+}
 export type Balance = 'wrr' | 'po2';
 /** The paper's rules a Tofino cannot run as written: simulator-only ablations (docs/switch-contract.md). */
-export interface Ablation { tauNs?: number; argminTarget?: boolean; sharedCloneCounter?: boolean }
+export interface Ablation {
+  tauNs?: number;
+  argminTarget?: boolean;
+  sharedCloneCounter?: boolean;
+}
 export interface SwitchTables {
   typeToGroup: Record<string, number>;
   defaultGroup: number;
-  tauShift: number;     // burst window τ = 2^tauShift ns
+  tauShift: number; // burst window τ = 2^tauShift ns
   clone: boolean;
   groups: { cThres: number; cloneTarget: number | null; balance: Balance; wrr: { server: number; weight: number }[] }[];
   ablation?: Ablation;
 }
-export interface Plan { groups: PlanGroup[]; servers: ServerPlan[]; tables: SwitchTables; totalCores: number }
+export interface Plan {
+  groups: PlanGroup[];
+  servers: ServerPlan[];
+  tables: SwitchTables;
+  totalCores: number;
+}
 
 export interface PlanOptions {
-  tauShift?: number;       // burst window τ = 2^tauShift ns (14: 16.4 µs)
-  ablation?: Ablation;     // simulator-only: the paper's ideal rules instead of the realizable ones
-  balance?: Balance | Balance[];  // per group (shortest first), or for every group with more than one server (default wrr)
-  clone?: boolean;         // burst cloning on
-  cThresFactor?: number;   // scales every C_thres (1: the capacity of the group's cores per window)
-  groups?: number;         // consider only the candidate with this many groups (an operator's fixed grouping)
-  ownerFirst?: boolean;    // mixed servers' DARC serves a freed core's own group first (default true)
+  tauShift?: number; // burst window τ = 2^tauShift ns (14: 16.4 µs)
+  ablation?: Ablation; // simulator-only: the paper's ideal rules instead of the realizable ones
+  balance?: Balance | Balance[]; // per group (shortest first), or for every group with more than one server (default wrr)
+  clone?: boolean; // burst cloning on
+  cThresFactor?: number; // scales every C_thres (1: the capacity of the group's cores per window)
+  groups?: number; // consider only the candidate with this many groups (an operator's fixed grouping)
+  ownerFirst?: boolean; // mixed servers' DARC serves a freed core's own group first (default true)
   /**
    * DARC's reservation rule (the native darc_reserve), for servers dedicated to a group of several
    * types (`within`). Without it every server of one group runs cFCFS.
@@ -81,9 +105,15 @@ export interface PlanOptions {
 export type Within = 'cfcfs' | 'darc' | 'priority';
 
 /** DARC's reservation rule (the native darc_reserve): types' means and shares → groups of types with worker counts, shortest first. */
-export type DarcReserveFn = (types: { type: number; meanNs: number; share: number }[], workers: number) => { types: number[]; workers: number }[];
+export type DarcReserveFn = (
+  types: { type: number; meanNs: number; share: number }[],
+  workers: number,
+) => { types: number[]; workers: number }[];
 /** One way to run a grouping: the balancing of its multi-server groups, and the policy of dedicated servers of multi-type groups. */
-export interface PlanVariant { balance: Balance; within: Within }
+export interface PlanVariant {
+  balance: Balance;
+  within: Within;
+}
 
 const TAU_SHIFT = SWITCH.tauShiftDefault;
 
@@ -91,8 +121,10 @@ function checkEstimate(types: TypeEstimate[], rack: RackServer[]): void {
   if (types.length === 0) throw new PallasError('BAD_POLICY', 'the workload estimate has no types');
   if (rack.length === 0) throw new PallasError('BAD_POLICY', 'the rack has no servers');
   for (const t of types) {
-    if (!Number.isInteger(t.type) || t.type < 0 || t.type > 255) throw new PallasError('BAD_POLICY', `type ${t.name}: wire type must be 0-255`);
-    if (!(t.meanNs > 0) || !Number.isFinite(t.meanNs)) throw new PallasError('BAD_POLICY', `type ${t.name}: mean execution time must be > 0`);
+    if (!Number.isInteger(t.type) || t.type < 0 || t.type > 255)
+      throw new PallasError('BAD_POLICY', `type ${t.name}: wire type must be 0-255`);
+    if (!(t.meanNs > 0) || !Number.isFinite(t.meanNs))
+      throw new PallasError('BAD_POLICY', `type ${t.name}: mean execution time must be > 0`);
     if (!(t.share >= 0) || !Number.isFinite(t.share)) throw new PallasError('BAD_POLICY', `type ${t.name}: share must be >= 0`);
   }
   if (!types.some((t) => t.share > 0)) throw new PallasError('BAD_POLICY', 'no type has a positive share');
@@ -118,18 +150,23 @@ export function kmeans(types: TypeEstimate[], k: number): number[][] {
   const x = live.map((t) => Math.log(t.meanNs));
   const w = live.map((t) => t.share);
   // Prefix sums for the weighted sum of squares of x[i..j].
-  const W = [0], S = [0], Q = [0];
+  const W = [0],
+    S = [0],
+    Q = [0];
   for (let i = 0; i < n; i++) {
     W.push(W[i]! + w[i]!);
     S.push(S[i]! + w[i]! * x[i]!);
     Q.push(Q[i]! + w[i]! * x[i]! * x[i]!);
   }
-  const cost = (i: number, j: number) => {  // items i..j-1
-    const ww = W[j]! - W[i]!, ss = S[j]! - S[i]!;
+  const cost = (i: number, j: number) => {
+    // items i..j-1
+    const ww = W[j]! - W[i]!,
+      ss = S[j]! - S[i]!;
     return Math.max(0, Q[j]! - Q[i]! - (ss * ss) / ww);
   };
   // best[c][j]: clusters c over the first j items.
-  const best: number[][] = [], cut: number[][] = [];
+  const best: number[][] = [],
+    cut: number[][] = [];
   for (let c = 0; c <= k; c++) {
     best.push(new Array<number>(n + 1).fill(Infinity));
     cut.push(new Array<number>(n + 1).fill(0));
@@ -152,12 +189,16 @@ export function kmeans(types: TypeEstimate[], k: number): number[][] {
     j = i;
   }
   for (const t of types.filter((t) => t.share <= 0)) {
-    let g = 0, d = Infinity;
+    let g = 0,
+      d = Infinity;
     groups.forEach((grp, gi) => {
       for (const ty of grp) {
         const m = types.find((l) => l.type === ty)!.meanNs;
         const dd = Math.abs(Math.log(m) - Math.log(t.meanNs));
-        if (dd < d) { d = dd; g = gi; }
+        if (dd < d) {
+          d = dd;
+          g = gi;
+        }
       }
     });
     groups[g]!.push(t.type);
@@ -207,17 +248,30 @@ export function provision(demands: number[], totalCores: number, load?: number):
   const G = demands.length;
   if (G > totalCores) return null;
   const sum = demands.reduce((a, b) => a + b, 0);
-  const exact = load !== undefined && load > 0 && load < 1 && sum > 0 ? staffed(demands.map((d) => d / sum), totalCores, load)
-    : demands.map((d) => (sum > 0 ? (d / sum) * totalCores : totalCores / G));
+  const exact =
+    load !== undefined && load > 0 && load < 1 && sum > 0
+      ? staffed(
+          demands.map((d) => d / sum),
+          totalCores,
+          load,
+        )
+      : demands.map((d) => (sum > 0 ? (d / sum) * totalCores : totalCores / G));
   const cores = exact.map((e) => Math.max(1, Math.floor(e)));
   let left = totalCores - cores.reduce((a, b) => a + b, 0);
   const perCore = (g: number) => exact[g]! / cores[g]!;
   const order = exact.map((_, g) => g).sort((a, b) => perCore(b) - perCore(a) || a - b);
   for (let i = 0; i < G && left > 0; i++) {
-    if (cores[order[i]!]! < exact[order[i]!]!) { cores[order[i]!]!++; left--; }
+    if (cores[order[i]!]! < exact[order[i]!]!) {
+      cores[order[i]!]!++;
+      left--;
+    }
   }
-  for (let i = 0; left > 0; i = (i + 1) % G) { cores[order[i]!]!++; left--; }  // floating-point slack only
-  while (left < 0) {  // the one-core floor overshot: take from the group that stays least loaded per core
+  for (let i = 0; left > 0; i = (i + 1) % G) {
+    cores[order[i]!]!++;
+    left--;
+  } // floating-point slack only
+  while (left < 0) {
+    // the one-core floor overshot: take from the group that stays least loaded per core
     let g = -1;
     for (let h = 0; h < G; h++) if (cores[h]! > 1 && (g < 0 || exact[h]! / (cores[h]! - 1) < exact[g]! / (cores[g]! - 1))) g = h;
     cores[g]!--;
@@ -228,7 +282,14 @@ export function provision(demands: number[], totalCores: number, load?: number):
 
 /** A server's groups by their type sets, for comparing plans whose group numbering differs. */
 function roleKey(plan: Pick<Plan, 'groups'>, roles: ServerRole[]): string {
-  return roles.map((r) => plan.groups[r.group]!.types.slice().sort((a, b) => a - b).join(',')).sort().join('|');
+  return roles
+    .map((r) =>
+      plan.groups[r.group]!.types.slice()
+        .sort((a, b) => a - b)
+        .join(','),
+    )
+    .sort()
+    .join('|');
 }
 
 /**
@@ -241,7 +302,11 @@ function roleKey(plan: Pick<Plan, 'groups'>, roles: ServerRole[]): string {
 export function pack(groups: Pick<PlanGroup, 'types' | 'cores'>[], rack: RackServer[], previous?: Plan): ServerRole[][] {
   const need = groups.map((g) => g.cores);
   const roles: (ServerRole[] | null)[] = rack.map(() => null);
-  const key = (types: number[]) => types.slice().sort((a, b) => a - b).join(',');
+  const key = (types: number[]) =>
+    types
+      .slice()
+      .sort((a, b) => a - b)
+      .join(',');
   const groupOfKey = new Map(groups.map((g, i) => [key(g.types), i]));
   if (previous) {
     const prevRoles = new Map(previous.servers.map((s) => [s.server, s.roles]));
@@ -278,14 +343,17 @@ export function pack(groups: Pick<PlanGroup, 'types' | 'cores'>[], rack: RackSer
       }
       if (total !== s.cores) return;
       roles[i] = ids.map((g, j) => ({ group: g, cores: counts[j]! }));
-      ids.forEach((g, j) => { need[g]! -= counts[j]!; });
+      ids.forEach((g, j) => {
+        need[g]! -= counts[j]!;
+      });
     });
   }
   // What is left goes onto the free servers in order, shortest group first, contiguously: a group
   // fills a server before spilling onto the next, so only servers where one group ends and the
   // next begins are mixed (at most G − 1), and they mix groups adjacent in execution time.
   const free = rack.map((s, i) => i).filter((i) => !roles[i]);
-  let fi = 0, left = free.length ? rack[free[0]!]!.cores : 0;
+  let fi = 0,
+    left = free.length ? rack[free[0]!]!.cores : 0;
   const acc: ServerRole[][] = free.map(() => []);
   for (let g = 0; g < groups.length; g++) {
     let n = need[g];
@@ -298,7 +366,9 @@ export function pack(groups: Pick<PlanGroup, 'types' | 'cores'>[], rack: RackSer
       if (left === 0 && ++fi < free.length) left = rack[free[fi]!]!.cores;
     }
   }
-  free.forEach((i, j) => { roles[i] = acc[j]!; });
+  free.forEach((i, j) => {
+    roles[i] = acc[j]!;
+  });
   return roles.map((r) => r ?? []);
 }
 
@@ -310,8 +380,13 @@ export function pack(groups: Pick<PlanGroup, 'types' | 'cores'>[], rack: RackSer
  * (priority) with every core in the longest type group's reservation, so that shorter types have
  * no core of their own and go first on any freed core.
  */
-export function serverPolicy(groups: Pick<PlanGroup, 'types'>[], roles: ServerRole[], ownerFirst = true,
-                             reserve?: (types: number[], workers: number) => { types: number[]; workers: number }[], within: Within = 'cfcfs'): ServerPolicy {
+export function serverPolicy(
+  groups: Pick<PlanGroup, 'types'>[],
+  roles: ServerRole[],
+  ownerFirst = true,
+  reserve?: (types: number[], workers: number) => { types: number[]; workers: number }[],
+  within: Within = 'cfcfs',
+): ServerPolicy {
   if (roles.length === 1 && reserve && within !== 'cfcfs' && groups[roles[0]!.group]!.types.length > 1) {
     const cores = roles[0]!.cores;
     const res = reserve(groups[roles[0]!.group]!.types, cores);
@@ -321,7 +396,7 @@ export function serverPolicy(groups: Pick<PlanGroup, 'types'>[], roles: ServerRo
     }
   }
   if (roles.length <= 1) return { kind: 'cfcfs' };
-  const sorted = roles.slice().sort((a, b) => a.group - b.group);  // groups are shortest first
+  const sorted = roles.slice().sort((a, b) => a.group - b.group); // groups are shortest first
   // Owner first: each fragment is capacity the switch's WRR counts on, so a freed core serves its
   // own group before a shorter group's backlog (which may still take it when its own queue is empty).
   return { kind: 'darc', darc: { groups: sorted.map((r) => ({ types: groups[r.group]!.types.slice(), workers: r.cores })), ownerFirst } };
@@ -338,42 +413,69 @@ export function cloneTargets(groups: Pick<PlanGroup, 'meanNs' | 'cores'>[]): (nu
     let best: number | null = null;
     groups.forEach((h, hi) => {
       if (hi === gi || h.meanNs <= g.meanNs) return;
-      if (best === null || h.cores > groups[best]!.cores || (h.cores === groups[best]!.cores && h.meanNs >= groups[best]!.meanNs)) best = hi;
+      if (best === null || h.cores > groups[best]!.cores || (h.cores === groups[best]!.cores && h.meanNs >= groups[best]!.meanNs))
+        best = hi;
     });
     return best;
   });
 }
 
 /** Builds the whole plan for one grouping. */
-export function buildPlan(types: TypeEstimate[], grouping: number[][], rack: RackServer[], opts: PlanOptions = {}, previous?: Plan): Plan | null {
+export function buildPlan(
+  types: TypeEstimate[],
+  grouping: number[][],
+  rack: RackServer[],
+  opts: PlanOptions = {},
+  previous?: Plan,
+): Plan | null {
   checkEstimate(types, rack);
   const tauShift = opts.tauShift ?? TAU_SHIFT;
   const tauNs = opts.ablation?.tauNs ?? 2 ** tauShift;
   const byType = new Map(types.map((t) => [t.type, t]));
   const dem = typeDemands(types);
   const totalCores = rack.reduce((a, s) => a + s.cores, 0);
-  const gs = grouping.map((g) => {
-    const ts = g.slice().sort((a, b) => byType.get(a)!.meanNs - byType.get(b)!.meanNs || a - b);
-    const share = ts.reduce((a, t) => a + byType.get(t)!.share, 0);
-    const meanNs = share > 0 ? ts.reduce((a, t) => a + byType.get(t)!.meanNs * byType.get(t)!.share, 0) / share
-      : ts.reduce((a, t) => a + byType.get(t)!.meanNs, 0) / ts.length;
-    return { types: ts, meanNs, demand: ts.reduce((a, t) => a + (dem.get(t) ?? 0), 0) };
-  }).sort((a, b) => a.meanNs - b.meanNs);
-  const cores = provision(gs.map((g) => g.demand), totalCores, opts.load);
+  const gs = grouping
+    .map((g) => {
+      const ts = g.slice().sort((a, b) => byType.get(a)!.meanNs - byType.get(b)!.meanNs || a - b);
+      const share = ts.reduce((a, t) => a + byType.get(t)!.share, 0);
+      const meanNs =
+        share > 0
+          ? ts.reduce((a, t) => a + byType.get(t)!.meanNs * byType.get(t)!.share, 0) / share
+          : ts.reduce((a, t) => a + byType.get(t)!.meanNs, 0) / ts.length;
+      return { types: ts, meanNs, demand: ts.reduce((a, t) => a + (dem.get(t) ?? 0), 0) };
+    })
+    .sort((a, b) => a.meanNs - b.meanNs);
+  const cores = provision(
+    gs.map((g) => g.demand),
+    totalCores,
+    opts.load,
+  );
   if (!cores) return null;
   if (opts.adjust) {
-    if (opts.adjust.length !== cores.length || opts.adjust.reduce((a, b) => a + b, 0) !== 0) throw new PallasError('BAD_POLICY', 'a core adjustment needs one sum-zero entry per group');
-    opts.adjust.forEach((d, i) => { cores[i]! += d; });
+    if (opts.adjust.length !== cores.length || opts.adjust.reduce((a, b) => a + b, 0) !== 0)
+      throw new PallasError('BAD_POLICY', 'a core adjustment needs one sum-zero entry per group');
+    opts.adjust.forEach((d, i) => {
+      cores[i]! += d;
+    });
     if (cores.some((c) => c < 1)) return null;
   }
   const targets = cloneTargets(gs.map((g, i) => ({ meanNs: g.meanNs, cores: cores[i]! })));
   const groups: PlanGroup[] = gs.map((g, i) => ({
-    ...g, cores: cores[i]!, cThres: Math.max(1, Math.round(((opts.cThresFactor ?? 1) * cores[i]! * tauNs) / g.meanNs)),
-    cloneTarget: targets[i]!, balance: 'wrr',
+    ...g,
+    cores: cores[i]!,
+    cThres: Math.max(1, Math.round(((opts.cThresFactor ?? 1) * cores[i]! * tauNs) / g.meanNs)),
+    cloneTarget: targets[i]!,
+    balance: 'wrr',
   }));
   const roles = pack(groups, rack, previous);
   const reserve = opts.darcWithin;
-  const within = reserve ? (ts: number[], workers: number) => reserve(ts.map((t) => ({ type: t, meanNs: byType.get(t)!.meanNs, share: byType.get(t)!.share })), workers) : undefined;
+  const within = reserve
+    ? (ts: number[], workers: number) =>
+        reserve(
+          ts.map((t) => ({ type: t, meanNs: byType.get(t)!.meanNs, share: byType.get(t)!.share })),
+          workers,
+        )
+    : undefined;
   const servers: ServerPlan[] = rack.map((s, i) => ({
     server: s.id,
     roles: roles[i]!,
@@ -382,14 +484,16 @@ export function buildPlan(types: TypeEstimate[], grouping: number[][], rack: Rac
   }));
   groups.forEach((g, gi) => {
     const n = servers.filter((s) => s.roles.some((r) => r.group === gi)).length;
-    const want = Array.isArray(opts.balance) ? opts.balance[gi] ?? 'wrr' : opts.balance ?? 'wrr';
-    g.balance = n > 1 ? want : 'wrr';  // one server: nothing to choose between
+    const want = Array.isArray(opts.balance) ? (opts.balance[gi] ?? 'wrr') : (opts.balance ?? 'wrr');
+    g.balance = n > 1 ? want : 'wrr'; // one server: nothing to choose between
   });
   const typeToGroup: Record<string, number> = {};
-  groups.forEach((g, gi) => { for (const t of g.types) typeToGroup[String(t)] = gi; });
+  groups.forEach((g, gi) => {
+    for (const t of g.types) typeToGroup[String(t)] = gi;
+  });
   const tables: SwitchTables = {
     typeToGroup,
-    defaultGroup: groups.length - 1,  // an unknown type goes with the longest requests: it cannot hold up short ones
+    defaultGroup: groups.length - 1, // an unknown type goes with the longest requests: it cannot hold up short ones
     tauShift,
     clone: opts.clone ?? true,
     groups: groups.map((g, gi) => ({
@@ -440,7 +544,8 @@ export function drift(plan: Plan, types: TypeEstimate[], load?: number): number 
 export function overloadedGroups(plan: Plan, types: TypeEstimate[], rateRps: number, marginCores = 2): number[] {
   const dem = typeDemands(types);
   const groupOf = (t: number) => plan.tables.typeToGroup[String(t)] ?? plan.tables.defaultGroup;
-  const busy = plan.groups.map(() => 0), want = plan.groups.map(() => 0);
+  const busy = plan.groups.map(() => 0),
+    want = plan.groups.map(() => 0);
   for (const t of types) {
     busy[groupOf(t.type)]! += rateRps * t.share * t.meanNs * 1e-9;
     want[groupOf(t.type)]! += (dem.get(t.type) ?? 0) * plan.totalCores;
@@ -450,23 +555,37 @@ export function overloadedGroups(plan: Plan, types: TypeEstimate[], rateRps: num
 
 export interface CandidateReport {
   k: number;
-  adjusted: boolean;  // its allocation is one core away from provisioning's between two neighbouring groups
-  groups: string[][]; cores: number[]; balance: Balance[]; within: Within;
-  p99Us: number; perTypeP99Us: Record<string, number>; saturated: boolean; mixedServers: number;
-  score: number;  // choose(): the worst of its overall p99 over the best, and each type's over that type's best / TYPE_SLACK
-  vsRackSched: number | null;  // choose(): how far it is from never losing to RackSched's structures (≤ 1: it does not lose)
+  adjusted: boolean; // its allocation is one core away from provisioning's between two neighbouring groups
+  groups: string[][];
+  cores: number[];
+  balance: Balance[];
+  within: Within;
+  p99Us: number;
+  perTypeP99Us: Record<string, number>;
+  saturated: boolean;
+  mixedServers: number;
+  score: number; // choose(): the worst of its overall p99 over the best, and each type's over that type's best / TYPE_SLACK
+  vsRackSched: number | null; // choose(): how far it is from never losing to RackSched's structures (≤ 1: it does not lose)
 }
 /** A candidate's simulated tail: overall and per wire type (keys are type ids). */
-export interface Evaluation { p99Us: number; saturated: boolean; perTypeP99Us?: Record<string, number> }
+export interface Evaluation {
+  p99Us: number;
+  saturated: boolean;
+  perTypeP99Us?: Record<string, number>;
+}
 export type Evaluator = (plan: Plan) => Promise<Evaluation>;
 
-export interface GenerateResult { plan: Plan; chosen: number; candidates: CandidateReport[] }
+export interface GenerateResult {
+  plan: Plan;
+  chosen: number;
+  candidates: CandidateReport[];
+}
 
 /** Scores within this factor of each other are a tie (the simulated p99s' noise). */
 export const SCORE_TIE = 1.03;
 /** How much worse than its best a type's p99 may get when that buys a lower overall p99. */
 export const TYPE_SLACK = 1.2;
-/** How much worse than under RackSched's DARC structure a type's p99 may be in a plan that never loses (DESIGN §4). */
+/** How much worse than under RackSched's DARC structure a type's p99 may be in a plan that never loses to RackSched. */
 export const RS_TYPE_SLACK = 1.2;
 
 /**
@@ -474,7 +593,10 @@ export const RS_TYPE_SLACK = 1.2;
  * outstanding counts): with cFCFS servers (RS-cFCFS) and with DARC servers (RS-DARC). Indices into
  * the evaluations; either may be absent.
  */
-export interface Yardsticks { cfcfs?: number; darc?: number }
+export interface Yardsticks {
+  cfcfs?: number;
+  darc?: number;
+}
 
 /**
  * How far a candidate is from never losing to RackSched, by the simulation: the worst of its
@@ -498,7 +620,7 @@ export function rackSchedRatio(evals: Evaluation[], ys: Yardsticks): (number | n
 }
 
 /**
- * Scores candidates on the overall tail and on every type's tail (DESIGN §4: Pallas must not lose
+ * Scores candidates on the overall tail and on every type's tail (Pallas must not lose
  * to RackSched, and no type is sacrificed to improve the overall figure).
  *
  * The score compares each candidate with the best of all: the best overall p99 any candidate
@@ -518,7 +640,10 @@ export function rackSchedRatio(evals: Evaluation[], ys: Yardsticks): (number | n
  * What `choose` orders candidates by: each candidate's score and RackSched ratio, whether it may be
  * chosen, and its key (lower is better; within SCORE_TIE of each other, a tie).
  */
-export function selectionKeys(evals: Evaluation[], ys: Yardsticks = {}): { score: number[]; vsRackSched: (number | null)[]; eligible: boolean[]; key: number[] } {
+export function selectionKeys(
+  evals: Evaluation[],
+  ys: Yardsticks = {},
+): { score: number[]; vsRackSched: (number | null)[]; eligible: boolean[]; key: number[] } {
   const pool = evals.some((e) => !e.saturated) ? evals.map((e) => !e.saturated) : evals.map(() => true);
   const bestAll = Math.min(...evals.filter((_, i) => pool[i]).map((e) => e.p99Us));
   const refs = new Map<string, number>();
@@ -540,14 +665,25 @@ export function selectionKeys(evals: Evaluation[], ys: Yardsticks = {}): { score
   return { score, vsRackSched: vs, eligible: anyOk ? ok : pool, key: score.map((x, i) => (anyOk ? x : Math.max(x, vs[i] ?? 0))) };
 }
 
-export function choose(evals: Evaluation[], ys: Yardsticks = {}, adjusted: boolean[] = []): { best: number; score: number[]; vsRackSched: (number | null)[] } {
+export function choose(
+  evals: Evaluation[],
+  ys: Yardsticks = {},
+  adjusted: boolean[] = [],
+): { best: number; score: number[]; vsRackSched: (number | null)[] } {
   const { score, vsRackSched: vs, eligible, key } = selectionKeys(evals, ys);
   let best = -1;
   evals.forEach((e, i) => {
     if (!eligible[i]) return;
-    if (best < 0) { best = i; return; }
-    const a = key[i]!, b = key[best]!;
-    if (a * SCORE_TIE < b) { best = i; return; }
+    if (best < 0) {
+      best = i;
+      return;
+    }
+    const a = key[i]!,
+      b = key[best]!;
+    if (a * SCORE_TIE < b) {
+      best = i;
+      return;
+    }
     if (!(a < b * SCORE_TIE)) return;
     // A tie: provisioning's own allocation before one a core away, then the lower overall p99.
     const adj = (j: number) => (adjusted[j] ? 1 : 0);
@@ -558,7 +694,8 @@ export function choose(evals: Evaluation[], ys: Yardsticks = {}, adjusted: boole
 
 /** The default variants: per grouping, WRR and po2 balancing, each with every policy within multi-type groups (where it differs). */
 export const ALL_VARIANTS: PlanVariant[] = (['cfcfs', 'priority', 'darc'] as const).flatMap((within) =>
-  (['wrr', 'po2'] as const).map((balance) => ({ balance, within })));
+  (['wrr', 'po2'] as const).map((balance) => ({ balance, within })),
+);
 
 /**
  * Steps a–c: every k-means candidate, in each variant (balancing; DARC within multi-type groups),
@@ -569,7 +706,13 @@ export const ALL_VARIANTS: PlanVariant[] = (['cfcfs', 'priority', 'darc'] as con
  * RackSched yardsticks. Variants that plan identically (no multi-server group, no multi-type
  * group) are evaluated once.
  */
-export async function generate(types: TypeEstimate[], rack: RackServer[], evaluate: Evaluator, opts: PlanOptions = {}, previous?: Plan): Promise<GenerateResult> {
+export async function generate(
+  types: TypeEstimate[],
+  rack: RackServer[],
+  evaluate: Evaluator,
+  opts: PlanOptions = {},
+  previous?: Plan,
+): Promise<GenerateResult> {
   checkEstimate(types, rack);
   const names = new Map(types.map((t) => [t.type, t.name]));
   const plans: Plan[] = [];
@@ -601,9 +744,12 @@ export async function generate(types: TypeEstimate[], rack: RackServer[], evalua
     for (const v of variants) add(grouping, v);
   }
   if (plans.length === 0)
-    throw new PallasError('BAD_POLICY', fixed !== undefined
-      ? `${fixed} groups do not fit the rack's ${rack.reduce((a, s) => a + s.cores, 0)} cores`
-      : 'no candidate grouping fits the rack (more groups than cores)');
+    throw new PallasError(
+      'BAD_POLICY',
+      fixed !== undefined
+        ? `${fixed} groups do not fit the rack's ${rack.reduce((a, s) => a + s.cores, 0)} cores`
+        : 'no candidate grouping fits the rack (more groups than cores)',
+    );
   const evals = await Promise.all(plans.map((p) => evaluate(p)));
   // Second round: around the best candidate of several groups, the allocations a core away from
   // provisioning's between neighbouring groups (a small group's rounding is a knife-edge).
@@ -617,10 +763,19 @@ export async function generate(types: TypeEstimate[], rack: RackServer[], evalua
     const { grouping, variant } = meta[around]!;
     const first = plans.length;
     for (let i = 0; i + 1 < grouping.length; i++)
-      for (const d of [1, -1]) add(grouping, variant, Array.from({ length: grouping.length }, (_, j) => (j === i ? d : j === i + 1 ? -d : 0)));
-    evals.push(...await Promise.all(plans.slice(first).map((p) => evaluate(p))));
+      for (const d of [1, -1])
+        add(
+          grouping,
+          variant,
+          Array.from({ length: grouping.length }, (_, j) => (j === i ? d : j === i + 1 ? -d : 0)),
+        );
+    evals.push(...(await Promise.all(plans.slice(first).map((p) => evaluate(p)))));
   }
-  const { best, score, vsRackSched } = choose(evals, ys, meta.map((m) => m.adjusted));
+  const { best, score, vsRackSched } = choose(
+    evals,
+    ys,
+    meta.map((m) => m.adjusted),
+  );
   const reports: CandidateReport[] = plans.map((plan, i) => ({
     k: meta[i]!.k,
     adjusted: meta[i]!.adjusted,

@@ -48,11 +48,13 @@ export class EchoServer {
   counters(): Counters {
     const addon = loadNative();
     const out: Counters = {};
-    const put = (names: string[], view: BigUint64Array) => names.forEach((n, i) => { out[n] = Number(view[i]); });
+    const put = (names: string[], view: BigUint64Array) =>
+      names.forEach((n, i) => {
+        out[n] = Number(view[i]);
+      });
     put(addon.echoCounterNames, this.#echo.echoCounters());
     put(addon.transportCounterNames, this.#echo.transportCounters());
     delete out.n_drop_ok;
     return out;
   }
 }
-

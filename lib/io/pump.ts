@@ -18,12 +18,20 @@ export interface PumpConfig {
   acceptRequests?: boolean;
 }
 
-export interface PumpResult { sent: number; received: number; elapsedNs: number; pps: number; rttP50Ns: number; rttP99Ns: number }
+export interface PumpResult {
+  sent: number;
+  received: number;
+  elapsedNs: number;
+  pps: number;
+  rttP50Ns: number;
+  rttP99Ns: number;
+}
 
 export async function pump(cfg: PumpConfig): Promise<PumpResult> {
   const o = obj(cfg, 'pump');
   only(o, 'pump', ['transport', 'dst', 'mode', 'durationMs', 'burst', 'window', 'type', 'payload', 'acceptRequests']);
-  if (o.payload !== undefined && (!(o.payload instanceof Uint8Array) || o.payload.length > 64)) bad('pump.payload', 'must be a Uint8Array of at most 64 bytes');
+  if (o.payload !== undefined && (!(o.payload instanceof Uint8Array) || o.payload.length > 64))
+    bad('pump.payload', 'must be a Uint8Array of at most 64 bytes');
   const d = obj(o.dst, 'pump.dst');
   const dst: { ip: string; port: number; mac?: string } = { ip: ipv4(d, 'ip', 'pump.dst'), port: int(d, 'port', 'pump.dst', 1, 65535) };
   if (d.mac !== undefined) {
@@ -32,11 +40,19 @@ export async function pump(cfg: PumpConfig): Promise<PumpResult> {
   }
   const mode = oneOf(o, 'mode', 'pump', ['tx-only', 'round-trip'] as const, 'round-trip');
   const transport = prepareTransport(o.transport, 'pump.transport');
-  const r = await native(() => loadNative().runPump({
-    transport, dst, mode, durationMs: int(o, 'durationMs', 'pump', 1, 600_000, 1000),
-    burst: int(o, 'burst', 'pump', 1, 64, 32), window: int(o, 'window', 'pump', 1, 1 << 20, 256), type: int(o, 'type', 'pump', 0, 255, 1),
-    ...(o.payload ? { payload: o.payload as Uint8Array } : {}), acceptRequests: o.acceptRequests === true,
-  }));
+  const r = await native(() =>
+    loadNative().runPump({
+      transport,
+      dst,
+      mode,
+      durationMs: int(o, 'durationMs', 'pump', 1, 600_000, 1000),
+      burst: int(o, 'burst', 'pump', 1, 64, 32),
+      window: int(o, 'window', 'pump', 1, 1 << 20, 256),
+      type: int(o, 'type', 'pump', 0, 255, 1),
+      ...(o.payload ? { payload: o.payload as Uint8Array } : {}),
+      acceptRequests: o.acceptRequests === true,
+    }),
+  );
   const n = mode === 'tx-only' ? r.sent : r.received;
   return { ...r, pps: r.elapsedNs > 0 ? n / (r.elapsedNs / 1e9) : 0 };
 }

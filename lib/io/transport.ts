@@ -7,8 +7,17 @@ import { DEFAULT_UDP_PORT } from '../wire/gen.js';
 
 export type TransportConfig =
   | { kind: 'udp'; bindIp?: string; port?: number; socketBuf?: number }
-  | { kind: 'dpdk'; device: string; ip: string; udpPort?: number; peerMac?: string; rxDesc?: number; txDesc?: number;
-      mbufs?: number; eal?: string[] }
+  | {
+      kind: 'dpdk';
+      device: string;
+      ip: string;
+      udpPort?: number;
+      peerMac?: string;
+      rxDesc?: number;
+      txDesc?: number;
+      mbufs?: number;
+      eal?: string[];
+    }
   | { kind: 'mem'; link: MemLink; side: 0 | 1 };
 
 /**
@@ -16,7 +25,14 @@ export type TransportConfig =
  * floating on cores 0-1 so that EAL pins nothing. Deployment passes its own (`-a <pci>`, lcores).
  */
 export const DEFAULT_EAL_ARGS: readonly string[] = [
-  '--lcores=0@(0,1)', '--no-huge', '-m', '256', '--no-pci', '--no-shconf', '--no-telemetry', '--log-level=lib.eal:error',
+  '--lcores=0@(0,1)',
+  '--no-huge',
+  '-m',
+  '256',
+  '--no-pci',
+  '--no-shconf',
+  '--no-telemetry',
+  '--log-level=lib.eal:error',
 ];
 
 const PCI_ADDRESS = /^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/;
@@ -48,16 +64,29 @@ export function normaliseTransport(v: unknown, path = 'transport'): NormalisedTr
   const kind = oneOf(o, 'kind', path, ['udp', 'dpdk', 'mem'] as const);
   if (kind === 'udp') {
     only(o, path, ['kind', 'bindIp', 'port', 'socketBuf']);
-    return { native: { kind, bindIp: ipv4(o, 'bindIp', path, '127.0.0.1'), port: int(o, 'port', path, 0, 65535, 0),
-      socketBuf: int(o, 'socketBuf', path, 4096, 1 << 30, 4 << 20) } };
+    return {
+      native: {
+        kind,
+        bindIp: ipv4(o, 'bindIp', path, '127.0.0.1'),
+        port: int(o, 'port', path, 0, 65535, 0),
+        socketBuf: int(o, 'socketBuf', path, 4096, 1 << 30, 4 << 20),
+      },
+    };
   }
   if (kind === 'dpdk') {
     only(o, path, ['kind', 'device', 'ip', 'udpPort', 'peerMac', 'rxDesc', 'txDesc', 'mbufs', 'eal']);
     const device = str(o, 'device', path);
     return {
-      native: { kind, device, ip: ipv4(o, 'ip', path), udpPort: int(o, 'udpPort', path, 1, 65535, DEFAULT_UDP_PORT),
-        peerMac: mac(o, 'peerMac', path, ''), rxDesc: int(o, 'rxDesc', path, 64, 16384, 1024),
-        txDesc: int(o, 'txDesc', path, 64, 16384, 1024), mbufs: int(o, 'mbufs', path, 1023, 1 << 22, 8191) },
+      native: {
+        kind,
+        device,
+        ip: ipv4(o, 'ip', path),
+        udpPort: int(o, 'udpPort', path, 1, 65535, DEFAULT_UDP_PORT),
+        peerMac: mac(o, 'peerMac', path, ''),
+        rxDesc: int(o, 'rxDesc', path, 64, 16384, 1024),
+        txDesc: int(o, 'txDesc', path, 64, 16384, 1024),
+        mbufs: int(o, 'mbufs', path, 1023, 1 << 22, 8191),
+      },
       eal: strList(o, 'eal', path, defaultEalFor(device)),
     };
   }
@@ -71,8 +100,11 @@ export function normaliseTransport(v: unknown, path = 'transport'): NormalisedTr
 export function ensureDpdk(eal: readonly string[] = DEFAULT_EAL_ARGS): void {
   const addon = loadNative();
   if (!addon.buildInfo().features.dpdk) {
-    throw new PallasError('NO_DPDK', 'this build of Pallas has no DPDK support: install it with '
-      + '`apt-get install dpdk-dev libdpdk-dev pkg-config` and rebuild (`npm run build`)');
+    throw new PallasError(
+      'NO_DPDK',
+      'this build of Pallas has no DPDK support: install it with ' +
+        '`apt-get install dpdk-dev libdpdk-dev pkg-config` and rebuild (`npm run build`)',
+    );
   }
   native(() => addon.dpdkInit([...eal]));
 }

@@ -5,9 +5,13 @@ import { bad, bool, int, list, num, obj, oneOf, only, readConfigFile, str, type 
 import type { TransportConfig } from '../io/transport.js';
 import { TYPES } from '../wire/gen.js';
 
-/** The TPC-C profile's service time per transaction type, µs (FACTS §1; the paper's Table 2). */
+/** The TPC-C profile's service time per transaction type, µs (the paper's Table 2). */
 export const TPCC_US: Readonly<Record<string, number>> = {
-  payment: 5, order_status: 6, new_order: 16, delivery: 62, stock_level: 74,
+  payment: 5,
+  order_status: 6,
+  new_order: 16,
+  delivery: 62,
+  stock_level: 74,
 };
 
 /**
@@ -32,7 +36,10 @@ export interface KvConfig {
 /** A type by its wire name (short, get, payment ...; any case) or id. */
 export type TypeRef = string | number;
 
-export interface DarcGroupSpec { types: TypeRef[]; workers: number }
+export interface DarcGroupSpec {
+  types: TypeRef[];
+  workers: number;
+}
 
 export interface PolicySpec {
   kind: 'cfcfs' | 'darc';
@@ -43,8 +50,12 @@ export interface PolicySpec {
    * without groups DARC profiles by itself (Perséphone, for RS-DARC).
    */
   darc?: {
-    groups?: DarcGroupSpec[]; ownerFirst?: boolean; profileSamples?: number; recheckSamples?: number;
-    groupRatio?: number; rereserveThreshold?: number;
+    groups?: DarcGroupSpec[];
+    ownerFirst?: boolean;
+    profileSamples?: number;
+    recheckSamples?: number;
+    groupRatio?: number;
+    rereserveThreshold?: number;
   };
 }
 
@@ -76,16 +87,36 @@ export interface ServerConfig {
   dropNotices?: boolean;
 }
 
-export interface NativeHandler { type: number; kind: 'zero' | 'spin' | 'fixed' | 'get' | 'scan'; fixedNs?: number }
+export interface NativeHandler {
+  type: number;
+  kind: 'zero' | 'spin' | 'fixed' | 'get' | 'scan';
+  fixedNs?: number;
+}
 export interface NativePolicy {
-  kind: 'cfcfs' | 'darc'; workers: number; queueCapacity: number;
-  darc?: { groups?: { types: number[]; workers: number }[]; ownerFirst: boolean; profileSamples: number; recheckSamples: number;
-    groupRatio: number; rereserveThreshold: number };
+  kind: 'cfcfs' | 'darc';
+  workers: number;
+  queueCapacity: number;
+  darc?: {
+    groups?: { types: number[]; workers: number }[];
+    ownerFirst: boolean;
+    profileSamples: number;
+    recheckSamples: number;
+    groupRatio: number;
+    rereserveThreshold: number;
+  };
 }
 export interface NormalisedServer {
-  serverId: number; workers: number; workerCores?: number[]; dispatcherCore?: number; busyPoll: boolean;
-  transport: TransportConfig; handlers: NativeHandler[]; kv?: Required<KvConfig>; policy: NativePolicy;
-  slots: number; dropNotices: boolean;
+  serverId: number;
+  workers: number;
+  workerCores?: number[];
+  dispatcherCore?: number;
+  busyPoll: boolean;
+  transport: TransportConfig;
+  handlers: NativeHandler[];
+  kv?: Required<KvConfig>;
+  policy: NativePolicy;
+  slots: number;
+  dropNotices: boolean;
 }
 
 const TYPE_BY_NAME = new Map(TYPES.map((t) => [t.name, t]));
@@ -138,7 +169,7 @@ function handlerFor(id: number, spec: unknown, path: string, hasKv: boolean): Na
     if (!hasKv) bad(path, 'rocksdb needs `kv` (the database) in the server config');
     return { type: id, kind: t.name === 'scan' ? 'scan' : 'get' };
   }
-  return bad(path, "must be one of: spin, zero, tpcc, rocksdb, none, or { fixedUs: n }");
+  return bad(path, 'must be one of: spin, zero, tpcc, rocksdb, none, or { fixedUs: n }');
 }
 
 /** Normalises an intra-server policy for a server of `workers` workers. */
@@ -186,7 +217,10 @@ export function normalisePolicy(v: unknown, workers: number, path = 'policy'): N
 }
 
 export interface NativeUpdate {
-  epoch: number; policy: NativePolicy; served?: number[]; meanNs?: { type: number; ns: number }[];
+  epoch: number;
+  policy: NativePolicy;
+  served?: number[];
+  meanNs?: { type: number; ns: number }[];
 }
 
 /** Normalises a policy update; `epoch` defaults to `nextEpoch`. */
@@ -206,13 +240,27 @@ export function normaliseUpdate(v: unknown, workers: number, nextEpoch: number, 
 /** Validates a server config and fills in every default. */
 export function normaliseServer(v: unknown, path = 'server'): NormalisedServer {
   const o: Obj = obj(v ?? {}, path);
-  only(o, path, ['serverId', 'workers', 'cores', 'dispatcherCore', 'wait', 'transport', 'handlers', 'kv', 'policy', 'slots', 'dropNotices']);
+  only(o, path, [
+    'serverId',
+    'workers',
+    'cores',
+    'dispatcherCore',
+    'wait',
+    'transport',
+    'handlers',
+    'kv',
+    'policy',
+    'slots',
+    'dropNotices',
+  ]);
   const workers = int(o, 'workers', path, 1, 1024, 1);
   const out: NormalisedServer = {
     serverId: int(o, 'serverId', path, 0, 255, 0),
     workers,
     busyPoll: oneOf(o, 'wait', path, ['poll', 'hybrid'] as const, 'hybrid') === 'poll',
-    transport: (o.transport === undefined ? { kind: 'udp', bindIp: '127.0.0.1', port: 9011 } : obj(o.transport, `${path}.transport`)) as TransportConfig,
+    transport: (o.transport === undefined
+      ? { kind: 'udp', bindIp: '127.0.0.1', port: 9011 }
+      : obj(o.transport, `${path}.transport`)) as TransportConfig,
     handlers: [],
     policy: normalisePolicy(o.policy ?? { kind: 'cfcfs' }, workers, `${path}.policy`),
     slots: int(o, 'slots', path, workers + 1, 1 << 22, 16384),
@@ -231,8 +279,12 @@ export function normaliseServer(v: unknown, path = 'server'): NormalisedServer {
     const kp = `${path}.kv`;
     const k = obj(o.kv, kp);
     only(k, kp, ['path', 'keys', 'valueBytes', 'load']);
-    out.kv = { path: str(k, 'path', kp, DEFAULT_KV_PATH), keys: int(k, 'keys', kp, 1, 1e8, 5000),
-      valueBytes: int(k, 'valueBytes', kp, 1, 1024, 64), load: bool(k, 'load', kp, true) };
+    out.kv = {
+      path: str(k, 'path', kp, DEFAULT_KV_PATH),
+      keys: int(k, 'keys', kp, 1, 1e8, 5000),
+      valueBytes: int(k, 'valueBytes', kp, 1, 1024, 64),
+      load: bool(k, 'load', kp, true),
+    };
   }
   const hp = `${path}.handlers`;
   const given = o.handlers === undefined ? {} : obj(o.handlers, hp);

@@ -3,12 +3,19 @@
 import { nativeAsync, PallasError } from '../errors.js';
 import { loadNative } from '../native.js';
 
-export interface KvLoadResult { built: boolean; keys: number; valueBytes: number }
+export interface KvLoadResult {
+  built: boolean;
+  keys: number;
+  valueBytes: number;
+}
 
 function needRocksdb(): void {
   if (!loadNative().buildInfo().features.rocksdb) {
-    throw new PallasError('NO_ROCKSDB', 'this build of Pallas has no RocksDB support: install it with '
-      + '`apt-get install librocksdb-dev pkg-config` and rebuild (npm run build)');
+    throw new PallasError(
+      'NO_ROCKSDB',
+      'this build of Pallas has no RocksDB support: install it with ' +
+        '`apt-get install librocksdb-dev pkg-config` and rebuild (npm run build)',
+    );
   }
 }
 
@@ -24,7 +31,13 @@ export function kvValue(i: number, valueBytes: number): Buffer {
 }
 
 /** Runs the handlers' store call `iterations` times directly (no runtime): per-call ns. */
-export async function kvBench(cfg: { path: string; op: 'get' | 'scan'; count: number; iterations: number; key?: number }): Promise<{ ns: Float64Array; found: number }> {
+export async function kvBench(cfg: {
+  path: string;
+  op: 'get' | 'scan';
+  count: number;
+  iterations: number;
+  key?: number;
+}): Promise<{ ns: Float64Array; found: number }> {
   needRocksdb();
   return nativeAsync(() => loadNative().kvBench(cfg));
 }

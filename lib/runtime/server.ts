@@ -32,11 +32,22 @@ export class Server {
       if (c.kv?.load) this.#kv = await loadKv(c.kv);
       if (this.#state !== 'starting') throw new PallasError('STOPPED', 'the server was stopped while starting');
       const transport = prepareTransport(c.transport, 'server.transport');
-      this.#rt = native(() => new (loadNative().Runtime)({
-        transport, serverId: c.serverId, workers: c.workers, busyPoll: c.busyPoll, slots: c.slots, dropNotices: c.dropNotices,
-        handlers: c.handlers, policy: c.policy, ...(c.kv ? { kvPath: c.kv.path } : {}),
-        ...(c.workerCores ? { workerCores: c.workerCores } : {}), ...(c.dispatcherCore !== undefined ? { dispatcherCore: c.dispatcherCore } : {}),
-      }));
+      this.#rt = native(
+        () =>
+          new (loadNative().Runtime)({
+            transport,
+            serverId: c.serverId,
+            workers: c.workers,
+            busyPoll: c.busyPoll,
+            slots: c.slots,
+            dropNotices: c.dropNotices,
+            handlers: c.handlers,
+            policy: c.policy,
+            ...(c.kv ? { kvPath: c.kv.path } : {}),
+            ...(c.workerCores ? { workerCores: c.workerCores } : {}),
+            ...(c.dispatcherCore !== undefined ? { dispatcherCore: c.dispatcherCore } : {}),
+          }),
+      );
       native(() => this.#rt!.start());
       this.#state = 'running';
       return this;

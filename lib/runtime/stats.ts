@@ -4,15 +4,29 @@
 import { loadNative, type NativeRuntimeLayout, type NativeRuntimeViews } from '../native.js';
 import { typeName } from './config.js';
 
-export interface Quantiles { count: number; mean: number; p50: number; p99: number; p999: number; max: number }
+export interface Quantiles {
+  count: number;
+  mean: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
 
 export interface TypeStats {
   id: number;
-  received: number; dispatched: number; completed: number; dropFull: number; dropClone: number; dropOther: number; bounced: number;
+  received: number;
+  dispatched: number;
+  completed: number;
+  dropFull: number;
+  dropClone: number;
+  dropOther: number;
+  bounced: number;
   /** Queued now. */
   queued: number;
   /** Time from arrival to a worker, ns. */
-  waitNsMean: number; waitNsMax: number;
+  waitNsMean: number;
+  waitNsMax: number;
   /** Execution time measured by the worker, ns. */
   execNs: Quantiles;
   /** Arrival to completion, ns. */
@@ -24,13 +38,18 @@ export interface TypeStats {
 }
 
 export interface WorkerStats {
-  completed: number; busyNs: number; busy: boolean; sleeps: number;
+  completed: number;
+  busyNs: number;
+  busy: boolean;
+  sleeps: number;
   /** Index of the reservation group this worker is reserved for (darc), or null. */
   group: number | null;
 }
 
 /** The policy's core reservation (darc), as the stats show it (refreshed every ms). */
-export interface ReservationView { groups: { types: string[]; workers: number[]; demand: number }[] }
+export interface ReservationView {
+  groups: { types: string[]; workers: number[]; demand: number }[];
+}
 
 export interface RuntimeStats {
   epoch: number;
@@ -72,8 +91,14 @@ function quantiles(counts: BigUint64Array, off: number, n: number, sumNs: number
     }
     return mid(n - 1);
   };
-  return { count: total, mean: total ? sumNs / total : 0, p50: at(0.5), p99: at(0.99), p999: at(0.999),
-    max: maxBucket < 0 ? 0 : mid(maxBucket) };
+  return {
+    count: total,
+    mean: total ? sumNs / total : 0,
+    p50: at(0.5),
+    p99: at(0.99),
+    p999: at(0.999),
+    max: maxBucket < 0 ? 0 : mid(maxBucket),
+  };
 }
 
 /** A consistent copy of the dispatcher's cells (at most a few retries; the copy is µs). */
@@ -84,7 +109,7 @@ function snapshot(v: NativeRuntimeViews): { server: BigUint64Array; types: BigUi
     const types = v.types.slice();
     const hist = v.hist.slice();
     if ((s0 & 1n) === 0n && v.server[0] === s0) return { server, types, hist };
-    if (attempt >= 50) return { server, types, hist };  // a busy dispatcher: near enough
+    if (attempt >= 50) return { server, types, hist }; // a busy dispatcher: near enough
   }
 }
 
@@ -108,30 +133,51 @@ export function readStats(views: NativeRuntimeViews, rowTypes: number[], policy:
     const completed = cell('n_completed');
     const dispatched = cell('n_dispatched');
     out.types[typeName(id)] = {
-      id, received: cell('n_received'), completed, dropFull: cell('n_drop_full'), dropClone: cell('n_drop_clone'),
-      dropOther: cell('n_drop_other'), bounced: cell('n_bounced'), queued: cell('queued'),
-      dispatched, waitNsMean: dispatched ? cell('wait_ns_sum') / dispatched : 0, waitNsMax: cell('wait_ns_max'),
+      id,
+      received: cell('n_received'),
+      completed,
+      dropFull: cell('n_drop_full'),
+      dropClone: cell('n_drop_clone'),
+      dropOther: cell('n_drop_other'),
+      bounced: cell('n_bounced'),
+      queued: cell('queued'),
+      dispatched,
+      waitNsMean: dispatched ? cell('wait_ns_sum') / dispatched : 0,
+      waitNsMax: cell('wait_ns_max'),
       execNs: quantiles(hist, (r * nk + 0) * nb, nb, cell('exec_ns_sum'), L.histLower),
       sojournNs: quantiles(hist, (r * nk + 1) * nb, nb, cell('sojourn_ns_sum'), L.histLower),
-      group: cell('group') > 0 ? cell('group') - 1 : null, demand: cell('demand_milli') / 1000,
+      group: cell('group') > 0 ? cell('group') - 1 : null,
+      demand: cell('demand_milli') / 1000,
     };
   });
   const ws = views.workers;
   for (let w = 0; w * L.workerStride < ws.length; w++) {
     const c = (name: string) => Number(ws[w * L.workerStride + L.workerCells.indexOf(name)]);
-    out.workers.push({ completed: c('n_completed'), busyNs: c('busy_ns'), busy: c('busy') === 1, sleeps: c('n_sleeps'),
-      group: c('group') > 0 ? c('group') - 1 : null });
+    out.workers.push({
+      completed: c('n_completed'),
+      busyNs: c('busy_ns'),
+      busy: c('busy') === 1,
+      sleeps: c('n_sleeps'),
+      group: c('group') > 0 ? c('group') - 1 : null,
+    });
   }
   const nGroups = out.server.res_groups ?? 0;
   if (nGroups > 0) {
     const groups = Array.from({ length: nGroups }, () => ({ types: [] as string[], workers: [] as number[], demand: 0 }));
     for (const [name, t] of Object.entries(out.types)) {
       const g = t.group === null ? undefined : groups[t.group];
-      if (g) { g.types.push(name); g.demand += t.demand; }
+      if (g) {
+        g.types.push(name);
+        g.demand += t.demand;
+      }
     }
-    out.workers.forEach((w, i) => { if (w.group !== null) groups[w.group]?.workers.push(i); });
+    out.workers.forEach((w, i) => {
+      if (w.group !== null) groups[w.group]?.workers.push(i);
+    });
     out.reservation = { groups };
   }
-  loadNative().transportCounterNames.forEach((n, i) => { out.transport[n] = Number(transport[i]); });
+  loadNative().transportCounterNames.forEach((n, i) => {
+    out.transport[n] = Number(transport[i]);
+  });
   return out;
 }

@@ -19,41 +19,128 @@ function label(r: RunResult): string {
 
 /** One line per run (and, with perType, one indented line per type). */
 export function formatTable(doc: SimDocument, perType = false): string {
-  const rows: string[][] = [['system', 'load', 'offered k/s', 'achieved k/s', 'mean µs', 'p50 µs', 'p99 µs', 'p99.9 µs', 'p99 slowdown', 'drops', 'clone drops', 'Mevents/s']];
+  const rows: string[][] = [
+    [
+      'system',
+      'load',
+      'offered k/s',
+      'achieved k/s',
+      'mean µs',
+      'p50 µs',
+      'p99 µs',
+      'p99.9 µs',
+      'p99 slowdown',
+      'drops',
+      'clone drops',
+      'Mevents/s',
+    ],
+  ];
   for (const r of doc.runs) {
-    const drops = r.dropped.queueFull + r.dropped.switch;  // requests lost to a full queue (counted)
-    rows.push([label(r), f(r.load, 2), k(r.offeredRps), k(r.achievedRps) + (r.saturated ? ' SAT' : ''),
-      f(r.latencyUs.mean), f(r.latencyUs.p50), f(r.latencyUs.p99), f(r.latencyUs.p999), f(r.slowdown.p99), String(drops), String(r.dropped.clone), f(r.eventsPerSec / 1e6, 2)]);
+    const drops = r.dropped.queueFull + r.dropped.switch; // requests lost to a full queue (counted)
+    rows.push([
+      label(r),
+      f(r.load, 2),
+      k(r.offeredRps),
+      k(r.achievedRps) + (r.saturated ? ' SAT' : ''),
+      f(r.latencyUs.mean),
+      f(r.latencyUs.p50),
+      f(r.latencyUs.p99),
+      f(r.latencyUs.p999),
+      f(r.slowdown.p99),
+      String(drops),
+      String(r.dropped.clone),
+      f(r.eventsPerSec / 1e6, 2),
+    ]);
     if (perType) {
       for (const [name, t] of Object.entries(r.perType)) {
         if (t.measured === 0) continue;
-        rows.push([`  ${name}`, '', '', '', f(t.latencyUs.mean), f(t.latencyUs.p50), f(t.latencyUs.p99), f(t.latencyUs.p999), f(t.slowdown.p99), '', '', '']);
+        rows.push([
+          `  ${name}`,
+          '',
+          '',
+          '',
+          f(t.latencyUs.mean),
+          f(t.latencyUs.p50),
+          f(t.latencyUs.p99),
+          f(t.latencyUs.p999),
+          f(t.slowdown.p99),
+          '',
+          '',
+          '',
+        ]);
       }
     }
   }
-  const sat = doc.runs.some((r) => r.saturated) ? '\nSAT: saturated (achieved < 0.99 × offered); its latencies describe an overloaded system.' : '';
+  const sat = doc.runs.some((r) => r.saturated)
+    ? '\nSAT: saturated (achieved < 0.99 × offered); its latencies describe an overloaded system.'
+    : '';
   return `${doc.scenario}\n${pad(rows)}${sat}\n`;
 }
 
 const sumCols = (p: string) => ['mean', 'p50', 'p99', 'p999'].map((c) => `${p}_${c}`);
 const sumVals = (s: NativeSummary) => [s.mean, s.p50, s.p99, s.p999].map((x) => String(x));
-const csv = (cells: (string | number)[]) => cells.map((c) => (typeof c === 'string' && /[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : String(c))).join(',');
+const csv = (cells: (string | number)[]) =>
+  cells.map((c) => (typeof c === 'string' && /[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : String(c))).join(',');
 
 /** Writes runs.csv (one row per run) and types.csv (one row per run and type) into dir. */
 export function writeCsv(doc: SimDocument, dir: string): string[] {
   mkdirSync(dir, { recursive: true });
   const head = ['scenario', 'system', 'switch', 'server', 'load', 'sweep_type', 'sweep_value', 'seed'];
-  const key = (r: RunResult) => [doc.scenario, r.system.name, r.system.switch, r.system.server, r.load, r.sweep?.shareOf ?? '', r.sweep?.value ?? '', r.seed];
-  const runs = [csv([...head, 'offered_rps', 'achieved_rps', 'saturated', 'requests', 'measured', 'dropped_queue_full', 'dropped_clone',
-    'events', 'events_per_sec', ...sumCols('latency_us'), ...sumCols('wait_us'), ...sumCols('slowdown'), 'waited_fraction', 'in_system_mean'])];
+  const key = (r: RunResult) => [
+    doc.scenario,
+    r.system.name,
+    r.system.switch,
+    r.system.server,
+    r.load,
+    r.sweep?.shareOf ?? '',
+    r.sweep?.value ?? '',
+    r.seed,
+  ];
+  const runs = [
+    csv([
+      ...head,
+      'offered_rps',
+      'achieved_rps',
+      'saturated',
+      'requests',
+      'measured',
+      'dropped_queue_full',
+      'dropped_clone',
+      'events',
+      'events_per_sec',
+      ...sumCols('latency_us'),
+      ...sumCols('wait_us'),
+      ...sumCols('slowdown'),
+      'waited_fraction',
+      'in_system_mean',
+    ]),
+  ];
   const types = [csv([...head, 'type', 'generated', 'measured', ...sumCols('latency_us'), ...sumCols('wait_us'), ...sumCols('slowdown')])];
   for (const r of doc.runs) {
-    runs.push(csv([...key(r), r.offeredRps, r.achievedRps, r.saturated ? 1 : 0, r.requests, r.measured, r.dropped.queueFull, r.dropped.clone,
-      r.events, r.eventsPerSec, ...sumVals(r.latencyUs), ...sumVals(r.waitUs), ...sumVals(r.slowdown), r.waitedFraction, r.inSystemMean]));
+    runs.push(
+      csv([
+        ...key(r),
+        r.offeredRps,
+        r.achievedRps,
+        r.saturated ? 1 : 0,
+        r.requests,
+        r.measured,
+        r.dropped.queueFull,
+        r.dropped.clone,
+        r.events,
+        r.eventsPerSec,
+        ...sumVals(r.latencyUs),
+        ...sumVals(r.waitUs),
+        ...sumVals(r.slowdown),
+        r.waitedFraction,
+        r.inSystemMean,
+      ]),
+    );
     for (const [name, t] of Object.entries(r.perType))
       types.push(csv([...key(r), name, t.generated, t.measured, ...sumVals(t.latencyUs), ...sumVals(t.waitUs), ...sumVals(t.slowdown)]));
   }
-  const runsFile = join(dir, 'runs.csv'), typesFile = join(dir, 'types.csv');
+  const runsFile = join(dir, 'runs.csv'),
+    typesFile = join(dir, 'types.csv');
   writeFileSync(runsFile, runs.join('\n') + '\n');
   writeFileSync(typesFile, types.join('\n') + '\n');
   return [runsFile, typesFile];

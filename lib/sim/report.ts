@@ -30,22 +30,43 @@ export function figures(doc: SimDocument, sc: Scenario): { file: string; chart: 
     for (const load of sc.loads)
       for (const [name, runs] of systems) {
         const pts = runs.filter((r) => r.load === load && r.sweep);
-        series.push({ name: sc.loads.length > 1 ? `${name} @${load}` : name, points: pts.map((r) => ({ x: r.sweep!.value, y: r.slowdown.p99, open: r.saturated })) });
+        series.push({
+          name: sc.loads.length > 1 ? `${name} @${load}` : name,
+          points: pts.map((r) => ({ x: r.sweep!.value, y: r.slowdown.p99, open: r.saturated })),
+        });
       }
-    out.push({ file: 'p99-slowdown.svg', chart: {
-      title: `${doc.scenario}: p99 slowdown (${rack}, load ${sc.loads.join('/')})`,
-      xLabel: `share of ${sc.sweep.shareOf}`, yLabel: 'p99 slowdown', yLog: true, series, note: SAT_NOTE } });
+    out.push({
+      file: 'p99-slowdown.svg',
+      chart: {
+        title: `${doc.scenario}: p99 slowdown (${rack}, load ${sc.loads.join('/')})`,
+        xLabel: `share of ${sc.sweep.shareOf}`,
+        yLabel: 'p99 slowdown',
+        yLog: true,
+        series,
+        note: SAT_NOTE,
+      },
+    });
     return out;
   }
   if (sc.loads.length > 1) {
     const curve = (pick: (r: RunResult) => number, title: string, yLabel: string): Chart => ({
-      title, xLabel: 'offered load (Mrps)', yLabel, yLog: true, note: SAT_NOTE,
-      series: [...systems].map(([name, runs]) => ({ name, points: runs.map((r) => ({ x: r.offeredRps / 1e6, y: pick(r), open: r.saturated })) })),
+      title,
+      xLabel: 'offered load (Mrps)',
+      yLabel,
+      yLog: true,
+      note: SAT_NOTE,
+      series: [...systems].map(([name, runs]) => ({
+        name,
+        points: runs.map((r) => ({ x: r.offeredRps / 1e6, y: pick(r), open: r.saturated })),
+      })),
     });
     out.push({ file: 'p99.svg', chart: curve((r) => r.latencyUs.p99, `${doc.scenario}: p99 latency (${rack})`, 'p99 latency (µs)') });
     if (names.length > 1)
       for (const t of names)
-        out.push({ file: `p99-${fileSafe(t)}.svg`, chart: curve((r) => r.perType[t]?.latencyUs.p99 ?? NaN, `${doc.scenario}: p99 latency of ${t}`, `${t} p99 latency (µs)`) });
+        out.push({
+          file: `p99-${fileSafe(t)}.svg`,
+          chart: curve((r) => r.perType[t]?.latencyUs.p99 ?? NaN, `${doc.scenario}: p99 latency of ${t}`, `${t} p99 latency (µs)`),
+        });
   }
   const withTimeline = doc.runs.filter((r) => r.timeline?.length);
   if (withTimeline.length > 0 && sc.timelineMs) {
@@ -53,15 +74,20 @@ export function figures(doc: SimDocument, sc: Scenario): { file: string; chart: 
     const last = Math.max(...withTimeline.map((r) => r.timeline![r.timeline!.length - 1]!.tMs + sc.timelineMs!));
     const shift = sc.workload.phases.length > 1 ? sc.workload.phases[0]!.durationMs : undefined;
     names.forEach((t, ti) => {
-      out.push({ file: `timeline-${fileSafe(t)}.svg`, chart: {
-        title: `${doc.scenario}: p99 of ${t} over time (load ${withTimeline[0]!.load})`,
-        xLabel: `time (ms; ${sc.timelineMs} ms buckets by send time)`, yLabel: `${t} p99 latency (µs)`, yLog: true,
-        ...(shift !== undefined ? { band: { from: shift, to: last, label: 'new workload' } } : {}),
-        series: withTimeline.map((r) => ({
-          name: sc.loads.length > 1 ? `${r.system.name} @${r.load}` : r.system.name,
-          points: r.timeline!.filter((b) => (b.count[ti] ?? 0) > 0).map((b) => ({ x: b.tMs + half, y: b.p99Us[ti]! })),
-        })),
-      } });
+      out.push({
+        file: `timeline-${fileSafe(t)}.svg`,
+        chart: {
+          title: `${doc.scenario}: p99 of ${t} over time (load ${withTimeline[0]!.load})`,
+          xLabel: `time (ms; ${sc.timelineMs} ms buckets by send time)`,
+          yLabel: `${t} p99 latency (µs)`,
+          yLog: true,
+          ...(shift !== undefined ? { band: { from: shift, to: last, label: 'new workload' } } : {}),
+          series: withTimeline.map((r) => ({
+            name: sc.loads.length > 1 ? `${r.system.name} @${r.load}` : r.system.name,
+            points: r.timeline!.filter((b) => (b.count[ti] ?? 0) > 0).map((b) => ({ x: b.tMs + half, y: b.p99Us[ti]! })),
+          })),
+        },
+      });
     });
   }
   return out;
@@ -88,18 +114,23 @@ export function throughputAtSlo(runs: RunResult[], sloUs: number): SloThroughput
   const fail = pts.findIndex((r) => !meets(r));
   if (fail === 0 || pts.length === 0) return { rps: 0, bound: 'none' };
   if (fail < 0) return { rps: pts[pts.length - 1]!.offeredRps, bound: 'atLeast' };
-  const a = pts[fail - 1]!, b = pts[fail]!;
+  const a = pts[fail - 1]!,
+    b = pts[fail]!;
   // A point that fails by saturation alone gives no crossing to interpolate: stop at the last good one.
   if (b.latencyUs.p99 <= sloUs) return { rps: a.offeredRps, bound: 'exact' };
-  const la = Math.log(a.latencyUs.p99), lb = Math.log(b.latencyUs.p99);
+  const la = Math.log(a.latencyUs.p99),
+    lb = Math.log(b.latencyUs.p99);
   const f = lb > la ? (Math.log(sloUs) - la) / (lb - la) : 0;
   return { rps: a.offeredRps + Math.min(1, Math.max(0, f)) * (b.offeredRps - a.offeredRps), bound: 'exact' };
 }
 
 export interface ComparisonRow {
-  load: number; offeredRps: number;
-  pallasP99: number; baseP99: number;
-  pallasSat: boolean; baseSat: boolean;
+  load: number;
+  offeredRps: number;
+  pallasP99: number;
+  baseP99: number;
+  pallasSat: boolean;
+  baseSat: boolean;
   /** baseline p99 / Pallas p99: above 1, Pallas has the lower tail. */
   ratio: number;
 }
@@ -120,21 +151,32 @@ export function summarize(doc: SimDocument, sc: Scenario): ScenarioSummary | und
   if (sc.sweep) return undefined;
   const systems = bySystem(doc.runs);
   const names = [...systems.keys()];
-  const pick = (exact: string, prefix: string) => (names.includes(exact) ? exact : names.find((n) => systems.get(n)![0]!.system.system?.startsWith(prefix)));
-  const p = pick('pallas', 'pallas'), b = pick('rs-darc', 'rs-');
+  const pick = (exact: string, prefix: string) =>
+    names.includes(exact) ? exact : names.find((n) => systems.get(n)![0]!.system.system?.startsWith(prefix));
+  const p = pick('pallas', 'pallas'),
+    b = pick('rs-darc', 'rs-');
   if (!p || !b) return undefined;
-  const pr = systems.get(p)!, br = systems.get(b)!;
+  const pr = systems.get(p)!,
+    br = systems.get(b)!;
   const rows: ComparisonRow[] = [];
   for (const x of pr) {
     const y = br.find((r) => r.load === x.load);
     if (!y) continue;
-    rows.push({ load: x.load, offeredRps: x.offeredRps, pallasP99: x.latencyUs.p99, baseP99: y.latencyUs.p99,
-      pallasSat: x.saturated, baseSat: y.saturated, ratio: y.latencyUs.p99 / x.latencyUs.p99 });
+    rows.push({
+      load: x.load,
+      offeredRps: x.offeredRps,
+      pallasP99: x.latencyUs.p99,
+      baseP99: y.latencyUs.p99,
+      pallasSat: x.saturated,
+      baseSat: y.saturated,
+      ratio: y.latencyUs.p99 / x.latencyUs.p99,
+    });
   }
   rows.sort((a, c) => a.load - c.load);
   const s: ScenarioSummary = { scenario: doc.scenario, pallas: p, baseline: b, rows };
   if (sc.sloUs !== undefined) {
-    const tp = throughputAtSlo(pr, sc.sloUs), tb = throughputAtSlo(br, sc.sloUs);
+    const tp = throughputAtSlo(pr, sc.sloUs),
+      tb = throughputAtSlo(br, sc.sloUs);
     s.slo = { us: sc.sloUs, pallas: tp, baseline: tb, ratio: tb.rps > 0 ? tp.rps / tb.rps : Infinity };
   }
   return s;
@@ -151,20 +193,41 @@ export function formatSummary(sums: ScenarioSummary[]): string {
   const lines = ['| scenario | load | offered k/s | Pallas p99 µs | baseline p99 µs | baseline / Pallas |', '|---|---|---|---|---|---|'];
   for (const s of sums)
     for (const r of s.rows)
-      lines.push(`| ${s.scenario}${s.pallas !== 'pallas' || s.baseline !== 'rs-darc' ? ` (${s.pallas} vs ${s.baseline})` : ''} | ${r.load} | ${f(r.offeredRps / 1e3)} | ${us(r.pallasP99, r.pallasSat)} | ${us(r.baseP99, r.baseSat)} | ${ratio(r.ratio)} |`);
+      lines.push(
+        `| ${s.scenario}${s.pallas !== 'pallas' || s.baseline !== 'rs-darc' ? ` (${s.pallas} vs ${s.baseline})` : ''} | ${r.load} | ${f(r.offeredRps / 1e3)} | ${us(r.pallasP99, r.pallasSat)} | ${us(r.baseP99, r.baseSat)} | ${ratio(r.ratio)} |`,
+      );
   const slo = sums.filter((s) => s.slo);
   if (slo.length) {
     lines.push('', '| scenario | p99 objective | Pallas throughput | baseline throughput | Pallas / baseline |', '|---|---|---|---|---|');
-    for (const s of slo) lines.push(`| ${s.scenario} | ${s.slo!.us} µs | ${bound(s.slo!.pallas)} | ${bound(s.slo!.baseline)} | ${s.slo!.baseline.bound === 'none' ? 'baseline never meets it' : ratio(s.slo!.ratio)} |`);
+    for (const s of slo)
+      lines.push(
+        `| ${s.scenario} | ${s.slo!.us} µs | ${bound(s.slo!.pallas)} | ${bound(s.slo!.baseline)} | ${s.slo!.baseline.bound === 'none' ? 'baseline never meets it' : ratio(s.slo!.ratio)} |`,
+      );
   }
-  return lines.join('\n') + '\n\nSAT: saturated (achieved < 0.99 × offered). Throughput under an objective is interpolated in log p99 between the loads that bracket it.\n';
+  return (
+    lines.join('\n') +
+    '\n\nSAT: saturated (achieved < 0.99 × offered). Throughput under an objective is interpolated in log p99 between the loads that bracket it.\n'
+  );
 }
 
 export function summaryCsv(sums: ScenarioSummary[]): string {
   const rows = ['scenario,pallas,baseline,load,offered_rps,pallas_p99_us,baseline_p99_us,pallas_saturated,baseline_saturated,ratio'];
   for (const s of sums)
     for (const r of s.rows)
-      rows.push([s.scenario, s.pallas, s.baseline, r.load, r.offeredRps, r.pallasP99, r.baseP99, r.pallasSat ? 1 : 0, r.baseSat ? 1 : 0, r.ratio].join(','));
+      rows.push(
+        [
+          s.scenario,
+          s.pallas,
+          s.baseline,
+          r.load,
+          r.offeredRps,
+          r.pallasP99,
+          r.baseP99,
+          r.pallasSat ? 1 : 0,
+          r.baseSat ? 1 : 0,
+          r.ratio,
+        ].join(','),
+      );
   return rows.join('\n') + '\n';
 }
 
@@ -190,9 +253,15 @@ export function writeResults(doc: SimDocument, sc: Scenario, dir: string): strin
 }
 
 /** The summaries of several scenarios (from summarize) and a page that shows every figure, at the root of a run. */
-export function writeIndex(root: string, entries: { doc: SimDocument; sc: Scenario; files: string[] }[], sums: ScenarioSummary[]): string[] {
+export function writeIndex(
+  root: string,
+  entries: { doc: SimDocument; sc: Scenario; files: string[] }[],
+  sums: ScenarioSummary[],
+): string[] {
   mkdirSync(root, { recursive: true });
-  const md = join(root, 'summary.md'), csvFile = join(root, 'summary.csv'), html = join(root, 'index.html');
+  const md = join(root, 'summary.md'),
+    csvFile = join(root, 'summary.csv'),
+    html = join(root, 'index.html');
   writeFileSync(md, `# Pallas against the baseline, per scenario and load\n\n${formatSummary(sums)}`);
   writeFileSync(csvFile, summaryCsv(sums));
   const body = entries.map((e) => {
@@ -201,6 +270,9 @@ export function writeIndex(root: string, entries: { doc: SimDocument; sc: Scenar
     const links = rel.filter((p) => !p.endsWith('.svg')).map((p) => `<a href="${p}">${p}</a>`);
     return `<h2>${esc(e.doc.scenario)}</h2>\n<p>${links.join(' · ')}</p>\n${svgs.join('\n')}`;
   });
-  writeFileSync(html, `<!doctype html>\n<meta charset="utf-8">\n<title>Pallas simulation results</title>\n<style>body{font-family:sans-serif;margin:2em}img{max-width:48%;margin:4px;border:1px solid #ddd}</style>\n<h1>Pallas simulation results</h1>\n<p><a href="summary.md">summary.md</a> · <a href="summary.csv">summary.csv</a></p>\n${body.join('\n')}\n`);
+  writeFileSync(
+    html,
+    `<!doctype html>\n<meta charset="utf-8">\n<title>Pallas simulation results</title>\n<style>body{font-family:sans-serif;margin:2em}img{max-width:48%;margin:4px;border:1px solid #ddd}</style>\n<h1>Pallas simulation results</h1>\n<p><a href="summary.md">summary.md</a> · <a href="summary.csv">summary.csv</a></p>\n${body.join('\n')}\n`,
+  );
   return [md, csvFile, html];
 }

@@ -13,14 +13,24 @@ export type SystemSummary = Pick<SystemSpec, 'name' | 'switch' | 'server' | 'que
   Partial<Pick<SystemSpec, 'system' | 'push' | 'sliceUs' | 'switchCostUs' | 'darc' | 'jbsqDepth' | 'pallas'>>;
 
 export function summarizeSystem(s: SystemSpec): SystemSummary {
-  const base: SystemSummary = { name: s.name, ...(s.system ? { system: s.system } : {}), switch: s.switch, server: s.server, queueCapacity: s.queueCapacity };
+  const base: SystemSummary = {
+    name: s.name,
+    ...(s.system ? { system: s.system } : {}),
+    switch: s.switch,
+    server: s.server,
+    queueCapacity: s.queueCapacity,
+  };
   if (s.switch === 'pallas') return { ...base, pallas: s.pallas! };
   if (s.switch === 'jbsq') base.jbsqDepth = s.jbsqDepth;
   switch (s.server) {
-    case 'dfcfs': return { ...base, push: s.push };
-    case 'ts': return { ...base, sliceUs: s.sliceUs, switchCostUs: s.switchCostUs };
-    case 'darc': return { ...base, darc: s.darc };
-    default: return base;
+    case 'dfcfs':
+      return { ...base, push: s.push };
+    case 'ts':
+      return { ...base, sliceUs: s.sliceUs, switchCostUs: s.switchCostUs };
+    case 'darc':
+      return { ...base, darc: s.darc };
+    default:
+      return base;
   }
 }
 
@@ -29,10 +39,13 @@ export interface RunResult extends NativeSimResult {
   load: number;
   sweep?: { shareOf: string; value: number };
   seed: number;
-  saturated: boolean;  // achieved < 0.99 × offered (FACTS §5): report as saturated, not as a latency
+  saturated: boolean; // achieved < 0.99 × offered: report as saturated, not as a latency
   pallas?: PallasReport;
 }
-export interface SimDocument { scenario: string; runs: RunResult[] }
+export interface SimDocument {
+  scenario: string;
+  runs: RunResult[];
+}
 
 export interface RunOptions {
   /** Called about every 200 ms with the fraction of all requests generated so far, and how many runs have finished. */
@@ -42,14 +55,17 @@ export interface RunOptions {
   concurrency?: number;
 }
 
-interface Point { system: SystemSpec; load: number; sweep?: number }
+interface Point {
+  system: SystemSpec;
+  load: number;
+  sweep?: number;
+}
 
 export function runPoints(sc: Scenario): Point[] {
   const pts: Point[] = [];
   const sweeps = sc.sweep ? sc.sweep.values : [undefined];
   for (const sweep of sweeps)
-    for (const system of sc.systems)
-      for (const load of sc.loads) pts.push({ system, load, ...(sweep !== undefined ? { sweep } : {}) });
+    for (const system of sc.systems) for (const load of sc.loads) pts.push({ system, load, ...(sweep !== undefined ? { sweep } : {}) });
   return pts;
 }
 
@@ -58,7 +74,9 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
   const pts = runPoints(sc);
   const results: (RunResult | undefined)[] = pts.map(() => undefined);
   const controls = pts.map(() => new BigUint64Array(2));
-  const onAbort = () => { for (const c of controls) c[1] = 1n; };
+  const onAbort = () => {
+    for (const c of controls) c[1] = 1n;
+  };
   opts.signal?.addEventListener('abort', onAbort);
   let done = 0;
   const report = () => {
@@ -72,11 +90,13 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       const i = next++;
       const p = pts[i]!;
       const control = controls[i]!;
-      const r = p.system.switch === 'pallas'
-        ? await runPallas(native, sc, p.system, p.load, p.sweep, control)
-        : await native.runSim(nativeConfig(sc, p.system, p.load, p.sweep), control);
+      const r =
+        p.system.switch === 'pallas'
+          ? await runPallas(native, sc, p.system, p.load, p.sweep, control)
+          : await native.runSim(nativeConfig(sc, p.system, p.load, p.sweep), control);
       results[i] = {
-        system: summarizeSystem(p.system), load: p.load,
+        system: summarizeSystem(p.system),
+        load: p.load,
         ...(p.sweep !== undefined && sc.sweep ? { sweep: { shareOf: sc.sweep.shareOf, value: p.sweep } } : {}),
         seed: sc.seed,
         ...r,

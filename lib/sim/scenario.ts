@@ -1,6 +1,6 @@
 // Simulator scenarios: the file format (YAML or JSON), its validation (one clear error naming the
 // bad field), and the normalised form handed to the native simulator. The field names here are a
-// contract other tools rely on (issue 3): extend, never rename.
+// contract other tools rely on: extend, never rename.
 import { bad, bool, int, list, num, obj, oneOf, only, readConfigFile, str } from '../config.js';
 import { PallasError } from '../errors.js';
 import { SWITCH } from '../wire/gen.js';
@@ -15,59 +15,72 @@ export type ArrivalDist = (typeof ARRIVAL_DISTS)[number];
 export type SwitchKind = (typeof SWITCHES)[number];
 export type ServerPolicy = (typeof SERVER_POLICIES)[number];
 
-export interface Arrivals { dist: ArrivalDist; cv: number }
+export interface Arrivals {
+  dist: ArrivalDist;
+  cv: number;
+}
 export interface RequestType {
   name: string;
   service: { dist: ServiceDist; meanUs: number; sigma: number };
   share: number;
-  arrivals?: Arrivals;  // this type arrives as its own process
+  arrivals?: Arrivals; // this type arrives as its own process
 }
-export interface Phase { durationMs: number; load: number; shares?: Record<string, number> }
+export interface Phase {
+  durationMs: number;
+  load: number;
+  shares?: Record<string, number>;
+}
 export interface DarcOptions {
   /** Completions a server profiles (in cFCFS) before it reserves; unset: Perséphone's 50 000, or fewer so that profiling ends in the first half of the warm-up. */
-  profileSamples?: number; recheckSamples: number; groupRatio: number; rereserveThreshold: number;
-  warm: boolean;  // start from the declared workload's reservation (a server that profiled long ago)
-  groups?: { types: string[]; workers: number }[];  // given reservations (a Pallas agent's), shortest first
+  profileSamples?: number;
+  recheckSamples: number;
+  groupRatio: number;
+  rereserveThreshold: number;
+  warm: boolean; // start from the declared workload's reservation (a server that profiled long ago)
+  groups?: { types: string[]; workers: number }[]; // given reservations (a Pallas agent's), shortest first
 }
 /** The paper's rules a Tofino cannot run as written, as simulator-only ablations (docs/switch-contract.md). */
 export interface AblationOptions {
-  tauUs?: number;               // the burst window is now / τ for this τ (the paper's 20 µs) instead of 2^tauShift ns
-  argminTarget?: boolean;       // clones go to the least-burst group instead of the group's clone target
+  tauUs?: number; // the burst window is now / τ for this τ (the paper's 20 µs) instead of 2^tauShift ns
+  argminTarget?: boolean; // clones go to the least-burst group instead of the group's clone target
   sharedCloneCounter?: boolean; // clones take turns in the target group's own balancing
 }
 /** Pallas's control-plane options (systems pallas, pallas-oracle, pallas-ideal, pallas-no-clone, pallas-no-bounce, pallas-static). */
 export interface PallasOptions {
-  learn: boolean;         // plan from the switch's monitor after a bootstrap plan (pallas); false: from the declared mix (pallas-oracle, pallas-static)
-  adapt: boolean;         // re-plan on drift (pallas-static: false)
-  clone: boolean;         // burst cloning (pallas-no-clone: false)
-  bounce: boolean;        // epoch bouncing (pallas-no-bounce: false)
-  deltaCores: number;     // δ: summed demand drift, in cores, that triggers a re-plan
-  intervalMs: number;     // monitor interval
-  reactionMs: number;     // from detecting a drift to the new tables being in force
-  minSamples: number;     // replies an estimate needs (intervals accumulate until then)
-  cThresFactor: number;   // scales C_thres (1: the capacity of a group's cores per τ)
-  tauShift: number;       // burst window τ = 2^tauShift ns
+  learn: boolean; // plan from the switch's monitor after a bootstrap plan (pallas); false: from the declared mix (pallas-oracle, pallas-static)
+  adapt: boolean; // re-plan on drift (pallas-static: false)
+  clone: boolean; // burst cloning (pallas-no-clone: false)
+  bounce: boolean; // epoch bouncing (pallas-no-bounce: false)
+  deltaCores: number; // δ: summed demand drift, in cores, that triggers a re-plan
+  intervalMs: number; // monitor interval
+  reactionMs: number; // from detecting a drift to the new tables being in force
+  minSamples: number; // replies an estimate needs (intervals accumulate until then)
+  cThresFactor: number; // scales C_thres (1: the capacity of a group's cores per τ)
+  tauShift: number; // burst window τ = 2^tauShift ns
   ablation: AblationOptions;
-  balance: 'auto' | 'wrr' | 'po2';  // balancing inside groups: chosen per plan by simulation, or fixed
+  balance: 'auto' | 'wrr' | 'po2'; // balancing inside groups: chosen per plan by simulation, or fixed
   selectRequests: number; // requests per candidate simulation when selecting a grouping
-  groups?: number;        // fix the number of groups (the candidate with this k), instead of selecting
-  ownerFirst: boolean;    // mixed servers: a freed core serves its own group first (false: Perséphone's shortest first)
+  groups?: number; // fix the number of groups (the candidate with this k), instead of selecting
+  ownerFirst: boolean; // mixed servers: a freed core serves its own group first (false: Perséphone's shortest first)
 }
 export interface SystemSpec {
   name: string;
-  system?: SystemName;          // the preset it came from, when it came from one
+  system?: SystemName; // the preset it came from, when it came from one
   switch: SwitchKind;
   server: ServerPolicy;
-  jbsqDepth: number;            // jbsq (r2p2): outstanding requests per worker
-  switchQueue: number;          // jbsq, draconis: requests the switch may hold
+  jbsqDepth: number; // jbsq (r2p2): outstanding requests per worker
+  switchQueue: number; // jbsq, draconis: requests the switch may hold
   pallas?: PallasOptions;
   queueCapacity: number;
-  push: 'random' | 'rr';        // dfcfs
-  sliceUs: number;              // ts
-  switchCostUs: number;         // ts
+  push: 'random' | 'rr'; // dfcfs
+  sliceUs: number; // ts
+  switchCostUs: number; // ts
   darc: DarcOptions;
 }
-export interface Sweep { shareOf: string; values: number[] }
+export interface Sweep {
+  shareOf: string;
+  values: number[];
+}
 export interface Scenario {
   name: string;
   rack: { servers: number; workers: number };
@@ -79,18 +92,18 @@ export interface Scenario {
   seed: number;
   warmup: number;
   sweep?: Sweep;
-  timelineMs?: number;  // per-type p99 over time in buckets of this width (workload shifts)
-  sloUs?: number;       // a p99 objective: the summary reports each system's throughput under it
+  timelineMs?: number; // per-type p99 over time in buckets of this width (workload shifts)
+  sloUs?: number; // a p99 objective: the summary reports each system's throughput under it
 }
 
 const MAX_REQUESTS = 1e10;
 
 /**
- * Systems by name (DESIGN §5): Pallas and its ablations, RackSched with each intra-server policy,
+ * Systems by name: Pallas and its ablations, RackSched with each intra-server policy,
  * R2P2, Draconis, NetClone, oblivious spreading, and the ideal rack-wide central queues.
  */
 export const SYSTEM_PRESETS = {
-  'pallas': { switch: 'pallas', server: 'cfcfs' },
+  pallas: { switch: 'pallas', server: 'cfcfs' },
   'pallas-oracle': { switch: 'pallas', server: 'cfcfs' },
   'pallas-ideal': { switch: 'pallas', server: 'cfcfs' },
   'pallas-no-clone': { switch: 'pallas', server: 'cfcfs' },
@@ -101,18 +114,29 @@ export const SYSTEM_PRESETS = {
   'rs-cfcfs': { switch: 'po2', server: 'cfcfs' },
   'rs-ts': { switch: 'po2', server: 'ts' },
   'rs-ps': { switch: 'po2', server: 'ps' },
-  'r2p2': { switch: 'jbsq', server: 'cfcfs' },
-  'draconis': { switch: 'draconis', server: 'cfcfs' },
-  'netclone': { switch: 'netclone', server: 'cfcfs' },
-  'random': { switch: 'random', server: 'cfcfs' },
-  'rr': { switch: 'rr', server: 'cfcfs' },
+  r2p2: { switch: 'jbsq', server: 'cfcfs' },
+  draconis: { switch: 'draconis', server: 'cfcfs' },
+  netclone: { switch: 'netclone', server: 'cfcfs' },
+  random: { switch: 'random', server: 'cfcfs' },
+  rr: { switch: 'rr', server: 'cfcfs' },
   'central-cfcfs': { switch: 'central', server: 'cfcfs' },
   'central-ps': { switch: 'central', server: 'ps' },
 } as const satisfies Record<string, { switch: SwitchKind; server: ServerPolicy }>;
 export type SystemName = keyof typeof SYSTEM_PRESETS;
 export const SYSTEM_NAMES = Object.keys(SYSTEM_PRESETS) as SystemName[];
-const PALLAS_KEYS = ['deltaCores', 'intervalMs', 'reactionMs', 'minSamples', 'cThresFactor', 'tauShift', 'ablation', 'balance', 'selectRequests', 'groups',
-  'ownerFirst'] as const;
+const PALLAS_KEYS = [
+  'deltaCores',
+  'intervalMs',
+  'reactionMs',
+  'minSamples',
+  'cThresFactor',
+  'tauShift',
+  'ablation',
+  'balance',
+  'selectRequests',
+  'groups',
+  'ownerFirst',
+] as const;
 
 function ablationOptions(v: unknown, path: string, system: SystemName): AblationOptions {
   // pallas-ideal: the paper's 20 µs window and least-burst clone target.
@@ -200,7 +224,13 @@ function system(v: unknown, path: string, sc: Pick<Scenario, 'rack' | 'workload'
     only(o, path, ['name', 'system', 'queueCapacity', ...extra]);
   } else {
     only(o, path, ['name', 'switch', 'server', 'queueCapacity', 'push', 'sliceUs', 'switchCostUs', 'darc', 'jbsqDepth', 'switchQueue']);
-    sw = oneOf(o, 'switch', path, SWITCHES.filter((x) => x !== 'pallas'), 'random');
+    sw = oneOf(
+      o,
+      'switch',
+      path,
+      SWITCHES.filter((x) => x !== 'pallas'),
+      'random',
+    );
     server = oneOf(o, 'server', path, SERVER_POLICIES);
     const onlyFor = (key: string, policy: ServerPolicy) => {
       if (o[key] !== undefined && server !== policy) bad(`${path}.${key}`, `is only used with server: ${policy}`);
@@ -210,10 +240,11 @@ function system(v: unknown, path: string, sc: Pick<Scenario, 'rack' | 'workload'
     onlyFor('switchCostUs', 'ts');
     onlyFor('darc', 'darc');
     if (o.jbsqDepth !== undefined && sw !== 'jbsq') bad(`${path}.jbsqDepth`, 'is only used with switch: jbsq');
-    if (o.switchQueue !== undefined && sw !== 'jbsq' && sw !== 'draconis') bad(`${path}.switchQueue`, 'is only used with switch: jbsq or draconis');
+    if (o.switchQueue !== undefined && sw !== 'jbsq' && sw !== 'draconis')
+      bad(`${path}.switchQueue`, 'is only used with switch: jbsq or draconis');
   }
   const spec: SystemSpec = {
-    name: o.name === undefined ? preset ?? `${sw}/${server}` : str(o, 'name', path),
+    name: o.name === undefined ? (preset ?? `${sw}/${server}`) : str(o, 'name', path),
     ...(preset ? { system: preset } : {}),
     switch: sw,
     server,
@@ -286,7 +317,9 @@ export function normaliseScenario(doc: unknown, name = 'scenario'): Scenario {
   const types = list(w, 'types', wp).map((t, i) => requestType(t, `${wp}.types[${i}]`));
   if (types.length > 255) bad(`${wp}.types`, 'at most 255 types');
   const names = types.map((t) => t.name);
-  names.forEach((n, i) => { if (names.indexOf(n) !== i) bad(`${wp}.types[${i}].name`, `'${n}' is used twice`); });
+  names.forEach((n, i) => {
+    if (names.indexOf(n) !== i) bad(`${wp}.types[${i}].name`, `'${n}' is used twice`);
+  });
   if (types.every((t) => t.share === 0)) bad(`${wp}.types`, 'needs a positive share for at least one type');
   const wl = {
     types,
@@ -309,7 +342,8 @@ export function normaliseScenario(doc: unknown, name = 'scenario'): Scenario {
   const base = { rack: { servers, workers }, workload: wl };
   const systems = list(o, 'systems', path).map((s, i) => system(s, `${path}.systems[${i}]`, base));
   systems.forEach((s, i) => {
-    if (systems.findIndex((x) => x.name === s.name) !== i) bad(`${path}.systems[${i}]`, `a system named '${s.name}' is already listed (give it a distinct name)`);
+    if (systems.findIndex((x) => x.name === s.name) !== i)
+      bad(`${path}.systems[${i}]`, `a system named '${s.name}' is already listed (give it a distinct name)`);
   });
   const loads = list(o, 'loads', path).map((l, i) => {
     if (typeof l !== 'number' || !(l > 0) || l > 100) bad(`${path}.loads[${i}]`, 'must be a number in (0, 100]');
@@ -362,8 +396,17 @@ export function sweptShares(types: RequestType[], sweep: Sweep, v: number): numb
 }
 
 export interface NativeSimConfig {
-  servers: number; workers: number; oneWayNs: number;
-  types: { name: string; dist: ServiceDist; meanNs: number; sigma: number; share: number; arrivals?: { process: ArrivalDist; cv: number } }[];
+  servers: number;
+  workers: number;
+  oneWayNs: number;
+  types: {
+    name: string;
+    dist: ServiceDist;
+    meanNs: number;
+    sigma: number;
+    share: number;
+    arrivals?: { process: ArrivalDist; cv: number };
+  }[];
   arrivals: { process: ArrivalDist; cv: number };
   phases: { durationNs: number; loadScale: number; shares?: number[] }[];
   switch: { kind: SwitchKind; jbsqDepth: number; queueCapacity: number; tables?: object };
@@ -372,10 +415,25 @@ export interface NativeSimConfig {
   bounce?: boolean;
   timelineNs?: number;
   server: {
-    kind: ServerPolicy; workers: number; queueCapacity: number; push: 'random' | 'rr'; sliceNs: number; switchCostNs: number;
-    darc: { profileSamples: number; recheckSamples: number; groupRatio: number; rereserveThreshold: number; groups?: { types: number[]; workers: number }[]; warm?: { type: number; meanNs: number; share: number }[] };
+    kind: ServerPolicy;
+    workers: number;
+    queueCapacity: number;
+    push: 'random' | 'rr';
+    sliceNs: number;
+    switchCostNs: number;
+    darc: {
+      profileSamples: number;
+      recheckSamples: number;
+      groupRatio: number;
+      rereserveThreshold: number;
+      groups?: { types: number[]; workers: number }[];
+      warm?: { type: number; meanNs: number; share: number }[];
+    };
   };
-  load: number; requests: number; seed: number; warmup: number;
+  load: number;
+  requests: number;
+  seed: number;
+  warmup: number;
 }
 
 /**
@@ -391,7 +449,8 @@ export function profileSamples(sc: Pick<Scenario, 'requests' | 'warmup' | 'rack'
 /** The native config of one run: one system at one load (and one sweep value). */
 export function nativeConfig(sc: Scenario, sys: SystemSpec, load: number, sweepValue?: number): NativeSimConfig {
   const names = sc.workload.types.map((t) => t.name);
-  const shares = sc.sweep && sweepValue !== undefined ? sweptShares(sc.workload.types, sc.sweep, sweepValue) : sc.workload.types.map((t) => t.share);
+  const shares =
+    sc.sweep && sweepValue !== undefined ? sweptShares(sc.workload.types, sc.sweep, sweepValue) : sc.workload.types.map((t) => t.share);
   if (shares.every((s) => s === 0)) bad('scenario.sweep', 'a sweep value leaves every share at 0');
   const us = (x: number) => Math.round(x * 1000);
   const p0 = sc.workload.phases[0]?.shares;
@@ -401,26 +460,44 @@ export function nativeConfig(sc: Scenario, sys: SystemSpec, load: number, sweepV
     workers: sc.rack.workers,
     oneWayNs: us(sc.network.oneWayUs),
     types: sc.workload.types.map((t, i) => ({
-      name: t.name, dist: t.service.dist, meanNs: t.service.meanUs * 1000, sigma: t.service.sigma, share: shares[i] ?? 0,
+      name: t.name,
+      dist: t.service.dist,
+      meanNs: t.service.meanUs * 1000,
+      sigma: t.service.sigma,
+      share: shares[i] ?? 0,
       ...(t.arrivals ? { arrivals: { process: t.arrivals.dist, cv: t.arrivals.cv } } : {}),
     })),
     arrivals: { process: sc.workload.arrivals.dist, cv: sc.workload.arrivals.cv },
     phases: sc.workload.phases.map((p) => ({
-      durationNs: us(p.durationMs * 1000), loadScale: p.load,
+      durationNs: us(p.durationMs * 1000),
+      loadScale: p.load,
       ...(p.shares ? { shares: names.map((n) => p.shares![n] ?? 0) } : {}),
     })),
     switch: { kind: sys.switch, jbsqDepth: sys.jbsqDepth, queueCapacity: sys.switchQueue },
     server: {
-      kind: sys.server, workers: sc.rack.workers, queueCapacity: sys.queueCapacity, push: sys.push,
-      sliceNs: us(sys.sliceUs), switchCostNs: us(sys.switchCostUs),
+      kind: sys.server,
+      workers: sc.rack.workers,
+      queueCapacity: sys.queueCapacity,
+      push: sys.push,
+      sliceNs: us(sys.sliceUs),
+      switchCostNs: us(sys.switchCostUs),
       darc: {
-        profileSamples: sys.darc.profileSamples ?? profileSamples(sc), recheckSamples: sys.darc.recheckSamples,
-        groupRatio: sys.darc.groupRatio, rereserveThreshold: sys.darc.rereserveThreshold,
-        ...(sys.darc.groups ? { groups: sys.darc.groups.map((g) => ({ types: g.types.map((t) => names.indexOf(t)), workers: g.workers })) } : {}),
-        ...(sys.darc.warm && !sys.darc.groups ? { warm: sc.workload.types.map((t, i) => ({ type: i, meanNs: t.service.meanUs * 1000, share: firstShares[i] ?? 0 })) } : {}),
+        profileSamples: sys.darc.profileSamples ?? profileSamples(sc),
+        recheckSamples: sys.darc.recheckSamples,
+        groupRatio: sys.darc.groupRatio,
+        rereserveThreshold: sys.darc.rereserveThreshold,
+        ...(sys.darc.groups
+          ? { groups: sys.darc.groups.map((g) => ({ types: g.types.map((t) => names.indexOf(t)), workers: g.workers })) }
+          : {}),
+        ...(sys.darc.warm && !sys.darc.groups
+          ? { warm: sc.workload.types.map((t, i) => ({ type: i, meanNs: t.service.meanUs * 1000, share: firstShares[i] ?? 0 })) }
+          : {}),
       },
     },
-    load, requests: sc.requests, seed: sc.seed, warmup: sc.warmup,
+    load,
+    requests: sc.requests,
+    seed: sc.seed,
+    warmup: sc.warmup,
     ...(sc.timelineMs ? { timelineNs: Math.round(sc.timelineMs * 1e6) } : {}),
   };
 }

@@ -5,25 +5,52 @@
 import { PallasError } from '../errors.js';
 import type { P4Entry, RangeKey } from './p4-entries.js';
 
-export interface BfrtField { id: number; name: string; width: number | null; match?: string; kind: string }
-export interface BfrtAction { id: number; name: string; data: Map<string, BfrtField> }
+export interface BfrtField {
+  id: number;
+  name: string;
+  width: number | null;
+  match?: string;
+  kind: string;
+}
+export interface BfrtAction {
+  id: number;
+  name: string;
+  data: Map<string, BfrtField>;
+}
 export interface BfrtTable {
-  id: number; name: string; type: string; size: number;
+  id: number;
+  name: string;
+  type: string;
+  size: number;
   keys: Map<string, BfrtField>;
   actions: Map<string, BfrtAction>;
   /** Data fields outside actions (registers' fields, counters' specs), by name. */
   data: Map<string, BfrtField>;
 }
 
-interface RawField { id: number; name: string; match_type?: string; type?: { type: string; width?: number } }
+interface RawField {
+  id: number;
+  name: string;
+  match_type?: string;
+  type?: { type: string; width?: number };
+}
 interface RawTable {
-  id: number; name: string; table_type: string; size: number; key?: RawField[];
+  id: number;
+  name: string;
+  table_type: string;
+  size: number;
+  key?: RawField[];
   action_specs?: { id: number; name: string; data?: RawField[] }[];
   data?: { singleton?: RawField }[];
 }
 
-const field = (f: RawField): BfrtField => ({ id: f.id, name: f.name, width: f.type?.width ?? (f.type?.type === 'uint32' ? 32 : f.type?.type === 'uint64' ? 64 : null),
-  ...(f.match_type ? { match: f.match_type } : {}), kind: f.type?.type ?? 'unknown' });
+const field = (f: RawField): BfrtField => ({
+  id: f.id,
+  name: f.name,
+  width: f.type?.width ?? (f.type?.type === 'uint32' ? 32 : f.type?.type === 'uint64' ? 64 : null),
+  ...(f.match_type ? { match: f.match_type } : {}),
+  kind: f.type?.type ?? 'unknown',
+});
 
 export class BfrtInfo {
   readonly tables = new Map<string, BfrtTable>();
@@ -41,9 +68,17 @@ export class BfrtInfo {
       if (!Array.isArray(o.tables)) throw new PallasError('BAD_CONFIG', 'bf-rt.json has no tables');
       for (const t of o.tables) {
         const table: BfrtTable = {
-          id: t.id, name: t.name, type: t.table_type, size: t.size,
+          id: t.id,
+          name: t.name,
+          type: t.table_type,
+          size: t.size,
           keys: new Map((t.key ?? []).map((k) => [k.name, field(k)])),
-          actions: new Map((t.action_specs ?? []).map((a) => [a.name, { id: a.id, name: a.name, data: new Map((a.data ?? []).map((d) => [d.name, field(d)])) }])),
+          actions: new Map(
+            (t.action_specs ?? []).map((a) => [
+              a.name,
+              { id: a.id, name: a.name, data: new Map((a.data ?? []).map((d) => [d.name, field(d)])) },
+            ]),
+          ),
           data: new Map((t.data ?? []).flatMap((d) => (d.singleton ? [[d.singleton.name, field(d.singleton)] as const] : []))),
         };
         this.tables.set(t.name, table);
@@ -67,7 +102,10 @@ export function encode(v: number | bigint, width: number, what: string): Buffer 
   const len = Math.ceil(width / 8);
   const b = Buffer.alloc(len);
   let x = n;
-  for (let i = len - 1; i >= 0; i--) { b[i] = Number(x & 0xFFn); x >>= 8n; }
+  for (let i = len - 1; i >= 0; i--) {
+    b[i] = Number(x & 0xffn);
+    x >>= 8n;
+  }
   return b;
 }
 
@@ -91,19 +129,24 @@ export function entryMessage(info: BfrtInfo, e: P4Entry): object {
   });
   let data: object;
   if (e.action === null) {
-    data = { fields: Object.entries(e.data).map(([name, v]) => {
-      const f = t.data.get(name);
-      if (!f) throw new PallasError('BAD_POLICY', `${e.table}: no field ${name}`);
-      return { field_id: f.id, stream: encode(v, f.width ?? 32, `${e.table}.${name}`) };
-    }) };
+    data = {
+      fields: Object.entries(e.data).map(([name, v]) => {
+        const f = t.data.get(name);
+        if (!f) throw new PallasError('BAD_POLICY', `${e.table}: no field ${name}`);
+        return { field_id: f.id, stream: encode(v, f.width ?? 32, `${e.table}.${name}`) };
+      }),
+    };
   } else {
     const a = t.actions.get(e.action);
     if (!a) throw new PallasError('BAD_POLICY', `${e.table}: no action ${e.action}`);
-    data = { action_id: a.id, fields: Object.entries(e.data).map(([name, v]) => {
-      const f = a.data.get(name);
-      if (!f) throw new PallasError('BAD_POLICY', `${e.action}: no field ${name}`);
-      return { field_id: f.id, stream: encode(v, f.width ?? 32, `${e.action}.${name}`) };
-    }) };
+    data = {
+      action_id: a.id,
+      fields: Object.entries(e.data).map(([name, v]) => {
+        const f = a.data.get(name);
+        if (!f) throw new PallasError('BAD_POLICY', `${e.action}: no field ${name}`);
+        return { field_id: f.id, stream: encode(v, f.width ?? 32, `${e.action}.${name}`) };
+      }),
+    };
   }
   return { table_id: t.id, ...(e.isDefault ? { is_default_entry: true } : { key: { fields: keyFields } }), data };
 }

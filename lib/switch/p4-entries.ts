@@ -8,7 +8,10 @@ import type { SwitchTables } from '../control/policy.js';
 import { SWITCH } from '../wire/gen.js';
 
 /** A range key (both ends included, as BFRuntime's Range match takes them). */
-export interface RangeKey { low: number; high: number }
+export interface RangeKey {
+  low: number;
+  high: number;
+}
 export interface P4Entry {
   /** The table or register, as bf-rt.json names it without "pipe.". */
   table: string;
@@ -38,7 +41,10 @@ export const P4 = {
 } as const;
 
 /** What the switch's deployment adds to the tables: the service address and the clone's mirror session. */
-export interface SwitchSetup { vip: number; cloneSession: number }
+export interface SwitchSetup {
+  vip: number;
+  cloneSession: number;
+}
 
 const PO2_SPAN = 2 ** SWITCH.po2RandomBits;
 
@@ -47,38 +53,75 @@ const PO2_SPAN = 2 ** SWITCH.po2RandomBits;
  * (the same limits the C++ pipeline's load() enforces).
  */
 export function p4Entries(t: SwitchTables, setup: SwitchSetup): P4Entry[] {
-  if (t.ablation && Object.keys(t.ablation).length) throw new PallasError('BAD_POLICY', 'ablations are simulator-only: a Tofino runs the realizable pipeline');
+  if (t.ablation && Object.keys(t.ablation).length)
+    throw new PallasError('BAD_POLICY', 'ablations are simulator-only: a Tofino runs the realizable pipeline');
   if (t.groups.length < 1 || t.groups.length > SWITCH.maxGroups) throw new PallasError('BAD_POLICY', `1 to ${SWITCH.maxGroups} groups`);
-  if (t.tauShift < SWITCH.tauShiftMin || t.tauShift > SWITCH.tauShiftMax) throw new PallasError('BAD_POLICY', `tauShift must be ${SWITCH.tauShiftMin} to ${SWITCH.tauShiftMax}`);
+  if (t.tauShift < SWITCH.tauShiftMin || t.tauShift > SWITCH.tauShiftMax)
+    throw new PallasError('BAD_POLICY', `tauShift must be ${SWITCH.tauShiftMin} to ${SWITCH.tauShiftMax}`);
   if (!(t.defaultGroup >= 0 && t.defaultGroup < t.groups.length)) throw new PallasError('BAD_POLICY', 'the default group does not exist');
   const out: P4Entry[] = [];
-  out.push({ table: P4.switchCfg, key: {}, action: 'PallasIngress.switch_config.cfg', data: { clone_on: t.clone ? 1 : 0, vip: setup.vip >>> 0, clone_session: setup.cloneSession }, isDefault: true });
+  out.push({
+    table: P4.switchCfg,
+    key: {},
+    action: 'PallasIngress.switch_config.cfg',
+    data: { clone_on: t.clone ? 1 : 0, vip: setup.vip >>> 0, clone_session: setup.cloneSession },
+    isDefault: true,
+  });
   out.push({ table: P4.burstWindow, key: {}, action: `PallasIngress.burst_window.window_${t.tauShift}`, data: {}, isDefault: true });
   out.push({ table: P4.typeToGroup, key: {}, action: 'PallasIngress.shaper.unmapped', data: { group: t.defaultGroup }, isDefault: true });
   for (const [k, g] of Object.entries(t.typeToGroup).sort((a, b) => Number(a[0]) - Number(b[0]))) {
     if (!(g >= 0 && g < t.groups.length)) throw new PallasError('BAD_POLICY', `type ${k} maps to a group that does not exist`);
-    out.push({ table: P4.typeToGroup, key: { 'hdr.pallas.type': Number(k) }, action: 'PallasIngress.shaper.set_group', data: { group: g } });
+    out.push({
+      table: P4.typeToGroup,
+      key: { 'hdr.pallas.type': Number(k) },
+      action: 'PallasIngress.shaper.set_group',
+      data: { group: g },
+    });
   }
   let rows = 0;
   t.groups.forEach((grp, g) => {
     const live = grp.wrr.filter((e) => e.weight > 0);
-    for (const e of live) if (!(e.server >= 0 && e.server < SWITCH.maxServers)) throw new PallasError('BAD_POLICY', `group ${g} names server ${e.server}`);
+    for (const e of live)
+      if (!(e.server >= 0 && e.server < SWITCH.maxServers)) throw new PallasError('BAD_POLICY', `group ${g} names server ${e.server}`);
     const total = live.reduce((a, e) => a + e.weight, 0);
-    if (total > 0xFFFF) throw new PallasError('BAD_POLICY', `group ${g}: its weights sum to ${total} (at most 65535)`);
+    if (total > 0xffff) throw new PallasError('BAD_POLICY', `group ${g}: its weights sum to ${total} (at most 65535)`);
     if (grp.cloneTarget !== null && (grp.cloneTarget < 0 || grp.cloneTarget >= t.groups.length || grp.cloneTarget === g))
       throw new PallasError('BAD_POLICY', `group ${g}: clone target ${grp.cloneTarget} is not another group`);
     rows += live.length;
-    if (total === 0) return;  // no row: the group has no server, and its requests drop
-    out.push({ table: P4.groupCfg, key: { group: g }, action: 'PallasIngress.group_config.cfg',
-      data: { wrr_total: total, c_thres: grp.cThres >>> 0, clone_target: grp.cloneTarget ?? SWITCH.noGroup, balance: grp.balance === 'po2' ? 1 : 0 } });
+    if (total === 0) return; // no row: the group has no server, and its requests drop
+    out.push({
+      table: P4.groupCfg,
+      key: { group: g },
+      action: 'PallasIngress.group_config.cfg',
+      data: {
+        wrr_total: total,
+        c_thres: grp.cThres >>> 0,
+        clone_target: grp.cloneTarget ?? SWITCH.noGroup,
+        balance: grp.balance === 'po2' ? 1 : 0,
+      },
+    });
     let lo = 0;
     for (const e of live) {
       const hi = lo + e.weight;
-      out.push({ table: P4.wrr, key: { group: g, position: { low: lo, high: hi - 1 }, $MATCH_PRIORITY: 0 }, action: 'PallasIngress.wrr_pick.set_server', data: { server: e.server } });
-      const rlo = Math.floor((PO2_SPAN * lo) / total), rhi = hi === total ? PO2_SPAN : Math.floor((PO2_SPAN * hi) / total);
+      out.push({
+        table: P4.wrr,
+        key: { group: g, position: { low: lo, high: hi - 1 }, $MATCH_PRIORITY: 0 },
+        action: 'PallasIngress.wrr_pick.set_server',
+        data: { server: e.server },
+      });
+      const rlo = Math.floor((PO2_SPAN * lo) / total),
+        rhi = hi === total ? PO2_SPAN : Math.floor((PO2_SPAN * hi) / total);
       if (rhi > rlo) {
-        for (const [table, side] of [[P4.po2A, 'a'], [P4.po2B, 'b']] as const)
-          out.push({ table, key: { group: g, [`rand_${side}`]: { low: rlo, high: rhi - 1 }, $MATCH_PRIORITY: 0 }, action: `PallasIngress.po2_pick.pick_${side}`, data: { server: e.server, offset: 65536 - e.weight } });
+        for (const [table, side] of [
+          [P4.po2A, 'a'],
+          [P4.po2B, 'b'],
+        ] as const)
+          out.push({
+            table,
+            key: { group: g, [`rand_${side}`]: { low: rlo, high: rhi - 1 }, $MATCH_PRIORITY: 0 },
+            action: `PallasIngress.po2_pick.pick_${side}`,
+            data: { server: e.server, offset: 65536 - e.weight },
+          });
       }
       lo = hi;
     }
@@ -94,8 +137,10 @@ export function p4Entries(t: SwitchTables, setup: SwitchSetup): P4Entry[] {
 
 export type P4Update = { type: 'INSERT' | 'MODIFY' | 'DELETE'; entry: P4Entry };
 
-const keyOf = (e: P4Entry) => `${e.table}|${e.isDefault ? 'default' : JSON.stringify(Object.entries(e.key).sort((a, b) => a[0].localeCompare(b[0])))}`;
-const same = (a: P4Entry, b: P4Entry) => a.action === b.action && JSON.stringify(Object.entries(a.data).sort()) === JSON.stringify(Object.entries(b.data).sort());
+const keyOf = (e: P4Entry) =>
+  `${e.table}|${e.isDefault ? 'default' : JSON.stringify(Object.entries(e.key).sort((a, b) => a[0].localeCompare(b[0])))}`;
+const same = (a: P4Entry, b: P4Entry) =>
+  a.action === b.action && JSON.stringify(Object.entries(a.data).sort()) === JSON.stringify(Object.entries(b.data).sort());
 
 /**
  * The updates that turn `prev` entries into `next` (prev null: a first write, everything inserted).
@@ -106,11 +151,15 @@ const same = (a: P4Entry, b: P4Entry) => a.action === b.action && JSON.stringify
 export function diffP4(prev: P4Entry[] | null, next: P4Entry[]): P4Update[] {
   const before = new Map((prev ?? []).map((e) => [keyOf(e), e]));
   const after = new Map(next.map((e) => [keyOf(e), e]));
-  const dels: P4Update[] = [], rest: P4Update[] = [];
+  const dels: P4Update[] = [],
+    rest: P4Update[] = [];
   for (const [k, e] of before) if (!after.has(k) && !e.isDefault && e.action !== null) dels.push({ type: 'DELETE', entry: e });
   for (const [k, e] of after) {
     const old = before.get(k);
-    if (e.action === null || e.isDefault) { if (!old || !same(old, e) || e.action === null) rest.push({ type: 'MODIFY', entry: e }); continue; }
+    if (e.action === null || e.isDefault) {
+      if (!old || !same(old, e) || e.action === null) rest.push({ type: 'MODIFY', entry: e });
+      continue;
+    }
     if (!old) rest.push({ type: 'INSERT', entry: e });
     else if (!same(old, e)) rest.push({ type: 'MODIFY', entry: e });
   }

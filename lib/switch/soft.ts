@@ -75,7 +75,12 @@ function lay(): { switchCells: string[]; typeCells: string[]; serverCells: strin
 }
 
 /** A consistent copy of the switch thread's cells (it brackets each loop with the seq cell). */
-function snapshot(v: NativeSoftSwitchViews): { sw: BigUint64Array; types: BigUint64Array; servers: BigUint64Array; registers: BigUint64Array } {
+function snapshot(v: NativeSoftSwitchViews): {
+  sw: BigUint64Array;
+  types: BigUint64Array;
+  servers: BigUint64Array;
+  registers: BigUint64Array;
+} {
   for (let attempt = 0; ; attempt++) {
     const s0 = v.switch[0]!;
     const copy = { sw: v.switch.slice(), types: v.types.slice(), servers: v.servers.slice(), registers: v.registers.slice() };
@@ -95,23 +100,45 @@ export class SoftSwitch implements SwitchDriver {
   constructor(cfg: SoftSwitchConfig) {
     const path = 'switch';
     const o = obj(cfg, path);
-    only(o, path, ['policy', 'transport', 'servers', 'workers', 'seed', 'tables', 'jbsqDepth', 'queueCapacity', 'filterSlots', 'clientSlots',
-      'slots', 'wait']);
+    only(o, path, [
+      'policy',
+      'transport',
+      'servers',
+      'workers',
+      'seed',
+      'tables',
+      'jbsqDepth',
+      'queueCapacity',
+      'filterSlots',
+      'clientSlots',
+      'slots',
+      'wait',
+    ]);
     this.policy = oneOf(o, 'policy', path, SWITCH_POLICIES, 'pallas');
     if (!Array.isArray(o.servers) || o.servers.length < 1 || o.servers.length > 256) bad(`${path}.servers`, 'must list 1 to 256 servers');
     const servers = (o.servers as unknown[]).map((s, i) => parseAddr(s, `${path}.servers[${i}]`));
     const clientSlots = int(o, 'clientSlots', path, 2, 1 << 24, 1 << 18);
     if ((clientSlots & (clientSlots - 1)) !== 0) bad(`${path}.clientSlots`, 'must be a power of two');
-    if (this.policy === 'pallas') this.#tables = o.tables === undefined ? singleGroupTables(servers.length) : normaliseTables(o.tables, servers.length, `${path}.tables`);
+    if (this.policy === 'pallas')
+      this.#tables =
+        o.tables === undefined ? singleGroupTables(servers.length) : normaliseTables(o.tables, servers.length, `${path}.tables`);
     else if (o.tables !== undefined) bad(`${path}.tables`, `only the pallas switch has tables (this one runs ${this.policy})`);
     this.#cfg = {
       servers: servers.length,
       native: {
         transport: o.transport ?? { kind: 'udp', port: DEFAULT_SWITCH_PORT },
-        policy: { kind: this.policy, workers: int(o, 'workers', path, 1, 4096, 1), seed: int(o, 'seed', path, 0, 2 ** 31, 1),
-          jbsqDepth: int(o, 'jbsqDepth', path, 1, 1024, 2), queueCapacity: int(o, 'queueCapacity', path, 1, 1 << 22, 65536),
-          filterSlots: int(o, 'filterSlots', path, 1, 1 << 22, 65536), ...(this.#tables ? { tables: this.#tables } : {}) },
-        servers, clientSlots, slots: int(o, 'slots', path, 1, 1 << 22, 16384),
+        policy: {
+          kind: this.policy,
+          workers: int(o, 'workers', path, 1, 4096, 1),
+          seed: int(o, 'seed', path, 0, 2 ** 31, 1),
+          jbsqDepth: int(o, 'jbsqDepth', path, 1, 1024, 2),
+          queueCapacity: int(o, 'queueCapacity', path, 1, 1 << 22, 65536),
+          filterSlots: int(o, 'filterSlots', path, 1, 1 << 22, 65536),
+          ...(this.#tables ? { tables: this.#tables } : {}),
+        },
+        servers,
+        clientSlots,
+        slots: int(o, 'slots', path, 1, 1 << 22, 16384),
         busyPoll: oneOf(o, 'wait', path, ['poll', 'hybrid'] as const, 'hybrid') === 'poll',
       },
     };
@@ -135,13 +162,21 @@ export class SoftSwitch implements SwitchDriver {
     if (this.#state === 'running') this.#state = 'stopped';
   }
 
-  get running(): boolean { return this.#state === 'running'; }
+  get running(): boolean {
+    return this.#state === 'running';
+  }
 
-  get capacity(): number { return this.#cfg.servers; }
+  get capacity(): number {
+    return this.#cfg.servers;
+  }
 
-  local(): NativeEndpoint { return this.#live().local(); }
+  local(): NativeEndpoint {
+    return this.#live().local();
+  }
 
-  tables(): SwitchTables | null { return this.#tables; }
+  tables(): SwitchTables | null {
+    return this.#tables;
+  }
 
   async writeTables(tables: SwitchTables): Promise<TableOp[]> {
     if (this.policy !== 'pallas') throw new PallasError('BAD_POLICY', `this switch runs ${this.policy}, which has no Pallas tables`);
@@ -154,7 +189,8 @@ export class SoftSwitch implements SwitchDriver {
   }
 
   async setServer(index: number, addr: ServerAddr | string | null): Promise<void> {
-    if (!Number.isInteger(index) || index < 0 || index >= this.#cfg.servers) bad('setServer.index', `must be a server index below ${this.#cfg.servers}`);
+    if (!Number.isInteger(index) || index < 0 || index >= this.#cfg.servers)
+      bad('setServer.index', `must be a server index below ${this.#cfg.servers}`);
     const a = parseAddr(addr, 'setServer.addr');
     const sw = this.#live();
     native(() => sw.setServer(index, a));
@@ -180,7 +216,9 @@ export class SoftSwitch implements SwitchDriver {
     return { seq: at(0), wrrCounter: row(0), cloneCounter: row(1), burstWindow: row(2), burstCount: row(3) };
   }
 
-  async counters(): Promise<Record<string, number>> { return this.stats().switch; }
+  async counters(): Promise<Record<string, number>> {
+    return this.stats().switch;
+  }
 
   stats(): SwitchStats {
     const L = lay();
@@ -195,10 +233,17 @@ export class SoftSwitch implements SwitchDriver {
     const nt = L.typeCells.length;
     const cell = (t: number, name: string) => Number(types[t * nt + L.typeCells.indexOf(name)]);
     for (let t = 0; t < 256; t++) {
-      const requests = cell(t, 'n_requests'), replies = cell(t, 'mon_replies'), notices = cell(t, 'mon_notices');
+      const requests = cell(t, 'n_requests'),
+        replies = cell(t, 'mon_replies'),
+        notices = cell(t, 'mon_notices');
       if (requests === 0 && replies === 0 && notices === 0) continue;
-      out.types[typeName(t)] = { id: t, requests, monReplies: replies, monNotices: notices,
-        monMeanNs: replies > 0 ? (cell(t, 'mon_time_units') * 2 ** SWITCH.monTimeShift) / replies : null };
+      out.types[typeName(t)] = {
+        id: t,
+        requests,
+        monReplies: replies,
+        monNotices: notices,
+        monMeanNs: replies > 0 ? (cell(t, 'mon_time_units') * 2 ** SWITCH.monTimeShift) / replies : null,
+      };
     }
     const ns = L.serverCells.length;
     for (let s = 0; s * ns < servers.length; s++) {
@@ -206,12 +251,15 @@ export class SoftSwitch implements SwitchDriver {
       out.servers.push({ sent: c('n_sent'), replies: c('n_replies'), queueLen: c('queue_len') });
     }
     const tc = sw.transportCounters();
-    loadNative().transportCounterNames.forEach((n, i) => { out.transport[n] = Number(tc[i]); });
+    loadNative().transportCounterNames.forEach((n, i) => {
+      out.transport[n] = Number(tc[i]);
+    });
     return out;
   }
 
   #live(): NativeSoftSwitch {
-    if (!this.#native) throw new PallasError('STOPPED', this.#state === 'new' ? 'the switch has not been started' : 'the switch has been stopped');
+    if (!this.#native)
+      throw new PallasError('STOPPED', this.#state === 'new' ? 'the switch has not been started' : 'the switch has been stopped');
     return this.#native;
   }
 }

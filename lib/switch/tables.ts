@@ -17,7 +17,8 @@ export const WRR_ENTRIES = SWITCH.wrrEntries;
 export function normaliseTables(v: unknown, servers: number, path = 'tables'): SwitchTables {
   const o = obj(v, path);
   only(o, path, ['typeToGroup', 'defaultGroup', 'tauShift', 'clone', 'groups', 'ablation']);
-  if (o.ablation !== undefined) bad(`${path}.ablation`, "is simulator-only: a switch runs the realizable pipeline (docs/switch-contract.md)");
+  if (o.ablation !== undefined)
+    bad(`${path}.ablation`, 'is simulator-only: a switch runs the realizable pipeline (docs/switch-contract.md)');
   const groups = list(o, 'groups', path).map((g, i) => {
     const gp = `${path}.groups[${i}]`;
     const go = obj(g, gp);
@@ -29,26 +30,45 @@ export function normaliseTables(v: unknown, servers: number, path = 'tables'): S
       return { server: int(eo, 'server', ep, 0, Math.min(servers, SWITCH.maxServers) - 1), weight: int(eo, 'weight', ep, 1, 65535, 1) };
     });
     const cloneTarget = go.cloneTarget === undefined || go.cloneTarget === null ? null : int(go, 'cloneTarget', gp, 0, MAX_GROUPS - 1);
-    return { cThres: int(go, 'cThres', gp, 0, 2 ** 32 - 1, 0), cloneTarget, balance: oneOf(go, 'balance', gp, ['wrr', 'po2'] as const, 'wrr'), wrr };
+    return {
+      cThres: int(go, 'cThres', gp, 0, 2 ** 32 - 1, 0),
+      cloneTarget,
+      balance: oneOf(go, 'balance', gp, ['wrr', 'po2'] as const, 'wrr'),
+      wrr,
+    };
   });
   if (groups.length > MAX_GROUPS) bad(`${path}.groups`, `at most ${MAX_GROUPS} groups`);
   if (groups.reduce((a, g) => a + g.wrr.length, 0) > WRR_ENTRIES) bad(`${path}.groups`, `at most ${WRR_ENTRIES} WRR rows in all`);
   groups.forEach((g, i) => {
-    if (g.cloneTarget !== null && (g.cloneTarget >= groups.length || g.cloneTarget === i)) bad(`${path}.groups[${i}].cloneTarget`, 'must name another group (or be null)');
+    if (g.cloneTarget !== null && (g.cloneTarget >= groups.length || g.cloneTarget === i))
+      bad(`${path}.groups[${i}].cloneTarget`, 'must name another group (or be null)');
   });
   const typeToGroup: Record<string, number> = {};
   if (o.typeToGroup !== undefined) {
     const m: Obj = obj(o.typeToGroup, `${path}.typeToGroup`);
-    for (const k of Object.keys(m)) typeToGroup[String(typeId(k, `${path}.typeToGroup.${k}`))] = int(m, k, `${path}.typeToGroup`, 0, groups.length - 1);
+    for (const k of Object.keys(m))
+      typeToGroup[String(typeId(k, `${path}.typeToGroup.${k}`))] = int(m, k, `${path}.typeToGroup`, 0, groups.length - 1);
   }
-  return { typeToGroup, defaultGroup: int(o, 'defaultGroup', path, 0, groups.length - 1, 0),
-    tauShift: int(o, 'tauShift', path, SWITCH.tauShiftMin, SWITCH.tauShiftMax, SWITCH.tauShiftDefault), clone: bool(o, 'clone', path, true), groups };
+  return {
+    typeToGroup,
+    defaultGroup: int(o, 'defaultGroup', path, 0, groups.length - 1, 0),
+    tauShift: int(o, 'tauShift', path, SWITCH.tauShiftMin, SWITCH.tauShiftMax, SWITCH.tauShiftDefault),
+    clone: bool(o, 'clone', path, true),
+    groups,
+  };
 }
 
 /** One group with every server at weight 1: what a switch runs before the control plane speaks. */
 export function singleGroupTables(servers: number): SwitchTables {
-  return { typeToGroup: {}, defaultGroup: 0, tauShift: SWITCH.tauShiftDefault, clone: false,
-    groups: [{ cThres: 0, cloneTarget: null, balance: 'wrr', wrr: Array.from({ length: servers }, (_, server) => ({ server, weight: 1 })) }] };
+  return {
+    typeToGroup: {},
+    defaultGroup: 0,
+    tauShift: SWITCH.tauShiftDefault,
+    clone: false,
+    groups: [
+      { cThres: 0, cloneTarget: null, balance: 'wrr', wrr: Array.from({ length: servers }, (_, server) => ({ server, weight: 1 })) },
+    ],
+  };
 }
 
 export type TableOp =
@@ -78,7 +98,8 @@ export function diffTables(prev: SwitchTables | null, next: SwitchTables): Table
     const pg = prev?.groups[g];
     const ng = next.groups[g];
     if (ng && pg?.cThres !== ng.cThres) ops.push({ op: 'modify', table: 'group_cfg', group: g, field: 'c_thres', value: ng.cThres });
-    if (ng && pg?.cloneTarget !== ng.cloneTarget) ops.push({ op: 'modify', table: 'group_cfg', group: g, field: 'clone_target', value: ng.cloneTarget });
+    if (ng && pg?.cloneTarget !== ng.cloneTarget)
+      ops.push({ op: 'modify', table: 'group_cfg', group: g, field: 'clone_target', value: ng.cloneTarget });
     if (ng && pg?.balance !== ng.balance) ops.push({ op: 'modify', table: 'group_cfg', group: g, field: 'balance', value: ng.balance });
   }
   if (prev?.defaultGroup !== next.defaultGroup) ops.push({ op: 'modify', table: 'default_group', value: next.defaultGroup });

@@ -32,8 +32,14 @@ async function probe(inv: Inventory, h: HostSpec, pings: number): Promise<HostPr
       const a = await p.next<{ nowMs: number; host: string; version: string; cpus?: number }>(10_000);
       const t1 = wallNow();
       if (!best || t1 - t0 < best.rttMs) {
-        best = { host: h.host, hostname: a.host, version: a.version, ...(typeof a.cpus === 'number' ? { cpus: a.cpus } : {}),
-          offsetMs: a.nowMs - (t0 + t1) / 2, rttMs: t1 - t0 };
+        best = {
+          host: h.host,
+          hostname: a.host,
+          version: a.version,
+          ...(typeof a.cpus === 'number' ? { cpus: a.cpus } : {}),
+          offsetMs: a.nowMs - (t0 + t1) / 2,
+          rttMs: t1 - t0,
+        };
       }
     }
     return best!;
@@ -53,14 +59,19 @@ export async function probeHosts(inv: Inventory, pings = 8): Promise<Map<string,
   const probes = await Promise.all([...hosts.values()].map((h) => probe(inv, h, pings)));
   const wrong = probes.filter((p) => p.version !== VERSION);
   if (wrong.length) {
-    throw new PallasError('BAD_CONFIG', `the testbed's hosts must run this bench's Pallas (${VERSION}): `
-      + `${wrong.map((p) => `${p.host} runs ${p.version}`).join(', ')} (at ${inv.pallas})`);
+    throw new PallasError(
+      'BAD_CONFIG',
+      `the testbed's hosts must run this bench's Pallas (${VERSION}): ` +
+        `${wrong.map((p) => `${p.host} runs ${p.version}`).join(', ')} (at ${inv.pallas})`,
+    );
   }
   const byHost = new Map(probes.map((p) => [p.host, p]));
   const short = inv.servers.flatMap((s, i) => {
     const cpus = byHost.get(s.host)?.cpus;
     const missing = cpus === undefined ? [] : (s.cores ?? []).filter((c) => c >= cpus);
-    return missing.length ? [`server ${i} on ${s.host} pins workers to CPU ${missing.join(', ')}, but the host has ${cpus} CPUs (0-${cpus! - 1})`] : [];
+    return missing.length
+      ? [`server ${i} on ${s.host} pins workers to CPU ${missing.join(', ')}, but the host has ${cpus} CPUs (0-${cpus! - 1})`]
+      : [];
   });
   if (short.length) throw new PallasError('BAD_CONFIG', `${short.join('; ')}: fix pallas_worker_cores in ${inv.file}`);
   return byHost;

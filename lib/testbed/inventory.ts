@@ -12,7 +12,11 @@ import { defaultEalFor, type TransportConfig } from '../io/transport.js';
 import { packageRoot } from '../native.js';
 
 /** A NIC for DPDK: a PCI address (probed with -a) or a vdev spec ("net_af_xdp0,iface=eth1"). */
-export interface NicSpec { device: string; peerMac?: string; eal?: string[] }
+export interface NicSpec {
+  device: string;
+  peerMac?: string;
+  eal?: string[];
+}
 
 export interface HostSpec {
   /** How the bench reaches the host (ssh destination; ignored with connection: local). */
@@ -24,8 +28,16 @@ export interface HostSpec {
   nic?: NicSpec;
 }
 
-export interface SwitchHost extends HostSpec { kind: 'soft' | 'tofino'; port: number; controlPort: number }
-export interface ServerHost extends HostSpec { port: number; workers: number; cores?: number[] }
+export interface SwitchHost extends HostSpec {
+  kind: 'soft' | 'tofino';
+  port: number;
+  controlPort: number;
+}
+export interface ServerHost extends HostSpec {
+  port: number;
+  workers: number;
+  cores?: number[];
+}
 export type ClientHost = HostSpec;
 
 export interface Inventory {
@@ -64,7 +76,14 @@ function hostOf(o: Obj, path: string): HostSpec {
 export function transportFor(h: HostSpec, port: number): TransportConfig {
   if (!h.nic) return { kind: 'udp', bindIp: h.address, port };
   const eal = h.nic.eal ?? defaultEalFor(h.nic.device);
-  return { kind: 'dpdk', device: h.nic.device, ip: h.address, udpPort: port || 9000, eal, ...(h.nic.peerMac ? { peerMac: h.nic.peerMac } : {}) };
+  return {
+    kind: 'dpdk',
+    device: h.nic.device,
+    ip: h.address,
+    udpPort: port || 9000,
+    eal,
+    ...(h.nic.peerMac ? { peerMac: h.nic.peerMac } : {}),
+  };
 }
 
 export function normaliseInventory(v: unknown, file = 'inventory'): Inventory {
@@ -89,11 +108,18 @@ export function normaliseInventory(v: unknown, file = 'inventory'): Inventory {
   only(swo, 'inventory.switch', ['kind', 'host', 'address', 'manage', 'nic', 'port', 'controlPort']);
   const kind = oneOf(swo, 'kind', 'inventory.switch', ['soft', 'tofino'] as const, 'soft');
   if (kind === 'tofino') {
-    bad('inventory.switch.kind', 'the testbed bench starts a software switch on the switch host; with a Tofino, run pallas control '
-      + 'with switch: { kind: tofino } (docs/tofino.md) and the agents yourself; use kind: soft here');
+    bad(
+      'inventory.switch.kind',
+      'the testbed bench starts a software switch on the switch host; with a Tofino, run pallas control ' +
+        'with switch: { kind: tofino } (docs/tofino.md) and the agents yourself; use kind: soft here',
+    );
   }
-  const sw: SwitchHost = { ...hostOf(swo, 'inventory.switch'), kind, port: int(swo, 'port', 'inventory.switch', 1, 65535, 9010),
-    controlPort: int(swo, 'controlPort', 'inventory.switch', 1, 65535, 9020) };
+  const sw: SwitchHost = {
+    ...hostOf(swo, 'inventory.switch'),
+    kind,
+    port: int(swo, 'port', 'inventory.switch', 1, 65535, 9010),
+    controlPort: int(swo, 'controlPort', 'inventory.switch', 1, 65535, 9020),
+  };
 
   const servers = list(o, 'servers', 'inventory').map((s, i): ServerHost => {
     const p = `inventory.servers[${i}]`;
@@ -125,8 +151,17 @@ export function normaliseInventory(v: unknown, file = 'inventory'): Inventory {
     only(co, p, ['host', 'address', 'manage', 'nic']);
     return hostOf(co, p);
   });
-  return { file, connection, ssh, pallas, node: str(o, 'node', 'inventory', connection === 'local' ? process.execPath : 'node'),
-    ...(secret ? { secret } : {}), switch: sw, servers, clients };
+  return {
+    file,
+    connection,
+    ssh,
+    pallas,
+    node: str(o, 'node', 'inventory', connection === 'local' ? process.execPath : 'node'),
+    ...(secret ? { secret } : {}),
+    switch: sw,
+    servers,
+    clients,
+  };
 }
 
 /** Whether a parsed YAML document is an ansible inventory (deploy/ansible/inventory/example.yml). */
@@ -135,8 +170,14 @@ export function isAnsibleInventory(v: unknown): boolean {
 }
 
 const ANSIBLE_FIELDS: Record<string, string> = {
-  address: 'pallas_address', manage: 'pallas_manage', nic: 'pallas_nic', cores: 'pallas_worker_cores', host: 'ansible_host',
-  port: 'pallas_server_port', kind: 'pallas_switch_kind', controlPort: 'pallas_control_port',
+  address: 'pallas_address',
+  manage: 'pallas_manage',
+  nic: 'pallas_nic',
+  cores: 'pallas_worker_cores',
+  host: 'ansible_host',
+  port: 'pallas_server_port',
+  kind: 'pallas_switch_kind',
+  controlPort: 'pallas_control_port',
 };
 
 /**
@@ -154,9 +195,14 @@ export function fromAnsible(v: unknown, file = 'inventory'): Inventory {
     const g = obj(children[group], `inventory.all.children.${group}`);
     const gv: Obj = g.vars === undefined ? {} : obj(g.vars, `${group}.vars`);
     const hs: Obj = g.hosts === undefined || g.hosts === null ? {} : obj(g.hosts, `${group}.hosts`);
-    return Object.entries(hs).map(([name, h]) => ({ name, vars: { ...allVars, ...gv, ...(h === null ? {} : obj(h, `${group}.hosts.${name}`)) } }));
+    return Object.entries(hs).map(([name, h]) => ({
+      name,
+      vars: { ...allVars, ...gv, ...(h === null ? {} : obj(h, `${group}.hosts.${name}`)) },
+    }));
   };
-  const sws = hostsOf('pallas_switch'), servers = hostsOf('pallas_servers'), clients = hostsOf('pallas_clients');
+  const sws = hostsOf('pallas_switch'),
+    servers = hostsOf('pallas_servers'),
+    clients = hostsOf('pallas_clients');
   if (sws.length !== 1) bad('inventory', `an ansible inventory needs exactly one host in group pallas_switch (it has ${sws.length})`);
   if (servers.length === 0) bad('inventory', 'an ansible inventory needs at least one host in group pallas_servers');
   const everyone = [...sws, ...servers, ...clients];
@@ -197,16 +243,24 @@ export function fromAnsible(v: unknown, file = 'inventory'): Inventory {
       ...(typeof allVars.ansible_user === 'string' ? { user: allVars.ansible_user } : {}),
       ...(allVars.ansible_port !== undefined ? { port: allVars.ansible_port } : {}),
       ...(typeof allVars.ansible_ssh_private_key_file === 'string' ? { identity: allVars.ansible_ssh_private_key_file } : {}),
-      ...(typeof allVars.ansible_ssh_common_args === 'string' ? { options: allVars.ansible_ssh_common_args.split(/\s+/).filter(Boolean) } : {}),
+      ...(typeof allVars.ansible_ssh_common_args === 'string'
+        ? { options: allVars.ansible_ssh_common_args.split(/\s+/).filter(Boolean) }
+        : {}),
     },
     ...(allVars.pallas_dir !== undefined ? { pallas: allVars.pallas_dir } : {}),
     ...(allVars.pallas_node !== undefined ? { node: allVars.pallas_node } : {}),
     ...(secret ? { secret } : {}),
-    switch: { ...hostSpec(sw), ...(sw.vars.pallas_switch_kind !== undefined ? { kind: sw.vars.pallas_switch_kind } : {}),
+    switch: {
+      ...hostSpec(sw),
+      ...(sw.vars.pallas_switch_kind !== undefined ? { kind: sw.vars.pallas_switch_kind } : {}),
       ...(sw.vars.pallas_switch_port !== undefined ? { port: sw.vars.pallas_switch_port } : {}),
-      ...(sw.vars.pallas_control_port !== undefined ? { controlPort: sw.vars.pallas_control_port } : {}) },
-    servers: servers.map((h) => ({ ...hostSpec(h), ...(h.vars.pallas_server_port !== undefined ? { port: h.vars.pallas_server_port } : {}),
-      cores: h.vars.pallas_worker_cores ?? h.vars.pallas_workers ?? 1 })),
+      ...(sw.vars.pallas_control_port !== undefined ? { controlPort: sw.vars.pallas_control_port } : {}),
+    },
+    servers: servers.map((h) => ({
+      ...hostSpec(h),
+      ...(h.vars.pallas_server_port !== undefined ? { port: h.vars.pallas_server_port } : {}),
+      cores: h.vars.pallas_worker_cores ?? h.vars.pallas_workers ?? 1,
+    })),
     clients: clients.map(hostSpec),
   };
   try {
@@ -214,8 +268,11 @@ export function fromAnsible(v: unknown, file = 'inventory'): Inventory {
   } catch (e) {
     // Name the host and the ansible variable, not this module's path.
     const names = { switch: [sw.name], servers: servers.map((h) => h.name), clients: clients.map((h) => h.name) };
-    const msg = (e as Error).message.replace(/inventory\.(switch|servers|clients)(?:\[(\d+)\])?\.(\w+)/g, (_m, g: 'switch' | 'servers' | 'clients', i: string | undefined, f: string) =>
-      `host ${names[g][i === undefined ? 0 : Number(i)] ?? '?'}: ${ANSIBLE_FIELDS[f] ?? f}`);
+    const msg = (e as Error).message.replace(
+      /inventory\.(switch|servers|clients)(?:\[(\d+)\])?\.(\w+)/g,
+      (_m, g: 'switch' | 'servers' | 'clients', i: string | undefined, f: string) =>
+        `host ${names[g][i === undefined ? 0 : Number(i)] ?? '?'}: ${ANSIBLE_FIELDS[f] ?? f}`,
+    );
     if (e instanceof PallasError) throw new PallasError(e.code, msg);
     throw e;
   }
@@ -246,16 +303,37 @@ export function toAnsible(inv: Inventory): Obj {
       ansible_host: at >= 0 ? h.host.slice(at + 1) : h.host,
       pallas_address: h.address,
       pallas_manage: h.manage,
-      pallas_nic: h.nic ? { device: h.nic.device, ...(h.nic.peerMac ? { peer_mac: h.nic.peerMac } : {}), ...(h.nic.eal ? { eal: h.nic.eal } : {}) } : 'kernel',
+      pallas_nic: h.nic
+        ? { device: h.nic.device, ...(h.nic.peerMac ? { peer_mac: h.nic.peerMac } : {}), ...(h.nic.eal ? { eal: h.nic.eal } : {}) }
+        : 'kernel',
     };
   };
-  return { all: { vars, children: {
-    pallas_switch: { hosts: { switch: { ...host(inv.switch), pallas_switch_kind: inv.switch.kind, pallas_switch_port: inv.switch.port,
-      pallas_control_port: inv.switch.controlPort } } },
-    pallas_servers: { hosts: Object.fromEntries(inv.servers.map((s, i) => [`server${i + 1}`, { ...host(s), pallas_server_port: s.port,
-      ...(s.cores ? { pallas_worker_cores: s.cores } : { pallas_workers: s.workers }) }])) },
-    pallas_clients: { hosts: Object.fromEntries(inv.clients.map((c, i) => [`client${i + 1}`, host(c)])) },
-  } } };
+  return {
+    all: {
+      vars,
+      children: {
+        pallas_switch: {
+          hosts: {
+            switch: {
+              ...host(inv.switch),
+              pallas_switch_kind: inv.switch.kind,
+              pallas_switch_port: inv.switch.port,
+              pallas_control_port: inv.switch.controlPort,
+            },
+          },
+        },
+        pallas_servers: {
+          hosts: Object.fromEntries(
+            inv.servers.map((s, i) => [
+              `server${i + 1}`,
+              { ...host(s), pallas_server_port: s.port, ...(s.cores ? { pallas_worker_cores: s.cores } : { pallas_workers: s.workers }) },
+            ]),
+          ),
+        },
+        pallas_clients: { hosts: Object.fromEntries(inv.clients.map((c, i) => [`client${i + 1}`, host(c)])) },
+      },
+    },
+  };
 }
 
 /** Whether a parsed document is in the testbed format this module read before the ansible inventory replaced it. */
@@ -270,8 +348,11 @@ export function isRetiredInventory(v: unknown): boolean {
 export function loadInventory(file: string): Inventory {
   const v = readConfigFile(file, 'inventory');
   if (isRetiredInventory(v)) {
-    throw new PallasError('BAD_CONFIG', `${file} is in the retired testbed format; the testbed is described by an ansible inventory now `
-      + `(docs/deploy.md). Convert it: pallas inventory convert ${file} --out inventory.yml`);
+    throw new PallasError(
+      'BAD_CONFIG',
+      `${file} is in the retired testbed format; the testbed is described by an ansible inventory now ` +
+        `(docs/deploy.md). Convert it: pallas inventory convert ${file} --out inventory.yml`,
+    );
   }
   if (!isAnsibleInventory(v)) bad('inventory', `${file} is not an ansible inventory (YAML with one key, all: docs/deploy.md)`);
   return fromAnsible(v, file);

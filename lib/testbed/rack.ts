@@ -56,18 +56,45 @@ export async function startTestbedRack(inv: Inventory, o: TestbedRackOptions): P
     // A baseline's switch spreads over every slot, so it gets exactly the inventory's servers; the
     // Pallas switch gets two spare slots for servers that come back on another address.
     const slots = inv.servers.length + (o.policy === 'pallas' ? 2 : 0);
-    const control = new RemoteProcess(inv, sw, ['control'], {
-      ...o.control, secret, listen: { host: sw.manage, port: sw.controlPort }, serverSlots: slots,
-      switch: { policy: o.policy, transport: transportFor(sw, sw.port) },
-    }, 'pallas control');
+    const control = new RemoteProcess(
+      inv,
+      sw,
+      ['control'],
+      {
+        ...o.control,
+        secret,
+        listen: { host: sw.manage, port: sw.controlPort },
+        serverSlots: slots,
+        switch: { policy: o.policy, transport: transportFor(sw, sw.port) },
+      },
+      'pallas control',
+    );
     procs.push(control);
     const ready = await control.next<{ ready?: boolean; control: string; switch: { ip: string; port: number } }>(startMs);
     if (!ready.ready) throw new PallasError('UNREACHABLE', `${control.what} did not start: ${JSON.stringify(ready)}`);
     o.log.info('control plane up', { host: sw.host, url: ready.control, switch: ready.switch });
-    const agents = inv.servers.map((s, i) => new RemoteProcess(inv, s, ['agent'], {
-      secret, control: ready.control, listen: { host: s.manage, port: 0 }, name: `server${i}`,
-      server: { ...o.server, serverId: i, workers: s.workers, ...(s.cores ? { cores: s.cores } : {}), transport: transportFor(s, s.port) },
-    }, `pallas agent ${i}`));
+    const agents = inv.servers.map(
+      (s, i) =>
+        new RemoteProcess(
+          inv,
+          s,
+          ['agent'],
+          {
+            secret,
+            control: ready.control,
+            listen: { host: s.manage, port: 0 },
+            name: `server${i}`,
+            server: {
+              ...o.server,
+              serverId: i,
+              workers: s.workers,
+              ...(s.cores ? { cores: s.cores } : {}),
+              transport: transportFor(s, s.port),
+            },
+          },
+          `pallas agent ${i}`,
+        ),
+    );
     procs.push(...agents);
     await Promise.all(agents.map((a) => a.next(startMs)));
     const url = ready.control;
@@ -76,7 +103,10 @@ export async function startTestbedRack(inv: Inventory, o: TestbedRackOptions): P
         const res = await fetch(new URL('/v1/status', url), { signal: AbortSignal.timeout(5000) });
         return (await res.json()) as RackStatus;
       } catch (e) {
-        throw new PallasError('UNREACHABLE', `the control plane at ${url} did not answer (${(e as Error).message}); the bench must reach the switch host's manage address`);
+        throw new PallasError(
+          'UNREACHABLE',
+          `the control plane at ${url} did not answer (${(e as Error).message}); the bench must reach the switch host's manage address`,
+        );
       }
     };
     const deadline = Date.now() + startMs;
@@ -87,13 +117,20 @@ export async function startTestbedRack(inv: Inventory, o: TestbedRackOptions): P
       if (up >= inv.servers.length) break;
       const gone = agents.find((a) => a.exited);
       if (gone) await gone.next(0); // throws with its stderr
-      if (Date.now() > deadline) throw new PallasError('TIMEOUT', `only ${up} of ${inv.servers.length} servers registered and running a policy within ${startMs / 1000} s`);
+      if (Date.now() > deadline)
+        throw new PallasError(
+          'TIMEOUT',
+          `only ${up} of ${inv.servers.length} servers registered and running a policy within ${startMs / 1000} s`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
     const byAddr = (st: RackStatus) => new Map(st.servers.map((s) => [s.addr, s.stats.completed ?? 0]));
     const dst = { ip: ready.switch.ip === '0.0.0.0' ? sw.address : ready.switch.ip, port: ready.switch.port };
     return {
-      switchAddr: dst, controlUrl: url, status, stop,
+      switchAddr: dst,
+      controlUrl: url,
+      status,
+      stop,
       async completed() {
         const m = byAddr(await status());
         return inv.servers.map((s) => m.get(`${s.address}:${s.port}`) ?? 0);
@@ -103,13 +140,28 @@ export async function startTestbedRack(inv: Inventory, o: TestbedRackOptions): P
         // One start time for all: far enough ahead for every ssh connection to be made.
         const startAt = Date.now() + (inv.connection === 'ssh' ? 3000 : 1500);
         const offset = (k: number) => o.clockOffsetsMs?.get(inv.clients[k]!.host) ?? 0;
-        const runs = inv.clients.map((c, k) => new RemoteProcess(inv, c, ['client'], {
-          ...cfg, dst, startAt: startAt + offset(k), seed: (cfg.seed ?? 1) * 1000 + k, transport: transportFor(c, 0),
-          phases: cfg.phases.map((p) => ({ ...p, rateRps: p.rateRps / n })),
-        }, `pallas client ${k}`));
+        const runs = inv.clients.map(
+          (c, k) =>
+            new RemoteProcess(
+              inv,
+              c,
+              ['client'],
+              {
+                ...cfg,
+                dst,
+                startAt: startAt + offset(k),
+                seed: (cfg.seed ?? 1) * 1000 + k,
+                transport: transportFor(c, 0),
+                phases: cfg.phases.map((p) => ({ ...p, rateRps: p.rateRps / n })),
+              },
+              `pallas client ${k}`,
+            ),
+        );
         try {
           const lengthMs = cfg.phases.reduce((a, p) => a + p.durationMs, 0) + (cfg.timeoutMs ?? 1000);
-          const reps = await Promise.all(runs.map((r, k) => r.next(startAt - Date.now() + lengthMs + 60_000).then((v) => decodeReport(v, `client ${k}'s report`))));
+          const reps = await Promise.all(
+            runs.map((r, k) => r.next(startAt - Date.now() + lengthMs + 60_000).then((v) => decodeReport(v, `client ${k}'s report`))),
+          );
           const starts = reps.map((r, k) => r.startedAtMs - offset(k));
           return { report: mergeReports(reps), spreadMs: Math.max(...starts) - Math.min(...starts), clients: n };
         } finally {

@@ -19,8 +19,18 @@ export function shq(s: string): string {
 export function commandFor(inv: Inventory, h: HostSpec, args: string[]): { cmd: string; argv: string[] } {
   const main = join(inv.pallas, 'dist', 'lib', 'cli', 'main.js');
   if (inv.connection === 'local') return { cmd: inv.node, argv: [main, ...args] };
-  const opts = ['-T', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-o', 'ServerAliveInterval=5',
-    ...(inv.ssh.port ? ['-p', String(inv.ssh.port)] : []), ...(inv.ssh.identity ? ['-i', inv.ssh.identity] : []), ...inv.ssh.options];
+  const opts = [
+    '-T',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ConnectTimeout=10',
+    '-o',
+    'ServerAliveInterval=5',
+    ...(inv.ssh.port ? ['-p', String(inv.ssh.port)] : []),
+    ...(inv.ssh.identity ? ['-i', inv.ssh.identity] : []),
+    ...inv.ssh.options,
+  ];
   const dest = inv.ssh.user && !h.host.includes('@') ? `${inv.ssh.user}@${h.host}` : h.host;
   const log = process.env.PALLAS_LOG ? `PALLAS_LOG=${shq(process.env.PALLAS_LOG)} ` : '';
   return { cmd: 'ssh', argv: [...opts, dest, '--', `${log}exec ${[inv.node, main, ...args].map(shq).join(' ')}`] };
@@ -59,7 +69,9 @@ export class RemoteProcess {
         else this.#lines.push(v);
       }
     });
-    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.#stderr = (this.#stderr + d).slice(-4000); });
+    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      this.#stderr = (this.#stderr + d).slice(-4000);
+    });
     this.#exited = new Promise((resolve) => {
       const done = (code: number | null, sig: NodeJS.Signals | null) => {
         this.#exitNote = sig ? `killed by ${sig}` : `exited with ${code}`;
@@ -87,8 +99,14 @@ export class RemoteProcess {
     if (this.#exitNote) return Promise.reject(this.#error(this.#exitNote));
     return new Promise<T>((resolve, reject) => {
       const w = {
-        resolve: (v: unknown) => { clearTimeout(t); resolve(v as T); },
-        reject: (e: Error) => { clearTimeout(t); reject(e); },
+        resolve: (v: unknown) => {
+          clearTimeout(t);
+          resolve(v as T);
+        },
+        reject: (e: Error) => {
+          clearTimeout(t);
+          reject(e);
+        },
       };
       const t = setTimeout(() => {
         this.#waiters.splice(this.#waiters.indexOf(w), 1);
@@ -98,7 +116,9 @@ export class RemoteProcess {
     });
   }
 
-  get exited(): boolean { return this.#exitNote !== ''; }
+  get exited(): boolean {
+    return this.#exitNote !== '';
+  }
 
   /** Writes one line to its standard input. */
   send(line: string): void {
@@ -121,15 +141,29 @@ export function runOnce(inv: Inventory, h: HostSpec, args: string[], ms = 120_00
   const { cmd, argv } = commandFor(inv, h, args);
   return new Promise((resolve, reject) => {
     const c = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
-    c.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    c.stderr.setEncoding('utf8').on('data', (d: string) => { err = (err + d).slice(-4000); });
+    let out = '',
+      err = '';
+    c.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    c.stderr.setEncoding('utf8').on('data', (d: string) => {
+      err = (err + d).slice(-4000);
+    });
     const t = setTimeout(() => c.kill('SIGKILL'), ms);
-    c.once('error', (e) => { clearTimeout(t); reject(new PallasError('UNREACHABLE', `pallas ${args[0]} on ${h.host}: ${e.message}`)); });
+    c.once('error', (e) => {
+      clearTimeout(t);
+      reject(new PallasError('UNREACHABLE', `pallas ${args[0]} on ${h.host}: ${e.message}`));
+    });
     c.once('exit', (code, sig) => {
       clearTimeout(t);
       if (code === 0) resolve(out);
-      else reject(new PallasError('UNREACHABLE', `pallas ${args[0]} on ${h.host} ${sig ? `killed by ${sig}` : `exited with ${code}`}: ${err.trim().split('\n').slice(-4).join(' | ')}`));
+      else
+        reject(
+          new PallasError(
+            'UNREACHABLE',
+            `pallas ${args[0]} on ${h.host} ${sig ? `killed by ${sig}` : `exited with ${code}`}: ${err.trim().split('\n').slice(-4).join(' | ')}`,
+          ),
+        );
     });
   });
 }

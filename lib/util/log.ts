@@ -17,9 +17,11 @@ export type LogSink = (line: string) => void;
 export function logger(component: string, sink: LogSink = (l) => process.stderr.write(`${l}\n`)): Logger {
   const env = (process.env.PALLAS_LOG ?? 'info').toLowerCase();
   const min = RANK[(env in RANK ? env : 'info') as Level | 'off'];
-  const at = (level: Level) => (msg: string, fields: Record<string, unknown> = {}) => {
-    if (RANK[level] < min) return;
-    sink(JSON.stringify({ ts: new Date().toISOString(), level, component, msg, ...fields }));
-  };
+  const at =
+    (level: Level) =>
+    (msg: string, fields: Record<string, unknown> = {}) => {
+      if (RANK[level] < min) return;
+      sink(JSON.stringify({ ts: new Date().toISOString(), level, component, msg, ...fields }));
+    };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (c) => logger(`${component}.${c}`, sink) };
 }

@@ -14,7 +14,9 @@ export function metricsText(ms: Metric[]): string {
   for (const m of ms) {
     out.push(`# HELP ${m.name} ${m.help}`, `# TYPE ${m.name} ${m.type}`);
     for (const s of m.samples) {
-      const l = Object.entries(s.labels).map(([k, v]) => `${k}="${esc(v)}"`).join(',');
+      const l = Object.entries(s.labels)
+        .map(([k, v]) => `${k}="${esc(v)}"`)
+        .join(',');
       out.push(`${m.name}${l ? `{${l}}` : ''} ${Number.isFinite(s.value) ? s.value : 0}`);
     }
   }

@@ -4,8 +4,14 @@
 import { execFileSync } from 'node:child_process';
 
 export interface VethPair {
-  nsA: string; nsB: string; ifA: string; ifB: string; macA: string; macB: string;
-  ipA: string; ipB: string;
+  nsA: string;
+  nsB: string;
+  ifA: string;
+  ifB: string;
+  macA: string;
+  macB: string;
+  ipA: string;
+  ipB: string;
   remove(): void;
 }
 
@@ -13,13 +19,26 @@ const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', '
 
 export function createVethPair(tag: string): VethPair {
   const id = `${tag}${process.pid % 100000}`;
-  const nsA = `pallas-${id}-a`, nsB = `pallas-${id}-b`;
-  const ifA = `pa${id}`.slice(0, 15), ifB = `pb${id}`.slice(0, 15);
+  const nsA = `pallas-${id}-a`,
+    nsB = `pallas-${id}-b`;
+  const ifA = `pa${id}`.slice(0, 15),
+    ifB = `pb${id}`.slice(0, 15);
   const pair: VethPair = {
-    nsA, nsB, ifA, ifB, macA: '', macB: '', ipA: '198.18.0.1', ipB: '198.18.0.2',
+    nsA,
+    nsB,
+    ifA,
+    ifB,
+    macA: '',
+    macB: '',
+    ipA: '198.18.0.1',
+    ipB: '198.18.0.2',
     remove() {
       for (const ns of [nsA, nsB]) {
-        try { ip('netns', 'del', ns); } catch { /* already gone */ }
+        try {
+          ip('netns', 'del', ns);
+        } catch {
+          /* already gone */
+        }
       }
     },
   };
@@ -30,7 +49,13 @@ export function createVethPair(tag: string): VethPair {
     ip('link', 'add', ifA, 'type', 'veth', 'peer', 'name', ifB);
     ip('link', 'set', ifA, 'netns', nsA);
     ip('link', 'set', ifB, 'netns', nsB);
-    for (const [ns, dev] of [[nsA, ifA], [nsB, ifB], [nsA, 'lo'], [nsB, 'lo']] as const) ip('-n', ns, 'link', 'set', dev, 'up');
+    for (const [ns, dev] of [
+      [nsA, ifA],
+      [nsB, ifB],
+      [nsA, 'lo'],
+      [nsB, 'lo'],
+    ] as const)
+      ip('-n', ns, 'link', 'set', dev, 'up');
     ip('-n', nsB, 'addr', 'add', `${pair.ipB}/24`, 'dev', ifB);
     const macOf = (ns: string, dev: string) => (JSON.parse(ip('-n', ns, '-j', 'link', 'show', dev)) as { address: string }[])[0]!.address;
     pair.macA = macOf(nsA, ifA);

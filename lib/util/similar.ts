@@ -15,6 +15,10 @@ export function editDistance(a: string, b: string): number {
 /** The candidates at most max(2, a third of the typed length) edits away, nearest first (at most `n`). */
 export function closest(typed: string, candidates: readonly string[], n = 3): string[] {
   const limit = Math.max(2, Math.floor(typed.length / 3));
-  return candidates.map((c) => ({ c, d: editDistance(typed.toLowerCase(), c.toLowerCase()) }))
-    .filter((x) => x.d <= limit).sort((x, y) => x.d - y.d || x.c.localeCompare(y.c)).slice(0, n).map((x) => x.c);
+  return candidates
+    .map((c) => ({ c, d: editDistance(typed.toLowerCase(), c.toLowerCase()) }))
+    .filter((x) => x.d <= limit)
+    .sort((x, y) => x.d - y.d || x.c.localeCompare(y.c))
+    .slice(0, n)
+    .map((x) => x.c);
 }

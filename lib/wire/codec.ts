@@ -2,8 +2,18 @@
 // native/core/wire (tests hold the two to byte-for-byte agreement). Never throws on bad bytes:
 // validate() returns the reason, as every hop counts it.
 import {
-  CLONE_MASK, Flag, FLAGS_RESERVED, HEADER_SIZE, MAGIC, MAX_DATAGRAM, MAGIC_VERSION, PAYLOADS, TYPES, VERSION,
-  type PayloadName, type Reason,
+  CLONE_MASK,
+  Flag,
+  FLAGS_RESERVED,
+  HEADER_SIZE,
+  MAGIC,
+  MAX_DATAGRAM,
+  MAGIC_VERSION,
+  PAYLOADS,
+  TYPES,
+  VERSION,
+  type PayloadName,
+  type Reason,
 } from './gen.js';
 
 export interface Header {
@@ -80,8 +90,15 @@ export function decode(data: Uint8Array, types?: TypeTable): Decoded {
   return {
     reason: 'ok',
     header: {
-      type: data[1]!, flags, group: data[3]!, server: data[4]!, queueLen: data[5]!,
-      index: v.getUint32(6), timeNs: v.getUint32(10), reqId: v.getUint32(14), sendTs: v.getUint32(18),
+      type: data[1]!,
+      flags,
+      group: data[3]!,
+      server: data[4]!,
+      queueLen: data[5]!,
+      index: v.getUint32(6),
+      timeNs: v.getUint32(10),
+      reqId: v.getUint32(14),
+      sendTs: v.getUint32(18),
     },
     payload: data.subarray(HEADER_SIZE),
   };

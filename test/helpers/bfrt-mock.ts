@@ -7,7 +7,16 @@
 // read back as one field per pipe, as a switch returns them. It forwards no packet: the test sets
 // register values itself. `$mirror.cfg` comes from a small non-P4 description written here (the
 // real one is in the SDE's switch daemon).
-import { loadPackageDefinition, Server, ServerCredentials, status, type ServerDuplexStream, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData } from '@grpc/grpc-js';
+import {
+  loadPackageDefinition,
+  Server,
+  ServerCredentials,
+  status,
+  type ServerDuplexStream,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type sendUnaryData,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { join } from 'node:path';
 
@@ -17,36 +26,85 @@ import { BfrtInfo, decode, type BfrtTable } from '../../lib/switch/bfrt.js';
 const PIPES = 2;
 
 /** The mock's stand-in for the switch daemon's non-P4 bf-rt.json: $mirror.cfg and $PORT. */
-export const MOCK_NON_P4 = { tables: [{
-  id: 4278255619, name: '$PORT', table_type: 'PortConfigure', size: 512,
-  key: [{ id: 1, name: '$DEV_PORT', match_type: 'Exact', type: { type: 'uint32', width: 32 } }],
-  data: [
-    { singleton: { id: 2, name: '$SPEED', type: { type: 'string' } } },
-    { singleton: { id: 3, name: '$FEC', type: { type: 'string' } } },
-    { singleton: { id: 4, name: '$PORT_ENABLE', type: { type: 'bool' } } },
-    { singleton: { id: 5, name: '$AUTO_NEGOTIATION', type: { type: 'string' } } },
+export const MOCK_NON_P4 = {
+  tables: [
+    {
+      id: 4278255619,
+      name: '$PORT',
+      table_type: 'PortConfigure',
+      size: 512,
+      key: [{ id: 1, name: '$DEV_PORT', match_type: 'Exact', type: { type: 'uint32', width: 32 } }],
+      data: [
+        { singleton: { id: 2, name: '$SPEED', type: { type: 'string' } } },
+        { singleton: { id: 3, name: '$FEC', type: { type: 'string' } } },
+        { singleton: { id: 4, name: '$PORT_ENABLE', type: { type: 'bool' } } },
+        { singleton: { id: 5, name: '$AUTO_NEGOTIATION', type: { type: 'string' } } },
+      ],
+    },
+    {
+      id: 4278255617,
+      name: '$mirror.cfg',
+      table_type: 'MirrorCfg',
+      size: 1024,
+      key: [{ id: 1, name: '$sid', match_type: 'Exact', type: { type: 'uint16', width: 16 } }],
+      action_specs: [
+        {
+          id: 1,
+          name: '$normal',
+          data: [
+            { id: 2, name: '$direction', type: { type: 'string' } },
+            { id: 3, name: '$session_enable', type: { type: 'bool' } },
+            { id: 4, name: '$ucast_egress_port', type: { type: 'uint32', width: 32 } },
+            { id: 5, name: '$ucast_egress_port_valid', type: { type: 'bool' } },
+          ],
+        },
+      ],
+      data: [],
+    },
   ],
-}, {
-  id: 4278255617, name: '$mirror.cfg', table_type: 'MirrorCfg', size: 1024,
-  key: [{ id: 1, name: '$sid', match_type: 'Exact', type: { type: 'uint16', width: 16 } }],
-  action_specs: [{ id: 1, name: '$normal', data: [
-    { id: 2, name: '$direction', type: { type: 'string' } },
-    { id: 3, name: '$session_enable', type: { type: 'bool' } },
-    { id: 4, name: '$ucast_egress_port', type: { type: 'uint32', width: 32 } },
-    { id: 5, name: '$ucast_egress_port_valid', type: { type: 'bool' } },
-  ] }],
-  data: [],
-}] };
+};
 
-interface KeyFieldMsg { field_id: number; exact?: { value: Buffer }; ternary?: { value: Buffer; mask: Buffer }; range?: { low: Buffer; high: Buffer }; match_type?: string }
-interface DataFieldMsg { field_id: number; stream?: Buffer; str_val?: string; bool_val?: boolean; value?: string }
-interface TableEntryMsg { table_id: number; key?: { fields: KeyFieldMsg[] }; data?: { action_id: number; fields: DataFieldMsg[] }; is_default_entry?: boolean; table_flags?: { from_hw?: boolean } }
-interface UpdateMsg { type: string; entity: { table_entry?: TableEntryMsg } }
+interface KeyFieldMsg {
+  field_id: number;
+  exact?: { value: Buffer };
+  ternary?: { value: Buffer; mask: Buffer };
+  range?: { low: Buffer; high: Buffer };
+  match_type?: string;
+}
+interface DataFieldMsg {
+  field_id: number;
+  stream?: Buffer;
+  str_val?: string;
+  bool_val?: boolean;
+  value?: string;
+}
+interface TableEntryMsg {
+  table_id: number;
+  key?: { fields: KeyFieldMsg[] };
+  data?: { action_id: number; fields: DataFieldMsg[] };
+  is_default_entry?: boolean;
+  table_flags?: { from_hw?: boolean };
+}
+interface UpdateMsg {
+  type: string;
+  entity: { table_entry?: TableEntryMsg };
+}
 
 /** A stored entry: its key (decoded, by field name) and data (action and fields). */
-export interface MockEntry { key: Record<string, number | [number, number]>; action: string | null; data: Record<string, number | string | boolean> }
+export interface MockEntry {
+  key: Record<string, number | [number, number]>;
+  action: string | null;
+  data: Record<string, number | string | boolean>;
+}
 
-class Refusal extends Error { constructor(readonly code: status, msg: string) { super(msg); } }
+class Refusal extends Error {
+  constructor(
+    readonly code: status,
+    msg: string,
+  ) {
+    super(msg);
+  }
+}
 
 export class MockBfrt {
   readonly info: BfrtInfo;
@@ -84,23 +142,38 @@ export class MockBfrt {
             call.write({ subscribe: { device_id: m.subscribe.device_id, status: { code: 0, message: '' } } });
           }
         });
-        call.on('end', () => { this.#streams.delete(call as ServerDuplexStream<unknown, unknown>); call.end(); });
+        call.on('end', () => {
+          this.#streams.delete(call as ServerDuplexStream<unknown, unknown>);
+          call.end();
+        });
         call.on('error', () => this.#streams.delete(call as ServerDuplexStream<unknown, unknown>));
       },
-      SetForwardingPipelineConfig: (call: ServerUnaryCall<{ client_id: number; action: string; config: { p4_name: string }[] }, object>, cb: sendUnaryData<object>) => {
+      SetForwardingPipelineConfig: (
+        call: ServerUnaryCall<{ client_id: number; action: string; config: { p4_name: string }[] }, object>,
+        cb: sendUnaryData<object>,
+      ) => {
         const r = call.request;
-        if (!this.#subscribed.has(r.client_id)) return cb({ code: status.FAILED_PRECONDITION, details: `client ${r.client_id} has not subscribed` });
+        if (!this.#subscribed.has(r.client_id))
+          return cb({ code: status.FAILED_PRECONDITION, details: `client ${r.client_id} has not subscribed` });
         if (r.action !== 'BIND') return cb({ code: status.UNIMPLEMENTED, details: `the mock only binds (${r.action})` });
-        if (r.config.length !== 1 || r.config[0]!.p4_name !== this.program) return cb({ code: status.INVALID_ARGUMENT, details: `no program ${r.config[0]?.p4_name}` });
+        if (r.config.length !== 1 || r.config[0]!.p4_name !== this.program)
+          return cb({ code: status.INVALID_ARGUMENT, details: `no program ${r.config[0]?.p4_name}` });
         this.#bound.add(r.client_id);
         cb(null, {});
       },
       GetForwardingPipelineConfig: (_call: ServerUnaryCall<object, object>, cb: sendUnaryData<object>) => {
-        cb(null, { config: [{ p4_name: this.program, bfruntime_info: this.#raw }], non_p4_config: { bfruntime_info: Buffer.from(JSON.stringify(MOCK_NON_P4)) } });
+        cb(null, {
+          config: [{ p4_name: this.program, bfruntime_info: this.#raw }],
+          non_p4_config: { bfruntime_info: Buffer.from(JSON.stringify(MOCK_NON_P4)) },
+        });
       },
-      Write: (call: ServerUnaryCall<{ client_id: number; updates: UpdateMsg[]; atomicity: string; p4_name: string }, object>, cb: sendUnaryData<object>) => {
+      Write: (
+        call: ServerUnaryCall<{ client_id: number; updates: UpdateMsg[]; atomicity: string; p4_name: string }, object>,
+        cb: sendUnaryData<object>,
+      ) => {
         const r = call.request;
-        if (!this.#bound.has(r.client_id)) return cb({ code: status.FAILED_PRECONDITION, details: `client ${r.client_id} is not bound to a program` });
+        if (!this.#bound.has(r.client_id))
+          return cb({ code: status.FAILED_PRECONDITION, details: `client ${r.client_id} is not bound to a program` });
         if (this.#refuse) {
           const why = this.#refuse;
           this.#refuse = null;
@@ -118,7 +191,10 @@ export class MockBfrt {
         }
       },
       Read: (call: ServerWritableStream<{ client_id: number; entities: { table_entry?: TableEntryMsg }[] }, object>) => {
-        if (!this.#bound.has(call.request.client_id)) { call.emit('error', { code: status.FAILED_PRECONDITION, details: 'not bound' }); return; }
+        if (!this.#bound.has(call.request.client_id)) {
+          call.emit('error', { code: status.FAILED_PRECONDITION, details: 'not bound' });
+          return;
+        }
         try {
           const out: object[] = [];
           for (const ent of call.request.entities) out.push(...this.#readEntries(ent.table_entry!));
@@ -131,7 +207,8 @@ export class MockBfrt {
       },
     });
     const bound = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+      server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
     this.#server = server;
     return bound;
   }
@@ -147,7 +224,9 @@ export class MockBfrt {
   }
 
   /** The next write is refused whole (as a switch refuses one that does not fit). */
-  refuseNextWrite(why: string): void { this.#refuse = why; }
+  refuseNextWrite(why: string): void {
+    this.#refuse = why;
+  }
 
   /** Sets a register cell's field on one pipe (what the data plane would have counted). */
   setRegister(name: string, index: number, field: string, value: number, pipe = 0): void {
@@ -163,11 +242,17 @@ export class MockBfrt {
   }
 
   /** The entries of a match table (program name without "pipe."). */
-  entries(name: string): MockEntry[] { return [...(this.tables.get(this.info.table(name).name)?.values() ?? [])]; }
+  entries(name: string): MockEntry[] {
+    return [...(this.tables.get(this.info.table(name).name)?.values() ?? [])];
+  }
 
   #copy(): { t: Map<string, Map<string, MockEntry>>; r: Map<string, Map<number, Map<string, number[]>>> } {
-    return { t: new Map([...this.tables].map(([k, v]) => [k, new Map(v)])),
-      r: new Map([...this.registers].map(([k, v]) => [k, new Map([...v].map(([i, c]) => [i, new Map([...c].map(([f, a]) => [f, a.slice()]))]))])) };
+    return {
+      t: new Map([...this.tables].map(([k, v]) => [k, new Map(v)])),
+      r: new Map(
+        [...this.registers].map(([k, v]) => [k, new Map([...v].map(([i, c]) => [i, new Map([...c].map(([f, a]) => [f, a.slice()]))]))]),
+      ),
+    };
   }
 
   #restore(s: { t: Map<string, Map<string, MockEntry>>; r: Map<string, Map<number, Map<string, number[]>>> }): void {
@@ -202,7 +287,8 @@ export class MockBfrt {
         key[k.name] = this.#bytes(f.exact.value, k.width, what);
       } else if (k.match === 'Range') {
         if (!f.range) throw new Refusal(status.INVALID_ARGUMENT, `${what}: a range key needs low and high`);
-        const lo = this.#bytes(f.range.low, k.width, what), hi = this.#bytes(f.range.high, k.width, what);
+        const lo = this.#bytes(f.range.low, k.width, what),
+          hi = this.#bytes(f.range.high, k.width, what);
         if (lo > hi) throw new Refusal(status.INVALID_ARGUMENT, `${what}: low ${lo} above high ${hi}`);
         key[k.name] = [lo, hi];
       } else if (k.match === 'Ternary') {
@@ -213,7 +299,8 @@ export class MockBfrt {
       }
     }
     for (const k of t.keys.values())
-      if (!(k.name in key) && k.name !== '$MATCH_PRIORITY') throw new Refusal(status.INVALID_ARGUMENT, `${t.name}: key field ${k.name} missing`);
+      if (!(k.name in key) && k.name !== '$MATCH_PRIORITY')
+        throw new Refusal(status.INVALID_ARGUMENT, `${t.name}: key field ${k.name} missing`);
     return { str: JSON.stringify(Object.entries(key).sort((a, b) => a[0].localeCompare(b[0]))), key };
   }
 
@@ -222,7 +309,8 @@ export class MockBfrt {
     if (!e) throw new Refusal(status.UNIMPLEMENTED, 'the mock takes table entries only');
     const t = this.#table(e.table_id);
     if (t.type === 'Register') return this.#writeRegister(t, u.type, e);
-    if (!['MatchAction_Direct', 'ParserValueSet', 'MirrorCfg', 'PortConfigure'].includes(t.type)) throw new Refusal(status.UNIMPLEMENTED, `the mock does not write ${t.type} tables`);
+    if (!['MatchAction_Direct', 'ParserValueSet', 'MirrorCfg', 'PortConfigure'].includes(t.type))
+      throw new Refusal(status.UNIMPLEMENTED, `the mock does not write ${t.type} tables`);
     const rows = this.tables.get(t.name) ?? new Map<string, MockEntry>();
     this.tables.set(t.name, rows);
     if (e.is_default_entry) {
@@ -250,7 +338,8 @@ export class MockBfrt {
       default:
         throw new Refusal(status.UNIMPLEMENTED, `the mock has no ${u.type}`);
     }
-    if (!has && rows.size - (rows.has('default') ? 1 : 0) >= t.size) throw new Refusal(status.RESOURCE_EXHAUSTED, `${t.name} is full (${t.size} entries)`);
+    if (!has && rows.size - (rows.has('default') ? 1 : 0) >= t.size)
+      throw new Refusal(status.RESOURCE_EXHAUSTED, `${t.name} is full (${t.size} entries)`);
     rows.set(str, { key, ...this.#data(t, e) });
   }
 
@@ -262,9 +351,10 @@ export class MockBfrt {
       for (const f of e.data?.fields ?? []) {
         const d = byId.get(f.field_id);
         if (!d) throw new Refusal(status.INVALID_ARGUMENT, `$PORT: no field id ${f.field_id}`);
-        data[d.name] = d.kind === 'bool' ? f.bool_val ?? false : f.str_val ?? '';
+        data[d.name] = d.kind === 'bool' ? (f.bool_val ?? false) : (f.str_val ?? '');
       }
-      if (typeof data.$SPEED !== 'string' || !data.$SPEED.startsWith('BF_SPEED_')) throw new Refusal(status.INVALID_ARGUMENT, `$PORT: bad $SPEED ${String(data.$SPEED)}`);
+      if (typeof data.$SPEED !== 'string' || !data.$SPEED.startsWith('BF_SPEED_'))
+        throw new Refusal(status.INVALID_ARGUMENT, `$PORT: bad $SPEED ${String(data.$SPEED)}`);
       return { action: null, data };
     }
     const a = [...t.actions.values()].find((x) => x.id === e.data?.action_id);
@@ -278,7 +368,9 @@ export class MockBfrt {
       else if (d.kind === 'bool') data[d.name] = f.bool_val ?? false;
       else data[d.name] = this.#bytes(f.stream, d.width, `${a.name}.${d.name}`);
     }
-    if (t.type === 'MatchAction_Direct') for (const d of a.data.values()) if (!(d.name in data)) throw new Refusal(status.INVALID_ARGUMENT, `${a.name}: data field ${d.name} missing`);
+    if (t.type === 'MatchAction_Direct')
+      for (const d of a.data.values())
+        if (!(d.name in data)) throw new Refusal(status.INVALID_ARGUMENT, `${a.name}: data field ${d.name} missing`);
     return { action: a.name, data };
   }
 
@@ -302,16 +394,31 @@ export class MockBfrt {
       const cells = this.registers.get(t.name) ?? new Map<number, Map<string, number[]>>();
       const idx = t.keys.get('$REGISTER_INDEX')!;
       const fields = [...t.data.values()];
-      return [...cells.entries()].sort((a, b) => a[0] - b[0]).map(([i, cell]) => ({
-        table_id: t.id, key: { fields: [{ field_id: idx.id, exact: { value: Buffer.from([i >>> 24, (i >>> 16) & 255, (i >>> 8) & 255, i & 255]) } }] },
-        data: { fields: fields.flatMap((f) => (cell.get(f.name.slice(f.name.lastIndexOf('.') + 1)) ?? new Array<number>(PIPES).fill(0))
-          .map((v) => ({ field_id: f.id, stream: Buffer.from([v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255]) }))) },
-      }));
+      return [...cells.entries()]
+        .sort((a, b) => a[0] - b[0])
+        .map(([i, cell]) => ({
+          table_id: t.id,
+          key: { fields: [{ field_id: idx.id, exact: { value: Buffer.from([i >>> 24, (i >>> 16) & 255, (i >>> 8) & 255, i & 255]) } }] },
+          data: {
+            fields: fields.flatMap((f) =>
+              (cell.get(f.name.slice(f.name.lastIndexOf('.') + 1)) ?? new Array<number>(PIPES).fill(0)).map((v) => ({
+                field_id: f.id,
+                stream: Buffer.from([v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255]),
+              })),
+            ),
+          },
+        }));
     }
     if (t.type === 'Counter') {
       const spec = t.data.get('$COUNTER_SPEC_PKTS');
       const v = this.counters.get(t.name.replace(/^pipe\./, '')) ?? 0;
-      return [{ table_id: t.id, key: { fields: [] }, data: { fields: spec ? [{ field_id: spec.id, stream: Buffer.from(BigInt(v).toString(16).padStart(16, '0'), 'hex') }] : [] } }];
+      return [
+        {
+          table_id: t.id,
+          key: { fields: [] },
+          data: { fields: spec ? [{ field_id: spec.id, stream: Buffer.from(BigInt(v).toString(16).padStart(16, '0'), 'hex') }] : [] },
+        },
+      ];
     }
     throw new Refusal(status.UNIMPLEMENTED, `the mock reads registers and counters only (${t.name})`);
   }

@@ -8,7 +8,11 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-export interface NetHost { name: string; ns: string; address: string }
+export interface NetHost {
+  name: string;
+  ns: string;
+  address: string;
+}
 export interface HostNet {
   bridge: string;
   /** This machine's address on the bridge. */
@@ -42,16 +46,33 @@ export function createHostNet(tag: string, names: string[]): HostNet {
     }
   };
   const hn: HostNet = {
-    bridge, gateway: `${net}.1`, hosts,
-    processes: (h) => pids(h).map((pid) => ({ pid, cmd: cmdline(pid) })).filter((p) => p.cmd !== ''),
+    bridge,
+    gateway: `${net}.1`,
+    hosts,
+    processes: (h) =>
+      pids(h)
+        .map((pid) => ({ pid, cmd: cmdline(pid) }))
+        .filter((p) => p.cmd !== ''),
     remove() {
       for (const h of hosts) {
         for (const pid of pids(h)) {
-          try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
         }
-        try { ip('netns', 'del', h.ns); } catch { /* already gone */ }
+        try {
+          ip('netns', 'del', h.ns);
+        } catch {
+          /* already gone */
+        }
       }
-      try { ip('link', 'del', bridge); } catch { /* already gone */ }
+      try {
+        ip('link', 'del', bridge);
+      } catch {
+        /* already gone */
+      }
     },
   };
   hn.remove();
@@ -60,7 +81,8 @@ export function createHostNet(tag: string, names: string[]): HostNet {
     ip('addr', 'add', `${hn.gateway}/24`, 'dev', bridge);
     ip('link', 'set', bridge, 'up');
     hosts.forEach((h, i) => {
-      const outer = `pv${id}x${i}`.slice(0, 15), inner = `pn${id}x${i}`.slice(0, 15);
+      const outer = `pv${id}x${i}`.slice(0, 15),
+        inner = `pn${id}x${i}`.slice(0, 15);
       ip('netns', 'add', h.ns);
       ip('link', 'add', outer, 'type', 'veth', 'peer', 'name', inner);
       ip('link', 'set', inner, 'netns', h.ns);

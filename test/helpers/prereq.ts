@@ -4,7 +4,10 @@ import { execFileSync } from 'node:child_process';
 
 import { loadNative } from '../../lib/native.js';
 
-export interface Prereq { ok: boolean; why: string }
+export interface Prereq {
+  ok: boolean;
+  why: string;
+}
 
 export function need(ok: boolean, why: string): Prereq {
   return { ok, why };

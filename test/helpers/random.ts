@@ -17,7 +17,17 @@ export const u8 = (r: () => number) => Math.floor(r() * 256);
 export const u32 = (r: () => number) => Math.floor(r() * 4294967296) >>> 0;
 
 export function randomHeader(r: () => number): Header {
-  return { type: u8(r), flags: u8(r), group: u8(r), server: u8(r), queueLen: u8(r), index: u32(r), timeNs: u32(r), reqId: u32(r), sendTs: u32(r) };
+  return {
+    type: u8(r),
+    flags: u8(r),
+    group: u8(r),
+    server: u8(r),
+    queueLen: u8(r),
+    index: u32(r),
+    timeNs: u32(r),
+    reqId: u32(r),
+    sendTs: u32(r),
+  };
 }
 
 export function randomBytes(r: () => number, len: number): Uint8Array {

@@ -19,7 +19,11 @@ export function requestsOfEveryType(perType: number): { reqId: number; type: num
 /** Malformed datagrams and the echo counter each must land in. */
 export function malformed(): { bytes: Uint8Array; counter: string }[] {
   const good = encode({ type: 1 }, spinPayload(5));
-  const withByte = (i: number, v: number) => { const b = Uint8Array.from(good); b[i] = v; return b; };
+  const withByte = (i: number, v: number) => {
+    const b = Uint8Array.from(good);
+    b[i] = v;
+    return b;
+  };
   return [
     { bytes: good.subarray(0, 5), counter: 'n_drop_too_short' },
     { bytes: withByte(0, 0x51), counter: 'n_drop_bad_magic' },

@@ -17,11 +17,12 @@ export async function overSeeds(doc: Record<string, unknown>, seeds: number[], f
 
 /** Erlang C: the probability that an arrival waits in M/M/k with offered load a = λ/μ. */
 export function erlangC(k: number, a: number): number {
-  let term = 1, sum = 0;
+  let term = 1,
+    sum = 0;
   for (let i = 0; i < k; i++) {
     sum += term;
     term *= a / (i + 1);
   }
-  const top = term * (k / (k - a));  // aᵏ/k! · k/(k−a)
+  const top = term * (k / (k - a)); // aᵏ/k! · k/(k−a)
   return top / (sum + top);
 }

@@ -34,19 +34,35 @@ export async function startSshd(port: number, o: SshdOptions = {}): Promise<Sshd
   if (!o.identity) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'client')]);
   const identity = o.identity ?? join(dir, 'client');
   copyFileSync(`${identity}.pub`, join(dir, 'authorized_keys'));
-  writeFileSync(join(dir, 'sshd_config'), [
-    `Port ${port}`, `ListenAddress ${address}`, `HostKey ${join(dir, 'host')}`, `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-    'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PermitRootLogin prohibit-password', 'StrictModes no', 'UsePAM no',
-    `PidFile ${join(dir, 'sshd.pid')}`, 'MaxStartups 64', 'MaxSessions 64',
-    'Subsystem sftp internal-sftp', '',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'sshd_config'),
+    [
+      `Port ${port}`,
+      `ListenAddress ${address}`,
+      `HostKey ${join(dir, 'host')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PermitRootLogin prohibit-password',
+      'StrictModes no',
+      'UsePAM no',
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      'MaxStartups 64',
+      'MaxSessions 64',
+      'Subsystem sftp internal-sftp',
+      '',
+    ].join('\n'),
+  );
   // sshd's privilege separation wants this directory (a service start would make it).
   if (!existsSync('/run/sshd')) mkdirSync('/run/sshd', { recursive: true });
   const argv = [SSHD, '-D', '-e', '-f', join(dir, 'sshd_config')];
-  const child: ChildProcess = o.netns ? spawn('ip', ['netns', 'exec', o.netns, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const child: ChildProcess = o.netns
+    ? spawn('ip', ['netns', 'exec', o.netns, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] })
     : spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
-  child.stderr!.on('data', (d) => { log = (log + d).slice(-4000); });
+  child.stderr!.on('data', (d) => {
+    log = (log + d).slice(-4000);
+  });
   const options = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR'];
   const stop = () => {
     if (child.exitCode === null) child.kill('SIGTERM');
@@ -55,7 +71,10 @@ export async function startSshd(port: number, o: SshdOptions = {}): Promise<Sshd
   const deadline = Date.now() + 15_000;
   for (;;) {
     try {
-      execFileSync('ssh', ['-T', '-o', 'BatchMode=yes', '-p', String(port), '-i', identity, ...options, `root@${address}`, '--', 'true'], { stdio: 'ignore', timeout: 5000 });
+      execFileSync('ssh', ['-T', '-o', 'BatchMode=yes', '-p', String(port), '-i', identity, ...options, `root@${address}`, '--', 'true'], {
+        stdio: 'ignore',
+        timeout: 5000,
+      });
       break;
     } catch {
       if (child.exitCode !== null || Date.now() > deadline) {

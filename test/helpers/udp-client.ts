@@ -5,7 +5,11 @@ import { createSocket, type Socket } from 'node:dgram';
 import { decode, encode, kvPayload, spinPayload, type Header } from '../../lib/wire/codec.js';
 import { Clone, Flag, Type } from '../../lib/wire/gen.js';
 
-export interface Got { header: Header; payload: Uint8Array; atMs: number }
+export interface Got {
+  header: Header;
+  payload: Uint8Array;
+  atMs: number;
+}
 
 export class UdpClient {
   readonly got: Got[] = [];
@@ -13,7 +17,11 @@ export class UdpClient {
   #sock: Socket;
   #waiters: (() => void)[] = [];
   #nextId = 1;
-  private constructor(sock: Socket, readonly host: string, readonly port: number) {
+  private constructor(
+    sock: Socket,
+    readonly host: string,
+    readonly port: number,
+  ) {
     this.#sock = sock;
     sock.on('message', (m) => {
       const d = decode(new Uint8Array(m.buffer, m.byteOffset, m.byteLength));
@@ -54,7 +62,10 @@ export class UdpClient {
       if (left <= 0) throw new Error(`timed out waiting for ${what} (have ${this.got.length})`);
       await new Promise<void>((r) => {
         const t = setTimeout(r, Math.min(left, 100));
-        this.#waiters.push(() => { clearTimeout(t); r(); });
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
       });
     }
   }
@@ -62,13 +73,13 @@ export class UdpClient {
     return this.got.find((g) => g.header.reqId === reqId);
   }
   replies(): Got[] {
-    return this.got.filter((g) => (g.header.flags & Flag.RESPONSE) && !(g.header.flags & Flag.DROP_NOTICE));
+    return this.got.filter((g) => g.header.flags & Flag.RESPONSE && !(g.header.flags & Flag.DROP_NOTICE));
   }
   notices(): Got[] {
     return this.got.filter((g) => g.header.flags & Flag.DROP_NOTICE);
   }
   bounced(): Got[] {
-    return this.got.filter((g) => !(g.header.flags & Flag.RESPONSE) && (g.header.flags & Flag.BOUNCED));
+    return this.got.filter((g) => !(g.header.flags & Flag.RESPONSE) && g.header.flags & Flag.BOUNCED);
   }
   close(): void {
     this.#sock.close();

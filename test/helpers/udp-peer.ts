@@ -6,14 +6,23 @@ import { decode, type Header } from '../../lib/wire/codec.js';
 /** Requests in flight at most. */
 const WINDOW = 64;
 
-export interface PeerResult { replies: Map<number, { header: Header; payload: Uint8Array }>; invalid: number }
+export interface PeerResult {
+  replies: Map<number, { header: Header; payload: Uint8Array }>;
+  invalid: number;
+}
 
 /**
  * Sends `requests` (each a datagram whose reqId is unique) plus `junk` to host:port, paced in
  * small bursts, and waits until every request has a reply or `timeoutMs` passes.
  */
-export async function exchange(host: string, port: number, requests: Uint8Array[], junk: Uint8Array[], timeoutMs = 10_000,
-  bindIp?: string): Promise<PeerResult> {
+export async function exchange(
+  host: string,
+  port: number,
+  requests: Uint8Array[],
+  junk: Uint8Array[],
+  timeoutMs = 10_000,
+  bindIp?: string,
+): Promise<PeerResult> {
   const sock = createSocket('udp4');
   const replies = new Map<number, { header: Header; payload: Uint8Array }>();
   let invalid = 0;
@@ -41,7 +50,10 @@ export async function exchange(host: string, port: number, requests: Uint8Array[
   sock.on('message', () => wake?.());
   for (let i = 0; i < requests.length; i++) {
     while (i - replies.size >= WINDOW) {
-      await new Promise<void>((r) => { wake = r; setTimeout(r, 50); });
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, 50);
+      });
     }
     await send(requests[i]!);
   }

@@ -20,7 +20,15 @@ const ready = checkPrereqs('bench rocksdb', [
 describe.runIf(ready)('bench rocksdb on a live rack', () => {
   it('runs pallas and rs-darc with real RocksDB handlers, balances its books, and writes table, CSV, JSON and plots', async () => {
     const lines: string[] = [];
-    const { doc, files } = await runLiveBench({ workload: 'rocksdb', loads: [0.2], durationMs: 1000, servers: 2, workers: 1, out, log: (s) => lines.push(s) });
+    const { doc, files } = await runLiveBench({
+      workload: 'rocksdb',
+      loads: [0.2],
+      durationMs: 1000,
+      servers: 2,
+      workers: 1,
+      out,
+      log: (s) => lines.push(s),
+    });
     expect(doc.points.map((p) => p.system)).toEqual(['pallas', 'rs-darc']);
     for (const p of doc.points) {
       expect(p.replies + p.drops + p.timeouts).toBe(p.sent);

@@ -21,12 +21,30 @@ const dir = mkdtempSync(join(tmpdir(), 'pallas-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function run(script: string, args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [script, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, PALLAS_LOG: 'warn' } });
+  const r = spawnSync(process.execPath, [script, ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, PALLAS_LOG: 'warn' },
+  });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 const pallas = (...args: string[]) => run(cli, args);
 
-const COMMANDS = ['doctor', 'echo', 'server', 'kv-load', 'up', 'status', 'control', 'agent', 'switch', 'client', 'clock', 'inventory', 'sim'];
+const COMMANDS = [
+  'doctor',
+  'echo',
+  'server',
+  'kv-load',
+  'up',
+  'status',
+  'control',
+  'agent',
+  'switch',
+  'client',
+  'clock',
+  'inventory',
+  'sim',
+];
 
 describe.runIf(ready)('pallas command line', () => {
   it('prints help for the program and for every command, with examples, and exits 0', () => {
@@ -38,7 +56,10 @@ describe.runIf(ready)('pallas command line', () => {
       expect(r.out).toMatch(/Exit codes: 0 done; 1 failed while running; 2 the command line or a config is wrong/);
     }
     for (const c of COMMANDS) {
-      for (const args of [[c, '--help'], ['help', c]]) {
+      for (const args of [
+        [c, '--help'],
+        ['help', c],
+      ]) {
         const r = pallas(...args);
         expect(r.code, args.join(' ')).toBe(0);
         expect(r.out, args.join(' ')).toMatch(new RegExp(`^Usage: pallas ${c} `));
@@ -57,10 +78,19 @@ describe.runIf(ready)('pallas command line', () => {
       [['server', '--workers'], "pallas server: USAGE: option '--workers <n>' argument missing (see pallas server --help)"],
       // A negative number is a value, and the command says what it wants.
       [['server', '--workers', '-3'], 'pallas server: USAGE: --workers must be an integer in [0, 1024] (see pallas server --help)'],
-      [['status', 'extra'], "pallas status: USAGE: too many arguments for 'status'. Expected 0 arguments but got 1. (see pallas status --help)"],
-      [['inventory', 'chek', 'x'], "pallas inventory chek: USAGE: unknown command 'chek' (did you mean check?) (see pallas inventory --help)"],
+      [
+        ['status', 'extra'],
+        "pallas status: USAGE: too many arguments for 'status'. Expected 0 arguments but got 1. (see pallas status --help)",
+      ],
+      [
+        ['inventory', 'chek', 'x'],
+        "pallas inventory chek: USAGE: unknown command 'chek' (did you mean check?) (see pallas inventory --help)",
+      ],
       [['inventory', 'check'], "pallas inventory check: USAGE: missing required argument 'file' (see pallas inventory check --help)"],
-      [['up', '--policy', 'fastest'], 'pallas up: USAGE: --policy must be one of pallas, po2, rr, random, jbsq, draconis, netclone (see pallas up --help)'],
+      [
+        ['up', '--policy', 'fastest'],
+        'pallas up: USAGE: --policy must be one of pallas, po2, rr, random, jbsq, draconis, netclone (see pallas up --help)',
+      ],
     ];
     for (const [args, line] of cases) {
       const r = pallas(...args);
@@ -74,12 +104,18 @@ describe.runIf(ready)('pallas command line', () => {
   });
 
   it('refuses empty, comment-only and malformed configs in one line naming the file, the line and the column', () => {
-    const f = (name: string, text: string) => { const p = join(dir, name); writeFileSync(p, text); return p; };
+    const f = (name: string, text: string) => {
+      const p = join(dir, name);
+      writeFileSync(p, text);
+      return p;
+    };
     for (const text of ['', '# nothing here\n', '---\n']) {
       const p = f('empty.yaml', text);
       const r = pallas('server', '--config', p);
       expect(r.code).toBe(2);
-      expect(r.err).toBe(`pallas server: BAD_CONFIG: ${p}: empty; a server config is a mapping of its settings (give at least one, or leave out --config for the defaults)\n`);
+      expect(r.err).toBe(
+        `pallas server: BAD_CONFIG: ${p}: empty; a server config is a mapping of its settings (give at least one, or leave out --config for the defaults)\n`,
+      );
     }
     const y = f('bad.yaml', 'workers: 2\ntransport: { kind: udp\n');
     let r = pallas('server', '--config', y);
@@ -108,7 +144,11 @@ describe.runIf(ready)('pallas command line', () => {
     let port = 0;
     beforeAll(async () => {
       http = createServer((req, res) => {
-        if (req.url === '/v1/status' && req.headers['x-kind'] !== 'html') { res.setHeader('content-type', 'application/json'); res.end('null'); return; }
+        if (req.url === '/v1/status' && req.headers['x-kind'] !== 'html') {
+          res.setHeader('content-type', 'application/json');
+          res.end('null');
+          return;
+        }
         res.statusCode = 404;
         res.end('<html>not found</html>');
       });
@@ -119,21 +159,31 @@ describe.runIf(ready)('pallas command line', () => {
 
     it('says so in one line instead of crashing', async () => {
       // Asynchronously: the fake endpoint answers from this process.
-      const pallasAsync = (...args: string[]) => new Promise<{ code: number; err: string }>((resolve) => {
-        execFile(process.execPath, [cli, ...args], { timeout: 30_000 }, (e, _out, err) => resolve({ code: e ? Number(e.code ?? 1) : 0, err }));
-      });
+      const pallasAsync = (...args: string[]) =>
+        new Promise<{ code: number; err: string }>((resolve) => {
+          execFile(process.execPath, [cli, ...args], { timeout: 30_000 }, (e, _out, err) =>
+            resolve({ code: e ? Number(e.code ?? 1) : 0, err }),
+          );
+        });
       const r = await pallasAsync('status', '--control', `http://127.0.0.1:${port}`);
       expect(r.code).toBe(1);
-      expect(r.err).toBe(`pallas status: UNREACHABLE: http://127.0.0.1:${port} answered /v1/status with HTTP 200, but not as a Pallas control plane (null); `
-        + 'is --control the control plane\'s address?\n');
+      expect(r.err).toBe(
+        `pallas status: UNREACHABLE: http://127.0.0.1:${port} answered /v1/status with HTTP 200, but not as a Pallas control plane (null); ` +
+          "is --control the control plane's address?\n",
+      );
       http.removeAllListeners('request');
-      http.on('request', (_req, res) => { res.statusCode = 404; res.end('<html>not found</html>'); });
+      http.on('request', (_req, res) => {
+        res.statusCode = 404;
+        res.end('<html>not found</html>');
+      });
       const n = await pallasAsync('status', '--control', `http://127.0.0.1:${port}`);
-      expect(n.err).toMatch(/UNREACHABLE: .* answered \/v1\/status with HTTP 404, but not as a Pallas control plane \(<html>not found<\/html>\)/);
+      expect(n.err).toMatch(
+        /UNREACHABLE: .* answered \/v1\/status with HTTP 404, but not as a Pallas control plane \(<html>not found<\/html>\)/,
+      );
     });
   });
 
-  it('finds bare scenario names in bench/scenarios as well as the paper\'s', () => {
+  it("finds bare scenario names in bench/scenarios as well as the paper's", () => {
     const r = pallas('sim', 'fig2b', '--requests', '2000', '--no-write', '--quiet');
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/DARC/);
@@ -150,8 +200,14 @@ describe.runIf(ready)('npm run bench -- options', () => {
     const cases: [string[], string][] = [
       [['rocksdb', '--bogus'], "npm run bench -- rocksdb: USAGE: unknown option '--bogus' (see npm run bench -- rocksdb --help)"],
       [['rockdb'], "npm run bench -- rockdb: USAGE: unknown command 'rockdb' (did you mean rocksdb?) (see npm run bench -- --help)"],
-      [['rocksdb', '--loads', '3'], 'npm run bench -- rocksdb: USAGE: --loads must be numbers in (0, 2), comma-separated (see npm run bench -- rocksdb --help)'],
-      [['rocksdb', '--testbed', join(dir, 'none.yml')], `npm run bench -- rocksdb: BAD_CONFIG: ${join(dir, 'none.yml')}: cannot read the inventory config (no such file)`],
+      [
+        ['rocksdb', '--loads', '3'],
+        'npm run bench -- rocksdb: USAGE: --loads must be numbers in (0, 2), comma-separated (see npm run bench -- rocksdb --help)',
+      ],
+      [
+        ['rocksdb', '--testbed', join(dir, 'none.yml')],
+        `npm run bench -- rocksdb: BAD_CONFIG: ${join(dir, 'none.yml')}: cannot read the inventory config (no such file)`,
+      ],
     ];
     for (const [args, line] of cases) {
       const r = run(bench, args);

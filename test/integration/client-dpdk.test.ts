@@ -13,10 +13,7 @@ import { checkPrereqs, dpdkNetnsPrereqs, need } from '../helpers/prereq.js';
 
 const root = join(__dirname, '..', '..');
 const cli = join(root, 'dist', 'lib', 'cli', 'main.js');
-const ready = checkPrereqs('load generator over DPDK', [
-  need(existsSync(cli), 'the compiled CLI (npm run build)'),
-  ...dpdkNetnsPrereqs(),
-]);
+const ready = checkPrereqs('load generator over DPDK', [need(existsSync(cli), 'the compiled CLI (npm run build)'), ...dpdkNetnsPrereqs()]);
 
 const procs: ChildProcess[] = [];
 let pair: VethPair | undefined;
@@ -31,39 +28,64 @@ afterAll(() => {
 function run(args: string[], ms: number): Promise<{ code: number | null; lines: string[]; err: string }> {
   const child = spawn(args[0]!, args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PALLAS_LOG: 'warn' } });
   procs.push(child);
-  let out = '', err = '';
-  child.stdout!.on('data', (d) => { out += d; });
-  child.stderr!.on('data', (d) => { err += d; });
+  let out = '',
+    err = '';
+  child.stdout!.on('data', (d) => {
+    out += d;
+  });
+  child.stderr!.on('data', (d) => {
+    err += d;
+  });
   const t = setTimeout(() => child.kill('SIGKILL'), ms);
-  return new Promise((resolve) => child.on('exit', (code) => {
-    clearTimeout(t);
-    resolve({ code, lines: out.split('\n').filter(Boolean), err });
-  }));
+  return new Promise((resolve) =>
+    child.on('exit', (code) => {
+      clearTimeout(t);
+      resolve({ code, lines: out.split('\n').filter(Boolean), err });
+    }),
+  );
 }
 
 describe.runIf(ready)('load generator over DPDK', () => {
   it('sends every request on its schedule through DPDK and gets every answer from a kernel-UDP server', async () => {
     pair = createVethPair('cl');
     const p = pair;
-    const server = spawn('ip', ['netns', 'exec', p.nsB, process.execPath, cli, 'server', '--bind', p.ipB, '--port', '9101', '--workers', '1', '--json'],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PALLAS_LOG: 'warn' } });
+    const server = spawn(
+      'ip',
+      ['netns', 'exec', p.nsB, process.execPath, cli, 'server', '--bind', p.ipB, '--port', '9101', '--workers', '1', '--json'],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PALLAS_LOG: 'warn' } },
+    );
     procs.push(server);
     let serverOut = '';
-    server.stdout!.on('data', (d) => { serverOut += d; });
+    server.stdout!.on('data', (d) => {
+      serverOut += d;
+    });
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error('no ready line from the server')), 30_000);
-      server.stdout!.on('data', () => { if (serverOut.includes('"ready"')) { clearTimeout(t); resolve(); } });
+      server.stdout!.on('data', () => {
+        if (serverOut.includes('"ready"')) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
     });
     const cfg = join(tmp, 'client.json');
-    writeFileSync(cfg, JSON.stringify({
-      transport: { kind: 'dpdk', device: `net_af_packet0,iface=${p.ifA},framecnt=8192`, ip: p.ipA, udpPort: 9000, peerMac: p.macB },
-      dst: `${p.ipB}:9101@${p.macB}`,
-      types: [{ type: 'short', share: 9, service: { meanUs: 20 } }, { type: 'long', share: 1, service: { meanUs: 200 } }],
-      phases: [{ durationMs: 2000, rateRps: 1000 }],
-      warmupMs: 200, timeoutMs: 2000, seed: 7,
-      // af_packet needs a moment after the port starts before frames flow: the schedule starts later.
-      startAt: Date.now() + 3000,
-    }));
+    writeFileSync(
+      cfg,
+      JSON.stringify({
+        transport: { kind: 'dpdk', device: `net_af_packet0,iface=${p.ifA},framecnt=8192`, ip: p.ipA, udpPort: 9000, peerMac: p.macB },
+        dst: `${p.ipB}:9101@${p.macB}`,
+        types: [
+          { type: 'short', share: 9, service: { meanUs: 20 } },
+          { type: 'long', share: 1, service: { meanUs: 200 } },
+        ],
+        phases: [{ durationMs: 2000, rateRps: 1000 }],
+        warmupMs: 200,
+        timeoutMs: 2000,
+        seed: 7,
+        // af_packet needs a moment after the port starts before frames flow: the schedule starts later.
+        startAt: Date.now() + 3000,
+      }),
+    );
     const r = await run(['ip', 'netns', 'exec', p.nsA, process.execPath, cli, 'client', '--config', cfg, '--json'], 90_000);
     expect(r.code, r.err).toBe(0);
     const rep = JSON.parse(r.lines[r.lines.length - 1]!) as EncodedReport;
@@ -78,7 +100,12 @@ describe.runIf(ready)('load generator over DPDK', () => {
     server.kill('SIGINT');
     await new Promise((res) => server.once('exit', res));
     // The server counted what the client sent.
-    const stats = JSON.parse(serverOut.split('\n').filter((l) => l.includes('"stats"')).pop()!) as { stats: { types: Record<string, { received: number }> } };
+    const stats = JSON.parse(
+      serverOut
+        .split('\n')
+        .filter((l) => l.includes('"stats"'))
+        .pop()!,
+    ) as { stats: { types: Record<string, { received: number }> } };
     expect(stats.stats.types.short!.received + stats.stats.types.long!.received).toBe(rep.sent);
     expect(stats.stats.types.short!.received).toBe(rep.perType.short!.sent);
   });

@@ -35,7 +35,10 @@ function ksExponential(xs: number[], mean: number): number {
 }
 
 const base = (over: Partial<ClientConfig> = {}): ClientConfig => ({
-  dst: '127.0.0.1:9', types: [{ type: 'short', service: { meanUs: 1 } }], phases: [{ durationMs: 1000, rateRps: 1000 }], ...over,
+  dst: '127.0.0.1:9',
+  types: [{ type: 'short', service: { meanUs: 1 } }],
+  phases: [{ durationMs: 1000, rateRps: 1000 }],
+  ...over,
 });
 
 describe('load generator: schedule', () => {
@@ -47,7 +50,12 @@ describe('load generator: schedule', () => {
     // Critical value at α = 0.001: 1.95/√n (about 0.014 here). Fixed seed: the verdict is stable.
     expect(d).toBeLessThan(1.95 / Math.sqrt(gaps.length));
     // And the test can fail: gaps with half the mean are far from this exponential.
-    expect(ksExponential(gaps.map((g) => g / 2), 100_000)).toBeGreaterThan(0.1);
+    expect(
+      ksExponential(
+        gaps.map((g) => g / 2),
+        100_000,
+      ),
+    ).toBeGreaterThan(0.1);
   });
 
   it('gamma arrivals have the coefficient of variation asked for; fixed ones none; phases change rate and mix', () => {
@@ -55,15 +63,25 @@ describe('load generator: schedule', () => {
       const m = xs.reduce((a, b) => a + b, 0) / xs.length;
       return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / xs.length) / m;
     };
-    const g = gapsOf(clientSchedule(base({ phases: [{ durationMs: 2000, rateRps: 10_000 }], arrivals: { process: 'gamma', cv: 3 } })).tNs).slice(1);
+    const g = gapsOf(
+      clientSchedule(base({ phases: [{ durationMs: 2000, rateRps: 10_000 }], arrivals: { process: 'gamma', cv: 3 } })).tNs,
+    ).slice(1);
     expect(cv(g)).toBeGreaterThan(2.7);
     expect(cv(g)).toBeLessThan(3.3);
     const f = gapsOf(clientSchedule(base({ arrivals: { process: 'fixed' } })).tNs).slice(1);
-    expect(Math.max(...f) - Math.min(...f)).toBeLessThanOrEqual(1);  // integer ns
-    const s = clientSchedule(base({
-      types: [{ type: 'short', share: 0.5, service: { meanUs: 10 } }, { type: 'long', share: 0.5, service: { meanUs: 100, dist: 'exp' } }],
-      phases: [{ durationMs: 1000, rateRps: 4000 }, { durationMs: 1000, rateRps: 8000, shares: [0.9, 0.1] }],
-    }));
+    expect(Math.max(...f) - Math.min(...f)).toBeLessThanOrEqual(1); // integer ns
+    const s = clientSchedule(
+      base({
+        types: [
+          { type: 'short', share: 0.5, service: { meanUs: 10 } },
+          { type: 'long', share: 0.5, service: { meanUs: 100, dist: 'exp' } },
+        ],
+        phases: [
+          { durationMs: 1000, rateRps: 4000 },
+          { durationMs: 1000, rateRps: 8000, shares: [0.9, 0.1] },
+        ],
+      }),
+    );
     const first = Array.from(s.tNs).filter((t) => t < 1e9).length;
     expect(first).toBeGreaterThan(3700);
     expect(first).toBeLessThan(4300);
@@ -79,17 +97,24 @@ describe('load generator: schedule', () => {
   });
 
   it('a type with arrivals of its own (bursty shorts among Poisson longs) keeps its process and its share', () => {
-    const s = clientSchedule(base({
-      types: [{ type: 'short', share: 0.9, service: { meanUs: 10 }, arrivals: { process: 'gamma', cv: 5 } }, { type: 'long', share: 0.1, service: { meanUs: 90 } }],
-      phases: [{ durationMs: 4000, rateRps: 20_000 }], seed: 2,
-    }));
+    const s = clientSchedule(
+      base({
+        types: [
+          { type: 'short', share: 0.9, service: { meanUs: 10 }, arrivals: { process: 'gamma', cv: 5 } },
+          { type: 'long', share: 0.1, service: { meanUs: 90 } },
+        ],
+        phases: [{ durationMs: 4000, rateRps: 20_000 }],
+        seed: 2,
+      }),
+    );
     const times = (ty: number) => Array.from(s.tNs).filter((_, i) => s.type[i] === ty);
     const cvOf = (t: number[]) => {
       const g = t.slice(1).map((x, i) => x - t[i]!);
       const m = g.reduce((a, b) => a + b, 0) / g.length;
       return Math.sqrt(g.reduce((a, b) => a + (b - m) ** 2, 0) / g.length) / m;
     };
-    const short = times(0), long = times(1);
+    const short = times(0),
+      long = times(1);
     expect(short.length / s.tNs.length).toBeCloseTo(0.9, 1);
     expect(cvOf(short)).toBeGreaterThan(4);
     expect(cvOf(long)).toBeGreaterThan(0.9);
@@ -113,8 +138,13 @@ describe('load generator against real servers', () => {
     // One worker, 1 ms per request, offered 2000/s for 0.2 s: the queue grows by ~1 request per ms.
     const slow = await new Server({ workers: 1, transport: { kind: 'udp', port: 0 } }).start();
     cleanup.push(() => slow.stop());
-    const r = await runClient({ dst: `127.0.0.1:${slow.local().port}`, types: [{ type: 'short', service: { meanUs: 1000 } }],
-      phases: [{ durationMs: 200, rateRps: 2000 }], timeoutMs: 5000, seed: 3 });
+    const r = await runClient({
+      dst: `127.0.0.1:${slow.local().port}`,
+      types: [{ type: 'short', service: { meanUs: 1000 } }],
+      phases: [{ durationMs: 200, rateRps: 2000 }],
+      timeoutMs: 5000,
+      seed: 3,
+    });
     expect(r.replies).toBe(r.sent);
     const short = r.perType.short!;
     // The last requests waited for the ~200 before them: about 200 ms from their scheduled time,
@@ -127,8 +157,12 @@ describe('load generator against real servers', () => {
     // The same load on a fast server: latency is the round trip, not a queue.
     const echo = new EchoServer({ transport: { kind: 'udp', port: 0 } }).start();
     cleanup.push(() => echo.stop());
-    const fast = await runClient({ dst: `127.0.0.1:${echo.local().port}`, types: [{ type: 'short', service: { meanUs: 1000 } }],
-      phases: [{ durationMs: 200, rateRps: 2000 }], seed: 3 });
+    const fast = await runClient({
+      dst: `127.0.0.1:${echo.local().port}`,
+      types: [{ type: 'short', service: { meanUs: 1000 } }],
+      phases: [{ durationMs: 200, rateRps: 2000 }],
+      seed: 3,
+    });
     expect(fast.replies).toBe(fast.sent);
     expect(fast.perType.short!.p50Us).toBeLessThan(short.p50Us / 10);
   });
@@ -136,8 +170,13 @@ describe('load generator against real servers', () => {
   it('leaves the warm-up out of the latency but not out of the books', async () => {
     const echo = new EchoServer({ transport: { kind: 'udp', port: 0 } }).start();
     cleanup.push(() => echo.stop());
-    const r = await runClient({ dst: `127.0.0.1:${echo.local().port}`, types: [{ type: 'short' }], phases: [{ durationMs: 100, rateRps: 2000 }],
-      arrivals: { process: 'fixed' }, warmupMs: 50 });
+    const r = await runClient({
+      dst: `127.0.0.1:${echo.local().port}`,
+      types: [{ type: 'short' }],
+      phases: [{ durationMs: 100, rateRps: 2000 }],
+      arrivals: { process: 'fixed' },
+      warmupMs: 50,
+    });
     expect(r.replies).toBe(r.sent);
     expect(r.all.histogram.totalCount).toBeGreaterThan(r.replies * 0.4);
     expect(r.all.histogram.totalCount).toBeLessThan(r.replies * 0.6);
@@ -147,8 +186,14 @@ describe('load generator against real servers', () => {
     const echo = new EchoServer({ transport: { kind: 'udp', port: 0 } }).start();
     cleanup.push(() => echo.stop());
     // 20 000 requests scheduled within 10 ms (2 M/s): more than one thread can send on time.
-    const r = await runClient({ dst: `127.0.0.1:${echo.local().port}`, types: [{ type: 'short' }], phases: [{ durationMs: 10, rateRps: 2e6 }],
-      arrivals: { process: 'fixed' }, lateUs: 50, timeoutMs: 2000 });
+    const r = await runClient({
+      dst: `127.0.0.1:${echo.local().port}`,
+      types: [{ type: 'short' }],
+      phases: [{ durationMs: 10, rateRps: 2e6 }],
+      arrivals: { process: 'fixed' },
+      lateUs: 50,
+      timeoutMs: 2000,
+    });
     expect(r.sent).toBe(r.scheduled);
     expect(r.late).toBeGreaterThan(0);
     expect(r.late).toBeLessThanOrEqual(r.sent);
@@ -160,10 +205,19 @@ describe('load generator against real servers', () => {
 
   it('accounts for every request: replies, drop notices by cause, and timeouts', async () => {
     // A server with a queue of 2 behind 1 worker of 2 ms: most of a 1000/s burst is refused.
-    const small = await new Server({ workers: 1, transport: { kind: 'udp', port: 0 }, policy: { kind: 'cfcfs', queueCapacity: 2 } }).start();
+    const small = await new Server({
+      workers: 1,
+      transport: { kind: 'udp', port: 0 },
+      policy: { kind: 'cfcfs', queueCapacity: 2 },
+    }).start();
     cleanup.push(() => small.stop());
-    const r = await runClient({ dst: `127.0.0.1:${small.local().port}`, types: [{ type: 'short', service: { meanUs: 2000 } }],
-      phases: [{ durationMs: 100, rateRps: 1000 }], timeoutMs: 2000, seed: 5 });
+    const r = await runClient({
+      dst: `127.0.0.1:${small.local().port}`,
+      types: [{ type: 'short', service: { meanUs: 2000 } }],
+      phases: [{ durationMs: 100, rateRps: 1000 }],
+      timeoutMs: 2000,
+      seed: 5,
+    });
     expect(r.drops).toBeGreaterThan(0);
     expect(r.dropsByCause.QUEUE_FULL).toBe(r.drops);
     expect(r.replies).toBeGreaterThan(0);
@@ -180,7 +234,10 @@ describe('load generator against real servers', () => {
     const echo = new EchoServer({ transport: { kind: 'udp', port: 0 } }).start();
     cleanup.push(() => echo.stop());
     const control = new BigUint64Array(2);
-    const run = runClient({ dst: `127.0.0.1:${echo.local().port}`, types: [{ type: 'short' }], phases: [{ durationMs: 5000, rateRps: 1000 }] }, control);
+    const run = runClient(
+      { dst: `127.0.0.1:${echo.local().port}`, types: [{ type: 'short' }], phases: [{ durationMs: 5000, rateRps: 1000 }] },
+      control,
+    );
     while (control[0]! < 50n) await new Promise((r) => setTimeout(r, 5));
     control[1] = 1n;
     const r = await run;
@@ -196,14 +253,27 @@ describe('load generator against real servers', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pallas-client-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     const cfg = join(dir, 'client.yaml');
-    writeFileSync(cfg, 'types: [ { type: short, share: 0.9, service: { meanUs: 10 } }, { type: long, share: 0.1, service: { meanUs: 100 } } ]\n'
-      + 'phases: [ { durationMs: 300, rateRps: 1000 } ]\n');
+    writeFileSync(
+      cfg,
+      'types: [ { type: short, share: 0.9, service: { meanUs: 10 } }, { type: long, share: 0.1, service: { meanUs: 100 } } ]\n' +
+        'phases: [ { durationMs: 300, rateRps: 1000 } ]\n',
+    );
     const cli = join(__dirname, '..', '..', 'dist', 'lib', 'cli', 'main.js');
-    const run = spawnSync(process.execPath, [cli, 'client', '--config', cfg, '--dst', `127.0.0.1:${echo.local().port}`, '--rate', '2000', '--json'], { encoding: 'utf8' });
+    const run = spawnSync(
+      process.execPath,
+      [cli, 'client', '--config', cfg, '--dst', `127.0.0.1:${echo.local().port}`, '--rate', '2000', '--json'],
+      { encoding: 'utf8' },
+    );
     expect(run.status, run.stderr).toBe(0);
-    const doc = JSON.parse(run.stdout) as { sent: number; replies: number; offeredRps: number; all: { histogram: string }; perType: Record<string, { replies: number; histogram: string }> };
+    const doc = JSON.parse(run.stdout) as {
+      sent: number;
+      replies: number;
+      offeredRps: number;
+      all: { histogram: string };
+      perType: Record<string, { replies: number; histogram: string }>;
+    };
     expect(doc.replies).toBe(doc.sent);
-    expect(doc.offeredRps).toBeGreaterThan(1500);  // --rate replaced the file's 1000/s
+    expect(doc.offeredRps).toBeGreaterThan(1500); // --rate replaced the file's 1000/s
     expect(hdr.decodeFromCompressedBase64(doc.all.histogram).totalCount).toBe(doc.replies);
     expect(hdr.decodeFromCompressedBase64(doc.perType.long!.histogram).totalCount).toBe(doc.perType.long!.replies);
     const bad = spawnSync(process.execPath, [cli, 'client', '--dst', '127.0.0.1:9'], { encoding: 'utf8' });
@@ -225,7 +295,9 @@ describe('load generator against real servers', () => {
     const cli = join(__dirname, '..', '..', 'dist', 'lib', 'cli', 'main.js');
     const child = spawn(process.execPath, [cli, 'client', '--stdin', '--json'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (d) => { out += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
     child.stdin.write(`${JSON.stringify({ dst, types: [{ type: 'short' }], phases: [{ durationMs: 60_000, rateRps: 1000 }] })}\n`);
     await new Promise((res) => setTimeout(res, 500));
     const t0 = Date.now();

@@ -36,12 +36,22 @@ const ready = checkPrereqs('deploy (site.yml over ssh)', [
 ]);
 
 /** Every file whose change would mean the test touched this machine rather than its temporary roots. */
-const GUARDED = ['/etc/fstab', '/etc/default/grub', '/etc/sysctl.d', '/etc/pallas', '/etc/systemd/system/pallas-control.service',
-  '/etc/systemd/system/pallas-agent.service', '/etc/passwd'];
+const GUARDED = [
+  '/etc/fstab',
+  '/etc/default/grub',
+  '/etc/sysctl.d',
+  '/etc/pallas',
+  '/etc/systemd/system/pallas-control.service',
+  '/etc/systemd/system/pallas-agent.service',
+  '/etc/passwd',
+];
 function fingerprint(): string {
   const h = createHash('sha256');
   for (const p of GUARDED) {
-    if (!existsSync(p)) { h.update(`${p}: none\n`); continue; }
+    if (!existsSync(p)) {
+      h.update(`${p}: none\n`);
+      continue;
+    }
     h.update(`${p}: ${statSync(p).isDirectory() ? readdirSync(p).sort().join(',') : readFileSync(p, 'utf8')}\n`);
   }
   return h.digest('hex');
@@ -58,9 +68,16 @@ let before = '';
 
 /** Processes of this machine whose command line names the test's directory (ansible's ssh control masters). */
 function ours(): { pid: number; cmd: string }[] {
-  return readdirSync('/proc').filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid).map((p) => {
-    try { return { pid: Number(p), cmd: readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ') }; } catch { return { pid: 0, cmd: '' }; }
-  }).filter((p) => p.cmd.includes(tmp));
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)
+    .map((p) => {
+      try {
+        return { pid: Number(p), cmd: readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ') };
+      } catch {
+        return { pid: 0, cmd: '' };
+      }
+    })
+    .filter((p) => p.cmd.includes(tmp));
 }
 
 /** Stops everything; returns the command lines of this machine's processes it had to kill outright. */
@@ -71,29 +88,51 @@ function cleanup(): string[] {
   const cp = join(tmp, 'cp');
   if (existsSync(cp)) {
     for (const sock of readdirSync(cp)) {
-      try { execFileSync('ssh', ['-o', `ControlPath=${join(cp, sock)}`, '-O', 'exit', 'pallas-test'], { stdio: 'ignore', timeout: 5000 }); } catch { /* gone */ }
+      try {
+        execFileSync('ssh', ['-o', `ControlPath=${join(cp, sock)}`, '-O', 'exit', 'pallas-test'], { stdio: 'ignore', timeout: 5000 });
+      } catch {
+        /* gone */
+      }
     }
   }
   const forced = ours();
   for (const p of forced) {
-    try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   }
   for (const s of sshds) s.stop();
   net?.remove();
   rmSync(tmp, { recursive: true, force: true });
   return forced.map((p) => p.cmd);
 }
-afterAll(() => { cleanup(); });
+afterAll(() => {
+  cleanup();
+});
 
-interface Run { code: number; out: string }
+interface Run {
+  code: number;
+  out: string;
+}
 function playbook(args: string[], timeoutMs: number): Promise<Run> {
   const env = {
-    ...process.env, ANSIBLE_LOCAL_TEMP: join(tmp, 'ansible-local'), ANSIBLE_SSH_CONTROL_PATH_DIR: join(tmp, 'cp'),
-    ANSIBLE_NOCOLOR: '1', ANSIBLE_FORCE_COLOR: '0', NO_COLOR: '1', ANSIBLE_RETRY_FILES_ENABLED: '0',
+    ...process.env,
+    ANSIBLE_LOCAL_TEMP: join(tmp, 'ansible-local'),
+    ANSIBLE_SSH_CONTROL_PATH_DIR: join(tmp, 'cp'),
+    ANSIBLE_NOCOLOR: '1',
+    ANSIBLE_FORCE_COLOR: '0',
+    NO_COLOR: '1',
+    ANSIBLE_RETRY_FILES_ENABLED: '0',
   };
   return new Promise((resolve) => {
-    execFile('ansible-playbook', ['-i', join(tmp, 'inventory.yml'), ...args], { cwd: dir, env, timeout: timeoutMs, maxBuffer: 1 << 26 },
-      (e, stdout, stderr) => resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, out: `${stdout}${stderr}` }));
+    execFile(
+      'ansible-playbook',
+      ['-i', join(tmp, 'inventory.yml'), ...args],
+      { cwd: dir, env, timeout: timeoutMs, maxBuffer: 1 << 26 },
+      (e, stdout, stderr) => resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, out: `${stdout}${stderr}` }),
+    );
   });
 }
 
@@ -104,7 +143,18 @@ function recap(out: string): Map<string, Record<string, number>> {
   for (const line of out.slice(at).split('\n').slice(1)) {
     const r = /^(\S+)\s+:\s+(.*)$/.exec(line.trim());
     if (!r) continue;
-    m.set(r[1]!, Object.fromEntries(r[2]!.trim().split(/\s+/).map((kv) => { const [k, v] = kv.split('='); return [k!, Number(v)]; })));
+    m.set(
+      r[1]!,
+      Object.fromEntries(
+        r[2]!
+          .trim()
+          .split(/\s+/)
+          .map((kv) => {
+            const [k, v] = kv.split('=');
+            return [k!, Number(v)];
+          }),
+      ),
+    );
   }
   return m;
 }
@@ -126,7 +176,8 @@ describe.runIf(ready)('deploy/ansible on four hosts in network namespaces', () =
     };
     // The servers are prepared as DPDK hosts (hugepages, kernel command line) although this rack
     // runs on kernel UDP: that is what puts the sysctl, GRUB and fstab files under the test.
-    const server = (i: number) => host(i, { pallas_worker_cores: [1], pallas_dispatcher_core: 0, pallas_dpdk_host: true, pallas_hugepages_1g: 2 });
+    const server = (i: number) =>
+      host(i, { pallas_worker_cores: [1], pallas_dispatcher_core: 0, pallas_dpdk_host: true, pallas_hugepages_1g: 2 });
     const inventory = {
       all: {
         vars: {
@@ -158,7 +209,7 @@ describe.runIf(ready)('deploy/ansible on four hosts in network namespaces', () =
     writeFileSync(join(tmp, 'inventory.yml'), stringify(inventory));
   }, 120_000);
 
-  it('site.yml deploys over ssh with the machine\'s paths under a temporary root, and a second run changes nothing', async () => {
+  it("site.yml deploys over ssh with the machine's paths under a temporary root, and a second run changes nothing", async () => {
     const first = await playbook(['site.yml'], 900_000);
     expect(first.code, first.out.slice(-6000)).toBe(0);
     const r1 = recap(first.out);
@@ -176,14 +227,17 @@ describe.runIf(ready)('deploy/ansible on four hosts in network namespaces', () =
     for (const s of ['s1', 's2']) {
       expect(readFileSync(join(sysroot(s), 'etc', 'sysctl.d', '90-pallas.conf'), 'utf8')).toMatch(/^vm\.nr_hugepages = 1024$/m);
       expect(readFileSync(join(sysroot(s), 'etc', 'fstab'), 'utf8')).toMatch(/^nodev \/dev\/hugepages hugetlbfs defaults 0 0$/m);
-      expect(readFileSync(join(sysroot(s), 'etc', 'default', 'grub'), 'utf8'))
-        .toBe('GRUB_CMDLINE_LINUX_DEFAULT="quiet isolcpus=1,0 nohz_full=1,0 rcu_nocbs=1,0 default_hugepagesz=1G hugepagesz=1G hugepages=2 '
-          + 'intel_idle.max_cstate=0 processor.max_cstate=1"\n');
+      expect(readFileSync(join(sysroot(s), 'etc', 'default', 'grub'), 'utf8')).toBe(
+        'GRUB_CMDLINE_LINUX_DEFAULT="quiet isolcpus=1,0 nohz_full=1,0 rcu_nocbs=1,0 default_hugepagesz=1G hugepagesz=1G hugepages=2 ' +
+          'intel_idle.max_cstate=0 processor.max_cstate=1"\n',
+      );
       const agent = readFileSync(join(sysroot(s), 'etc', 'pallas', 'agent.yaml'), 'utf8');
       expect(agent).toContain(`control: "http://${net!.hosts[0]!.address}:9020"`);
       expect(existsSync(join(sysroot(s), 'etc', 'systemd', 'system', 'pallas-agent.service'))).toBe(true);
     }
-    expect(readFileSync(join(sysroot('sw1'), 'etc', 'pallas', 'control.yaml'), 'utf8')).toMatch(/transport: \{ kind: udp, bindIp: "198\.19\.\d+\.10", port: 9010 \}/);
+    expect(readFileSync(join(sysroot('sw1'), 'etc', 'pallas', 'control.yaml'), 'utf8')).toMatch(
+      /transport: \{ kind: udp, bindIp: "198\.19\.\d+\.10", port: 9010 \}/,
+    );
     // Kernel UDP on the switch and the client: not DPDK hosts, nothing of dpdk_host there.
     expect(existsSync(join(sysroot('sw1'), 'etc', 'default', 'grub'))).toBe(false);
     expect(existsSync(join(sysroot('c1'), 'etc'))).toBe(false);
@@ -192,12 +246,13 @@ describe.runIf(ready)('deploy/ansible on four hosts in network namespaces', () =
     const second = await playbook(['site.yml'], 600_000);
     expect(second.code, second.out.slice(-6000)).toBe(0);
     const r2 = recap(second.out);
-    for (const [h, c] of r2) expect(c, `${h} on the second run:\n${second.out.slice(-4000)}`).toMatchObject({ changed: 0, failed: 0, unreachable: 0 });
+    for (const [h, c] of r2)
+      expect(c, `${h} on the second run:\n${second.out.slice(-4000)}`).toMatchObject({ changed: 0, failed: 0, unreachable: 0 });
     expect(r2.size).toBe(NAMES.length);
     expect(fingerprint()).toBe(before);
   }, 1_500_000);
 
-  it('the rendered units start a control plane and two agents that register on the hosts\' addresses', async () => {
+  it("the rendered units start a control plane and two agents that register on the hosts' addresses", async () => {
     // What systemd would run (ExecStart of each unit), in each host's namespace.
     const execStart = (host: string, unit: string) => {
       const text = readFileSync(join(sysroot(host), 'etc', 'systemd', 'system', `${unit}.service`), 'utf8');
@@ -217,14 +272,19 @@ describe.runIf(ready)('deploy/ansible on four hosts in network namespaces', () =
     const agents = [run('s1', 'pallas-agent'), run('s2', 'pallas-agent')];
     const url = `http://${net!.hosts[0]!.address}:9020/v1/status`;
     let st: RackStatus | undefined;
-    await waitFor(async () => {
-      try {
-        st = (await (await fetch(url)).json()) as RackStatus;
-        return st.servers.filter((s) => s.alive && s.epoch > 0).length === 2;
-      } catch {
-        return false;
-      }
-    }, `both agents to register and run a policy (${[...logs.values()].join(' | ').slice(-1500)})`, 30_000, 200);
+    await waitFor(
+      async () => {
+        try {
+          st = (await (await fetch(url)).json()) as RackStatus;
+          return st.servers.filter((s) => s.alive && s.epoch > 0).length === 2;
+        } catch {
+          return false;
+        }
+      },
+      `both agents to register and run a policy (${[...logs.values()].join(' | ').slice(-1500)})`,
+      30_000,
+      200,
+    );
     expect(st!.servers.map((s) => s.addr.split(':')[0]).sort()).toEqual([net!.hosts[1]!.address, net!.hosts[2]!.address]);
     for (const p of [control, ...agents]) p.kill('SIGTERM');
     await waitFor(() => [control, ...agents].every((p) => p.exitCode !== null), 'the services to stop', 15_000, 100);
@@ -232,7 +292,10 @@ describe.runIf(ready)('deploy/ansible on four hosts in network namespaces', () =
 
   it('bench.yml runs rocksdb --quick from the switch host across the others and fetches the results', async () => {
     const results = join(tmp, 'results');
-    const r = await playbook(['bench.yml', '-e', JSON.stringify({ pallas_workload: 'rocksdb', pallas_bench_args: ['--quick'], pallas_results_dir: results })], 900_000);
+    const r = await playbook(
+      ['bench.yml', '-e', JSON.stringify({ pallas_workload: 'rocksdb', pallas_bench_args: ['--quick'], pallas_results_dir: results })],
+      900_000,
+    );
     expect(r.code, r.out.slice(-6000)).toBe(0);
     const tgz = files(results).filter((f) => f.endsWith('results.tgz'));
     expect(tgz).toHaveLength(1);
@@ -257,10 +320,17 @@ describe.runIf(ready)('deploy/ansible on four hosts in network namespaces', () =
       expect(p.serverCompleted.every((c) => c > 0)).toBe(true);
     }
     // The bench read the same inventory the playbooks did.
-    expect(loadInventory(join(tmp, 'inventory.yml')).servers.map((s) => s.address)).toEqual([net!.hosts[1]!.address, net!.hosts[2]!.address]);
+    expect(loadInventory(join(tmp, 'inventory.yml')).servers.map((s) => s.address)).toEqual([
+      net!.hosts[1]!.address,
+      net!.hosts[2]!.address,
+    ]);
     // Nothing of the bench is left on any host: only the sshd (and its sessions) in each namespace.
-    await waitFor(() => net!.hosts.every((h) => net!.processes(h).every((p) => /sshd/.test(p.cmd))),
-      `only sshd left in the namespaces (${net!.hosts.flatMap((h) => net!.processes(h).map((p) => `${h.name}: ${p.cmd}`)).join('; ')})`, 20_000, 200);
+    await waitFor(
+      () => net!.hosts.every((h) => net!.processes(h).every((p) => /sshd/.test(p.cmd))),
+      `only sshd left in the namespaces (${net!.hosts.flatMap((h) => net!.processes(h).map((p) => `${h.name}: ${p.cmd}`)).join('; ')})`,
+      20_000,
+      200,
+    );
   }, 1_000_000);
 
   it('removes everything it started', () => {

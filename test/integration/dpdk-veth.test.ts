@@ -16,19 +16,43 @@ const root = join(__dirname, '..', '..');
 const cli = join(root, 'dist', 'lib', 'cli', 'main.js');
 const PER_TYPE = 200;
 
-const ready = checkPrereqs('DPDK over veth', [
-  ...dpdkNetnsPrereqs(),
-  need(existsSync(cli), 'the compiled CLI (npm run build)'),
-]);
+const ready = checkPrereqs('DPDK over veth', [...dpdkNetnsPrereqs(), need(existsSync(cli), 'the compiled CLI (npm run build)')]);
 
-interface EchoProc { child: ChildProcess; stdout: string[]; exited: Promise<number | null> }
+interface EchoProc {
+  child: ChildProcess;
+  stdout: string[];
+  exited: Promise<number | null>;
+}
 
 function startEcho(pair: VethPair, vdev: string): Promise<EchoProc> {
-  const child = spawn('ip', ['netns', 'exec', pair.nsA, process.execPath, cli, 'echo', '--transport', 'dpdk',
-    '--device', vdev, '--ip', pair.ipA, '--port', '9011', '--server-id', '5', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      pair.nsA,
+      process.execPath,
+      cli,
+      'echo',
+      '--transport',
+      'dpdk',
+      '--device',
+      vdev,
+      '--ip',
+      pair.ipA,
+      '--port',
+      '9011',
+      '--server-id',
+      '5',
+      '--json',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const stdout: string[] = [];
   let stderr = '';
-  child.stderr!.on('data', (d) => { stderr += d; });
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+  });
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`echo did not start: ${stderr}`)), 30_000);
@@ -39,14 +63,26 @@ function startEcho(pair: VethPair, vdev: string): Promise<EchoProc> {
         resolve({ child, stdout, exited });
       }
     });
-    void exited.then((code) => { clearTimeout(timer); reject(new Error(`echo exited (${code}) before ready: ${stderr}`)); });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`echo exited (${code}) before ready: ${stderr}`));
+    });
   });
 }
 
 function sendFrom(pair: VethPair, datagrams: Uint8Array[], expect: number): string[] {
-  const input = JSON.stringify({ host: pair.ipA, port: 9011, datagrams: datagrams.map((d) => Buffer.from(d).toString('hex')), expect, timeoutMs: 15_000 });
-  const out = execFileSync('ip', ['netns', 'exec', pair.nsB, process.execPath, join(__dirname, '..', 'helpers', 'netns-sender.mjs')],
-    { input, encoding: 'utf8', timeout: 60_000 });
+  const input = JSON.stringify({
+    host: pair.ipA,
+    port: 9011,
+    datagrams: datagrams.map((d) => Buffer.from(d).toString('hex')),
+    expect,
+    timeoutMs: 15_000,
+  });
+  const out = execFileSync('ip', ['netns', 'exec', pair.nsB, process.execPath, join(__dirname, '..', 'helpers', 'netns-sender.mjs')], {
+    input,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return (JSON.parse(out) as { replies: string[] }).replies;
 }
 

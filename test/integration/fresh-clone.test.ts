@@ -31,20 +31,37 @@ describe.runIf(ready)('the packed package', () => {
   it('installs into an empty project as a dependency, builds its addon, and runs pallas doctor and the API', () => {
     const proj = join(dir, 'app');
     mkdirSync(proj);
-    const tgz = execFileSync('npm', ['pack', '--pack-destination', dir, '--silent'], { cwd: packageRoot, encoding: 'utf8', timeout: 300_000 }).trim().split('\n').pop()!;
+    const tgz = execFileSync('npm', ['pack', '--pack-destination', dir, '--silent'], {
+      cwd: packageRoot,
+      encoding: 'utf8',
+      timeout: 300_000,
+    })
+      .trim()
+      .split('\n')
+      .pop()!;
     writeFileSync(join(proj, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true, type: 'module' }));
-    const inst = spawnSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts', join(dir, tgz)],
-      { cwd: proj, encoding: 'utf8', timeout: 600_000 });
+    const inst = spawnSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts', join(dir, tgz)], {
+      cwd: proj,
+      encoding: 'utf8',
+      timeout: 600_000,
+    });
     expect(inst.status, `${inst.stdout.slice(-1500)}\n${inst.stderr.slice(-1500)}`).toBe(0);
     // The native build shows (npm runs install scripts in the foreground when asked; the build says what it made).
     expect(inst.stdout + inst.stderr).toMatch(/build-native: built build\/Release\/pallas\.node with features/);
-    const doctor = spawnSync(join(proj, 'node_modules', '.bin', 'pallas'), ['doctor', '--json'], { cwd: proj, encoding: 'utf8', timeout: 60_000 });
+    const doctor = spawnSync(join(proj, 'node_modules', '.bin', 'pallas'), ['doctor', '--json'], {
+      cwd: proj,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(doctor.status, doctor.stderr).toBe(0);
     const report = JSON.parse(doctor.stdout) as { checks: { name: string; ok: boolean }[] };
     expect(report.checks.find((c) => c.name === 'addon')?.ok).toBe(true);
     // The API through the package's exports, with its types shipped beside it.
-    const api = spawnSync(process.execPath, ['--input-type=module', '-e', "import { VERSION, sim, wire } from 'pallas'; console.log(VERSION, typeof sim, typeof wire)"],
-      { cwd: proj, encoding: 'utf8' });
+    const api = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', "import { VERSION, sim, wire } from 'pallas'; console.log(VERSION, typeof sim, typeof wire)"],
+      { cwd: proj, encoding: 'utf8' },
+    );
     expect(api.stdout.trim()).toMatch(/^\d+\.\d+\.\d+ object object$/);
     expect(existsSync(join(proj, 'node_modules', 'pallas', 'dist', 'lib', 'index.d.ts'))).toBe(true);
     expect(existsSync(join(proj, 'node_modules', 'pallas', 'test'))).toBe(false);

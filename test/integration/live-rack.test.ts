@@ -19,7 +19,6 @@ afterEach(async () => {
   cleanup = [];
 });
 
-
 async function liveRack(n: number, opts: Partial<ControlConfig> = {}, policy: 'pallas' | 'po2' = 'pallas') {
   const slots = policy === 'pallas' ? n + 1 : n;
   const sw = new SoftSwitch({ policy, servers: Array.from({ length: slots }, () => null), transport: { kind: 'udp', port: 0 } }).start();
@@ -27,7 +26,10 @@ async function liveRack(n: number, opts: Partial<ControlConfig> = {}, policy: 'p
   const control = await new ControlPlane(sw, { secret: SECRET, listen: { port: 0 }, evaluate: 'first', ...opts }, quiet).start();
   cleanup.push(() => control.stop());
   const agent = async (port = 0) => {
-    const a = await new Agent({ server: { workers: 1, transport: { kind: 'udp', port } }, control: control.url, secret: SECRET, heartbeatMs: 30 }, quiet).start();
+    const a = await new Agent(
+      { server: { workers: 1, transport: { kind: 'udp', port } }, control: control.url, secret: SECRET, heartbeatMs: 30 },
+      quiet,
+    ).start();
     cleanup.push(() => a.stop());
     return a;
   };
@@ -42,21 +44,43 @@ describe('live rack on loopback', () => {
   it('agents register, get their policies, and the rack serves through the switch', async () => {
     const { sw, control, agents, client } = await liveRack(2);
     await waitFor(() => control.alive().length === 2 && agents.every((a) => a.epoch > 0), 'two servers with a policy');
-    expect(sw.tables()!.groups[0]!.wrr.map((e) => e.server).sort()).toEqual([0, 1]);
+    expect(
+      sw
+        .tables()!
+        .groups[0]!.wrr.map((e) => e.server)
+        .sort(),
+    ).toEqual([0, 1]);
     for (let i = 0; i < 20; i++) await client.spin(Type.SHORT, 1000);
     await client.until((g) => g.length === 20);
-    expect(new Set(client.replies().map((r) => r.header.server)).size).toBe(1);  // both runtimes have server id 0 …
-    expect(sw.stats().servers.slice(0, 2).map((s) => s.sent)).toEqual([10, 10]);  // … but WRR split them evenly
+    expect(new Set(client.replies().map((r) => r.header.server)).size).toBe(1); // both runtimes have server id 0 …
+    expect(
+      sw
+        .stats()
+        .servers.slice(0, 2)
+        .map((s) => s.sent),
+    ).toEqual([10, 10]); // … but WRR split them evenly
     const st = control.status();
-    expect(st.servers.map((s) => [s.index, s.alive])).toEqual([[0, true], [1, true]]);
+    expect(st.servers.map((s) => [s.index, s.alive])).toEqual([
+      [0, true],
+      [1, true],
+    ]);
     expect(st.plan!.groups).toHaveLength(1);
     expect(control.metrics()).toMatch(/^pallas_servers_alive 2$/m);
     expect(agents[0]!.metrics()).toMatch(/^pallas_agent_policy_epoch\{server="\d"\} [1-9]/m);
   });
 
   it('adapts to a shift from port to normal bimodal within a few monitor intervals, and loses no request across it', async () => {
-    const { control, agents, client } = await liveRack(4, { minSamples: 200, deltaCores: 1, evaluate: 'sim', evalRequests: 5000, groups: 2,
-      workload: [{ type: 'short', meanUs: 10, share: 0.5 }, { type: 'long', meanUs: 100, share: 0.5 }] });
+    const { control, agents, client } = await liveRack(4, {
+      minSamples: 200,
+      deltaCores: 1,
+      evaluate: 'sim',
+      evalRequests: 5000,
+      groups: 2,
+      workload: [
+        { type: 'short', meanUs: 10, share: 0.5 },
+        { type: 'long', meanUs: 100, share: 0.5 },
+      ],
+    });
     await waitFor(() => control.alive().length === 4 && agents.every((a) => a.epoch > 0), 'four servers with a policy');
     const shortCores = () => control.status().plan!.groups.find((g) => g.types.includes('short'))!.cores;
     const sent: number[] = [];
@@ -99,15 +123,23 @@ describe('live rack on loopback', () => {
     const intervals = adaptedAt - Math.max(0, measurableAt);
     // The servers of the short group run a policy that serves short only, with bouncing armed.
     const servedOf = (i: number) => (agents.find((a) => a.index === i)!.health() as { policy: { served?: number[] } }).policy.served;
-    await waitFor(() => control.status().plan!.groups.find((g) => g.types.includes('short'))!.servers
-      .every((s) => JSON.stringify(servedOf(s.index)) === JSON.stringify([Type.SHORT])), 'short-group servers serving short only');
+    await waitFor(
+      () =>
+        control
+          .status()
+          .plan!.groups.find((g) => g.types.includes('short'))!
+          .servers.every((s) => JSON.stringify(servedOf(s.index)) === JSON.stringify([Type.SHORT])),
+      'short-group servers serving short only',
+    );
     // Nothing lost: one answer per request (replies, or drop notices for what a full queue refused).
     await client.until((g) => g.length >= sent.length, 20_000);
     const ids = client.got.map((g) => g.header.reqId);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.length).toBe(sent.length);
     const bounced = agents.reduce((a, x) => a + (x.server.stats().types.long?.bounced ?? 0), 0);
-    console.log(`adaptation ${intervals} monitor interval(s) after the shift was measurable; ${bounced} long request(s) bounced and re-scheduled`);
+    console.log(
+      `adaptation ${intervals} monitor interval(s) after the shift was measurable; ${bounced} long request(s) bounced and re-scheduled`,
+    );
   });
 
   it('a server that stops answering leaves WRR within a bounded time; the rest keeps serving; it comes back on restart', async () => {
@@ -117,7 +149,7 @@ describe('live rack on loopback', () => {
     const t0 = performance.now();
     await agents[1]!.stop();
     await waitFor(() => sw.tables()!.groups[0]!.wrr.every((e) => e.server !== 1), 'server 1 out of WRR', 5000);
-    expect(performance.now() - t0).toBeLessThan(500 + 2000);  // deadAfterMs plus slack for a loaded machine
+    expect(performance.now() - t0).toBeLessThan(500 + 2000); // deadAfterMs plus slack for a loaded machine
     expect(control.status().servers[1]!.alive).toBe(false);
     for (let i = 0; i < 10; i++) await client.spin(Type.SHORT, 1000);
     await client.until((g) => g.length === 10);
@@ -126,7 +158,12 @@ describe('live rack on loopback', () => {
     const again = await agent(port);
     await waitFor(() => control.alive().length === 2 && again.epoch > 0, 'server 1 back');
     expect(again.index).toBe(1);
-    expect(sw.tables()!.groups[0]!.wrr.map((e) => e.server).sort()).toEqual([0, 1]);
+    expect(
+      sw
+        .tables()!
+        .groups[0]!.wrr.map((e) => e.server)
+        .sort(),
+    ).toEqual([0, 1]);
   });
 
   it('behind a baseline switch (RackSched po2) every server runs RS-DARC, DARC with its own profiling', async () => {
@@ -138,7 +175,7 @@ describe('live rack on loopback', () => {
     await client.until((g) => g.length === 30);
     expect(client.replies()).toHaveLength(30);
     expect(sw.stats().switch.n_drop_not_wired).toBe(0);
-    expect(agents.every((a) => a.server.stats().reservation === null)).toBe(true);  // still profiling (50 000 samples)
+    expect(agents.every((a) => a.server.stats().reservation === null)).toBe(true); // still profiling (50 000 samples)
   });
 
   it('rejects policies from a sender without the secret, and malformed ones; neither changes anything', async () => {
@@ -146,12 +183,21 @@ describe('live rack on loopback', () => {
     await waitFor(() => agents[0]!.epoch > 0, 'a policy');
     const a = agents[0]!;
     const before = a.epoch;
-    await expect(sendSigned(a.url, '/v1/policy', { epoch: before + 1, policy: { kind: 'cfcfs' } }, 'wrong-secret-0123456789')).rejects.toMatchObject({ code: 'AUTH' });
-    await expect(sendSigned(a.url, '/v1/policy', { epoch: before + 1, policy: { kind: 'fifo' } }, SECRET)).rejects.toMatchObject({ code: 'BAD_CONFIG' });
+    await expect(
+      sendSigned(a.url, '/v1/policy', { epoch: before + 1, policy: { kind: 'cfcfs' } }, 'wrong-secret-0123456789'),
+    ).rejects.toMatchObject({ code: 'AUTH' });
+    await expect(sendSigned(a.url, '/v1/policy', { epoch: before + 1, policy: { kind: 'fifo' } }, SECRET)).rejects.toMatchObject({
+      code: 'BAD_CONFIG',
+    });
     await expect(sendSigned(a.url, '/v1/policy', { epoch: 'x' }, SECRET)).rejects.toMatchObject({ code: 'BAD_CONFIG' });
-    await expect(sendSigned(a.url, '/v1/policy', { epoch: before, policy: { kind: 'cfcfs' } }, SECRET)).rejects.toMatchObject({ code: 'BAD_POLICY' });
+    await expect(sendSigned(a.url, '/v1/policy', { epoch: before, policy: { kind: 'cfcfs' } }, SECRET)).rejects.toMatchObject({
+      code: 'BAD_POLICY',
+    });
     // Unsigned, by hand.
-    const res = await fetch(`${a.url}/v1/policy`, { method: 'POST', body: JSON.stringify({ epoch: before + 5, policy: { kind: 'cfcfs' } }) });
+    const res = await fetch(`${a.url}/v1/policy`, {
+      method: 'POST',
+      body: JSON.stringify({ epoch: before + 5, policy: { kind: 'cfcfs' } }),
+    });
     expect(res.status).toBe(401);
     expect(a.epoch).toBe(before);
     expect(a.server.stats().epoch).toBe(before);
@@ -160,8 +206,14 @@ describe('live rack on loopback', () => {
     expect(h.channel.malformed).toBe(1);
     expect(h.refused).toBe(2);
     // The control plane refuses forged registrations too.
-    await expect(sendSigned(control.url, '/v1/register', { agent: 'http://127.0.0.1:1', addr: { ip: '127.0.0.1', port: 1 }, cores: 1, name: 'x' },
-      'wrong-secret-0123456789')).rejects.toMatchObject({ code: 'AUTH' });
+    await expect(
+      sendSigned(
+        control.url,
+        '/v1/register',
+        { agent: 'http://127.0.0.1:1', addr: { ip: '127.0.0.1', port: 1 }, cores: 1, name: 'x' },
+        'wrong-secret-0123456789',
+      ),
+    ).rejects.toMatchObject({ code: 'AUTH' });
     expect(control.alive()).toEqual([0]);
   });
 });

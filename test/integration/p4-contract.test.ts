@@ -14,19 +14,25 @@ import { packageRoot } from '../../lib/native.js';
 import { checkPrereqs, need } from '../helpers/prereq.js';
 
 // The same compiler `npm run p4` uses ($SDE_INSTALL's, $PALLAS_BF_P4C, or ../shared/tools/bf-p4c).
-// @ts-expect-error: a plain ES module without types
-const { findCompiler } = await import(join(packageRoot, 'scripts', 'build-p4.mjs')) as { findCompiler: () => { path: string } | null };
+// A plain ES module without types: the cast below says what it gives.
+const { findCompiler } = (await import(join(packageRoot, 'scripts', 'build-p4.mjs'))) as { findCompiler: () => { path: string } | null };
 const compiler = findCompiler()?.path ?? '';
-const ok = checkPrereqs('p4 contract', [need(compiler !== '', 'the Tofino compiler bf-p4c (../shared/tools/bf-p4c, $PALLAS_BF_P4C or $SDE_INSTALL)')]);
+const ok = checkPrereqs('p4 contract', [
+  need(compiler !== '', 'the Tofino compiler bf-p4c (../shared/tools/bf-p4c, $PALLAS_BF_P4C or $SDE_INSTALL)'),
+]);
 const out = mkdtempSync(join(tmpdir(), 'pallas-p4-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 describe.skipIf(!ok)('switch contract on Tofino 1', () => {
   it('its register actions compile and assemble with bf-p4c (tofino, tna)', async () => {
     const src = join(packageRoot, 'p4', 'contract', 'register_actions.p4');
-    const r = await promisify(execFile)(compiler, ['--std', 'p4-16', '--target', 'tofino', '--arch', 'tna', '-o', out, src],
-      { timeout: 240_000, maxBuffer: 1 << 24 }).then((x) => ({ code: 0, text: x.stdout + x.stderr }),
-      (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? 1, text: `${e.stdout ?? ''}${e.stderr ?? ''}` }));
+    const r = await promisify(execFile)(compiler, ['--std', 'p4-16', '--target', 'tofino', '--arch', 'tna', '-o', out, src], {
+      timeout: 240_000,
+      maxBuffer: 1 << 24,
+    }).then(
+      (x) => ({ code: 0, text: x.stdout + x.stderr }),
+      (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? 1, text: `${e.stdout ?? ''}${e.stderr ?? ''}` }),
+    );
     expect(r.text).toMatch(/\b0 errors\b/);
     expect(r.text).not.toMatch(/failed command/);
     expect(r.code, r.text.slice(-2000)).toBe(0);

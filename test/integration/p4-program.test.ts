@@ -13,9 +13,17 @@ import { packageRoot } from '../../lib/native.js';
 import { diffP4, p4Entries, type P4Entry } from '../../lib/switch/p4-entries.js';
 import { checkPrereqs, need } from '../helpers/prereq.js';
 
-interface BfrtField { id: number; name: string; match_type?: string; type: { type: string; width?: number } }
+interface BfrtField {
+  id: number;
+  name: string;
+  match_type?: string;
+  type: { type: string; width?: number };
+}
 interface BfrtTable {
-  name: string; size: number; table_type: string; key: BfrtField[];
+  name: string;
+  size: number;
+  table_type: string;
+  key: BfrtField[];
   action_specs?: { name: string; data: BfrtField[] }[];
   data: { singleton?: BfrtField }[];
 }
@@ -28,7 +36,10 @@ function checkEntry(rt: Map<string, BfrtTable>, e: P4Entry): string[] {
   const fits = (v: number, f: BfrtField) => f.type.type !== 'bytes' || (Number.isInteger(v) && v >= 0 && v < 2 ** f.type.width!);
   for (const [name, v] of Object.entries(e.key)) {
     const f = t.key.find((k) => k.name === name);
-    if (!f) { errs.push(`${e.table}: no key field ${name}`); continue; }
+    if (!f) {
+      errs.push(`${e.table}: no key field ${name}`);
+      continue;
+    }
     if (typeof v === 'number') {
       if (f.match_type !== 'Exact') errs.push(`${e.table}.${name}: ${f.match_type} key given an exact value`);
       if (!fits(v, f)) errs.push(`${e.table}.${name}: ${v} does not fit ${f.type.width} bits`);
@@ -37,7 +48,9 @@ function checkEntry(rt: Map<string, BfrtTable>, e: P4Entry): string[] {
       if (!fits(v.low, f) || !fits(v.high, f) || v.low > v.high) errs.push(`${e.table}.${name}: bad range ${v.low}..${v.high}`);
     }
   }
-  if (!e.isDefault) for (const f of t.key) if (f.match_type && !(f.name in e.key) && f.name !== '$MATCH_PRIORITY') errs.push(`${e.table}: key field ${f.name} missing`);
+  if (!e.isDefault)
+    for (const f of t.key)
+      if (f.match_type && !(f.name in e.key) && f.name !== '$MATCH_PRIORITY') errs.push(`${e.table}: key field ${f.name} missing`);
   if (e.action === null) {
     for (const [name, v] of Object.entries(e.data)) {
       const f = t.data.map((d) => d.singleton).find((d) => d?.name === name);
@@ -57,13 +70,21 @@ function checkEntry(rt: Map<string, BfrtTable>, e: P4Entry): string[] {
   return errs;
 }
 
-// @ts-expect-error: a plain ES module without types
-const build = await import(join(packageRoot, 'scripts', 'build-p4.mjs')) as {
+// A plain ES module without types: the cast below says what it gives.
+const build = (await import(join(packageRoot, 'scripts', 'build-p4.mjs'))) as {
   findCompiler: () => { path: string; from: string } | null;
-  buildP4: (o: { out: string }) => Promise<{ ok: boolean; built: boolean; warnings: { known: string[]; unknown: string[] }; stages: { ingress: number; egress: number; sram?: number } | null; text: string }>;
+  buildP4: (o: { out: string }) => Promise<{
+    ok: boolean;
+    built: boolean;
+    warnings: { known: string[]; unknown: string[] };
+    stages: { ingress: number; egress: number; sram?: number } | null;
+    text: string;
+  }>;
 };
 
-const ok = checkPrereqs('p4 program', [need(build.findCompiler() !== null, 'the Tofino compiler bf-p4c (../shared/tools/bf-p4c, $PALLAS_BF_P4C or $SDE_INSTALL)')]);
+const ok = checkPrereqs('p4 program', [
+  need(build.findCompiler() !== null, 'the Tofino compiler bf-p4c (../shared/tools/bf-p4c, $PALLAS_BF_P4C or $SDE_INSTALL)'),
+]);
 const out = mkdtempSync(join(tmpdir(), 'pallas-p4-program-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -101,7 +122,16 @@ describe.skipIf(!ok)('the Tofino program', () => {
       'PallasIngressParser.recirc_ports': 4,
     };
     for (const [name, n] of Object.entries(want)) expect(size.get(name), name).toBe(n);
-    for (const c of ['n_requests', 'n_unmapped', 'n_bounced', 'n_cloned', 'n_clone_suppressed', 'n_drop_no_server', 'n_po2', 'n_bad_header'])
+    for (const c of [
+      'n_requests',
+      'n_unmapped',
+      'n_bounced',
+      'n_cloned',
+      'n_clone_suppressed',
+      'n_drop_no_server',
+      'n_po2',
+      'n_bad_header',
+    ])
       expect(size.has(`PallasIngress.${c}`), c).toBe(true);
     for (const c of ['n_replies', 'n_replies_filtered', 'n_clone_drop_notices']) expect(size.has(`PallasEgress.${c}`), c).toBe(true);
 
@@ -110,16 +140,52 @@ describe.skipIf(!ok)('the Tofino program', () => {
     // default), an update that moves weights, and the largest values the contract allows.
     const byName = new Map(rt.tables.map((t) => [t.name.replace(/^pipe\./, ''), t as unknown as BfrtTable]));
     const plan: SwitchTables = {
-      typeToGroup: { 1: 0, 2: 1, 3: 2, 255: 2 }, defaultGroup: 2, tauShift: 24, clone: true,
+      typeToGroup: { 1: 0, 2: 1, 3: 2, 255: 2 },
+      defaultGroup: 2,
+      tauShift: 24,
+      clone: true,
       groups: [
-        { cThres: 4, cloneTarget: 2, balance: 'wrr', wrr: [{ server: 0, weight: 3 }, { server: 1, weight: 1 }] },
-        { cThres: 2 ** 32 - 1, cloneTarget: 2, balance: 'po2', wrr: [{ server: 2, weight: 10 }, { server: 255, weight: 65525 }] },
+        {
+          cThres: 4,
+          cloneTarget: 2,
+          balance: 'wrr',
+          wrr: [
+            { server: 0, weight: 3 },
+            { server: 1, weight: 1 },
+          ],
+        },
+        {
+          cThres: 2 ** 32 - 1,
+          cloneTarget: 2,
+          balance: 'po2',
+          wrr: [
+            { server: 2, weight: 10 },
+            { server: 255, weight: 65525 },
+          ],
+        },
         { cThres: 0, cloneTarget: null, balance: 'wrr', wrr: [{ server: 3, weight: 7 }] },
       ],
     };
-    const setup = { vip: 0xC0A80001, cloneSession: 1023 };
+    const setup = { vip: 0xc0a80001, cloneSession: 1023 };
     const first = p4Entries(plan, setup);
-    const moved = p4Entries({ ...plan, tauShift: 8, groups: plan.groups.map((g, i) => (i === 0 ? { ...g, wrr: [{ server: 1, weight: 2 }, { server: 4, weight: 2 }] } : g)) }, setup);
+    const moved = p4Entries(
+      {
+        ...plan,
+        tauShift: 8,
+        groups: plan.groups.map((g, i) =>
+          i === 0
+            ? {
+                ...g,
+                wrr: [
+                  { server: 1, weight: 2 },
+                  { server: 4, weight: 2 },
+                ],
+              }
+            : g,
+        ),
+      },
+      setup,
+    );
     const errs = [...first, ...moved].flatMap((e) => checkEntry(byName, e));
     expect(errs).toEqual([]);
     // (The check refuses what a switch would: an unknown action, a value too wide, a missing key.)
@@ -127,11 +193,25 @@ describe.skipIf(!ok)('the Tofino program', () => {
     expect(checkEntry(byName, { ...row, action: 'PallasIngress.wrr_pick.nope' })).not.toEqual([]);
     expect(checkEntry(byName, { ...row, data: { server: 256 } })).not.toEqual([]);
     expect(checkEntry(byName, { ...row, key: { group: 0 } })).not.toEqual([]);
-    expect(new Set(first.map((e) => e.table))).toEqual(new Set(['PallasIngress.switch_config.switch_cfg', 'PallasIngress.burst_window.burst_window',
-      'PallasIngress.shaper.type_to_group', 'PallasIngress.group_config.group_cfg', 'PallasIngress.wrr_pick.wrr', 'PallasIngress.po2_pick.po2_pick_a',
-      'PallasIngress.po2_pick.po2_pick_b', 'PallasIngress.counters.wrr_counter', 'PallasIngress.counters.clone_counter']));
+    expect(new Set(first.map((e) => e.table))).toEqual(
+      new Set([
+        'PallasIngress.switch_config.switch_cfg',
+        'PallasIngress.burst_window.burst_window',
+        'PallasIngress.shaper.type_to_group',
+        'PallasIngress.group_config.group_cfg',
+        'PallasIngress.wrr_pick.wrr',
+        'PallasIngress.po2_pick.po2_pick_a',
+        'PallasIngress.po2_pick.po2_pick_b',
+        'PallasIngress.counters.wrr_counter',
+        'PallasIngress.counters.clone_counter',
+      ]),
+    );
     const ups = diffP4(first, moved);
     expect(ups.filter((u) => u.type === 'DELETE').every((u) => !u.entry.isDefault)).toBe(true);
-    expect(ups.some((u) => u.entry.table === 'PallasIngress.burst_window.burst_window' && u.entry.action === 'PallasIngress.burst_window.window_8')).toBe(true);
+    expect(
+      ups.some(
+        (u) => u.entry.table === 'PallasIngress.burst_window.burst_window' && u.entry.action === 'PallasIngress.burst_window.window_8',
+      ),
+    ).toBe(true);
   }, 900_000);
 });

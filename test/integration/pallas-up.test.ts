@@ -33,7 +33,9 @@ function firstLine(p: ChildProcess, ms: number): Promise<Record<string, unknown>
     let buf = '';
     let err = '';
     const t = setTimeout(() => reject(new Error(`no ready line within ${ms} ms: ${err.slice(-800)}`)), ms);
-    p.stderr!.on('data', (d: Buffer) => { err += d; });
+    p.stderr!.on('data', (d: Buffer) => {
+      err += d;
+    });
     p.stdout!.on('data', (d: Buffer) => {
       buf += d;
       const nl = buf.indexOf('\n');
@@ -46,8 +48,8 @@ function firstLine(p: ChildProcess, ms: number): Promise<Record<string, unknown>
   });
 }
 
-const status = (url: string): RackStatus => JSON.parse(execFileSync(process.execPath, [cli, 'status', '--control', url, '--json'], { encoding: 'utf8' })) as RackStatus;
-
+const status = (url: string): RackStatus =>
+  JSON.parse(execFileSync(process.execPath, [cli, 'status', '--control', url, '--json'], { encoding: 'utf8' })) as RackStatus;
 
 async function serve(client: UdpClient, n: number): Promise<void> {
   const before = client.got.length;
@@ -57,8 +59,11 @@ async function serve(client: UdpClient, n: number): Promise<void> {
 
 describe.skipIf(!ready)('pallas up', () => {
   it('starts a rack, shows it, survives a killed server, takes it back, and stops cleanly', async () => {
-    const up = spawn(process.execPath, [cli, 'up', '--servers', '2', '--switch-port', '0', '--control-port', '0', '--server-port', String(BASE), '--json'],
-      { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const up = spawn(
+      process.execPath,
+      [cli, 'up', '--servers', '2', '--switch-port', '0', '--control-port', '0', '--server-port', String(BASE), '--json'],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     procs.push(up);
     const line = await firstLine(up, 60_000);
     const url = line.control as string;
@@ -79,17 +84,36 @@ describe.skipIf(!ready)('pallas up', () => {
       const pids = pidsOf(['--control', url, '--port', String(BASE + 1)]);
       expect(pids).toHaveLength(1);
       process.kill(pids[0]!, 'SIGKILL');
-      const took = await waitFor(() => { st = status(url); return !st.servers.find((s) => s.index === victim.index)!.alive; }, 'server1 lost', 10_000, 25);
+      const took = await waitFor(
+        () => {
+          st = status(url);
+          return !st.servers.find((s) => s.index === victim.index)!.alive;
+        },
+        'server1 lost',
+        10_000,
+        25,
+      );
       expect(took).toBeLessThan(5000);
       console.log(`server1 out of WRR ${Math.round(took)} ms after SIGKILL (deadAfterMs 500)`);
       expect(st.plan!.groups[0]!.servers.map((s) => s.index)).toEqual([st.servers.find((s) => s.name === 'server0')!.index]);
-      await serve(client, 20);  // the rest keeps serving
+      await serve(client, 20); // the rest keeps serving
       expect(client.replies().length).toBe(40);
       // Start it again on its address: same slot, back in WRR.
-      const again = spawn(process.execPath, [cli, 'agent', '--control', url, '--port', String(BASE + 1), '--name', 'server1', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const again = spawn(process.execPath, [cli, 'agent', '--control', url, '--port', String(BASE + 1), '--name', 'server1', '--json'], {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       procs.push(again);
       await firstLine(again, 30_000);
-      await waitFor(() => { st = status(url); return st.servers.every((s) => s.alive && s.epoch > 0) && st.plan!.groups[0]!.servers.length === 2; }, 'server1 back', 15_000, 25);
+      await waitFor(
+        () => {
+          st = status(url);
+          return st.servers.every((s) => s.alive && s.epoch > 0) && st.plan!.groups[0]!.servers.length === 2;
+        },
+        'server1 back',
+        15_000,
+        25,
+      );
       expect(st.servers.find((s) => s.name === 'server1')!.index).toBe(victim.index);
       await serve(client, 20);
       again.kill('SIGTERM');
@@ -104,12 +128,30 @@ describe.skipIf(!ready)('pallas up', () => {
     expect(code).toBe(0);
   });
 
-  it('--kv gives the servers a RocksDB store (GET/SCAN served), --agent-port fixes the agents\' ports; without a store the refusals show', async () => {
+  it("--kv gives the servers a RocksDB store (GET/SCAN served), --agent-port fixes the agents' ports; without a store the refusals show", async () => {
     const kvDir = join(tmp, 'kv');
     for (const withKv of [true, false]) {
       const agentPort = BASE + 20 + (withKv ? 0 : 4);
-      const up = spawn(process.execPath, [cli, 'up', '--servers', '2', '--switch-port', '0', '--control-port', '0', '--server-port', String(BASE + 30 + (withKv ? 0 : 4)),
-        '--agent-port', String(agentPort), ...(withKv ? ['--kv', kvDir] : []), '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const up = spawn(
+        process.execPath,
+        [
+          cli,
+          'up',
+          '--servers',
+          '2',
+          '--switch-port',
+          '0',
+          '--control-port',
+          '0',
+          '--server-port',
+          String(BASE + 30 + (withKv ? 0 : 4)),
+          '--agent-port',
+          String(agentPort),
+          ...(withKv ? ['--kv', kvDir] : []),
+          '--json',
+        ],
+        { env, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       procs.push(up);
       const line = await firstLine(up, 60_000);
       expect(line.kv).toBe(withKv ? kvDir : null);
@@ -120,7 +162,7 @@ describe.skipIf(!ready)('pallas up', () => {
       const client = await UdpClient.open('127.0.0.1', (line.switch as { port: number }).port);
       try {
         const kv = new Uint8Array(6);
-        new DataView(kv.buffer).setUint32(0, 7);  // network byte order (docs/wire-format.md)
+        new DataView(kv.buffer).setUint32(0, 7); // network byte order (docs/wire-format.md)
         new DataView(kv.buffer).setUint16(4, 10);
         for (let i = 0; i < 10; i++) await client.send(Type.GET, kv);
         await client.until((g) => g.length === 10, 10_000);
@@ -130,8 +172,15 @@ describe.skipIf(!ready)('pallas up', () => {
           // Refused for want of a handler: each answered with a drop notice, and counted where the operator looks.
           expect(client.notices()).toHaveLength(10);
           const url = line.control as string;
-          await waitFor(() => status(url).servers.reduce((a, sv) => a + (sv.stats.refused ?? 0), 0) === 10, 'the refusals in the status', 5000, 100);
-          expect(execFileSync(process.execPath, [cli, 'status', '--control', url], { encoding: 'utf8' })).toMatch(/refused \d+ \(no handler for their type\)/);
+          await waitFor(
+            () => status(url).servers.reduce((a, sv) => a + (sv.stats.refused ?? 0), 0) === 10,
+            'the refusals in the status',
+            5000,
+            100,
+          );
+          expect(execFileSync(process.execPath, [cli, 'status', '--control', url], { encoding: 'utf8' })).toMatch(
+            /refused \d+ \(no handler for their type\)/,
+          );
           expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^pallas_server_refused_total\{server="\d"\} \d+$/m);
         }
       } finally {
@@ -144,10 +193,35 @@ describe.skipIf(!ready)('pallas up', () => {
 
   it('shapes the bimodal workload across 4 server processes per the plan, with WRR shares equal to the weights', async () => {
     const cfg = join(tmp, 'control.yaml');
-    writeFileSync(cfg, ['workload: [ { type: short, meanUs: 10, share: 0.9 }, { type: long, meanUs: 100, share: 0.1 } ]',
-      'groups: 2', 'evaluate: first', 'clone: false', ''].join('\n'));
-    const up = spawn(process.execPath, [cli, 'up', '--servers', '4', '--switch-port', '0', '--control-port', '0', '--server-port', String(BASE + 10),
-      '--config', cfg, '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    writeFileSync(
+      cfg,
+      [
+        'workload: [ { type: short, meanUs: 10, share: 0.9 }, { type: long, meanUs: 100, share: 0.1 } ]',
+        'groups: 2',
+        'evaluate: first',
+        'clone: false',
+        '',
+      ].join('\n'),
+    );
+    const up = spawn(
+      process.execPath,
+      [
+        cli,
+        'up',
+        '--servers',
+        '4',
+        '--switch-port',
+        '0',
+        '--control-port',
+        '0',
+        '--server-port',
+        String(BASE + 10),
+        '--config',
+        cfg,
+        '--json',
+      ],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     procs.push(up);
     const line = await firstLine(up, 60_000);
     const url = line.control as string;
@@ -164,11 +238,16 @@ describe.skipIf(!ready)('pallas up', () => {
       for (let i = 0; i < n.short; i++) await client.spin(Type.SHORT, 2000);
       for (let i = 0; i < n.long; i++) await client.spin(Type.LONG, 2000);
       await client.until((g) => g.length === n.short + n.long, 15_000);
-      for (const [g, type, name] of [[0, Type.SHORT, 'short'], [1, Type.LONG, 'long']] as const) {
+      for (const [g, type, name] of [
+        [0, Type.SHORT, 'short'],
+        [1, Type.LONG, 'long'],
+      ] as const) {
         const got = client.replies().filter((r) => r.header.type === type);
         expect(got).toHaveLength(n[name]);
         for (const s of groups[g]!.servers) {
-          expect(got.filter((r) => r.header.server === idOf.get(s.index)).length, `${name} on slot ${s.index}`).toBe(s.weight * rounds[name]);
+          expect(got.filter((r) => r.header.server === idOf.get(s.index)).length, `${name} on slot ${s.index}`).toBe(
+            s.weight * rounds[name],
+          );
         }
       }
     } finally {
@@ -184,10 +263,36 @@ describe.skipIf(!ready)('pallas up', () => {
     // request's whole wall time, and on a shared 2-vCPU machine one 4 ms time slice inside a 10 µs
     // spin lifts a small window's short mean far enough to look like a shift. Ten times longer work
     // keeps such a spike within δ; the mix's proportions are the same.
-    writeFileSync(cfg, ['workload: [ { type: short, meanUs: 100, share: 0.5 }, { type: long, meanUs: 1000, share: 0.5 } ]',
-      'groups: 2', 'minSamples: 200', 'deltaCores: 1', 'clone: false', ''].join('\n'));
-    const up = spawn(process.execPath, [cli, 'up', '--servers', '4', '--switch-port', '0', '--control-port', '0', '--server-port', String(BASE + 20),
-      '--config', cfg, '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    writeFileSync(
+      cfg,
+      [
+        'workload: [ { type: short, meanUs: 100, share: 0.5 }, { type: long, meanUs: 1000, share: 0.5 } ]',
+        'groups: 2',
+        'minSamples: 200',
+        'deltaCores: 1',
+        'clone: false',
+        '',
+      ].join('\n'),
+    );
+    const up = spawn(
+      process.execPath,
+      [
+        cli,
+        'up',
+        '--servers',
+        '4',
+        '--switch-port',
+        '0',
+        '--control-port',
+        '0',
+        '--server-port',
+        String(BASE + 20),
+        '--config',
+        cfg,
+        '--json',
+      ],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     procs.push(up);
     const line = await firstLine(up, 60_000);
     const url = line.control as string;
@@ -209,7 +314,15 @@ describe.skipIf(!ready)('pallas up', () => {
       expect(shortCores(), `estimate ${JSON.stringify(status(url).estimate)}`).toBe(1);
       const before = status(url).adaptations;
       await phase(1500, 0.9);
-      await waitFor(() => { const st = status(url); return st.adaptations > before && shortCores() === 2; }, 'the normal-bimodal plan', 20_000, 25);
+      await waitFor(
+        () => {
+          const st = status(url);
+          return st.adaptations > before && shortCores() === 2;
+        },
+        'the normal-bimodal plan',
+        20_000,
+        25,
+      );
       await client.until((g) => g.length >= sent, 20_000);
       const ids = client.got.map((g) => g.header.reqId);
       expect(new Set(ids).size).toBe(ids.length);
@@ -224,8 +337,11 @@ describe.skipIf(!ready)('pallas up', () => {
   });
 
   it('takes its server processes with it when it is killed outright', async () => {
-    const up = spawn(process.execPath, [cli, 'up', '--servers', '2', '--switch-port', '0', '--control-port', '0', '--server-port', String(BASE + 30), '--json'],
-      { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const up = spawn(
+      process.execPath,
+      [cli, 'up', '--servers', '2', '--switch-port', '0', '--control-port', '0', '--server-port', String(BASE + 30), '--json'],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     procs.push(up);
     const line = await firstLine(up, 60_000);
     const agents = () => pidsOf(['--control', line.control as string]);

@@ -23,11 +23,17 @@ const VALUE_BYTES = 48;
 const kvPath = `/dev/shm/pallas-e2e-${process.pid}`;
 const tmp = mkdtempSync(join(tmpdir(), 'pallas-e2e-'));
 const config = join(tmp, 'server.yaml');
-writeFileSync(config, [
-  'serverId: 7', 'workers: 2',
-  `kv: { path: ${kvPath}, keys: ${KEYS}, valueBytes: ${VALUE_BYTES} }`,
-  'policy: { kind: darc, darc: { groups: [ { types: [short, medium, long, exp, payment, order_status, new_order, get], workers: 1 },',
-  '  { types: [delivery, stock_level, scan], workers: 1 } ] } }', ''].join('\n'));
+writeFileSync(
+  config,
+  [
+    'serverId: 7',
+    'workers: 2',
+    `kv: { path: ${kvPath}, keys: ${KEYS}, valueBytes: ${VALUE_BYTES} }`,
+    'policy: { kind: darc, darc: { groups: [ { types: [short, medium, long, exp, payment, order_status, new_order, get], workers: 1 },',
+    '  { types: [delivery, stock_level, scan], workers: 1 } ] } }',
+    '',
+  ].join('\n'),
+);
 
 const features = loadNative().buildInfo().features;
 const ready = checkPrereqs('pallas server end to end', [
@@ -46,9 +52,20 @@ function expectedValue(i: number): Buffer {
   return Buffer.from((head + String.fromCharCode(97 + (i % 26)).repeat(Math.max(0, VALUE_BYTES - head.length))).slice(0, VALUE_BYTES));
 }
 
-interface Req { reqId: number; type: number; bytes: Uint8Array; check(h: Header, payload: Uint8Array): void }
+interface Req {
+  reqId: number;
+  type: number;
+  bytes: Uint8Array;
+  check(h: Header, payload: Uint8Array): void;
+}
 
-const TPCC_NS: Record<number, number> = { [Type.PAYMENT]: 5000, [Type.ORDER_STATUS]: 6000, [Type.NEW_ORDER]: 16000, [Type.DELIVERY]: 62000, [Type.STOCK_LEVEL]: 74000 };
+const TPCC_NS: Record<number, number> = {
+  [Type.PAYMENT]: 5000,
+  [Type.ORDER_STATUS]: 6000,
+  [Type.NEW_ORDER]: 16000,
+  [Type.DELIVERY]: 62000,
+  [Type.STOCK_LEVEL]: 74000,
+};
 // Plausible: at least the work asked for, and not absurdly more (a descheduled vCPU adds ms).
 const SLACK_NS = 50_000_000;
 
@@ -76,7 +93,13 @@ function requests(): Req[] {
       });
     }
   }
-  for (const [key, count] of [[0, 1], [7, 10], [4995, 10], [123, 30], [10_007, 3]] as const) {
+  for (const [key, count] of [
+    [0, 1],
+    [7, 10],
+    [4995, 10],
+    [123, 30],
+    [10_007, 3],
+  ] as const) {
     add(Type.GET, kvPayload(key, count), (h, p) => {
       const r = decodeKvReply(p);
       const want = Array.from({ length: count }, (_, i) => expectedValue((key + i) % KEYS));
@@ -89,7 +112,11 @@ function requests(): Req[] {
       expect(h.timeNs).toBeLessThan(SLACK_NS);
     });
   }
-  for (const [key, count] of [[0, 100], [4990, 20], [17, 5000]] as const) {
+  for (const [key, count] of [
+    [0, 100],
+    [4990, 20],
+    [17, 5000],
+  ] as const) {
     add(Type.SCAN, kvPayload(key, count), (h, p) => {
       const r = decodeKvReply(p);
       expect(r.count).toBe(count);
@@ -117,14 +144,21 @@ function checkReplies(reqs: Req[], replies: { header: Header; payload: Uint8Arra
   }
 }
 
-interface Proc { child: ChildProcess; lines: string[]; exited: Promise<number | null>; ready: Record<string, unknown> }
+interface Proc {
+  child: ChildProcess;
+  lines: string[];
+  exited: Promise<number | null>;
+  ready: Record<string, unknown>;
+}
 
 function startServer(prefix: string[], args: string[]): Promise<Proc> {
   const cmd = [...prefix, process.execPath, cli, 'server', '--config', config, '--json', ...args];
   const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let stderr = '';
-  child.stderr!.on('data', (d) => { stderr += d; });
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+  });
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 60_000);
@@ -136,7 +170,10 @@ function startServer(prefix: string[], args: string[]): Promise<Proc> {
         resolve({ child, lines, exited, ready: JSON.parse(r) as Record<string, unknown> });
       }
     });
-    void exited.then((code) => { clearTimeout(timer); reject(new Error(`server exited (${code}) before ready: ${stderr}`)); });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code}) before ready: ${stderr}`));
+    });
   });
 }
 
@@ -161,7 +198,13 @@ describe.runIf(ready)('pallas server over kernel UDP on loopback', () => {
     proc = await startServer([], ['--port', '0']);
     expect(proc.ready.kv).toMatchObject({ keys: KEYS, valueBytes: VALUE_BYTES });
     const reqs = requests();
-    const { replies } = await exchange('127.0.0.1', proc.ready.port as number, reqs.map((r) => r.bytes), [], 30_000);
+    const { replies } = await exchange(
+      '127.0.0.1',
+      proc.ready.port as number,
+      reqs.map((r) => r.bytes),
+      [],
+      30_000,
+    );
     checkReplies(reqs, [...replies.values()]);
     const st = await stopServer(proc);
     expect(st.server.n_replies).toBe(reqs.length);
@@ -169,9 +212,7 @@ describe.runIf(ready)('pallas server over kernel UDP on loopback', () => {
   });
 });
 
-const dpdkReady = ready && checkPrereqs('pallas server over DPDK', [
-  ...dpdkNetnsPrereqs(),
-]);
+const dpdkReady = ready && checkPrereqs('pallas server over DPDK', [...dpdkNetnsPrereqs()]);
 
 describe.runIf(dpdkReady).each([
   ['net_af_packet', (ifA: string) => `net_af_packet0,iface=${ifA},framecnt=8192`],
@@ -189,11 +230,23 @@ describe.runIf(dpdkReady).each([
 
   it('answers every handler correctly', async () => {
     pair = createVethPair(name === 'net_af_xdp' ? 'sx' : 'sp');
-    proc = await startServer(['ip', 'netns', 'exec', pair.nsA], ['--transport', 'dpdk', '--device', vdev(pair.ifA), '--ip', pair.ipA, '--port', '9011']);
+    proc = await startServer(
+      ['ip', 'netns', 'exec', pair.nsA],
+      ['--transport', 'dpdk', '--device', vdev(pair.ifA), '--ip', pair.ipA, '--port', '9011'],
+    );
     const reqs = requests();
-    const input = JSON.stringify({ host: pair.ipA, port: 9011, datagrams: reqs.map((r) => Buffer.from(r.bytes).toString('hex')), expect: reqs.length, timeoutMs: 30_000 });
-    const out = execFileSync('ip', ['netns', 'exec', pair.nsB, process.execPath, join(__dirname, '..', 'helpers', 'netns-sender.mjs')],
-      { input, encoding: 'utf8', timeout: 90_000 });
+    const input = JSON.stringify({
+      host: pair.ipA,
+      port: 9011,
+      datagrams: reqs.map((r) => Buffer.from(r.bytes).toString('hex')),
+      expect: reqs.length,
+      timeoutMs: 30_000,
+    });
+    const out = execFileSync('ip', ['netns', 'exec', pair.nsB, process.execPath, join(__dirname, '..', 'helpers', 'netns-sender.mjs')], {
+      input,
+      encoding: 'utf8',
+      timeout: 90_000,
+    });
     const replies = (JSON.parse(out) as { replies: string[] }).replies.map((h) => {
       const d = decode(Uint8Array.from(Buffer.from(h, 'hex')));
       if (d.reason !== 'ok') throw new Error(`invalid reply: ${d.reason}`);

@@ -54,14 +54,14 @@ describe('pallas sim', () => {
     expect(lines.filter((l) => /^random\/cfcfs\s+0\.(50|80)/.test(l))).toHaveLength(2);
     expect(lines.filter((l) => /^rr\/darc\s+0\.(50|80)/.test(l))).toHaveLength(2);
     expect(lines.filter((l) => /^\s+(short|long)\s/.test(l))).toHaveLength(8);
-    expect(r.stderr).toBe('');  // no progress bar without a terminal
+    expect(r.stderr).toBe(''); // no progress bar without a terminal
   });
 
   it('--json prints the result document of the contract', async () => {
     const r = await pallas(['sim', file, '--json', '--out', join(dir, 'json')]);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
-    expect(r.stderr).toMatch(/^results: .*json\/small\/ \(/);  // status on stderr: stdout stays JSON
+    expect(r.stderr).toMatch(/^results: .*json\/small\/ \(/); // status on stderr: stdout stays JSON
     expect(JSON.parse(readFileSync(join(dir, 'json/small/result.json'), 'utf8'))).toEqual(doc);
     expect(doc.scenario).toBe('small');
     expect(doc.runs).toHaveLength(4);
@@ -69,10 +69,19 @@ describe('pallas sim', () => {
     for (const run of doc.runs) {
       expect(run).toMatchObject({
         system: { name: expect.any(String), switch: expect.any(String), server: expect.any(String) },
-        load: expect.any(Number), offeredRps: expect.any(Number), achievedRps: expect.any(Number),
-        requests: 20000, events: expect.any(Number), eventsPerSec: expect.any(Number),
-        latencyUs: summary, waitUs: summary, slowdown: summary,
-        perType: { short: { latencyUs: summary, waitUs: summary, slowdown: summary }, long: { latencyUs: summary, waitUs: summary, slowdown: summary } },
+        load: expect.any(Number),
+        offeredRps: expect.any(Number),
+        achievedRps: expect.any(Number),
+        requests: 20000,
+        events: expect.any(Number),
+        eventsPerSec: expect.any(Number),
+        latencyUs: summary,
+        waitUs: summary,
+        slowdown: summary,
+        perType: {
+          short: { latencyUs: summary, waitUs: summary, slowdown: summary },
+          long: { latencyUs: summary, waitUs: summary, slowdown: summary },
+        },
       });
       // One-way delay of 1 µs each way is part of the latency.
       expect(run.latencyUs.mean).toBeGreaterThan(2);
@@ -100,7 +109,7 @@ describe('pallas sim', () => {
     expect(head).toContain('latency_us_p999');
     const svg = readFileSync(join(out, 'small/p99.svg'), 'utf8');
     expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-    expect(svg.match(/<g class="series"/g)).toHaveLength(2);  // one line per system
+    expect(svg.match(/<g class="series"/g)).toHaveLength(2); // one line per system
     expect(svg).toContain('data-name="random/cfcfs"');
     expect(svg).toContain('(log scale)');
     // No Pallas and no RackSched in this scenario: no comparison to summarise.
@@ -126,7 +135,7 @@ describe('pallas sim', () => {
     expect(r.stderr).toBe('pallas sim: USAGE: --requests must be an integer >= 10 (see pallas sim --help)\n');
     r = await pallas(['sim']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('pallas sim: USAGE: missing required argument \'scenario\' (see pallas sim --help)\n');
+    expect(r.stderr).toBe("pallas sim: USAGE: missing required argument 'scenario' (see pallas sim --help)\n");
     // A bare name finds bench/scenarios too, and a typo gets a suggestion.
     r = await pallas(['sim', 'fig2', '--no-write']);
     expect(r.code).toBe(2);
@@ -135,11 +144,14 @@ describe('pallas sim', () => {
 });
 
 describe('runScenario progress and abort', () => {
-  const sc = () => normaliseScenario({
-    rack: { servers: 1, workers: 4 },
-    workload: { types: [{ name: 'j', service: { dist: 'exp', meanUs: 1 } }] },
-    systems: [{ server: 'cfcfs' }], loads: [0.5, 0.6], requests: 3_000_000,
-  });
+  const sc = () =>
+    normaliseScenario({
+      rack: { servers: 1, workers: 4 },
+      workload: { types: [{ name: 'j', service: { dist: 'exp', meanUs: 1 } }] },
+      systems: [{ server: 'cfcfs' }],
+      loads: [0.5, 0.6],
+      requests: 3_000_000,
+    });
 
   it('reports progress up to 1 over all runs', async () => {
     const seen: number[] = [];
@@ -152,13 +164,25 @@ describe('runScenario progress and abort', () => {
 
   it('stops the running simulations when aborted and runs no further point', async () => {
     const ac = new AbortController();
-    const doc = await runScenario(sc(), { signal: ac.signal, concurrency: 1, onProgress: (f) => { if (f > 0) ac.abort(); } });
+    const doc = await runScenario(sc(), {
+      signal: ac.signal,
+      concurrency: 1,
+      onProgress: (f) => {
+        if (f > 0) ac.abort();
+      },
+    });
     expect(doc.runs).toHaveLength(1);
     expect(doc.runs[0]!.aborted).toBe(true);
     expect(doc.runs[0]!.requests).toBeLessThan(3_000_000);
     // Two at once: both stop.
     const ac2 = new AbortController();
-    const both = await runScenario(sc(), { signal: ac2.signal, concurrency: 2, onProgress: (f) => { if (f > 0) ac2.abort(); } });
+    const both = await runScenario(sc(), {
+      signal: ac2.signal,
+      concurrency: 2,
+      onProgress: (f) => {
+        if (f > 0) ac2.abort();
+      },
+    });
     expect(both.runs).toHaveLength(2);
     expect(both.runs.every((r) => r.aborted && r.requests < 3_000_000)).toBe(true);
   });
@@ -167,7 +191,9 @@ describe('runScenario progress and abort', () => {
     const small = { ...sc(), requests: 20_000, loads: [0.3, 0.5, 0.7] };
     const serial = await runScenario(small, { concurrency: 1 });
     const parallel = await runScenario(small, { concurrency: 3 });
-    expect(parallel.runs.map((r) => [r.load, r.latencyUs.p99, r.completed])).toEqual(serial.runs.map((r) => [r.load, r.latencyUs.p99, r.completed]));
+    expect(parallel.runs.map((r) => [r.load, r.latencyUs.p99, r.completed])).toEqual(
+      serial.runs.map((r) => [r.load, r.latencyUs.p99, r.completed]),
+    );
   });
 });
 

@@ -17,7 +17,6 @@ afterEach(() => {
   cleanup = [];
 });
 
-
 async function servers(n: number, workers: (i: number) => number): Promise<Server[]> {
   const out: Server[] = [];
   for (let i = 0; i < n; i++) {
@@ -29,7 +28,11 @@ async function servers(n: number, workers: (i: number) => number): Promise<Serve
 }
 
 async function rack(cfg: Omit<SoftSwitchConfig, 'servers' | 'transport'>, srv: Server[]): Promise<{ sw: SoftSwitch; client: UdpClient }> {
-  const sw = new SoftSwitch({ ...cfg, transport: { kind: 'udp', port: 0 }, servers: srv.map((s) => ({ ip: '127.0.0.1', port: s.local().port })) }).start();
+  const sw = new SoftSwitch({
+    ...cfg,
+    transport: { kind: 'udp', port: 0 },
+    servers: srv.map((s) => ({ ip: '127.0.0.1', port: s.local().port })),
+  }).start();
   cleanup.push(() => sw.stop());
   const client = await UdpClient.open('127.0.0.1', sw.local().port);
   cleanup.push(() => client.close());
@@ -44,7 +47,10 @@ const CORES = [3, 2, 2, 1];
  * serves both groups under DARC.
  */
 async function bimodalPlan(): Promise<Plan> {
-  const types = [{ type: Type.SHORT, name: 'short', meanNs: 10_000, share: 0.9 }, { type: Type.LONG, name: 'long', meanNs: 100_000, share: 0.1 }];
+  const types = [
+    { type: Type.SHORT, name: 'short', meanNs: 10_000, share: 0.9 },
+    { type: Type.LONG, name: 'long', meanNs: 100_000, share: 0.1 },
+  ];
   const rackServers = CORES.map((cores, id) => ({ id, cores }));
   const { plan } = await generate(types, rackServers, async () => ({ p99Us: 1, saturated: false }), { groups: 2, clone: false });
   return plan;
@@ -71,9 +77,13 @@ describe('software switch over UDP loopback', () => {
       expect(r.header.group).toBe(group);
       expect(weights[group]!.has(r.header.server), `type ${r.header.type} served by ${r.header.server}`).toBe(true);
     }
-    for (const [g, type, n] of [[0, 'short', nShort], [1, 'long', nLong]] as const) {
+    for (const [g, type, n] of [
+      [0, 'short', nShort],
+      [1, 'long', nLong],
+    ] as const) {
       const rounds = n / sum(weights[g]!);
-      for (const [server, w] of weights[g]!) expect(srv[server]!.stats().types[type]!.received, `server ${server} ${type}`).toBe(w * rounds);
+      for (const [server, w] of weights[g]!)
+        expect(srv[server]!.stats().types[type]!.received, `server ${server} ${type}`).toBe(w * rounds);
     }
     const st = sw.stats();
     expect(st.switch.n_requests).toBe(nShort + nLong);
@@ -84,7 +94,7 @@ describe('software switch over UDP loopback', () => {
     const mon = await sw.readMonitor();
     expect([mon.requests[Type.SHORT], mon.replies[Type.SHORT]]).toEqual([nShort, nShort]);
     expect([mon.requests[Type.LONG], mon.replies[Type.LONG]]).toEqual([nLong, nLong]);
-    expect((mon.timeUnits[Type.SHORT]! * 16) / nShort).toBeGreaterThanOrEqual(2_000);  // the mean execution time
+    expect((mon.timeUnits[Type.SHORT]! * 16) / nShort).toBeGreaterThanOrEqual(2_000); // the mean execution time
     expect((await sw.readMonitor()).replies[Type.SHORT]).toBe(nShort);
     expect(sw.stats().types.short!.monMeanNs).toBeGreaterThanOrEqual(2_000);
     // The other registers: seq counted every request; each group's WRR counter is back at 0 after whole rounds.
@@ -92,14 +102,22 @@ describe('software switch over UDP loopback', () => {
     expect(reg.seq).toBe(1 + nShort + nLong);
     expect(reg.wrrCounter.slice(0, 2)).toEqual([0, 0]);
     expect(reg.burstCount[0]).toBeGreaterThan(0);
-    expect([reg.burstWindow[5], reg.burstCount[5]]).toEqual([0, 0]);  // a group never used
+    expect([reg.burstWindow[5], reg.burstCount[5]]).toEqual([0, 0]); // a group never used
   });
 
   it('writes tables as entry operations and swaps them between bursts; bad tables change nothing', async () => {
     const srv = await servers(2, () => 1);
     const { sw, client } = await rack({ policy: 'pallas' }, srv);
-    const t1 = { typeToGroup: { [Type.SHORT]: 0, [Type.LONG]: 1 }, defaultGroup: 0, tauShift: 14, clone: false,
-      groups: [{ cThres: 0, cloneTarget: null, balance: 'wrr' as const, wrr: [{ server: 0, weight: 1 }] }, { cThres: 0, cloneTarget: null, balance: 'wrr' as const, wrr: [{ server: 1, weight: 1 }] }] };
+    const t1 = {
+      typeToGroup: { [Type.SHORT]: 0, [Type.LONG]: 1 },
+      defaultGroup: 0,
+      tauShift: 14,
+      clone: false,
+      groups: [
+        { cThres: 0, cloneTarget: null, balance: 'wrr' as const, wrr: [{ server: 0, weight: 1 }] },
+        { cThres: 0, cloneTarget: null, balance: 'wrr' as const, wrr: [{ server: 1, weight: 1 }] },
+      ],
+    };
     const ops = await sw.writeTables(t1);
     expect(ops).toContainEqual({ op: 'add', table: 'type_to_group', type: Type.LONG, group: 1 });
     expect(ops).toContainEqual({ op: 'delete', table: 'wrr', group: 0, server: 1 });
@@ -108,33 +126,57 @@ describe('software switch over UDP loopback', () => {
     expect(client.replies().every((r) => r.header.server === 1)).toBe(true);
     // Long moves to server 0: one entry changes.
     const t2 = { ...t1, groups: [t1.groups[0]!, { ...t1.groups[1]!, wrr: [{ server: 0, weight: 1 }] }] };
-    expect(diffTables(t1, t2)).toEqual([{ op: 'add', table: 'wrr', group: 1, server: 0, weight: 1 }, { op: 'delete', table: 'wrr', group: 1, server: 1 }]);
+    expect(diffTables(t1, t2)).toEqual([
+      { op: 'add', table: 'wrr', group: 1, server: 0, weight: 1 },
+      { op: 'delete', table: 'wrr', group: 1, server: 1 },
+    ]);
     await sw.writeTables(t2);
     for (let i = 0; i < 4; i++) await client.spin(Type.LONG, 1000);
     await client.until((g) => g.length === 8);
-    expect(client.replies().slice(4).every((r) => r.header.server === 0)).toBe(true);
+    expect(
+      client
+        .replies()
+        .slice(4)
+        .every((r) => r.header.server === 0),
+    ).toBe(true);
     // A WRR row naming a server the switch does not have, and a group that does not exist.
-    await expect(sw.writeTables({ ...t2, groups: [{ cThres: 0, cloneTarget: null, balance: 'wrr', wrr: [{ server: 7, weight: 1 }] }] })).rejects.toMatchObject({ code: 'BAD_CONFIG' });
+    await expect(
+      sw.writeTables({ ...t2, groups: [{ cThres: 0, cloneTarget: null, balance: 'wrr', wrr: [{ server: 7, weight: 1 }] }] }),
+    ).rejects.toMatchObject({ code: 'BAD_CONFIG' });
     await expect(sw.writeTables({ ...t2, typeToGroup: { [Type.SHORT]: 5 } })).rejects.toMatchObject({ code: 'BAD_CONFIG' });
     // The paper's ideal rules are simulator-only ablations: a switch refuses them.
     await expect(sw.writeTables({ ...t2, ablation: { argminTarget: true } })).rejects.toThrow(/simulator-only/);
     expect(sw.tables()).toEqual(t2);
-    expect(sw.stats().switch.n_tables_loaded).toBe(2);  // t1 and t2 (the defaults came with the switch)
+    expect(sw.stats().switch.n_tables_loaded).toBe(2); // t1 and t2 (the defaults came with the switch)
   });
 
   it('re-schedules the requests a server bounces at a policy epoch with the new tables; each is answered once', async () => {
     const srv = await servers(2, () => 1);
-    const t1 = { typeToGroup: { [Type.SHORT]: 0, [Type.LONG]: 1 }, defaultGroup: 1, tauShift: 14, clone: false,
-      groups: [{ cThres: 0, cloneTarget: null, balance: 'wrr' as const, wrr: [{ server: 0, weight: 1 }] }, { cThres: 0, cloneTarget: null, balance: 'wrr' as const, wrr: [{ server: 1, weight: 1 }] }] };
+    const t1 = {
+      typeToGroup: { [Type.SHORT]: 0, [Type.LONG]: 1 },
+      defaultGroup: 1,
+      tauShift: 14,
+      clone: false,
+      groups: [
+        { cThres: 0, cloneTarget: null, balance: 'wrr' as const, wrr: [{ server: 0, weight: 1 }] },
+        { cThres: 0, cloneTarget: null, balance: 'wrr' as const, wrr: [{ server: 1, weight: 1 }] },
+      ],
+    };
     const { sw, client } = await rack({ policy: 'pallas', tables: t1 }, srv);
     // Server 1 runs a long request and has five more queued.
     const longs = [await client.spin(Type.LONG, 150_000_000)];
     for (let i = 0; i < 5; i++) longs.push(await client.spin(Type.LONG, 1000));
     await waitFor(() => srv[1]!.stats().server.queued === 5, 'five queued longs');
     // The plan changes: long moves to server 0, server 1 now serves short only (tables first, then the server).
-    await sw.writeTables({ ...t1, groups: [{ ...t1.groups[0]!, wrr: [{ server: 1, weight: 1 }] }, { ...t1.groups[1]!, wrr: [{ server: 0, weight: 1 }] }] });
+    await sw.writeTables({
+      ...t1,
+      groups: [
+        { ...t1.groups[0]!, wrr: [{ server: 1, weight: 1 }] },
+        { ...t1.groups[1]!, wrr: [{ server: 0, weight: 1 }] },
+      ],
+    });
     srv[1]!.applyPolicy({ kind: 'cfcfs', served: ['short'], meanNs: { short: 1000, long: 1_000_000 } });
-    const short = await client.spin(Type.SHORT, 1000);  // its arrival at server 1 purges the longer queue
+    const short = await client.spin(Type.SHORT, 1000); // its arrival at server 1 purges the longer queue
     // The five bounced longs, the running one, and the short (queued behind the running one).
     await client.until((g) => g.length === 7, 10_000);
     expect(client.byId(short)!.header.server).toBe(1);
@@ -142,33 +184,48 @@ describe('software switch over UDP loopback', () => {
     for (const id of longs.slice(1)) {
       const r = client.byId(id)!;
       expect(r.header.flags & (Flag.RESPONSE | Flag.DROP_NOTICE)).toBe(Flag.RESPONSE);
-      expect(r.header.server).toBe(0);  // re-scheduled by the switch onto the long group's new server
+      expect(r.header.server).toBe(0); // re-scheduled by the switch onto the long group's new server
     }
     expect(srv[1]!.stats().types.long!.bounced).toBe(5);
     expect(sw.stats().switch.n_bounced).toBe(5);
-    expect(new Set(client.got.map((g) => g.header.reqId)).size).toBe(client.got.length);  // one answer per request
+    expect(new Set(client.got.map((g) => g.header.reqId)).size).toBe(client.got.length); // one answer per request
   });
 
   it('clones a burst of the short group to the long group; a busy server drops its clone; the client gets one reply per request', async () => {
     const srv = await servers(3, () => 1);
     // Group 0 (short): server 0. Group 1 (long): servers 1 and 2. Bursts: more than 2 shorts per
     // window of 2^24 ns (16.8 ms, the widest the contract offers); group 0's excess goes to group 1.
-    const tables = { typeToGroup: { [Type.SHORT]: 0, [Type.LONG]: 1 }, defaultGroup: 1, tauShift: 24, clone: true,
-      groups: [{ cThres: 2, cloneTarget: 1, balance: 'wrr' as const, wrr: [{ server: 0, weight: 1 }] },
-        { cThres: 1000, cloneTarget: null, balance: 'wrr' as const, wrr: [{ server: 1, weight: 1 }, { server: 2, weight: 1 }] }] };
+    const tables = {
+      typeToGroup: { [Type.SHORT]: 0, [Type.LONG]: 1 },
+      defaultGroup: 1,
+      tauShift: 24,
+      clone: true,
+      groups: [
+        { cThres: 2, cloneTarget: 1, balance: 'wrr' as const, wrr: [{ server: 0, weight: 1 }] },
+        {
+          cThres: 1000,
+          cloneTarget: null,
+          balance: 'wrr' as const,
+          wrr: [
+            { server: 1, weight: 1 },
+            { server: 2, weight: 1 },
+          ],
+        },
+      ],
+    };
     const { sw, client } = await rack({ policy: 'pallas', tables }, srv);
-    await client.spin(Type.LONG, 300_000_000);  // server 1 busy for the whole burst
+    await client.spin(Type.LONG, 300_000_000); // server 1 busy for the whole burst
     await waitFor(() => srv[1]!.stats().server.in_service === 1, 'server 1 busy');
-    const shorts = [];
+    const shorts: number[] = [];
     for (let i = 0; i < 10; i++) shorts.push(await client.spin(Type.SHORT, 20_000));
     await client.until((g) => shorts.every((id) => g.some((x) => x.header.reqId === id)), 10_000);
-    await new Promise((r) => setTimeout(r, 100));  // any late second reply would arrive by now
+    await new Promise((r) => setTimeout(r, 100)); // any late second reply would arrive by now
     const st = sw.stats().switch;
     expect(st.n_cloned).toBeGreaterThan(0);
     const cloneDrops = srv[1]!.stats().types.short?.dropClone ?? 0;
-    expect(cloneDrops).toBeGreaterThan(0);  // the busy server dropped the clones WRR gave it
+    expect(cloneDrops).toBeGreaterThan(0); // the busy server dropped the clones WRR gave it
     expect(st.n_clone_drop_notices).toBe(cloneDrops + (srv[2]!.stats().types.short?.dropClone ?? 0));
-    const served = (srv[2]!.stats().types.short?.completed ?? 0);
+    const served = srv[2]!.stats().types.short?.completed ?? 0;
     expect(st.n_replies_filtered).toBeLessThanOrEqual(served);
     // Exactly one answer per short, and every one a reply (the clones' drop notices stop at the switch).
     const answers = client.got.filter((g) => shorts.includes(g.header.reqId));
@@ -182,12 +239,14 @@ describe('software switch over UDP loopback', () => {
     for (let i = 0; i < 60; i++) await client.spin(Type.SHORT, 1000);
     await client.until((g) => g.length === 60);
     expect(client.replies().length).toBe(60);
-    expect(new Set(client.replies().map((r) => r.header.index)).size).toBe(60);  // the switch indexed each one
+    expect(new Set(client.replies().map((r) => r.header.index)).size).toBe(60); // the switch indexed each one
     const st = sw.stats();
     expect(st.policy).toBe('po2');
     expect(st.servers.reduce((a, s) => a + s.sent, 0)).toBe(60);
     expect(st.servers.filter((s) => s.sent > 0).length).toBeGreaterThan(1);
-    await expect(sw.writeTables(sw.tables() ?? { typeToGroup: {}, defaultGroup: 0, tauShift: 14, clone: false, groups: [] })).rejects.toMatchObject({ code: 'BAD_POLICY' });
+    await expect(
+      sw.writeTables(sw.tables() ?? { typeToGroup: {}, defaultGroup: 0, tauShift: 14, clone: false, groups: [] }),
+    ).rejects.toMatchObject({ code: 'BAD_POLICY' });
   });
 
   it('counts bad input and never forwards it: junk, unknown types, replies and bounces from non-servers', async () => {

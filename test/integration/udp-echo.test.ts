@@ -17,7 +17,12 @@ describe('echo over kernel UDP (loopback)', () => {
     const reqs = requestsOfEveryType(PER_TYPE);
     const bad = malformed();
     const { port } = echo.local();
-    const res = await exchange('127.0.0.1', port, reqs.map((r) => r.bytes), bad.map((b) => b.bytes));
+    const res = await exchange(
+      '127.0.0.1',
+      port,
+      reqs.map((r) => r.bytes),
+      bad.map((b) => b.bytes),
+    );
     expect(res.replies.size, JSON.stringify(echo.counters())).toBe(reqs.length);
     for (const r of reqs) {
       const reply = res.replies.get(r.reqId)!;

@@ -197,7 +197,7 @@ describe('runtime over UDP loopback', () => {
     expect(st.transport.n_rx_drop_bad_length).toBe(1);
     const invalid = Object.values(st.invalid).reduce((a, b) => a + b, 0);
     expect(st.server.n_rx).toBe(bad.length + 1 + 500 + 2);
-    expect(invalid + st.server.n_unexpected_reply + st.server.n_no_handler + st.types.short!.received).toBe(st.server.n_rx);
+    expect(invalid + st.server.n_unexpected_reply! + st.server.n_no_handler! + st.types.short!.received).toBe(st.server.n_rx);
     expect(client.byId(noHandler)!.payload[0]).toBe(DROP_CAUSES.NO_HANDLER);
     expect(st.types.exp).toBeUndefined();
     expect(server.running).toBe(true);
@@ -212,7 +212,7 @@ describe('runtime over UDP loopback', () => {
     const t0 = performance.now();
     for (let k = 0; k < 60; k++) {
       for (let i = 0; i < 50; i++) sent.push(await client.spin(Type.SHORT, 200_000));
-      maxQueued = Math.max(maxQueued, server.stats().server.queued);
+      maxQueued = Math.max(maxQueued, server.stats().server.queued!);
       const next = t0 + (k + 1) * 5;
       if (performance.now() < next) await sleep(next - performance.now());
     }
@@ -256,7 +256,7 @@ describe('Server lifecycle and bad input', () => {
     for (const id of ids) expect(client.byId(id)!.payload[0]).toBe(DROP_CAUSES.SHUTDOWN);
     const st = server.stats();
     expect(st.server.n_drop_shutdown).toBe(3);
-    expect(st.server.queued + st.server.in_service).toBe(0);
+    expect(st.server.queued! + st.server.in_service!).toBe(0);
     accounted(st);
   });
 

@@ -1,4 +1,4 @@
-// The simulator against queueing theory (FACTS §7). Service means are 10 µs so that rounding to
+// The simulator against queueing theory. Service means are 10 µs so that rounding to
 // whole ns is negligible; theory is in units of the mean service time. Each case averages fixed
 // seeds (deterministic, so a pass is reproducible); tolerances follow the statistics of the run
 // lengths used: ~1-2 % on means, ~3 % on p99, ~5 % on p99.9. Little's law is checked on every run.
@@ -75,7 +75,7 @@ describe('simulator vs queueing theory', () => {
   it.each([2, 16])('M/M/%i at ρ = 0.8: waiting probability and mean wait match Erlang C', async (k) => {
     const a = 0.8 * k;
     const c = erlangC(k, a);
-    if (k === 16) expect(c).toBeCloseTo(0.304884, 5);  // FACTS §7
+    if (k === 16) expect(c).toBeCloseTo(0.304884, 5);  // Erlang C for M/M/16 at ρ = 0.8
     const [pw, w] = await mean(doc({ workers: k, types: [one('job', 'exp')], load: 0.8 }), (r) => [r.waitedFraction, r.waitUs.mean / S]);
     within(pw!, c, 0.015);
     within(w!, c / (k - a), 0.025);
@@ -107,7 +107,8 @@ describe('simulator vs queueing theory', () => {
     const rho = 0.8;
     const lst = (s: number) => {
       if (arr.dist === 'fixed') return Math.exp(-s / rho);
-      const k = 1 / (arr.cv! * arr.cv!), theta = 1 / rho / k;
+      const cv = (arr as { cv?: number }).cv!;
+      const k = 1 / (cv * cv), theta = 1 / rho / k;
       return Math.pow(1 + theta * s, -k);
     };
     let sigma = 0.5;

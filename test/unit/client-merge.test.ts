@@ -12,29 +12,70 @@ const build = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue
 function typeReport(name: string, ns: number[], execUs: number, extra: Partial<TypeReport> = {}): TypeReport {
   const h = build();
   for (const v of ns) h.recordValue(v);
-  return { name, scheduled: ns.length, sent: ns.length, replies: ns.length, drops: 0, timeouts: 0, neverSent: 0, late: 0,
-    p50Us: h.getValueAtPercentile(50) / 1000, p99Us: h.getValueAtPercentile(99) / 1000, p999Us: h.getValueAtPercentile(99.9) / 1000,
-    meanUs: h.mean / 1000, maxUs: h.maxValue / 1000, execMeanUs: execUs, histogram: h, ...extra };
+  return {
+    name,
+    scheduled: ns.length,
+    sent: ns.length,
+    replies: ns.length,
+    drops: 0,
+    timeouts: 0,
+    neverSent: 0,
+    late: 0,
+    p50Us: h.getValueAtPercentile(50) / 1000,
+    p99Us: h.getValueAtPercentile(99) / 1000,
+    p999Us: h.getValueAtPercentile(99.9) / 1000,
+    meanUs: h.mean / 1000,
+    maxUs: h.maxValue / 1000,
+    execMeanUs: execUs,
+    histogram: h,
+    ...extra,
+  };
 }
 
 function report(short: number[], long: number[], startedAtMs: number): ClientReport {
-  const s = typeReport('short', short, 10), l = typeReport('long', long, 100);
+  const s = typeReport('short', short, 10),
+    l = typeReport('long', long, 100);
   const all = typeReport('all', [...short, ...long], (10 * short.length + 100 * long.length) / (short.length + long.length), { late: 3 });
   const n = short.length + long.length;
-  return { scheduled: n, sent: n, replies: n, drops: 0, timeouts: 0, neverSent: 0, late: 3, lateMaxUs: 70, duplicates: 0, unexpected: 0, invalid: 0,
-    dropsByCause: {}, offeredRps: n, achievedRps: n, durationS: 1, perType: { short: s, long: l }, all, aborted: false, startedAtMs };
+  return {
+    scheduled: n,
+    sent: n,
+    replies: n,
+    drops: 0,
+    timeouts: 0,
+    neverSent: 0,
+    late: 3,
+    lateMaxUs: 70,
+    duplicates: 0,
+    unexpected: 0,
+    invalid: 0,
+    dropsByCause: {},
+    offeredRps: n,
+    achievedRps: n,
+    durationS: 1,
+    perType: { short: s, long: l },
+    all,
+    aborted: false,
+    startedAtMs,
+  };
 }
 
 /** Deterministic samples: a client with fast answers, another with a slow tail. */
 const seq = (n: number, f: (i: number) => number) => Array.from({ length: n }, (_, i) => Math.round(f(i)));
 
 describe('merging client reports', () => {
-  const aShort = seq(9000, (i) => 20_000 + (i % 100) * 100), aLong = seq(1000, (i) => 150_000 + i * 10);
-  const bShort = seq(4000, (i) => 30_000 + (i % 50) * 2000), bLong = seq(500, (i) => 900_000 + i * 1000);
-  const a = report(aShort, aLong, 1_000_000), b = report(bShort, bLong, 1_000_040);
+  const aShort = seq(9000, (i) => 20_000 + (i % 100) * 100),
+    aLong = seq(1000, (i) => 150_000 + i * 10);
+  const bShort = seq(4000, (i) => 30_000 + (i % 50) * 2000),
+    bLong = seq(500, (i) => 900_000 + i * 1000);
+  const a = report(aShort, aLong, 1_000_000),
+    b = report(bShort, bLong, 1_000_040);
 
   it('adds counts and histograms: the merged percentiles are those of all the samples', () => {
-    const m = mergeReports([decodeReport(JSON.parse(JSON.stringify(encodeReport(a)))), decodeReport(JSON.parse(JSON.stringify(encodeReport(b))))]);
+    const m = mergeReports([
+      decodeReport(JSON.parse(JSON.stringify(encodeReport(a)))),
+      decodeReport(JSON.parse(JSON.stringify(encodeReport(b)))),
+    ]);
     const every = build();
     for (const v of [...aShort, ...aLong, ...bShort, ...bLong]) every.recordValue(v);
     expect(m.sent).toBe(14_500);
@@ -61,7 +102,9 @@ describe('merging client reports', () => {
     expect(d.all.histogram.totalCount).toBe(a.all.histogram.totalCount);
     expect(d.all.histogram.getValueAtPercentile(99.9)).toBe(a.all.histogram.getValueAtPercentile(99.9));
     expect(() => decodeReport({ sent: 1 }, 'client 3')).toThrow(/client 3: not a client report/);
-    expect(() => decodeReport({ ...encodeReport(a), all: { ...encodeReport(a).all, histogram: 'not base64 hdr' } }, 'client 1')).toThrow(/client 1\.all: the histogram does not decode/);
+    expect(() => decodeReport({ ...encodeReport(a), all: { ...encodeReport(a).all, histogram: 'not base64 hdr' } }, 'client 1')).toThrow(
+      /client 1\.all: the histogram does not decode/,
+    );
   });
 
   it('refuses merged books that do not balance', () => {

@@ -36,22 +36,40 @@ class ScriptedSwitch implements SwitchDriver {
     this.events.push('tables');
     return ops;
   }
-  tables(): SwitchTables | null { return this.#tables; }
+  tables(): SwitchTables | null {
+    return this.#tables;
+  }
   async setServer(): Promise<void> {}
   // Cumulative registers, as a switch keeps them: every read adds one interval of the mix.
-  #regs: MonitorRead = { requests: new Array<number>(256).fill(0), replies: new Array<number>(256).fill(0),
-    timeUnits: new Array<number>(256).fill(0), notices: new Array<number>(256).fill(0) };
+  #regs: MonitorRead = {
+    requests: new Array<number>(256).fill(0),
+    replies: new Array<number>(256).fill(0),
+    timeUnits: new Array<number>(256).fill(0),
+    notices: new Array<number>(256).fill(0),
+  };
   async readMonitor(): Promise<MonitorRead> {
     this.reads++;
-    for (const [t, n, meanNs] of [[Type.SHORT, this.mix.short, 10_000], [Type.LONG, this.mix.long, 100_000]] as const) {
+    for (const [t, n, meanNs] of [
+      [Type.SHORT, this.mix.short, 10_000],
+      [Type.LONG, this.mix.long, 100_000],
+    ] as const) {
       this.#regs.requests[t]! += n;
       this.#regs.replies[t]! += n;
       this.#regs.timeUnits[t] = (this.#regs.timeUnits[t]! + (n * meanNs) / 16) >>> 0;
     }
-    return { requests: this.#regs.requests.slice(), replies: this.#regs.replies.slice(), timeUnits: this.#regs.timeUnits.slice(), notices: this.#regs.notices.slice() };
+    return {
+      requests: this.#regs.requests.slice(),
+      replies: this.#regs.replies.slice(),
+      timeUnits: this.#regs.timeUnits.slice(),
+      notices: this.#regs.notices.slice(),
+    };
   }
-  async readRegisters(): Promise<null> { return null; }
-  async counters(): Promise<Record<string, number>> { return {}; }
+  async readRegisters(): Promise<null> {
+    return null;
+  }
+  async counters(): Promise<Record<string, number>> {
+    return {};
+  }
 }
 
 /** Waits until `events` has not grown for 150 ms. */
@@ -64,14 +82,19 @@ async function quiet(events: string[]): Promise<void> {
 }
 
 let stop: (() => Promise<void>) | undefined;
-afterEach(async () => { await stop?.(); stop = undefined; });
+afterEach(async () => {
+  await stop?.();
+  stop = undefined;
+});
 
 describe('control loop', () => {
   it('re-plans at the first interval with minSamples of the new mix, tables first', async () => {
     const events: string[] = [];
     const agent = createServer((req, res) => {
       let body = '';
-      req.on('data', (d: Buffer) => { body += d; });
+      req.on('data', (d: Buffer) => {
+        body += d;
+      });
       req.on('end', () => {
         events.push(`policy ${(JSON.parse(body) as { epoch: number }).epoch}`);
         res.end('{}');
@@ -80,19 +103,39 @@ describe('control loop', () => {
     await new Promise<void>((r) => agent.listen(0, '127.0.0.1', () => r()));
     const agentUrl = `http://127.0.0.1:${(agent.address() as AddressInfo).port}`;
     const sw = new ScriptedSwitch(events);
-    const control = await new ControlPlane(sw, { secret: SECRET, listen: { port: 0 }, monitorMs: 60_000, deadAfterMs: 600_000, minSamples: 200,
-      deltaCores: 1, groups: 2, evaluate: 'first', workload: [{ type: 'short', meanUs: 10, share: 0.5 }, { type: 'long', meanUs: 100, share: 0.5 }] },
-    logger('test', () => {})).start();
+    const control = await new ControlPlane(
+      sw,
+      {
+        secret: SECRET,
+        listen: { port: 0 },
+        monitorMs: 60_000,
+        deadAfterMs: 600_000,
+        minSamples: 200,
+        deltaCores: 1,
+        groups: 2,
+        evaluate: 'first',
+        workload: [
+          { type: 'short', meanUs: 10, share: 0.5 },
+          { type: 'long', meanUs: 100, share: 0.5 },
+        ],
+      },
+      logger('test', () => {}),
+    ).start();
     stop = async () => {
       await control.stop();
       agent.closeAllConnections();
       await new Promise((r) => agent.close(r));
     };
     for (let i = 0; i < 4; i++) {
-      await sendSigned(control.url, '/v1/register', { agent: agentUrl, addr: { ip: '127.0.0.1', port: 30000 + i }, cores: 1, name: `s${i}` }, SECRET);
+      await sendSigned(
+        control.url,
+        '/v1/register',
+        { agent: agentUrl, addr: { ip: '127.0.0.1', port: 30000 + i }, cores: 1, name: `s${i}` },
+        SECRET,
+      );
     }
     const shortCores = () => control.status().plan!.groups.find((g) => g.types.includes('short'))!.cores;
-    await control.tick();  // the joins: a plan from the declared (port) workload; and the first read
+    await control.tick(); // the joins: a plan from the declared (port) workload; and the first read
     expect(control.alive()).toEqual([0, 1, 2, 3]);
     expect(shortCores()).toBe(1);
     expect(control.status().adaptations).toBe(0);
@@ -101,7 +144,7 @@ describe('control loop', () => {
     for (let i = 0; i < 3; i++) await control.tick();
     expect(control.status().adaptations).toBe(1);
     expect(shortCores()).toBe(1);
-    await quiet(events);  // the first plans' pushes are done
+    await quiet(events); // the first plans' pushes are done
     const writes = sw.writes.length;
     events.length = 0;
     // Normal mix: short needs ~1.9 cores. Again 200 replies in 4 intervals, then a new plan.

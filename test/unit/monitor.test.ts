@@ -23,9 +23,19 @@ describe('monitor differences', () => {
   });
 
   it('an adapter estimates means from sums and shares from requests, over intervals until minSamples', async () => {
-    const types = [{ type: 1, name: 'S' }, { type: 3, name: 'L' }];
+    const types = [
+      { type: 1, name: 'S' },
+      { type: 3, name: 'L' },
+    ];
     const rack = Array.from({ length: 4 }, (_, id) => ({ id, cores: 10 }));
-    const plan: Plan = buildPlan([{ type: 1, name: 'S', meanNs: 10_000, share: 0.5 }, { type: 3, name: 'L', meanNs: 100_000, share: 0.5 }], [[1], [3]], rack)!;
+    const plan: Plan = buildPlan(
+      [
+        { type: 1, name: 'S', meanNs: 10_000, share: 0.5 },
+        { type: 3, name: 'L', meanNs: 100_000, share: 0.5 },
+      ],
+      [[1], [3]],
+      rack,
+    )!;
     const seen: { est: unknown; load: number }[] = [];
     const a = new Adapter(types, rack, plan, { deltaCores: -1, minSamples: 1000, plan: { groups: 2 } }, (est, load) => {
       seen.push({ est, load });
@@ -44,10 +54,13 @@ describe('monitor differences', () => {
       });
       return diff.next(regs);
     };
-    expect(await a.onMonitor(step(), 10e6, 10e6)).toBeNull();  // 500 < minSamples
+    expect(await a.onMonitor(step(), 10e6, 10e6)).toBeNull(); // 500 < minSamples
     const ad = await a.onMonitor(step(), 10e6, 20e6);
     expect(ad).not.toBeNull();
-    expect(ad!.estimate).toEqual([{ type: 1, name: 'S', meanNs: 10_000, share: 0.9 }, { type: 3, name: 'L', meanNs: 100_000, share: 0.1 }]);
+    expect(ad!.estimate).toEqual([
+      { type: 1, name: 'S', meanNs: 10_000, share: 0.9 },
+      { type: 3, name: 'L', meanNs: 100_000, share: 0.1 },
+    ]);
     // Load: 50 000 req/s × 19 µs over 40 cores.
     expect(seen[0]!.load).toBeCloseTo((50_000 * 19e-6) / 40, 9);
   });

@@ -3,7 +3,24 @@
 // test/native/rack-sim.test.ts.
 import { describe, expect, it } from 'vitest';
 
-import { buildPlan, candidates, choose, drift, RS_TYPE_SLACK, staffed, TYPE_SLACK, generate, kmeans, movedServers, overloadedGroups, pack, provision, typeDemands, type Plan, type TypeEstimate } from '../../lib/control/policy.js';
+import {
+  buildPlan,
+  candidates,
+  choose,
+  drift,
+  RS_TYPE_SLACK,
+  staffed,
+  TYPE_SLACK,
+  generate,
+  kmeans,
+  movedServers,
+  overloadedGroups,
+  pack,
+  provision,
+  typeDemands,
+  type Plan,
+  type TypeEstimate,
+} from '../../lib/control/policy.js';
 import { PallasError } from '../../lib/errors.js';
 
 const rack = (n: number, cores = 10) => Array.from({ length: n }, (_, id) => ({ id, cores }));
@@ -20,7 +37,7 @@ const bimodal = (short: number): TypeEstimate[] => [
 ];
 
 describe('candidate groupings', () => {
-  it('k-means gives one candidate per k, and the paper\'s TPC-C grouping at k = 3', () => {
+  it("k-means gives one candidate per k, and the paper's TPC-C grouping at k = 3", () => {
     const cs = candidates(tpcc);
     expect(cs.map((c) => c.length)).toEqual([1, 2, 3, 4, 5]);
     expect(cs[2]).toEqual([[0, 1], [2], [3, 4]]);
@@ -31,12 +48,13 @@ describe('candidate groupings', () => {
   it('is the exact optimum in one dimension (checked against every contiguous split)', () => {
     // Brute force over all 2-splits of 6 random types, 50 times.
     let seed = 7;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let trial = 0; trial < 50; trial++) {
       const ts = Array.from({ length: 6 }, (_, i) => ({ type: i, name: `t${i}`, meanNs: 1000 * Math.exp(6 * rnd()), share: 0.01 + rnd() }));
       const sorted = ts.slice().sort((a, b) => a.meanNs - b.meanNs);
       const sse = (g: TypeEstimate[]) => {
-        const w = g.reduce((a, t) => a + t.share, 0), m = g.reduce((a, t) => a + t.share * Math.log(t.meanNs), 0) / w;
+        const w = g.reduce((a, t) => a + t.share, 0),
+          m = g.reduce((a, t) => a + t.share * Math.log(t.meanNs), 0) / w;
         return g.reduce((a, t) => a + t.share * (Math.log(t.meanNs) - m) ** 2, 0);
       };
       let best = Infinity;
@@ -58,7 +76,14 @@ describe('provisioning by eq. (1)', () => {
       [tpcc, [[0, 1], [2], [3, 4]]],
       [bimodal(0.5), [[0], [1]]],
       [bimodal(0.9), [[0], [1]]],
-      [[{ type: 0, name: 'S', meanNs: 5000, share: 1 / 3 }, { type: 1, name: 'M', meanNs: 50000, share: 1 / 3 }, { type: 2, name: 'L', meanNs: 500000, share: 1 / 3 }], [[0], [1], [2]]],
+      [
+        [
+          { type: 0, name: 'S', meanNs: 5000, share: 1 / 3 },
+          { type: 1, name: 'M', meanNs: 50000, share: 1 / 3 },
+          { type: 2, name: 'L', meanNs: 500000, share: 1 / 3 },
+        ],
+        [[0], [1], [2]],
+      ],
     ];
     for (const [ts, grouping] of cases) {
       const plan = buildPlan(ts, grouping, rack(8))!;
@@ -78,9 +103,13 @@ describe('provisioning by eq. (1)', () => {
     expect(provision([1.45, 78.55], 80)).toEqual([2, 78]);
     expect(provision([7.27, 72.73], 80)).toEqual([8, 72]);
     let seed = 11;
-    const r = () => { seed = (seed * 16807) % 2147483647; return seed / 2147483647; };
+    const r = () => {
+      seed = (seed * 16807) % 2147483647;
+      return seed / 2147483647;
+    };
     for (let i = 0; i < 3000; i++) {
-      const G = 1 + Math.floor(r() * 4), N = G + Math.floor(r() * 26);
+      const G = 1 + Math.floor(r() * 4),
+        N = G + Math.floor(r() * 26);
       const d = Array.from({ length: G }, () => 0.05 + r() ** 2);
       const S = d.reduce((a, b) => a + b, 0);
       const q = d.map((x) => (x / S) * N);
@@ -114,9 +143,9 @@ describe('provisioning by eq. (1)', () => {
     const busy = d.map((x) => x * 80 * 0.8);
     const beta = (80 - 64) / busy.reduce((a, b) => a + Math.sqrt(b), 0);
     exact.forEach((e, i) => expect(e).toBeCloseTo(busy[i]! + beta * Math.sqrt(busy[i]!), 9));
-    expect(provision(d, 80, 0.8)).toEqual([2, 10, 68]);  // targets 1.7, 9.3, 69.0
-    expect(provision(d, 80)).toEqual([1, 7, 72]);         // eq. (1)
-    expect(provision(d, 80, 0.999)).toEqual([1, 7, 72]);  // no spare cores: eq. (1) again
+    expect(provision(d, 80, 0.8)).toEqual([2, 10, 68]); // targets 1.7, 9.3, 69.0
+    expect(provision(d, 80)).toEqual([1, 7, 72]); // eq. (1)
+    expect(provision(d, 80, 0.999)).toEqual([1, 7, 72]); // no spare cores: eq. (1) again
   });
 
   it('the TPC-C plan: weights are cores, C_thres = cores · τ / mean, clone targets longer groups, cfcfs for one group, darc with reservations for several', () => {
@@ -132,7 +161,7 @@ describe('provisioning by eq. (1)', () => {
     // Each group's excess goes to a longer group, the one with the most cores; the longest has none.
     expect(plan.tables.groups.map((g) => g.cloneTarget)).toEqual([1, 2, null]);
     const mixed = plan.servers.filter((s) => s.roles.length > 1);
-    expect(mixed.length).toBeLessThanOrEqual(2);  // G − 1
+    expect(mixed.length).toBeLessThanOrEqual(2); // G − 1
     for (const s of plan.servers) {
       expect(s.roles.reduce((a, r) => a + r.cores, 0)).toBe(10);
       if (s.roles.length === 1) expect(s.policy).toEqual({ kind: 'cfcfs' });
@@ -149,23 +178,32 @@ describe('provisioning by eq. (1)', () => {
   it('rejects a bad estimate with BAD_POLICY', () => {
     expect(() => buildPlan([{ type: 0, name: 'x', meanNs: 0, share: 1 }], [[0]], rack(1))).toThrow(PallasError);
     expect(() => buildPlan(bimodal(0.5), [[0], [1]], [])).toThrow(/no servers/);
-    expect(() => buildPlan(bimodal(0.5), [[0], [1]], [{ id: 0, cores: 4 }, { id: 0, cores: 4 }])).toThrow(/twice/);
+    expect(() =>
+      buildPlan(
+        bimodal(0.5),
+        [[0], [1]],
+        [
+          { id: 0, cores: 4 },
+          { id: 0, cores: 4 },
+        ],
+      ),
+    ).toThrow(/twice/);
   });
 });
 
 describe('adaptation', () => {
   it('drift is only the rounding for the planned workload and large after port → normal bimodal', () => {
     const plan = buildPlan(bimodal(0.5), [[0], [1]], rack(8))!;
-    expect(plan.groups.map((g) => g.cores)).toEqual([8, 72]);  // S needs 7.27 cores
-    expect(drift(plan, bimodal(0.5))).toBeCloseTo(2 * (8 - 0.5 * 10 / 55 * 80), 9);
+    expect(plan.groups.map((g) => g.cores)).toEqual([8, 72]); // S needs 7.27 cores
+    expect(drift(plan, bimodal(0.5))).toBeCloseTo(2 * (8 - ((0.5 * 10) / 55) * 80), 9);
     // Normal: S wants 37.9 cores instead of 8: drift ≈ 2 × 29.9.
-    expect(drift(plan, bimodal(0.9))).toBeCloseTo(2 * (0.9 * 10 / 19 * 80 - 8), 5);
+    expect(drift(plan, bimodal(0.9))).toBeCloseTo(2 * (((0.9 * 10) / 19) * 80 - 8), 5);
   });
 
   it('a group is overloaded when its load exceeds its cores and it is 2 or more cores short of its share', () => {
-    const plan = buildPlan(bimodal(0.5), [[0], [1]], rack(8))!;  // S 8 cores, L 72
+    const plan = buildPlan(bimodal(0.5), [[0], [1]], rack(8))!; // S 8 cores, L 72
     const rate = (load: number, t: TypeEstimate[]) => (load * 80) / (t.reduce((a, x) => a + x.meanNs * x.share, 0) * 1e-9);
-    expect(overloadedGroups(plan, bimodal(0.5), rate(0.95, bimodal(0.5)))).toEqual([]);  // the planned mix, even near capacity
+    expect(overloadedGroups(plan, bimodal(0.5), rate(0.95, bimodal(0.5)))).toEqual([]); // the planned mix, even near capacity
     // Normal mix at load 0.3: S needs 37.9 × 0.3 = 11.4 cores of work on 8, and 37.9 of the 80 by share.
     expect(overloadedGroups(plan, bimodal(0.9), rate(0.3, bimodal(0.9)))).toEqual([0]);
     // ... at load 0.2 its 7.6 cores of work still fit its 8: drift alone decides.
@@ -179,19 +217,27 @@ describe('adaptation', () => {
     const scratch = buildPlan(bimodal(0.9), [[0], [1]], rack(8))!;
     const incr = buildPlan(bimodal(0.9), [[0], [1]], rack(8), {}, port)!;
     expect(incr.groups.map((g) => g.cores)).toEqual(scratch.groups.map((g) => g.cores));
-    const mScratch = movedServers(port, scratch).length, mIncr = movedServers(port, incr).length;
+    const mScratch = movedServers(port, scratch).length,
+      mIncr = movedServers(port, incr).length;
     expect(mScratch).toBe(4);
-    expect(mIncr).toBe(3);  // the minimum: S needs 31 more cores, three whole servers
+    expect(mIncr).toBe(3); // the minimum: S needs 31 more cores, three whole servers
     // Both are valid plans: every server full, group totals as provisioned.
     for (const p of [scratch, incr]) {
       for (const s of p.servers) expect(s.roles.reduce((a, r) => a + r.cores, 0)).toBe(10);
-      p.groups.forEach((g, gi) => expect(p.servers.flatMap((s) => s.roles).filter((r) => r.group === gi).reduce((a, r) => a + r.cores, 0)).toBe(g.cores));
+      p.groups.forEach((g, gi) =>
+        expect(
+          p.servers
+            .flatMap((s) => s.roles)
+            .filter((r) => r.group === gi)
+            .reduce((a, r) => a + r.cores, 0),
+        ).toBe(g.cores),
+      );
     }
   });
 
   it('incremental re-plans never move more servers than from scratch over random drifts', () => {
     let seed = 3;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     let prev: Plan = buildPlan(tpcc, [[0, 1], [2], [3, 4]], rack(8))!;
     for (let i = 0; i < 40; i++) {
       const ts = tpcc.map((t) => ({ ...t, share: t.share * (0.3 + 1.4 * rnd()) }));
@@ -205,8 +251,18 @@ describe('adaptation', () => {
   });
 
   it('pack keeps every server full with mixed racks of different sizes', () => {
-    const r = [{ id: 0, cores: 4 }, { id: 1, cores: 12 }, { id: 2, cores: 8 }];
-    const roles = pack([{ types: [0], cores: 5 }, { types: [1], cores: 19 }], r);
+    const r = [
+      { id: 0, cores: 4 },
+      { id: 1, cores: 12 },
+      { id: 2, cores: 8 },
+    ];
+    const roles = pack(
+      [
+        { types: [0], cores: 5 },
+        { types: [1], cores: 19 },
+      ],
+      r,
+    );
     roles.forEach((rs, i) => expect(rs.reduce((a, x) => a + x.cores, 0)).toBe(r[i]!.cores));
   });
 });
@@ -214,11 +270,23 @@ describe('adaptation', () => {
 describe('selection', () => {
   it('evaluates every grouping in each balancing, picks the lowest p99, an unsaturated candidate over a saturated one', async () => {
     const scores: Record<number, { p99Us: number; saturated: boolean }> = {
-      1: { p99Us: 50, saturated: true }, 2: { p99Us: 300, saturated: false }, 3: { p99Us: 200, saturated: false }, 4: { p99Us: 250, saturated: false }, 5: { p99Us: 400, saturated: false },
+      1: { p99Us: 50, saturated: true },
+      2: { p99Us: 300, saturated: false },
+      3: { p99Us: 200, saturated: false },
+      4: { p99Us: 250, saturated: false },
+      5: { p99Us: 400, saturated: false },
     };
-    const r = await generate(tpcc, rack(8), async (p) => ({ ...scores[p.groups.length]!, p99Us: scores[p.groups.length]!.p99Us + (p.tables.groups.some((g) => g.balance === 'po2') ? 1 : 0) }));
+    const r = await generate(tpcc, rack(8), async (p) => ({
+      ...scores[p.groups.length]!,
+      p99Us: scores[p.groups.length]!.p99Us + (p.tables.groups.some((g) => g.balance === 'po2') ? 1 : 0),
+    }));
     const base = r.candidates.filter((c) => !c.adjusted);
-    expect(base.map((c) => `${c.k}${c.balance.join('')}`)).toEqual([1, 2, 3, 4, 5].flatMap((k) => [`${k}${'wrr'.repeat(k)}`, `${k}${r.candidates.find((c) => c.k === k && c.balance.includes('po2'))!.balance.join('')}`]));
+    expect(base.map((c) => `${c.k}${c.balance.join('')}`)).toEqual(
+      [1, 2, 3, 4, 5].flatMap((k) => [
+        `${k}${'wrr'.repeat(k)}`,
+        `${k}${r.candidates.find((c) => c.k === k && c.balance.includes('po2'))!.balance.join('')}`,
+      ]),
+    );
     // Around the best candidate of several groups (3 groups here, p99 200), the allocations a core
     // away between neighbouring groups are candidates too: 2 per pair of neighbours.
     const adj = r.candidates.filter((x) => x.adjusted);
@@ -226,7 +294,7 @@ describe('selection', () => {
     expect(adj.length).toBeLessThanOrEqual(4);
     for (const c of adj) {
       expect(c.k).toBe(3);
-      const b = base.find((x) => x.k === c.k)!;  // every base candidate of k groups has the same allocation
+      const b = base.find((x) => x.k === c.k)!; // every base candidate of k groups has the same allocation
       expect(c.cores.reduce((a, x) => a + x, 0)).toBe(80);
       expect(c.cores.map((x, i) => Math.abs(x - b.cores[i]!)).reduce((a, x) => a + x, 0)).toBe(2);
     }
@@ -235,7 +303,7 @@ describe('selection', () => {
     expect(r.candidates[r.chosen]!.groups).toEqual([['Payment', 'OrderStatus'], ['NewOrder'], ['Delivery', 'StockLevel']]);
   });
 
-  it('scores every type: a plan that multiplies a type\'s tail loses to one that costs the overall figure a little', () => {
+  it("scores every type: a plan that multiplies a type's tail loses to one that costs the overall figure a little", () => {
     const ev = (p99Us: number, s: number, l: number) => ({ p99Us, saturated: false, perTypeP99Us: { 0: s, 1: l } });
     // 2: best overall, but the short type's p99 at 3.5× its best (candidate 3's 26).
     const evals = [ev(120, 30, 130), ev(115, 38, 125), ev(100, 90, 110), ev(108, 26, 118)];
@@ -249,7 +317,7 @@ describe('selection', () => {
     expect(choose([{ ...ev(50, 5, 50), saturated: true }, ev(400, 40, 400)]).score[1]).toBe(1);
   });
 
-  it('with RackSched\'s structures as yardsticks, first never loses to them, then scores', () => {
+  it("with RackSched's structures as yardsticks, first never loses to them, then scores", () => {
     const ev = (p99Us: number, s: number, l: number, saturated = false) => ({ p99Us, saturated, perTypeP99Us: { 0: s, 1: l } });
     // 0: RS-cFCFS structure (best overall, short type far behind); 1: RS-DARC structure.
     // 2: best score (its short type is the best of all) but 5 % worse overall than RS-cFCFS: it loses.
@@ -257,10 +325,10 @@ describe('selection', () => {
     const evals = [ev(100, 300, 110), ev(120, 50, 130), ev(105, 20, 115), ev(100, 55, 110)];
     const r = choose(evals, { cfcfs: 0, darc: 1 });
     expect(r.vsRackSched[2]).toBeCloseTo(1.05, 9);
-    expect(r.vsRackSched[3]).toBeCloseTo(1, 9);  // its short type: 55 / 50 / 1.2 = 0.92
+    expect(r.vsRackSched[3]).toBeCloseTo(1, 9); // its short type: 55 / 50 / 1.2 = 0.92
     expect(r.score[2]!).toBeLessThan(r.score[3]!);
     expect(r.best).toBe(3);
-    expect(choose(evals).best).toBe(2);  // without yardsticks: the score alone
+    expect(choose(evals).best).toBe(2); // without yardsticks: the score alone
     // Nobody avoids losing: the least worse of (score, RackSched ratio).
     const none = [ev(100, 300, 110), ev(120, 50, 130), ev(104, 62, 114), ev(130, 45, 140)];
     const n = choose(none, { cfcfs: 0, darc: 1 });

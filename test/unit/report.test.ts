@@ -10,21 +10,48 @@ import { normaliseScenario } from '../../lib/sim/scenario.js';
 const s = (p99: number) => ({ mean: p99 / 2, p50: p99 / 3, p99, p999: p99 * 1.2 });
 
 /** A run result with only the fields the report reads. */
-function run(name: string, system: string, load: number, offeredRps: number, p99: number, saturated = false, extra: Partial<RunResult> = {}): RunResult {
+function run(
+  name: string,
+  system: string,
+  load: number,
+  offeredRps: number,
+  p99: number,
+  saturated = false,
+  extra: Partial<RunResult> = {},
+): RunResult {
   return {
     system: { name, system, switch: 'po2', server: 'cfcfs', queueCapacity: 4096 } as RunResult['system'],
-    load, offeredRps, achievedRps: saturated ? offeredRps * 0.9 : offeredRps, saturated, seed: 1,
-    latencyUs: s(p99), waitUs: s(p99 / 2), slowdown: s(p99 / 10),
-    perType: { S: { generated: 1, measured: 1, latencyUs: s(p99 / 4), waitUs: s(1), slowdown: s(1) }, L: { generated: 1, measured: 1, latencyUs: s(p99), waitUs: s(1), slowdown: s(1) } },
+    load,
+    offeredRps,
+    achievedRps: saturated ? offeredRps * 0.9 : offeredRps,
+    saturated,
+    seed: 1,
+    latencyUs: s(p99),
+    waitUs: s(p99 / 2),
+    slowdown: s(p99 / 10),
+    perType: {
+      S: { generated: 1, measured: 1, latencyUs: s(p99 / 4), waitUs: s(1), slowdown: s(1) },
+      L: { generated: 1, measured: 1, latencyUs: s(p99), waitUs: s(1), slowdown: s(1) },
+    },
     ...extra,
   } as RunResult;
 }
 
-const scenario = (over: Record<string, unknown> = {}) => normaliseScenario({
-  name: 't', rack: { servers: 2, workers: 4 },
-  workload: { types: [{ name: 'S', service: { dist: 'fixed', meanUs: 10 }, share: 0.9 }, { name: 'L', service: { dist: 'fixed', meanUs: 100 }, share: 0.1 }] },
-  systems: ['pallas', 'rs-darc'], loads: [0.5, 0.8, 0.9], sloUs: 200, ...over,
-});
+const scenario = (over: Record<string, unknown> = {}) =>
+  normaliseScenario({
+    name: 't',
+    rack: { servers: 2, workers: 4 },
+    workload: {
+      types: [
+        { name: 'S', service: { dist: 'fixed', meanUs: 10 }, share: 0.9 },
+        { name: 'L', service: { dist: 'fixed', meanUs: 100 }, share: 0.1 },
+      ],
+    },
+    systems: ['pallas', 'rs-darc'],
+    loads: [0.5, 0.8, 0.9],
+    sloUs: 200,
+    ...over,
+  });
 
 describe('charts', () => {
   it('ticks: round linear steps covering the range; decades with 2 and 5 over a short log range', () => {
@@ -36,10 +63,26 @@ describe('charts', () => {
 
   it('draws one series per system, in order, with open markers where asked and higher values higher up', () => {
     const svg = renderChart({
-      title: 'p99 <log>', xLabel: 'load', yLabel: 'µs', yLog: true,
+      title: 'p99 <log>',
+      xLabel: 'load',
+      yLabel: 'µs',
+      yLog: true,
       series: [
-        { name: 'pallas', points: [{ x: 0.5, y: 100 }, { x: 0.9, y: 1000, open: true }] },
-        { name: 'a&b', points: [{ x: 0.5, y: 200 }, { x: 0.7, y: 0 }, { x: 0.9, y: Number.NaN }] },
+        {
+          name: 'pallas',
+          points: [
+            { x: 0.5, y: 100 },
+            { x: 0.9, y: 1000, open: true },
+          ],
+        },
+        {
+          name: 'a&b',
+          points: [
+            { x: 0.5, y: 200 },
+            { x: 0.7, y: 0 },
+            { x: 0.9, y: Number.NaN },
+          ],
+        },
       ],
     });
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
@@ -48,7 +91,7 @@ describe('charts', () => {
     expect(svg).toContain('data-name="a&amp;b"');
     expect(svg).toContain('<title>p99 &lt;log&gt;</title>');
     const circles = [...svg.matchAll(/<circle cx="([\d.]+)" cy="([\d.]+)" r="3.5" stroke="[^"]+" stroke-width="1.5" fill="([^"]+)"/g)];
-    expect(circles).toHaveLength(3);  // y = 0 and NaN are left out of a log chart
+    expect(circles).toHaveLength(3); // y = 0 and NaN are left out of a log chart
     const [p100, p1000, q200] = circles.map((c) => ({ x: Number(c[1]), y: Number(c[2]), fill: c[3] }));
     expect(p1000!.y).toBeLessThan(q200!.y);
     expect(q200!.y).toBeLessThan(p100!.y);
@@ -61,8 +104,22 @@ describe('charts', () => {
   });
 
   it('shades a band and says so when there is nothing to draw', () => {
-    const svg = renderChart({ title: 't', xLabel: 'ms', yLabel: 'µs', yLog: true, band: { from: 200, to: 400, label: 'new workload' },
-      series: [{ name: 'a', points: [{ x: 100, y: 20 }, { x: 300, y: 4000 }] }] });
+    const svg = renderChart({
+      title: 't',
+      xLabel: 'ms',
+      yLabel: 'µs',
+      yLog: true,
+      band: { from: 200, to: 400, label: 'new workload' },
+      series: [
+        {
+          name: 'a',
+          points: [
+            { x: 100, y: 20 },
+            { x: 300, y: 4000 },
+          ],
+        },
+      ],
+    });
     expect(svg).toMatch(/<rect x="[\d.]+" y="\d+" width="[\d.]+" height="\d+" fill="#999" fill-opacity="0.15"\/>/);
     expect(svg).toContain('new workload');
     expect(renderChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [] })).toContain('no data');
@@ -78,15 +135,22 @@ describe('summary', () => {
     expect(throughputAtSlo(pts, 1000)).toEqual({ rps: 300, bound: 'atLeast' });
     expect(throughputAtSlo(pts, 10)).toEqual({ rps: 0, bound: 'none' });
     const sat = [run('p', 'pallas', 0.3, 100, 50), run('p', 'pallas', 0.6, 200, 60, true), run('p', 'pallas', 0.9, 300, 70)];
-    expect(throughputAtSlo(sat, 200).rps).toBe(100);  // saturated at 200 even though its p99 is low
+    expect(throughputAtSlo(sat, 200).rps).toBe(100); // saturated at 200 even though its p99 is low
   });
 
   it('compares pallas with rs-darc at every load, with the ratio and the throughput ratio under the objective', () => {
     const sc = scenario();
-    const doc: SimDocument = { scenario: 't', runs: [
-      run('pallas', 'pallas', 0.5, 100, 100), run('pallas', 'pallas', 0.8, 160, 120), run('pallas', 'pallas', 0.9, 180, 150),
-      run('rs-darc', 'rs-darc', 0.5, 100, 110), run('rs-darc', 'rs-darc', 0.8, 160, 400), run('rs-darc', 'rs-darc', 0.9, 180, 9000, true),
-    ] };
+    const doc: SimDocument = {
+      scenario: 't',
+      runs: [
+        run('pallas', 'pallas', 0.5, 100, 100),
+        run('pallas', 'pallas', 0.8, 160, 120),
+        run('pallas', 'pallas', 0.9, 180, 150),
+        run('rs-darc', 'rs-darc', 0.5, 100, 110),
+        run('rs-darc', 'rs-darc', 0.8, 160, 400),
+        run('rs-darc', 'rs-darc', 0.9, 180, 9000, true),
+      ],
+    };
     const sum = summarize(doc, sc)!;
     expect(sum.pallas).toBe('pallas');
     expect(sum.baseline).toBe('rs-darc');
@@ -102,7 +166,13 @@ describe('summary', () => {
 
   it('falls back to a Pallas variant and a RackSched variant; nothing to compare without both or with a sweep', () => {
     const doc: SimDocument = { scenario: 't', runs: [run('mine', 'pallas-static', 0.5, 100, 100), run('rs', 'rs-cfcfs', 0.5, 100, 300)] };
-    const sc = scenario({ systems: [{ system: 'pallas-static', name: 'mine' }, { system: 'rs-cfcfs', name: 'rs' }], loads: [0.5] });
+    const sc = scenario({
+      systems: [
+        { system: 'pallas-static', name: 'mine' },
+        { system: 'rs-cfcfs', name: 'rs' },
+      ],
+      loads: [0.5],
+    });
     expect(summarize(doc, sc)).toMatchObject({ pallas: 'mine', baseline: 'rs', rows: [{ ratio: 3 }] });
     expect(summarize({ scenario: 't', runs: [doc.runs[0]!] }, sc)).toBeUndefined();
     expect(summarize(doc, scenario({ sweep: { shareOf: 'S', values: [0.5] } }))).toBeUndefined();
@@ -115,9 +185,15 @@ describe('figures', () => {
     const doc: SimDocument = { scenario: 't', runs: [run('pallas', 'pallas', 0.5, 100, 100), run('pallas', 'pallas', 0.8, 160, 120)] };
     expect(figures(doc, sc).map((f) => f.file)).toEqual(['p99.svg', 'p99-S.svg', 'p99-L.svg']);
     const shift = scenario({
-      loads: [0.8], timelineMs: 10,
-      workload: { types: [{ name: 'S', service: { dist: 'fixed', meanUs: 10 }, share: 0.5 }, { name: 'L', service: { dist: 'fixed', meanUs: 100 }, share: 0.5 }],
-        phases: [{ durationMs: 20, shares: { S: 0.5, L: 0.5 } }, { shares: { S: 0.9, L: 0.1 } }] },
+      loads: [0.8],
+      timelineMs: 10,
+      workload: {
+        types: [
+          { name: 'S', service: { dist: 'fixed', meanUs: 10 }, share: 0.5 },
+          { name: 'L', service: { dist: 'fixed', meanUs: 100 }, share: 0.5 },
+        ],
+        phases: [{ durationMs: 20, shares: { S: 0.5, L: 0.5 } }, { shares: { S: 0.9, L: 0.1 } }],
+      },
     });
     const timeline = [0, 10, 20, 30].map((tMs) => ({ tMs, count: [5, tMs === 30 ? 0 : 3], p99Us: [20 + tMs, 100] }));
     const sdoc: SimDocument = { scenario: 'shift', runs: [run('pallas', 'pallas', 0.8, 100, 100, false, { timeline })] };
@@ -125,7 +201,12 @@ describe('figures', () => {
     expect(figs.map((f) => f.file)).toEqual(['timeline-S.svg', 'timeline-L.svg']);
     const [tS, tL] = figs.map((f) => f.chart);
     expect(tS!.band).toEqual({ from: 20, to: 40, label: 'new workload' });
-    expect(tS!.series[0]!.points).toEqual([{ x: 5, y: 20 }, { x: 15, y: 30 }, { x: 25, y: 40 }, { x: 35, y: 50 }]);
-    expect(tL!.series[0]!.points).toHaveLength(3);  // a bucket without an L reply has no point
+    expect(tS!.series[0]!.points).toEqual([
+      { x: 5, y: 20 },
+      { x: 15, y: 30 },
+      { x: 25, y: 40 },
+      { x: 35, y: 50 },
+    ]);
+    expect(tL!.series[0]!.points).toHaveLength(3); // a bucket without an L reply has no point
   });
 });
