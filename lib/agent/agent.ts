@@ -198,8 +198,8 @@ export class Agent {
         name: 'pallas_agent_channel_rejected_total',
         help: 'Control messages rejected',
         type: 'counter',
-        samples: (['unauthenticated', 'replayed', 'malformed'] as const).map((r) => ({
-          labels: { ...labels, reason: r },
+        samples: (['unauthenticated', 'replayed', 'malformed', 'tooLarge'] as const).map((r) => ({
+          labels: { ...labels, reason: r === 'tooLarge' ? 'too_large' : r },
           value: this.#channel.counters[r],
         })),
       },

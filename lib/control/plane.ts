@@ -560,8 +560,8 @@ export class ControlPlane {
         name: 'pallas_control_rejected_total',
         help: 'Control messages rejected',
         type: 'counter',
-        samples: (['unauthenticated', 'replayed', 'malformed'] as const).map((r) => ({
-          labels: { reason: r },
+        samples: (['unauthenticated', 'replayed', 'malformed', 'tooLarge'] as const).map((r) => ({
+          labels: { reason: r === 'tooLarge' ? 'too_large' : r },
           value: this.#channel.counters[r],
         })),
       },
