@@ -206,7 +206,9 @@ function doc() {
     '',
     'Every hop runs the same checks, in this order, and counts a rejected datagram under its',
     'reason; nothing is thrown or crashes. A type outside the table is rejected only for requests, and',
-    'only where the hop knows its type table (the server); the switch forwards any type to a default group.',
+    'only where the hop knows its type table (the server); the switch forwards any type, and its shaper',
+    'sends a type without an entry to the default group (counted `n_unmapped`). A datagram over the',
+    'limit is counted received and `too_long` at every hop, however long it is.',
     '',
   );
   L.push('| code | reason | when |', '|---|---|---|');

@@ -72,14 +72,14 @@ uint32_t UdpTransport::rx(RxPacket* pkts, uint32_t n) {
   if (got <= 0) return 0;
   uint32_t k = 0;
   for (int i = 0; i < got; i++) {
-    if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
-      counters_.n_rx_drop[static_cast<int>(RxDrop::kBadLength)].fetch_add(1, std::memory_order_relaxed);
-      continue;
-    }
     Endpoint e;
     e.ip = from[i].sin_addr.s_addr;
     e.port = from[i].sin_port;
-    pkts[k++] = RxPacket{rx_buf_[i], msgs[i].msg_len, e};
+    // A datagram over the buffer arrives cut (MSG_TRUNC): it goes up with the buffer's length, one
+    // byte over the largest datagram, so that the consumer counts it received and too long, the
+    // same as a datagram one byte over the limit, instead of the transport hiding it.
+    const uint32_t len = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? static_cast<uint32_t>(sizeof rx_buf_[i]) : msgs[i].msg_len;
+    pkts[k++] = RxPacket{rx_buf_[i], len, e};
   }
   counters_.n_rx.fetch_add(k, std::memory_order_relaxed);
   return k;

@@ -123,7 +123,6 @@ class SoftSwitch {
   SwitchConfig cfg_;
   std::unique_ptr<io::Transport> transport_;
   std::unique_ptr<sw::Dispatcher> policy_;
-  wire::TypeTable types_ = wire::TypeTable::defaults();
   std::vector<io::Endpoint> servers_;
   std::unordered_map<uint64_t, uint32_t> server_by_addr_;  // ip << 16 | port -> index
   std::vector<ClientEntry> clients_;

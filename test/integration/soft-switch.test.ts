@@ -3,7 +3,7 @@
 // requests went and what was counted, never about speed.
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { generate, type Plan } from '../../lib/control/policy.js';
+import { generate, type Plan, type SwitchTables } from '../../lib/control/policy.js';
 import { Server } from '../../lib/runtime/server.js';
 import { SoftSwitch, type SoftSwitchConfig } from '../../lib/switch/soft.js';
 import { diffTables } from '../../lib/switch/tables.js';
@@ -249,22 +249,36 @@ describe('software switch over UDP loopback', () => {
     ).rejects.toMatchObject({ code: 'BAD_POLICY' });
   });
 
-  it('counts bad input and never forwards it: junk, unknown types, replies and bounces from non-servers', async () => {
+  it('counts bad input and never forwards it (junk, oversized datagrams, replies and bounces from non-servers); an unknown type goes to the default group and the server refuses it', async () => {
     const srv = await servers(1, () => 1);
-    const { sw, client } = await rack({ policy: 'pallas' }, srv);
+    // SHORT has an entry; type 99 has none and goes to the default group.
+    const tables: SwitchTables = {
+      typeToGroup: { [Type.SHORT]: 0 },
+      defaultGroup: 0,
+      tauShift: 14,
+      clone: false,
+      groups: [{ cThres: 0, cloneTarget: null, balance: 'wrr', wrr: [{ server: 0, weight: 1 }] }],
+    };
+    const { sw, client } = await rack({ policy: 'pallas', tables }, srv);
     await client.raw(new Uint8Array([1, 2, 3]));
     await client.raw(encode({ type: 99 }, spinPayload(1)));
     await client.raw(encode({ type: Type.SHORT, flags: Flag.RESPONSE, index: 5 }, spinPayload(1)));
     await client.raw(encode({ type: Type.SHORT, flags: Flag.BOUNCED, index: 5 }, spinPayload(1)));
+    for (const n of [1473, 4000]) await client.raw(new Uint8Array(n).fill(0xa1));
     const ok = await client.spin(Type.SHORT, 1000);
     await client.until((g) => g.some((x) => x.header.reqId === ok));
+    await waitFor(() => srv[0]!.stats().server.n_rx === 2, 'the server to see both requests');
     const st = sw.stats();
     expect(st.invalid.too_short).toBe(1);
-    expect(st.invalid.unknown_type).toBe(1);
+    expect(st.invalid.too_long).toBe(2);
+    expect(st.invalid.unknown_type ?? 0).toBe(0);
     expect(st.switch.n_reply_not_server).toBe(1);
     expect(st.switch.n_bad_bounce).toBe(1);
-    expect(st.switch.n_requests).toBe(1);
-    expect(srv[0]!.stats().server.n_rx).toBe(1);
+    expect(st.switch.n_requests).toBe(2);
+    expect(st.switch.n_unmapped).toBe(1);
+    // Every datagram is counted received, the oversized ones too: 7 from the client, the server's reply.
+    expect(st.switch.n_rx).toBe(8);
+    expect(srv[0]!.stats().invalid.unknown_type).toBe(1);
     expect(client.got.length).toBe(1);
   });
 
