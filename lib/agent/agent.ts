@@ -8,9 +8,14 @@ import { sendSigned, ChannelServer, resolveSecret } from '../control/channel.js'
 import { PallasError, toPallasError } from '../errors.js';
 import type { PolicyUpdate, ServerConfig } from '../runtime/config.js';
 import { Server } from '../runtime/server.js';
-import type { RuntimeStats } from '../runtime/stats.js';
+import { HIST_BOUNDS_NS, type RuntimeStats } from '../runtime/stats.js';
+import { loadNative } from '../native.js';
 import { logger, type Logger } from '../util/log.js';
-import { metricsText, type Metric } from '../util/metrics.js';
+import { buildInfoMetric, metricsText, type Metric } from '../util/metrics.js';
+import { VERSION } from '../version.js';
+
+/** The histograms' bucket bounds in seconds (1, 2, 5 × 10^k from 1 µs to 10 s). */
+const HIST_BOUNDS_S = HIST_BOUNDS_NS.map((b) => b / 1e9);
 
 export interface AgentConfig {
   server: ServerConfig;
@@ -50,7 +55,7 @@ export class Agent {
   #refused = 0;
   #stopped = false;
 
-  constructor(cfg: AgentConfig, log: Logger = logger('agent')) {
+  constructor(cfg: AgentConfig, log?: Logger) {
     const o = obj(cfg, 'agent');
     only(o, 'agent', ['server', 'control', 'secret', 'listen', 'advertise', 'heartbeatMs', 'name']);
     const control = str(o, 'control', 'agent');
@@ -67,10 +72,11 @@ export class Agent {
       ...(o.advertise !== undefined ? { advertise: str(o, 'advertise', 'agent') } : {}),
     };
     this.server = new Server(cfg.server);
-    this.log = log;
+    // Every line says which agent wrote it (its name, else its pid and host only).
+    this.log = log ?? logger('agent', undefined, this.#cfg.name || undefined);
     this.#channel = new ChannelServer({
       secret: this.#cfg.secret,
-      log,
+      log: this.log,
       routes: { '/v1/policy': { parse: parsePolicyMessage, handle: (m: PolicyMessage) => this.#apply(m) } } as never,
       pages: {
         '/metrics': () => ({ type: 'text/plain; version=0.0.4', body: this.metrics() }),
@@ -212,7 +218,7 @@ export class Agent {
         samples: Object.entries(st.types).map(([t, v]) => ({ labels: { ...labels, type: t }, value: f(v) })),
       });
       ms.push(
-        per('pallas_server_requests_total', 'Requests received', 'counter', (t) => t.received),
+        per('pallas_server_received_total', 'Requests received', 'counter', (t) => t.received),
         per('pallas_server_completed_total', 'Requests completed', 'counter', (t) => t.completed),
         per(
           'pallas_server_dropped_total',
@@ -229,8 +235,19 @@ export class Agent {
           type: 'gauge',
           samples: [{ labels, value: st.server.in_service ?? 0 }],
         },
+        ...(['sojourn', 'exec'] as const).map((k): Metric => ({
+          name: `pallas_server_${k}_seconds`,
+          help: k === 'sojourn' ? 'Arrival to completion at the server, per type' : 'Execution time measured by the worker, per type',
+          type: 'histogram',
+          samples: [],
+          histograms: Object.entries(st.types).map(([t, v]) => {
+            const q = k === 'sojourn' ? v.sojournNs : v.execNs;
+            return { labels: { ...labels, type: t }, le: HIST_BOUNDS_S, cumulative: q.cumulative, sum: q.sumNs / 1e9, count: q.count };
+          }),
+        })),
       );
     }
+    ms.push(buildInfoMetric('agent', VERSION, loadNative().buildInfo()));
     return metricsText(ms);
   }
 }

@@ -134,7 +134,15 @@ export async function runControl(values: Opts): Promise<void> {
   await untilSignal(lifeline?.closed);
   await control.stop();
   sw.stop();
+  const counters = control.status().switch.counters;
+  if (!values.stdin) say(values.json, { stopped: true, switch: counters }, `pallas control: stopped. switch: ${countersLine(counters)}`);
   lifeline?.release();
+}
+
+/** The non-zero switch counters, `name=value …`, for the line printed at stop. */
+function countersLine(c: Record<string, number> | null): string {
+  const nz = Object.entries(c ?? {}).filter(([, v]) => v > 0);
+  return nz.length ? nz.map(([k, v]) => `${k}=${v}`).join(' ') : '(no counters)';
 }
 
 // ---- pallas agent ----------------------------------------------------------------------------------
@@ -231,7 +239,8 @@ export async function runUp(values: Opts): Promise<void> {
   );
   await untilSignal();
   await rack.stop();
-  say(values.json, { stopped: true }, 'pallas up: stopped the rack');
+  const counters = rack.control.status().switch.counters;
+  say(values.json, { stopped: true, switch: counters }, `pallas up: stopped the rack. switch: ${countersLine(counters)}`);
 }
 
 // ---- pallas status ---------------------------------------------------------------------------------
@@ -257,6 +266,7 @@ export function formatStatus(st: RackStatus): string {
         (s.stats.refused ? `  refused ${s.stats.refused} (no handler for their type)` : ''),
     );
   }
+  if (st.switch.counters) lines.push(`switch: ${countersLine(st.switch.counters)}`);
   if (st.estimate)
     lines.push(
       `estimate: ${st.estimate.map((t) => `${t.name} ${(t.meanNs / 1000).toFixed(1)} µs × ${(t.share * 100).toFixed(0)} %`).join(', ')}`,

@@ -17,7 +17,8 @@ import type { SwitchDriver } from '../switch/driver.js';
 import { parseAddr, type ServerAddr } from '../switch/soft.js';
 import { singleGroupTables, type TableOp } from '../switch/tables.js';
 import { logger, type Logger } from '../util/log.js';
-import { metricsText, type Metric } from '../util/metrics.js';
+import { buildInfoMetric, metricsText, switchMetrics, type Metric } from '../util/metrics.js';
+import { VERSION } from '../version.js';
 import { TYPES } from '../wire/gen.js';
 import { Adapter, MonitorDiff, type AdaptOptions, type MonitorRead } from './adapt.js';
 import { ChannelServer, resolveSecret, sendSigned } from './channel.js';
@@ -73,7 +74,8 @@ interface Member {
 
 export interface RackStatus {
   epoch: number;
-  switch: { kind: string; policy: string };
+  /** counters: the switch's own (read every second; docs/switch-contract.md), null until the first read. */
+  switch: { kind: string; policy: string; counters: Record<string, number> | null };
   plan: { groups: { types: string[]; cores: number; meanNs: number; servers: { index: number; weight: number }[] }[] } | null;
   servers: {
     index: number;
@@ -114,6 +116,8 @@ export class ControlPlane {
   #adaptations = 0;
   #reads = 0;
   #timer: NodeJS.Timeout | undefined;
+  #countersTimer: NodeJS.Timeout | undefined;
+  #swCounters: Record<string, number> | null = null;
   #ticking = false;
   #replanWanted: string | null = null;
   #lastTick = 0;
@@ -182,6 +186,7 @@ export class ControlPlane {
       pages: {
         '/metrics': () => ({ type: 'text/plain; version=0.0.4', body: this.metrics() }),
         '/v1/status': () => ({ type: 'application/json', body: JSON.stringify(this.status()) }),
+        '/v1/health': () => ({ type: 'application/json', body: JSON.stringify(this.health()) }),
       },
     });
   }
@@ -195,13 +200,38 @@ export class ControlPlane {
     this.#timer = setInterval(() => {
       void this.tick();
     }, this.#cfg.monitorMs);
+    // The switch's counters, for /metrics, /v1/status and `pallas status`: read once a second (a
+    // Tofino's are a gRPC read), not on every page request.
+    const readCounters = () =>
+      this.sw.counters().then(
+        (c) => {
+          this.#swCounters = c;
+        },
+        () => {}, // unreachable for now (a Tofino reconnecting): the last read stays
+      );
+    await readCounters();
+    this.#countersTimer = setInterval(() => void readCounters(), 1000);
     this.log.info('control plane up', { url: this.#url, switch: this.sw.kind, policy: this.sw.policy, monitorMs: this.#cfg.monitorMs });
     return this;
   }
 
   async stop(): Promise<void> {
     clearInterval(this.#timer);
+    clearInterval(this.#countersTimer);
+    // A last read, so that what the caller prints at stop is the final count.
+    this.#swCounters = await this.sw.counters().catch(() => this.#swCounters);
     await this.#channel.close();
+  }
+
+  /** GET /v1/health: up, with the plan's epoch and the live servers (for load balancers and ansible). */
+  health(): { ok: true; epoch: number; serversAlive: number; switch: string; version: string } {
+    return {
+      ok: true,
+      epoch: this.#epoch,
+      serversAlive: this.alive().length,
+      switch: `${this.sw.kind} (${this.sw.policy})`,
+      version: VERSION,
+    };
   }
 
   get url(): string {
@@ -492,7 +522,7 @@ export class ControlPlane {
     const plan = this.#plan;
     return {
       epoch: this.#epoch,
-      switch: { kind: this.sw.kind, policy: this.sw.policy },
+      switch: { kind: this.sw.kind, policy: this.sw.policy, counters: this.#swCounters },
       plan: plan && {
         groups: plan.groups.map((g, gi) => ({
           types: g.types.map(typeName),
@@ -539,10 +569,18 @@ export class ControlPlane {
         name: 'pallas_group_cores',
         help: 'Cores provisioned per group',
         type: 'gauge',
-        samples: (st.plan?.groups ?? []).map((g, i) => ({ labels: { group: String(i), types: g.types.join(',') }, value: g.cores })),
+        samples: (st.plan?.groups ?? []).map((g, i) => ({ labels: { group: String(i) }, value: g.cores })),
       },
       {
-        name: 'pallas_server_alive',
+        name: 'pallas_group_type',
+        help: 'Which group serves each request type (1 per pair)',
+        type: 'gauge',
+        samples: (st.plan?.groups ?? []).flatMap((g, i) => g.types.map((t) => ({ labels: { group: String(i), type: t }, value: 1 }))),
+      },
+      // The rack as the control plane sees it, from heartbeats: pallas_rack_*, so that a sum over
+      // these and the agents' own pallas_server_* never counts a request twice.
+      {
+        name: 'pallas_rack_server_alive',
         help: '1 while the server answers heartbeats',
         type: 'gauge',
         samples: st.servers.map((s) => ({ labels: { server: String(s.index) }, value: s.alive ? 1 : 0 })),
@@ -550,7 +588,7 @@ export class ControlPlane {
       ...(['received', 'completed', 'dropped', 'cloneDrops', 'bounced', 'refused', 'queued', 'inService'] as const).map((k): Metric => {
         const gauge = k === 'queued' || k === 'inService';
         return {
-          name: `pallas_server_${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}${gauge ? '' : '_total'}`,
+          name: `pallas_rack_server_${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}${gauge ? '' : '_total'}`,
           help: `Per server: ${k} (from its heartbeats)`,
           type: gauge ? 'gauge' : 'counter',
           samples: st.servers.map((s) => ({ labels: { server: String(s.index) }, value: s.stats[k] ?? 0 })),
@@ -565,6 +603,8 @@ export class ControlPlane {
           value: this.#channel.counters[r],
         })),
       },
+      ...switchMetrics(st.switch.counters),
+      buildInfoMetric('control', VERSION, loadNative().buildInfo()),
     ];
     return metricsText(ms);
   }

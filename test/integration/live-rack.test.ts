@@ -69,6 +69,64 @@ describe('live rack on loopback', () => {
     expect(agents[0]!.metrics()).toMatch(/^pallas_agent_policy_epoch\{server="\d"\} [1-9]/m);
   });
 
+  it("exports metrics by the Prometheus conventions: one name per meaning, units, histograms, build info, the switch's counters", async () => {
+    const { control, agents, client } = await liveRack(2);
+    await waitFor(() => control.alive().length === 2 && agents.every((a) => a.epoch > 0), 'two servers with a policy');
+    for (let i = 0; i < 40; i++) await client.spin(Type.SHORT, 20_000);
+    await client.until((g) => g.length === 40);
+    // The switch's counters reach the control plane within a second or so.
+    await waitFor(() => (control.status().switch.counters?.n_requests ?? 0) >= 40, 'the switch counters', 5000, 50);
+    const cm = control.metrics();
+    const am = agents.map((a) => a.metrics());
+    const names = (text: string) =>
+      new Set(
+        text
+          .split('\n')
+          .filter((l) => l.startsWith('# TYPE '))
+          .map((l) => l.split(' ')[2]!),
+      );
+    // No series name means two things: the agents' and the control plane's share only build info.
+    const shared = [...names(cm)].filter((n) => names(am[0]!).has(n));
+    expect(shared).toEqual(['pallas_build_info']);
+    expect(cm).toMatch(/^pallas_build_info\{version="[^"]+",node="[^"]+",dpdk="[^"]+",rocksdb="[^"]+",role="control"\} 1$/m);
+    expect(am[0]).toMatch(/^pallas_build_info\{.*role="agent"\} 1$/m);
+    expect(Number(/^pallas_switch_requests_total (\d+)$/m.exec(cm)![1])).toBeGreaterThanOrEqual(40);
+    expect(cm).toMatch(/^pallas_switch_busy_seconds_total [\d.e-]+$/m);
+    expect(cm).toMatch(/^pallas_group_cores\{group="0"\} \d+$/m);
+    expect(cm).toMatch(/^pallas_group_type\{group="0",type="short"\} 1$/m);
+    expect(cm).not.toMatch(/types="/); // no label that packs a list
+    expect(cm).toMatch(/^pallas_rack_server_received_total\{server="0"\} \d+$/m);
+    // Each counter's # TYPE is counter and its name ends in _total; each gauge does not.
+    for (const text of [cm, ...am]) {
+      for (const m of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+        if (m[2] === 'counter') expect(m[1]).toMatch(/_total$/);
+        else expect(m[1]).not.toMatch(/_total$/);
+      }
+    }
+    // The agents' latency histograms: cumulative, +Inf = _count = the completed requests.
+    const completed = am.reduce((a, t) => a + Number(/^pallas_server_completed_total\{server="\d",type="short"\} (\d+)$/m.exec(t)![1]), 0);
+    expect(completed).toBe(40);
+    let counted = 0;
+    for (const t of am) {
+      const buckets = [...t.matchAll(/^pallas_server_sojourn_seconds_bucket\{server="\d",type="short",le="([^"]+)"\} (\d+)$/gm)].map(
+        (m) => [m[1]!, Number(m[2])] as const,
+      );
+      expect(buckets.length).toBe(26);
+      for (let i = 1; i < buckets.length; i++) expect(buckets[i]![1]).toBeGreaterThanOrEqual(buckets[i - 1]![1]);
+      const n = Number(/^pallas_server_sojourn_seconds_count\{server="\d",type="short"\} (\d+)$/m.exec(t)![1]);
+      expect(buckets[buckets.length - 1]).toEqual(['+Inf', n]);
+      // 20 µs of spin each: none done within 10 µs, all within 1 s.
+      expect(buckets.find(([le]) => le === '0.00001')![1]).toBe(0);
+      expect(buckets.find(([le]) => le === '1')![1]).toBe(n);
+      expect(Number(/^pallas_server_exec_seconds_sum\{server="\d",type="short"\} ([\d.e-]+)$/m.exec(t)![1])).toBeGreaterThan(n * 15e-6);
+      counted += n;
+    }
+    expect(counted).toBe(40);
+    // Health on the control plane too.
+    const h = (await (await fetch(`${control.url}/v1/health`)).json()) as { ok: boolean; serversAlive: number };
+    expect(h).toMatchObject({ ok: true, serversAlive: 2 });
+  });
+
   it('adapts to a shift from port to normal bimodal within a few monitor intervals, and loses no request across it', async () => {
     const { control, agents, client } = await liveRack(4, {
       minSamples: 200,

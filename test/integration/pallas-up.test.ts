@@ -181,7 +181,7 @@ describe.skipIf(!ready)('pallas up', () => {
           expect(execFileSync(process.execPath, [cli, 'status', '--control', url], { encoding: 'utf8' })).toMatch(
             /refused \d+ \(no handler for their type\)/,
           );
-          expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^pallas_server_refused_total\{server="\d"\} \d+$/m);
+          expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^pallas_rack_server_refused_total\{server="\d"\} \d+$/m);
         }
       } finally {
         client.close();
