@@ -58,6 +58,11 @@ export interface NativeSummary {
   p50: number;
   p99: number;
   p999: number;
+  /** Samples the summary is of. */
+  count: number;
+  /** The p99's 95 % confidence interval (order statistics); p99Hi null when too few samples bound it from above. */
+  p99Lo: number;
+  p99Hi: number | null;
 }
 export interface NativePolicyCounters {
   n_arrivals: number;

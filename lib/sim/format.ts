@@ -8,6 +8,22 @@ import type { RunResult, SimDocument } from './run.js';
 const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 const k = (x: number) => f(x / 1000, 1);
 
+/** How far a p99's 95 % interval may stretch (either way) before the table marks it as resting on too few requests. */
+export const P99_TOLERANCE = 0.1;
+
+/**
+ * Whether a summary's p99 rests on too few samples: its 95 % interval is unbounded above or wider
+ * than ±P99_TOLERANCE of the p99. Returns the factor by which the samples would have to grow to
+ * bring it within (≥ 1), or 0 when it is within already.
+ */
+export function p99Shortfall(s: NativeSummary): number {
+  if (s.count === 0) return 0;
+  // With p99Hi unbounded, fewer than ~ (1.96² / 0.01) ≈ 400 samples: ask for what a ±10 % interval takes of a fast tail.
+  if (s.p99Hi === null) return Math.max(2, Math.ceil(40_000 / s.count));
+  const width = Math.max(s.p99Hi - s.p99, s.p99 - s.p99Lo) / Math.max(s.p99, 1e-9);
+  return width > P99_TOLERANCE ? Math.ceil((width / P99_TOLERANCE) ** 2) : 0;
+}
+
 function pad(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   return rows.map((r) => r.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n');
@@ -35,6 +51,16 @@ export function formatTable(doc: SimDocument, perType = false): string {
       'Mevents/s',
     ],
   ];
+  let short = 0,
+    factor = 0;
+  const p99Cell = (s: NativeSummary) => {
+    const x = p99Shortfall(s);
+    if (x > 0) {
+      short++;
+      factor = Math.max(factor, x);
+    }
+    return f(s.p99) + (x > 0 ? '~' : '');
+  };
   for (const r of doc.runs) {
     const drops = r.dropped.queueFull + r.dropped.switch; // requests lost to a full queue (counted)
     rows.push([
@@ -44,7 +70,7 @@ export function formatTable(doc: SimDocument, perType = false): string {
       k(r.achievedRps) + (r.saturated ? ' SAT' : ''),
       f(r.latencyUs.mean),
       f(r.latencyUs.p50),
-      f(r.latencyUs.p99),
+      p99Cell(r.latencyUs),
       f(r.latencyUs.p999),
       f(r.slowdown.p99),
       String(drops),
@@ -61,7 +87,7 @@ export function formatTable(doc: SimDocument, perType = false): string {
           '',
           f(t.latencyUs.mean),
           f(t.latencyUs.p50),
-          f(t.latencyUs.p99),
+          p99Cell(t.latencyUs),
           f(t.latencyUs.p999),
           f(t.slowdown.p99),
           '',
@@ -74,7 +100,12 @@ export function formatTable(doc: SimDocument, perType = false): string {
   const sat = doc.runs.some((r) => r.saturated)
     ? '\nSAT: saturated (achieved < 0.99 × offered); its latencies describe an overloaded system.'
     : '';
-  return `${doc.scenario}\n${pad(rows)}${sat}\n`;
+  const requests = doc.runs[0]?.requests ?? 0;
+  const few = short
+    ? `\n~: ${short} p99 value(s) rest on too few requests: the 95 % interval is wider than ±${P99_TOLERANCE * 100} % (JSON and CSV carry it);` +
+      ` about --requests ${Math.ceil((requests * factor) / 1000) * 1000} would bring them within.`
+    : '';
+  return `${doc.scenario}\n${pad(rows)}${sat}${few}\n`;
 }
 
 const sumCols = (p: string) => ['mean', 'p50', 'p99', 'p999'].map((c) => `${p}_${c}`);
@@ -113,9 +144,25 @@ export function writeCsv(doc: SimDocument, dir: string): string[] {
       ...sumCols('slowdown'),
       'waited_fraction',
       'in_system_mean',
+      // Appended (columns are a contract: extend, never rename): the p99's 95 % interval; hi empty when unbounded.
+      'latency_us_p99_lo',
+      'latency_us_p99_hi',
     ]),
   ];
-  const types = [csv([...head, 'type', 'generated', 'measured', ...sumCols('latency_us'), ...sumCols('wait_us'), ...sumCols('slowdown')])];
+  const types = [
+    csv([
+      ...head,
+      'type',
+      'generated',
+      'measured',
+      ...sumCols('latency_us'),
+      ...sumCols('wait_us'),
+      ...sumCols('slowdown'),
+      'latency_us_p99_lo',
+      'latency_us_p99_hi',
+    ]),
+  ];
+  const ci = (s: NativeSummary) => [s.p99Lo, s.p99Hi ?? ''];
   for (const r of doc.runs) {
     runs.push(
       csv([
@@ -134,10 +181,22 @@ export function writeCsv(doc: SimDocument, dir: string): string[] {
         ...sumVals(r.slowdown),
         r.waitedFraction,
         r.inSystemMean,
+        ...ci(r.latencyUs),
       ]),
     );
     for (const [name, t] of Object.entries(r.perType))
-      types.push(csv([...key(r), name, t.generated, t.measured, ...sumVals(t.latencyUs), ...sumVals(t.waitUs), ...sumVals(t.slowdown)]));
+      types.push(
+        csv([
+          ...key(r),
+          name,
+          t.generated,
+          t.measured,
+          ...sumVals(t.latencyUs),
+          ...sumVals(t.waitUs),
+          ...sumVals(t.slowdown),
+          ...ci(t.latencyUs),
+        ]),
+      );
   }
   const runsFile = join(dir, 'runs.csv'),
     typesFile = join(dir, 'types.csv');

@@ -180,6 +180,10 @@ Napi::Object summary(Napi::Env env, const sim::Summary& s) {
   o.Set("p50", s.p50);
   o.Set("p99", s.p99);
   o.Set("p999", s.p999);
+  o.Set("count", static_cast<double>(s.count));
+  o.Set("p99Lo", s.p99_lo);
+  if (s.p99_hi >= 0) o.Set("p99Hi", s.p99_hi);
+  else o.Set("p99Hi", env.Null());
   return o;
 }
 

@@ -90,6 +90,13 @@ Summary summarize(const Histogram& h, double scale) {
   s.p50 = h.quantile(0.50) * scale;
   s.p99 = h.quantile(0.99) * scale;
   s.p999 = h.quantile(0.999) * scale;
+  const double n = static_cast<double>(s.count);
+  if (s.count > 0) {
+    const double half = 1.96 * std::sqrt(n * 0.99 * 0.01);
+    const double lo = std::floor(n * 0.99 - half), hi = std::ceil(n * 0.99 + half);
+    s.p99_lo = h.quantile(std::max(0.0, lo) / n) * scale;
+    s.p99_hi = hi <= n ? h.quantile(hi / n) * scale : -1;
+  }
   return s;
 }
 

@@ -92,6 +92,10 @@ struct SimConfig {
 struct Summary {
   uint64_t count = 0;
   double mean = 0, p50 = 0, p99 = 0, p999 = 0;
+  // The p99's 95 % confidence interval, distribution-free: the order statistics at ranks
+  // n·0.99 ∓ 1.96·√(n·0.99·0.01). p99_hi < 0 when the upper rank is past the last sample (too few
+  // samples to bound the p99 from above).
+  double p99_lo = 0, p99_hi = -1;
 };
 
 struct TypeResult {

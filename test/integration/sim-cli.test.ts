@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { packageRoot } from '../../lib/native.js';
-import { runScenario } from '../../lib/sim/run.js';
+import { runScenario, type SimDocument } from '../../lib/sim/run.js';
 import { normaliseScenario } from '../../lib/sim/scenario.js';
 
 const run = promisify(execFile);
@@ -122,6 +122,46 @@ describe('pallas sim', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).not.toContain('results:');
     expect(existsSync(out)).toBe(false);
+  });
+
+  it('gives each p99 its 95 % interval in JSON and CSV, and marks the p99s that rest on too few requests', async () => {
+    // Enough requests: the table has no mark; the interval holds the p99.
+    let r = await pallas(['sim', file, '--json', '--no-write', '--quiet']);
+    const doc = JSON.parse(r.stdout) as SimDocument;
+    for (const run of doc.runs) {
+      const s = run.latencyUs;
+      expect(s.count).toBe(run.measured);
+      expect(s.p99Lo).toBeLessThanOrEqual(s.p99);
+      expect(s.p99Hi).not.toBeNull();
+      expect(s.p99Hi!).toBeGreaterThanOrEqual(s.p99);
+    }
+    // The long type is 10 % of the requests: at 2000 requests its p99 rests on about 180 samples,
+    // whose 95 % interval is unbounded above: marked, with a request count that would do.
+    r = await pallas(['sim', file, '--requests', '2000', '--no-write', '--quiet', '--per-type']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\d~ /);
+    expect(r.stdout).toMatch(
+      /^~: \d+ p99 value\(s\) rest on too few requests: the 95 % interval is wider than ±10 % \(JSON and CSV carry it\); about --requests \d+ would bring them within\.$/m,
+    );
+    const short = JSON.parse((await pallas(['sim', file, '--requests', '2000', '--json', '--no-write', '--quiet'])).stdout) as SimDocument;
+    expect(Object.values(short.runs[0]!.perType).some((t) => t.latencyUs.p99Hi === null)).toBe(true);
+    // CSV: the interval appended to runs.csv and types.csv.
+    const out = join(dir, 'ci');
+    r = await pallas(['sim', file, '--out', out, '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const csv = readFileSync(join(out, 'small', 'runs.csv'), 'utf8')
+      .trim()
+      .split('\n');
+    const head = csv[0]!.split(',');
+    expect(head.slice(-2)).toEqual(['latency_us_p99_lo', 'latency_us_p99_hi']);
+    const row = csv[1]!.split(',');
+    expect(Number(row[head.indexOf('latency_us_p99_lo')])).toBeLessThanOrEqual(Number(row[head.indexOf('latency_us_p99')]));
+    expect(
+      readFileSync(join(out, 'small', 'types.csv'), 'utf8')
+        .split('\n')[0]!
+        .split(',')
+        .slice(-2),
+    ).toEqual(['latency_us_p99_lo', 'latency_us_p99_hi']);
   });
 
   it('fails with one clear line on a bad scenario or flag', async () => {
