@@ -18,18 +18,10 @@ import {
   type RackServer,
   type TypeEstimate,
 } from './policy.js';
+import type { MonitorRead } from '../switch/contract.js';
 
-/**
- * The monitor registers as the switch keeps them (docs/switch-contract.md): per wire type,
- * cumulative 32-bit counters that wrap — fresh requests, forwarded replies, their execution time in
- * units of 2^MON_TIME_SHIFT ns, and drop notices of uncloned requests.
- */
-export interface MonitorRead {
-  requests: number[];
-  replies: number[];
-  timeUnits: number[];
-  notices: number[];
-}
+// The monitor registers' read is the switch contract's (lib/switch/contract.ts).
+export type { MonitorRead } from '../switch/contract.js';
 
 /** One monitor interval, per wire type: the differences between two reads. */
 export interface MonitorSample {

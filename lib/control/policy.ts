@@ -11,6 +11,7 @@
 // plane both call this module; there is no second generator.
 import { PallasError } from '../errors.js';
 import { SWITCH } from '../wire/gen.js';
+import type { Ablation, Balance, SwitchTables } from '../switch/contract.js';
 
 /** What the control plane knows of one request type. `type` is the wire type (the simulator's type index). */
 export interface TypeEstimate {
@@ -45,21 +46,8 @@ export interface ServerPlan {
   types: number[];
   policy: ServerPolicy;
 }
-export type Balance = 'wrr' | 'po2';
-/** The paper's rules a Tofino cannot run as written: simulator-only ablations (docs/switch-contract.md). */
-export interface Ablation {
-  tauNs?: number;
-  argminTarget?: boolean;
-  sharedCloneCounter?: boolean;
-}
-export interface SwitchTables {
-  typeToGroup: Record<string, number>;
-  defaultGroup: number;
-  tauShift: number; // burst window τ = 2^tauShift ns
-  clone: boolean;
-  groups: { cThres: number; cloneTarget: number | null; balance: Balance; wrr: { server: number; weight: number }[] }[];
-  ablation?: Ablation;
-}
+// The tables are the switch contract's (lib/switch/contract.ts); re-exported for the control plane's users.
+export type { Ablation, Balance, SwitchTables };
 export interface Plan {
   groups: PlanGroup[];
   servers: ServerPlan[];

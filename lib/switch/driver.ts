@@ -1,8 +1,8 @@
 // SwitchDriver: how the control plane talks to a ToR switch, whichever it is. The software switch
-// (soft.ts) implements it in this process; a Tofino driver (BFRuntime) will implement the same
-// calls against the P4 program's tables and registers (docs/switch-contract.md: same names).
-import type { MonitorRead } from '../control/adapt.js';
-import type { SwitchTables } from '../control/policy.js';
+// (soft.ts) implements it in this process; the Tofino driver (tofino.ts, over BFRuntime) implements
+// the same calls against the P4 program's tables and registers (docs/switch-contract.md: same names).
+import type { MonitorRead } from './contract.js';
+import type { SwitchTables } from './contract.js';
 import type { TableOp } from './tables.js';
 
 /** Registers of docs/switch-contract.md besides the monitor's, per group index. */

@@ -4,7 +4,7 @@
 // program keys WRR on position ranges and po2 on random-number ranges, so one weight change moves
 // the rows after it: entries are computed whole from the tables and diffed entry by entry.
 import { PallasError } from '../errors.js';
-import type { SwitchTables } from '../control/policy.js';
+import type { SwitchTables } from './contract.js';
 import { SWITCH } from '../wire/gen.js';
 
 /** A range key (both ends included, as BFRuntime's Range match takes them). */

@@ -3,8 +3,8 @@
 // UDP (default) or DPDK; from here on TypeScript only writes tables, wires servers and reads the
 // shared-memory statistics and monitor registers (nothing per packet crosses N-API).
 import { bad, int, mac, obj, oneOf, only, type Obj } from '../config.js';
-import type { MonitorRead } from '../control/adapt.js';
-import type { SwitchTables } from '../control/policy.js';
+import type { MonitorRead } from './contract.js';
+import type { SwitchTables } from './contract.js';
 import { native, PallasError } from '../errors.js';
 import { prepareTransport, type TransportConfig } from '../io/transport.js';
 import { loadNative, type NativeEndpoint, type NativeSoftSwitch, type NativeSoftSwitchViews } from '../native.js';

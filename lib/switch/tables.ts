@@ -3,7 +3,7 @@
 // what an incremental update writes (a Tofino driver turns it into BFRuntime entry operations; the
 // software switch swaps the whole set at once and reports the same difference).
 import { bad, bool, int, list, obj, oneOf, only, type Obj } from '../config.js';
-import type { SwitchTables } from '../control/policy.js';
+import type { SwitchTables } from './contract.js';
 import { typeId } from '../runtime/config.js';
 import { SWITCH } from '../wire/gen.js';
 

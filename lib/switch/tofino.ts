@@ -13,8 +13,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { bad, int, ipv4 as ipv4Field, list, mac as macField, obj, only, str, type Obj } from '../config.js';
-import type { MonitorRead } from '../control/adapt.js';
-import type { SwitchTables } from '../control/policy.js';
+import type { MonitorRead } from './contract.js';
+import type { SwitchTables } from './contract.js';
 import { PallasError } from '../errors.js';
 import { packageRoot } from '../native.js';
 import { SWITCH } from '../wire/gen.js';

@@ -32,7 +32,7 @@
 #include "runtime_binding.hpp"
 #include "sim_binding.hpp"
 #include "switch_binding.hpp"
-#include "../runtime/tsc.hpp"
+#include "../platform/tsc.hpp"
 
 namespace pallas::addon {
 
@@ -344,7 +344,7 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   return o;
 }
 
-Napi::Value TscHz(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), runtime::measure_tsc_hz()); }
+Napi::Value TscHz(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), platform::measure_tsc_hz()); }
 
 Napi::Value DpdkInit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

@@ -205,16 +205,16 @@ class KvBenchJob : public StatusJob {
   Status run() override {
     std::unique_ptr<runtime::KvStore> kv;
     if (Status st = runtime::KvStore::open(path_, &kv); !st.ok()) return st;
-    const runtime::TscClock clock = runtime::TscClock::calibrate();
+    const platform::TscClock clock = platform::TscClock::calibrate();
     uint8_t out[wire::kMaxDatagram];
     ns_.reserve(iterations_);
     for (uint32_t i = 0; i < iterations_ && !jobs().aborting->load(); i++) {
       // A fixed key (as a client repeating one request would send), or keys spread over the space.
       const uint32_t key = key_ >= 0 ? static_cast<uint32_t>(key_) : static_cast<uint32_t>((uint64_t{i} * 2654435761u) % kv->keys());
-      const uint64_t t0 = runtime::rdtsc();
+      const uint64_t t0 = platform::rdtsc();
       const uint32_t n = scan_ ? kv->scan(key, count_, out, sizeof out - wire::kHeaderSize)
                                : kv->get(key, count_, out, sizeof out - wire::kHeaderSize);
-      const uint64_t t1 = runtime::rdtsc();
+      const uint64_t t1 = platform::rdtsc();
       if (i == 0) found_ = n >= runtime::kKvReplyFixed ? wire::load_be32(out) : 0;
       ns_.push_back(static_cast<double>(clock.ns(t1 - t0)));
     }

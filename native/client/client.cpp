@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "../runtime/tsc.hpp"
+#include "../platform/tsc.hpp"
 
 namespace pallas::client {
 
@@ -103,7 +103,7 @@ Status build_schedule(const ScheduleConfig& c, std::vector<Entry>* out) {
 ClientResult run_client(io::Transport& t, const ClientConfig& c, const std::vector<Entry>& sched, const Tick& tick) {
   prctl(PR_SET_TIMERSLACK, 1UL);  // wake for the next send on time, not up to 50 µs late
   t.thread_enter();
-  const runtime::TscClock clock = runtime::TscClock::calibrate();
+  const platform::TscClock clock = platform::TscClock::calibrate();
   const wire::TypeTable types = wire::TypeTable::defaults();
   const size_t n = sched.size();
   ClientResult r;
@@ -248,7 +248,7 @@ ClientResult run_client(io::Transport& t, const ClientConfig& c, const std::vect
       // Only a full sleep says how late wake-ups are (an arriving reply ends it early).
       if (woke >= want) wake_late_ns = (7 * wake_late_ns + (woke - want)) / 8;
     } else {
-      runtime::cpu_relax();
+      platform::cpu_relax();
     }
   }
   const uint64_t end = clock.now_ns();

@@ -10,7 +10,7 @@
 #include <cstring>
 
 #include "../core/policy/handover.hpp"
-#include "wait.hpp"
+#include "../io/wait.hpp"
 
 namespace pallas::runtime {
 
@@ -79,7 +79,7 @@ Status Runtime::create(std::unique_ptr<io::Transport> transport, RuntimeConfig c
   if (r->efd_ < 0) return Status::Error("SOCKET", "runtime: eventfd failed");
   r->transport_ = std::move(transport);
   r->cfg_ = std::move(cfg);
-  r->clock_ = TscClock::calibrate();
+  r->clock_ = platform::TscClock::calibrate();
   r->publish_reservation();
   *out = std::move(r);
   return Status::Ok();
@@ -169,15 +169,15 @@ void Runtime::wake_dispatcher() {
 // ---- workers -----------------------------------------------------------------------------------
 
 void Runtime::spin_ns(uint64_t ns, bool* aborted) {
-  const uint64_t end = rdtsc() + clock_.ticks(ns);
+  const uint64_t end = platform::rdtsc() + clock_.ticks(ns);
   uint32_t i = 0;
-  while (rdtsc() < end) {
+  while (platform::rdtsc() < end) {
     // A stop request cuts a long spin short (checked every few hundred ns, not every cycle).
     if ((++i & 63) == 0 && stop_workers_.load(std::memory_order_relaxed)) {
       *aborted = true;
       return;
     }
-    cpu_relax();
+    platform::cpu_relax();
   }
 }
 
@@ -215,7 +215,7 @@ void Runtime::worker_loop(uint32_t w) {
     const uint32_t bell = cfg_.busy_poll ? 0 : me.bell.load(std::memory_order_acquire);
     if (!me.jobs.take(&job)) {
       if (cfg_.busy_poll || ++idle < cfg_.idle_polls) {
-        poll_pause(++spins);
+        io::poll_pause(++spins);
         continue;
       }
       // Block until the dispatcher rings: it bumps `bell` after every push, so a push that
@@ -233,9 +233,9 @@ void Runtime::worker_loop(uint32_t w) {
     cell_put(&row[kWBusy], 1);
     const Slot& s = slots_[job.item.handle];
     bool aborted = false;
-    const uint64_t t0 = rdtsc();
+    const uint64_t t0 = platform::rdtsc();
     const uint32_t len = execute(cfg_.work[job.item.type], buf(job.item.handle), s.len, &aborted);
-    const uint64_t t1 = rdtsc();
+    const uint64_t t1 = platform::rdtsc();
     const uint64_t exec = clock_.ns(t1 - t0);
     cell_put(&row[kWBusy], 0);
     cell_add(&row[kWBusyNs], exec);
@@ -303,7 +303,7 @@ void Runtime::dispatcher_loop() {
       continue;
     }
     if (cfg_.busy_poll || ++idle < cfg_.idle_polls) {
-      poll_pause(++spins);
+      io::poll_pause(++spins);
       continue;
     }
     // Hybrid: block until a datagram, a completion, a policy or stop arrives.
@@ -313,10 +313,10 @@ void Runtime::dispatcher_loop() {
     for (uint32_t w = 0; w < cfg_.workers && !work; w++) work = !workers_[w]->done.empty();
     if (!work) {
       cell_add(&sc[kSleeps], 1);
-      block_rx(t, efd_, cfg_.wait_us);
+      io::block_rx(t, efd_, cfg_.wait_us);
     }
     disp_sleeping_.store(0, std::memory_order_relaxed);
-    drain_eventfd(efd_);
+    io::drain_eventfd(efd_);
     idle = 0;
   }
   shutdown_drain(clock_.now_ns());

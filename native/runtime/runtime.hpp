@@ -39,7 +39,7 @@
 #include "kv.hpp"
 #include "mailbox.hpp"
 #include "stats.hpp"
-#include "tsc.hpp"
+#include "../platform/tsc.hpp"
 
 namespace pallas::runtime {
 
@@ -158,7 +158,7 @@ class Runtime {
   std::string policy_name_;
   policy::EpochBounce epoch_;
   wire::TypeTable proto_types_ = wire::TypeTable::defaults();
-  TscClock clock_;
+  platform::TscClock clock_;
 
   std::unique_ptr<uint8_t[]> buffers_;
   std::vector<Slot> slots_;

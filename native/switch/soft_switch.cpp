@@ -10,8 +10,8 @@
 #include <cstring>
 
 #include "../core/switch/pipeline.hpp"
-#include "../runtime/tsc.hpp"
-#include "../runtime/wait.hpp"
+#include "../io/wait.hpp"
+#include "../platform/tsc.hpp"
 
 namespace pallas::softswitch {
 
@@ -162,7 +162,7 @@ int SoftSwitch::server_of(const io::Endpoint& from) const {
 void SoftSwitch::loop() {
   io::Transport& t = *transport_;
   t.thread_enter();
-  const runtime::TscClock clock = runtime::TscClock::calibrate();
+  const platform::TscClock clock = platform::TscClock::calibrate();
   io::RxPacket in[io::kMaxBurst];
   uint32_t idle = 0, spins = 0;
   while (!stop_.load(std::memory_order_relaxed)) {
@@ -190,12 +190,12 @@ void SoftSwitch::loop() {
       continue;
     }
     if (cfg_.busy_poll || ++idle < cfg_.idle_polls) {
-      runtime::poll_pause(++spins);
+      io::poll_pause(++spins);
       continue;
     }
     // Hybrid: block until a datagram, a command or stop.
-    if (!pending_.load() && !stop_.load()) runtime::block_rx(t, efd_, cfg_.wait_us);
-    runtime::drain_eventfd(efd_);
+    if (!pending_.load() && !stop_.load()) io::block_rx(t, efd_, cfg_.wait_us);
+    io::drain_eventfd(efd_);
     idle = 0;
   }
   // Commands that arrived while we were stopping run now (stop() fails any later ones).

@@ -1,4 +1,4 @@
-// The runtime's clock: the TSC (constant and invariant on the machines Pallas targets), calibrated
+// The clock of every native hot loop (the runtime, the software switch, the load generator): the TSC (constant and invariant on the machines Pallas targets), calibrated
 // once against CLOCK_MONOTONIC. Workers stamp execution with it and the spin handler spins on it;
 // the dispatcher turns it into the ns timeline its policy runs on. Where there is no TSC (not
 // x86-64) it falls back to the monotonic clock in ns, so that the code still runs, slower.
@@ -12,7 +12,7 @@
 #include <x86intrin.h>
 #endif
 
-namespace pallas::runtime {
+namespace pallas::platform {
 
 inline uint64_t rdtsc() {
 #if defined(__x86_64__)
@@ -61,4 +61,4 @@ struct TscClock {
   uint64_t now_ns() const { return ns(rdtsc() - origin); }
 };
 
-}  // namespace pallas::runtime
+}  // namespace pallas::platform

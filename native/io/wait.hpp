@@ -10,10 +10,10 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "../io/transport.hpp"
-#include "tsc.hpp"
+#include "../platform/tsc.hpp"
+#include "transport.hpp"
 
-namespace pallas::runtime {
+namespace pallas::io {
 
 // The n-th empty poll in a row. Every 32nd also offers the CPU to another runnable thread: free on
 // an isolated core (nothing else runs there), and on a shared one it lets the thread we wait for
@@ -21,13 +21,13 @@ namespace pallas::runtime {
 // worker).
 inline void poll_pause(uint32_t n) {
   if ((n & 31) == 0) sched_yield();
-  else cpu_relax();
+  else platform::cpu_relax();
 }
 
 // Blocks until the transport may have data, `efd` is written, or about `wait_us` passes. A
 // transport without a descriptor (in-memory link, DPDK) is polled with short sleeps instead, so
 // that arrivals wait at most a few tens of µs.
-inline void block_rx(io::Transport& t, int efd, uint32_t wait_us) {
+inline void block_rx(Transport& t, int efd, uint32_t wait_us) {
   const int fd = t.rx_fd();
   if (fd >= 0) {
     pollfd p[2] = {{fd, POLLIN, 0}, {efd, POLLIN, 0}};
@@ -44,4 +44,4 @@ inline void drain_eventfd(int efd) {
   }
 }
 
-}  // namespace pallas::runtime
+}  // namespace pallas::io
