@@ -17,6 +17,7 @@ import { MemLink } from '../../lib/io/transport.js';
 import { packageRoot } from '../../lib/native.js';
 import { createVethPair } from '../../lib/util/netns.js';
 import { HEADER_SIZE, PAYLOADS } from '../../lib/wire/gen.js';
+import { textTable } from '../../lib/util/table.js';
 
 export interface IoRow {
   path: string;
@@ -139,11 +140,13 @@ export async function runIo(opts: { durationMs: number; out: string; log: (s: st
   opts.log(
     [
       '',
-      `${'path'.padEnd(30)} ${'pallas pps'.padStart(11)} ${'testpmd pps'.padStart(12)} ${'ratio'.padStart(6)}`,
-      ...rows.map(
-        (r) =>
-          `${r.path.padEnd(30)} ${fmt(r.pallasPps).padStart(11)} ${fmt(r.testpmdPps).padStart(12)} ${(r.ratio?.toFixed(2) ?? '-').padStart(6)}${r.note ? `  ${r.note}` : ''}`,
-      ),
+      textTable([
+        ['path', 'pallas pps', 'testpmd pps', 'ratio'],
+        ...rows.map((r) => ({
+          cells: [r.path, fmt(r.pallasPps), fmt(r.testpmdPps), r.ratio?.toFixed(2) ?? '-'],
+          trailer: r.note ? `  ${r.note}` : '',
+        })),
+      ]),
       '',
       `results: ${file}`,
     ].join('\n'),

@@ -25,6 +25,7 @@ import { probeHosts } from '../../lib/testbed/clock.js';
 import { startTestbedRack } from '../../lib/testbed/rack.js';
 import { runOnce } from '../../lib/testbed/remote.js';
 import { logger } from '../../lib/util/log.js';
+import { textTable, toCsv } from '../../lib/util/table.js';
 import { WORKLOADS, type LiveWorkload } from './workloads.js';
 
 /**
@@ -304,10 +305,10 @@ async function simulate(
 const fmtUs = (x: number) => (x >= 10_000 ? `${(x / 1000).toFixed(1)} ms` : x >= 100 ? `${x.toFixed(0)} µs` : `${x.toFixed(1)} µs`);
 
 export function formatLive(doc: LiveDocument): string {
-  const head =
-    `${'system'.padEnd(8)} ${'load'.padStart(5)} ${'offered'.padStart(9)} ${'achieved'.padStart(9)} ${'p50'.padStart(9)} ` +
-    `${'p99'.padStart(9)} ${'p99.9'.padStart(9)} ${'sim p99'.padStart(9)}  late  drops  t/o`;
-  const rows = doc.points.map((p) => {
+  const rows: (string[] | { cells: string[]; trailer: string })[] = [
+    ['system', 'load', 'offered', 'achieved', 'p50', 'p99', 'p99.9', 'sim p99', 'late', 'drops', 't/o'],
+  ];
+  for (const p of doc.points) {
     const sat = (p.saturated ? ' saturated' : '') + (p.late > 0.05 * p.sent ? ' client-behind' : '');
     const sim = p.simP99Us === undefined ? '-' : p.simSaturated ? 'sat.' : fmtUs(p.simP99Us);
     const types = Object.entries(p.perType)
@@ -317,13 +318,26 @@ export function formatLive(doc: LiveDocument): string {
           : `${n}: no replies${t.replies ? ' after the warm-up' : ''}`,
       )
       .join(', ');
-    return (
-      `${p.system.padEnd(8)} ${p.load.toFixed(2).padStart(5)} ${`${(p.offeredRps / 1000).toFixed(1)}k`.padStart(9)} ` +
-      `${`${(p.achievedRps / 1000).toFixed(1)}k`.padStart(9)} ${fmtUs(p.p50Us).padStart(9)} ${fmtUs(p.p99Us).padStart(9)} ` +
-      `${fmtUs(p.p999Us).padStart(9)} ${sim.padStart(9)} ${String(p.late).padStart(5)} ${String(p.drops).padStart(6)} ${String(p.timeouts).padStart(4)}${sat}\n` +
-      `${''.padEnd(15)}${types}`
-    );
-  });
+    const k = (x: number) => `${(x / 1000).toFixed(1)}k`;
+    rows.push({
+      cells: [
+        p.system,
+        p.load.toFixed(2),
+        k(p.offeredRps),
+        k(p.achievedRps),
+        fmtUs(p.p50Us),
+        fmtUs(p.p99Us),
+        fmtUs(p.p999Us),
+        sim,
+        String(p.late),
+        String(p.drops),
+        String(p.timeouts),
+      ],
+      trailer: sat,
+    });
+    rows.push({ cells: [], trailer: `               ${types}` });
+  }
+  const head = textTable(rows);
   const spread = Math.max(0, ...doc.points.map((p) => p.clientStartSpreadMs ?? 0));
   const where = doc.testbed
     ? [
@@ -337,7 +351,7 @@ export function formatLive(doc: LiveDocument): string {
       'over 50 µs late (the latency counts from the scheduled time, so it includes that); sim p99: the simulator on the same rack ' +
       "(same servers, workers, measured service times and loads), without this machine's CPU sharing",
   ];
-  return [head, ...rows, '', ...notes].join('\n');
+  return [head, '', ...notes].join('\n');
 }
 
 function csv(doc: LiveDocument): string {
@@ -359,8 +373,9 @@ function csv(doc: LiveDocument): string {
     'late',
     ...types.flatMap((t) => [`${t}_p99_us`, `${t}_exec_us`]),
   ];
-  const rows = doc.points.map((p) =>
-    [
+  return toCsv([
+    head,
+    ...doc.points.map((p) => [
       p.system,
       p.load,
       p.offeredRps.toFixed(0),
@@ -376,9 +391,8 @@ function csv(doc: LiveDocument): string {
       p.timeouts,
       p.late,
       ...types.flatMap((t) => (p.perType[t]?.measured ? [p.perType[t]!.p99Us.toFixed(1), p.perType[t]!.execMeanUs.toFixed(1)] : ['', ''])),
-    ].join(','),
-  );
-  return `${[head.join(','), ...rows].join('\n')}\n`;
+    ]),
+  ]);
 }
 
 export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument; dir: string; files: string[] }> {

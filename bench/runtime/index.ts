@@ -24,6 +24,7 @@ import type { ServerConfig } from '../../lib/runtime/config.js';
 import { createVethPair } from '../../lib/util/netns.js';
 import { encode, kvPayload } from '../../lib/wire/codec.js';
 import { Type } from '../../lib/wire/gen.js';
+import { textTable } from '../../lib/util/table.js';
 
 export interface RuntimeRow {
   what: string;
@@ -338,11 +339,17 @@ export async function runRuntimeBench(opts: { durationMs: number; out: string; l
   opts.log(
     [
       '',
-      `${'measurement'.padEnd(62)} ${'pallas'.padStart(10)} ${'reference'.padStart(24)}`,
-      ...rows.map(
-        (r) =>
-          `${r.what.padEnd(62)} ${(r.unit ? fmt(r.value, r.unit) : '').padStart(10)} ${(r.reference !== undefined ? `${fmt(r.reference, r.unit)} (${r.refLabel})` : '').padStart(24)}${r.note ? `  ${r.note}` : ''}`,
-      ),
+      textTable([
+        ['measurement', 'pallas', 'reference'],
+        ...rows.map((r) => ({
+          cells: [
+            r.what,
+            r.unit ? fmt(r.value, r.unit) : '',
+            r.reference !== undefined ? `${fmt(r.reference, r.unit)} (${r.refLabel})` : '',
+          ],
+          trailer: r.note ? `  ${r.note}` : '',
+        })),
+      ]),
       '',
       `results: ${file}`,
     ].join('\n'),

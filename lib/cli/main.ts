@@ -25,6 +25,7 @@ import type { Opts } from './opts.js';
 import { exitFor, main as runProgram, type Commands } from './program.js';
 import { runAgent, runClientCmd, runClock, runControl, runStatus, runSwitch, runUp } from './rack.js';
 import { armSignals, untilSignal } from './signal.js';
+import { textTable } from '../util/table.js';
 
 async function runEcho(values: Opts): Promise<void> {
   const port = Number(values.port);
@@ -118,12 +119,11 @@ async function runServer(values: Opts): Promise<void> {
       `bounced ${sv.n_bounced}, dropped full ${sv.n_drop_full} clone ${sv.n_drop_clone} no-buffer ${sv.n_drop_no_buffer} ` +
       `shutdown ${sv.n_drop_shutdown}, no handler ${sv.n_no_handler}, invalid ${Object.values(st.invalid).reduce((a, b) => a + b, 0)}\n`,
   );
-  for (const [name, t] of Object.entries(st.types)) {
-    if (t.received === 0) continue;
-    process.stdout.write(
-      `  ${name.padEnd(12)} ${String(t.completed).padStart(9)} done  exec p50 ${(t.execNs.p50 / 1000).toFixed(1)} µs ` +
-        `p99 ${(t.execNs.p99 / 1000).toFixed(1)} µs  sojourn p99 ${(t.sojournNs.p99 / 1000).toFixed(1)} µs\n`,
-    );
+  const us = (ns: number) => `${(ns / 1000).toFixed(1)} µs`;
+  const served = Object.entries(st.types).filter(([, t]) => t.received > 0);
+  if (served.length) {
+    const rows = served.map(([name, t]) => [name, String(t.completed), us(t.execNs.p50), us(t.execNs.p99), us(t.sojournNs.p99)]);
+    process.stdout.write(`${textTable([['type', 'done', 'exec p50', 'exec p99', 'sojourn p99'], ...rows])}\n`);
   }
 }
 

@@ -19,6 +19,7 @@ import { DEFAULT_SWITCH_PORT, SoftSwitch, SWITCH_POLICIES, type SoftSwitchConfig
 import { VERSION } from '../version.js';
 import type { Opts } from './opts.js';
 import { armSignals, stdinConfig, untilSignal } from './signal.js';
+import { textTable } from '../util/table.js';
 
 function count(flag: string, v: string | undefined, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
@@ -348,13 +349,23 @@ export async function runClientCmd(values: Opts): Promise<void> {
     return;
   }
   const us = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} ms` : `${x.toFixed(1)} µs`);
-  const line = (t: TypeReport) =>
-    `${t.name.padEnd(12)} sent ${String(t.sent).padStart(8)}  replies ${String(t.replies).padStart(8)}  drops ${String(t.drops).padStart(6)}  ` +
-    `timeouts ${String(t.timeouts).padStart(6)}  p50 ${us(t.p50Us).padStart(10)}  p99 ${us(t.p99Us).padStart(10)}  p99.9 ${us(t.p999Us).padStart(10)}`;
+  const table = textTable([
+    ['type', 'sent', 'replies', 'drops', 'timeouts', 'p50', 'p99', 'p99.9'],
+    ...[...Object.values(r.perType), r.all].map((t: TypeReport) => [
+      t.name,
+      String(t.sent),
+      String(t.replies),
+      String(t.drops),
+      String(t.timeouts),
+      us(t.p50Us),
+      us(t.p99Us),
+      us(t.p999Us),
+    ]),
+  ]);
   process.stdout.write(
     `pallas client: offered ${r.offeredRps.toFixed(0)} req/s, achieved ${r.achievedRps.toFixed(0)} req/s over ${r.durationS} s; ` +
       `late ${r.late} (max ${us(r.lateMaxUs)}), never sent ${r.neverSent}${r.drops ? `, drops ${JSON.stringify(r.dropsByCause)}` : ''}\n` +
-      `${[...Object.values(r.perType), r.all].map(line).join('\n')}\n`,
+      `${table}\n`,
   );
 }
 

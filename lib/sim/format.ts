@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { NativeSummary } from '../native.js';
+import { textTable, toCsv } from '../util/table.js';
 import type { RunResult, SimDocument } from './run.js';
 
 const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
@@ -24,10 +25,7 @@ export function p99Shortfall(s: NativeSummary): number {
   return width > P99_TOLERANCE ? Math.ceil((width / P99_TOLERANCE) ** 2) : 0;
 }
 
-function pad(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n');
-}
+const pad = (rows: string[][]) => textTable(rows, ['left', 'left']);
 
 function label(r: RunResult): string {
   return r.sweep ? `${r.system.name} [${r.sweep.shareOf}=${r.sweep.value}]` : r.system.name;
@@ -110,8 +108,7 @@ export function formatTable(doc: SimDocument, perType = false): string {
 
 const sumCols = (p: string) => ['mean', 'p50', 'p99', 'p999'].map((c) => `${p}_${c}`);
 const sumVals = (s: NativeSummary) => [s.mean, s.p50, s.p99, s.p999].map((x) => String(x));
-const csv = (cells: (string | number)[]) =>
-  cells.map((c) => (typeof c === 'string' && /[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : String(c))).join(',');
+const csv = (cells: (string | number)[]) => toCsv([cells]).trimEnd();
 
 /** Writes runs.csv (one row per run) and types.csv (one row per run and type) into dir. */
 export function writeCsv(doc: SimDocument, dir: string): string[] {

@@ -9,6 +9,7 @@ import { writeCsv } from './format.js';
 import { esc, renderChart, type Chart, type PlotSeries } from './plot.js';
 import type { RunResult, SimDocument } from './run.js';
 import type { Scenario } from './scenario.js';
+import { toCsv } from '../util/table.js';
 
 const SAT_NOTE = 'open marker: saturated (achieved < 0.99 × offered); its latency describes an overloaded system';
 
@@ -211,24 +212,35 @@ export function formatSummary(sums: ScenarioSummary[]): string {
 }
 
 export function summaryCsv(sums: ScenarioSummary[]): string {
-  const rows = ['scenario,pallas,baseline,load,offered_rps,pallas_p99_us,baseline_p99_us,pallas_saturated,baseline_saturated,ratio'];
-  for (const s of sums)
-    for (const r of s.rows)
-      rows.push(
-        [
-          s.scenario,
-          s.pallas,
-          s.baseline,
-          r.load,
-          r.offeredRps,
-          r.pallasP99,
-          r.baseP99,
-          r.pallasSat ? 1 : 0,
-          r.baseSat ? 1 : 0,
-          r.ratio,
-        ].join(','),
-      );
-  return rows.join('\n') + '\n';
+  const head = [
+    'scenario',
+    'pallas',
+    'baseline',
+    'load',
+    'offered_rps',
+    'pallas_p99_us',
+    'baseline_p99_us',
+    'pallas_saturated',
+    'baseline_saturated',
+    'ratio',
+  ];
+  return toCsv([
+    head,
+    ...sums.flatMap((s) =>
+      s.rows.map((r) => [
+        s.scenario,
+        s.pallas,
+        s.baseline,
+        r.load,
+        r.offeredRps,
+        r.pallasP99,
+        r.baseP99,
+        r.pallasSat ? 1 : 0,
+        r.baseSat ? 1 : 0,
+        r.ratio,
+      ]),
+    ),
+  ]);
 }
 
 /** Writes a scenario's CSV, JSON, figures and summary into dir; returns the files written. */
