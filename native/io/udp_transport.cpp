@@ -29,9 +29,10 @@ Status UdpTransport::open(const UdpConfig& cfg, std::unique_ptr<UdpTransport>* o
   const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return Status::Error("SOCKET", std::string("udp: socket(): ") + strerror(errno));
   const int buf = static_cast<int>(cfg.socket_buf);
-  // Best effort: the kernel caps these at net.core.{r,w}mem_max.
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
-  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+  // Best effort: the kernel caps SO_RCVBUF/SO_SNDBUF at net.core.{r,w}mem_max (208 KiB by default,
+  // a few hundred small datagrams); with CAP_NET_ADMIN the FORCE variants set the size asked for.
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf) != 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof buf) != 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
   if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
     const int e = errno;
     ::close(fd);
