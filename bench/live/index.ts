@@ -5,9 +5,8 @@
 // hosts of a testbed inventory (`--testbed FILE`: the same commands over ssh, every client host
 // generating its share of the load, their histograms merged). Next to each measured point it
 // prints what the simulator predicts for the same rack, workload and load. Writes JSON, CSV and a
-// p99-against-load plot (SVG, and PNG when rsvg-convert is installed).
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+// p99-against-load plot (SVG and PNG).
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { runClient, type ClientConfig, type ClientReport } from '../../lib/client/client.js';
@@ -16,7 +15,7 @@ import { rackSize, startRack } from '../../lib/rack.js';
 import type { ServerConfig } from '../../lib/runtime/config.js';
 import { kvBench, loadKv } from '../../lib/runtime/kv.js';
 import { TPCC_US } from '../../lib/runtime/config.js';
-import { renderChart } from '../../lib/sim/plot.js';
+import { renderChart, renderPng } from '../../lib/sim/plot.js';
 import { runScenario } from '../../lib/sim/run.js';
 import { normaliseScenario, SYSTEM_PRESETS } from '../../lib/sim/scenario.js';
 import type { SwitchPolicy } from '../../lib/switch/soft.js';
@@ -579,7 +578,8 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
     renderChart({
       title: `${wl.name}: p99 against load (${rack.servers} servers, ${rack.cores} cores; ${inv ? 'testbed' : 'this machine'})`,
       xLabel: "load (fraction of the rack's capacity)",
-      yLabel: 'p99 latency (µs)',
+      yLabel: 'p99 latency',
+      yUnit: 'µs',
       yLog: true,
       series: [
         ...systems.map((s) => ({
@@ -589,20 +589,17 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
         ...systems
           .map((s) => ({
             name: `${s} (sim)`,
+            pairOf: s,
             points: points
               .filter((p) => p.system === s && p.simP99Us !== undefined)
               .map((p) => ({ x: p.load, y: p.simP99Us!, open: p.simSaturated })),
           }))
           .filter((x) => x.points.length > 0),
       ],
-      note: 'open markers: saturated (achieved < 0.99 × offered)',
+      note: 'dashed, hollow: the simulator on the same rack; open markers: saturated (achieved < 0.99 × offered)',
     }),
   );
-  try {
-    execFileSync('rsvg-convert', ['-o', join(dir, 'p99.png'), files[2]!], { stdio: 'ignore' });
-    files.push(join(dir, 'p99.png'));
-  } catch {
-    o.log('  (no PNG: rsvg-convert is missing; apt-get install librsvg2-bin)');
-  }
+  writeFileSync(join(dir, 'p99.png'), renderPng(readFileSync(files[2]!, 'utf8')));
+  files.push(join(dir, 'p99.png'));
   return { doc, dir, files };
 }

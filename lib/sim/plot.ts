@@ -1,7 +1,9 @@
-// SVG line charts for simulation results, written without a plotting dependency: the figure a
-// person opens is generated from the run, never pasted. A chart is a list of series (one line per
+// SVG line charts for simulation and benchmark results, and their PNG (rendered by resvg): the
+// figure a person opens is generated from the run, never pasted. A chart is a list of series (one line per
 // system), a linear x axis and a linear or log10 y axis; open markers flag points that are not
 // what they seem (a saturated load point), and an optional band shades a span of x (a new phase).
+
+import { createRequire } from 'node:module';
 
 export interface PlotPoint {
   x: number;
@@ -11,22 +13,29 @@ export interface PlotPoint {
 export interface PlotSeries {
   name: string;
   points: PlotPoint[];
+  /** The measured series this one shadows (its simulation): same colour, dashed, hollow markers. */
+  pairOf?: string;
 }
 export interface Chart {
   title: string;
   xLabel: string;
+  /** The y axis's quantity, without its unit when `yUnit` is given (the unit is chosen for the data). */
   yLabel: string;
+  /** y values are µs: the axis shows µs, ms or s, whichever reads best for the data's range. */
+  yUnit?: 'µs';
   yLog?: boolean;
   series: PlotSeries[];
   /** Shade x in [from, to) with a label (for example, the period of a new workload). */
   band?: { from: number; to: number; label: string };
+  /** Horizontal reference lines, in the data's unit (for example, the p99 objective). */
+  hlines?: { y: number; label: string }[];
   /** A line under the plot (for example, what an open marker means). */
   note?: string;
 }
 
 const W = 720,
   H = 440;
-const M = { left: 72, right: 170, top: 40, bottom: 64 };
+const M = { left: 72, right: 190, top: 40, bottom: 64 };
 // Colour-blind-safe (Okabe–Ito), in the order systems are listed; dashes tell lines apart in grey.
 const COLOURS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442'];
 const DASHES = ['', '6 3', '2 3', '8 3 2 3', '4 4', '1 2', '10 4', ''];
@@ -60,52 +69,89 @@ export function logTicks(lo: number, hi: number): number[] {
   return ticks;
 }
 
+/** A tick label in one style for the whole axis: plain digits, with k and M for thousands and millions. */
 function tickLabel(t: number): string {
-  if (t !== 0 && (Math.abs(t) >= 1e6 || Math.abs(t) < 1e-3)) return t.toExponential(0);
-  return Number(t.toPrecision(6)).toLocaleString('en-US');
+  const a = Math.abs(t);
+  const trim = (x: number) => Number(x.toPrecision(3)).toString();
+  if (a >= 1e6) return `${trim(t / 1e6)}M`;
+  if (a >= 1e4) return `${trim(t / 1e3)}k`;
+  return trim(t);
+}
+
+/** The unit a µs axis reads best in, for its largest value: µs, ms or s. */
+function timeUnit(maxUs: number): { unit: string; div: number } {
+  if (maxUs >= 1e6) return { unit: 's', div: 1e6 };
+  if (maxUs >= 1e3) return { unit: 'ms', div: 1e3 };
+  return { unit: 'µs', div: 1 };
 }
 
 /** The chart as a standalone SVG document. Points with a non-finite or (log axis) non-positive y are left out. */
-export function renderChart(c: Chart): string {
+export function renderChart(chart: Chart): string {
+  // Time axes in the unit that reads best: the data (and reference lines) scaled once, up front.
+  const allY = chart.series.flatMap((s) => s.points.map((p) => p.y)).filter((y) => Number.isFinite(y) && (!chart.yLog || y > 0));
+  const tu = chart.yUnit ? timeUnit(Math.max(0, ...allY)) : null;
+  const c: Chart = tu
+    ? {
+        ...chart,
+        yLabel: `${chart.yLabel} (${tu.unit})`,
+        series: chart.series.map((s) => ({ ...s, points: s.points.map((p) => ({ ...p, y: p.y / tu.div })) })),
+        ...(chart.hlines ? { hlines: chart.hlines.map((h) => ({ ...h, y: h.y / tu.div })) } : {}),
+      }
+    : chart;
   const ok = (p: PlotPoint) => Number.isFinite(p.x) && Number.isFinite(p.y) && (!c.yLog || p.y > 0);
   const pts = c.series.flatMap((s) => s.points.filter(ok));
-  const pw = W - M.left - M.right,
-    ph = H - M.top - M.bottom;
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, DejaVu Sans, sans-serif" font-size="12">`,
     `<title>${esc(c.title)}</title>`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
-    `<text x="${M.left + pw / 2}" y="22" text-anchor="middle" font-size="14" font-weight="bold">${esc(c.title)}</text>`,
+    `<text x="${(W - M.right + M.left) / 2}" y="22" text-anchor="middle" font-size="14" font-weight="bold">${esc(c.title)}</text>`,
   ];
   if (pts.length === 0) {
-    out.push(`<text x="${M.left + pw / 2}" y="${M.top + ph / 2}" text-anchor="middle">no data</text>`, '</svg>');
+    out.push(`<text x="${W / 2}" y="${H / 2}" text-anchor="middle">no data</text>`, '</svg>');
     return out.join('\n') + '\n';
   }
+  // x: from 0 (loads and times read from zero, as the paper draws them) to the tick at or past the data.
   let x0 = Math.min(...pts.map((p) => p.x)),
     x1 = Math.max(...pts.map((p) => p.x));
   if (c.band) {
     x0 = Math.min(x0, c.band.from);
     x1 = Math.max(x1, c.band.to);
   }
-  if (x0 > 0) x0 = 0; // loads and times read from zero, as the paper draws them
+  if (x0 > 0) x0 = 0;
   if (x1 === x0) {
     x0 -= 0.5;
     x1 += 0.5;
   }
-  let y0 = Math.min(...pts.map((p) => p.y)),
-    y1 = Math.max(...pts.map((p) => p.y));
-  if (c.yLog) {
-    y0 = 10 ** Math.floor(Math.log10(y0));
-    y1 = 10 ** Math.ceil(Math.log10(y1));
-    if (y1 === y0) y1 = y0 * 10;
-  } else {
-    const t = linearTicks(Math.min(0, y0), y1);
-    y0 = Math.min(0, y0);
-    y1 = Math.max(t[t.length - 1]!, y1);
-    if (y1 === y0) y1 = y0 + 1;
-  }
+  const xt = linearTicks(x0, x1);
+  x1 = Math.max(x1, xt[xt.length - 1]!);
+  if (xt[xt.length - 1]! < x1 - 1e-9) x1 = xt[xt.length - 1]! + (xt[1]! - xt[0]!);
   const xTicks = linearTicks(x0, x1);
-  const X = (x: number) => M.left + ((x - x0) / (x1 - x0)) * pw;
+  // y: fitted to the data (and reference lines), a little room either way; log axes in log space.
+  const ys = [...pts.map((p) => p.y), ...(c.hlines ?? []).map((h) => h.y).filter((y) => !c.yLog || y > 0)];
+  let y0 = Math.min(...ys),
+    y1 = Math.max(...ys);
+  let yTicks: number[];
+  if (c.yLog) {
+    const l0 = Math.log10(y0),
+      l1 = Math.log10(y1);
+    const pad = Math.max(0.05 * (l1 - l0), 0.05);
+    y0 = 10 ** (l0 - pad);
+    y1 = 10 ** (l1 + pad);
+    yTicks = logTicks(y0, y1);
+    if (yTicks.length < 2) yTicks = linearTicks(y0, y1, 4).filter((t) => t > 0);
+  } else {
+    y0 = Math.min(0, y0);
+    const t = linearTicks(y0, y1);
+    y1 = Math.max(y1, t[t.length - 1]!);
+    if (y1 === y0) y1 = y0 + 1;
+    yTicks = linearTicks(y0, y1);
+  }
+  // The y title sits left of the widest tick label, never over it.
+  const labelW = Math.max(...yTicks.map((t) => tickLabel(t).length)) * 7;
+  const left = Math.max(M.left, labelW + 36);
+  const pw = W - left - M.right,
+    ph = H - M.top - M.bottom;
+  const X = (x: number) => left + ((x - x0) / (x1 - x0)) * pw;
   const Y = c.yLog
     ? (y: number) => M.top + ph - ((Math.log10(y) - Math.log10(y0)) / (Math.log10(y1) - Math.log10(y0))) * ph
     : (y: number) => M.top + ph - ((y - y0) / (y1 - y0)) * ph;
@@ -114,17 +160,18 @@ export function renderChart(c: Chart): string {
     const bx0 = X(Math.max(x0, c.band.from)),
       bx1 = X(Math.min(x1, c.band.to));
     out.push(
-      `<rect x="${num(bx0)}" y="${M.top}" width="${num(bx1 - bx0)}" height="${ph}" fill="#999" fill-opacity="0.15"/>`,
-      `<text x="${num(bx0 + 4)}" y="${M.top + 14}" fill="#555">${esc(c.band.label)}</text>`,
+      `<rect x="${num(bx0)}" y="${M.top}" width="${num(Math.max(0, bx1 - bx0))}" height="${ph}" fill="#999" fill-opacity="0.15"/>`,
+      // The label at the band's foot, where the curves (latencies) are least likely to be.
+      `<text x="${num(bx0 + 4)}" y="${M.top + ph - 6}" fill="#555">${esc(c.band.label)}</text>`,
     );
   }
   // Grid and ticks.
-  for (const t of c.yLog ? logTicks(y0, y1) : linearTicks(y0, y1)) {
+  for (const t of yTicks) {
     const y = num(Y(t));
     const major = !c.yLog || Math.abs(Math.log10(t) - Math.round(Math.log10(t))) < 1e-9;
     out.push(
-      `<line x1="${M.left}" x2="${M.left + pw}" y1="${y}" y2="${y}" stroke="#ddd"${major ? '' : ' stroke-dasharray="2 3"'}/>`,
-      `<text x="${M.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${tickLabel(t)}</text>`,
+      `<line x1="${left}" x2="${left + pw}" y1="${y}" y2="${y}" stroke="#ddd"${major ? '' : ' stroke-dasharray="2 3"'}/>`,
+      `<text x="${left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${tickLabel(t)}</text>`,
     );
   }
   for (const t of xTicks) {
@@ -136,34 +183,57 @@ export function renderChart(c: Chart): string {
     );
   }
   out.push(
-    `<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`,
-    `<text x="${M.left + pw / 2}" y="${M.top + ph + 40}" text-anchor="middle">${esc(c.xLabel)}</text>`,
-    `<text transform="translate(18 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(c.yLabel)}${c.yLog ? ' (log scale)' : ''}</text>`,
+    `<rect x="${left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`,
+    `<text x="${left + pw / 2}" y="${M.top + ph + 40}" text-anchor="middle">${esc(c.xLabel)}</text>`,
+    `<text transform="translate(${left - labelW - 18} ${M.top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(c.yLabel)}${c.yLog ? ', log scale' : ''}</text>`,
   );
-  // Series: a polyline and a marker per point, then the legend.
+  for (const h of c.hlines ?? []) {
+    if (!(h.y >= y0 && h.y <= y1)) continue;
+    const y = num(Y(h.y));
+    out.push(
+      `<line x1="${left}" x2="${left + pw}" y1="${y}" y2="${y}" stroke="#B00" stroke-width="1.5" stroke-dasharray="8 4"/>`,
+      `<text x="${left + 6}" y="${num(Y(h.y) - 5)}" fill="#B00">${esc(h.label)}</text>`,
+    );
+  }
+  // Series: a polyline and a marker per point, then the legend. A simulated series takes the colour
+  // of the measured one it shadows, dashed, with hollow markers.
+  const measured = c.series.filter((s) => !s.pairOf);
+  const colourOf = (s: PlotSeries) => {
+    const i = measured.findIndex((m) => m.name === (s.pairOf ?? s.name));
+    return COLOURS[(i < 0 ? c.series.indexOf(s) : i) % COLOURS.length]!;
+  };
   c.series.forEach((s, i) => {
-    const colour = COLOURS[i % COLOURS.length]!,
-      dash = DASHES[i % DASHES.length]!;
+    const colour = colourOf(s),
+      paired = s.pairOf !== undefined,
+      dash = paired ? '5 4' : DASHES[measured.indexOf(s) % DASHES.length]!;
     const sp = s.points.filter(ok).sort((a, b) => a.x - b.x);
     out.push(`<g class="series" data-name="${esc(s.name)}">`);
     if (sp.length > 1)
       out.push(
-        `<polyline fill="none" stroke="${colour}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ''} points="${sp.map((p) => `${num(X(p.x))},${num(Y(p.y))}`).join(' ')}"/>`,
+        `<polyline fill="none" stroke="${colour}" stroke-width="${paired ? 1.5 : 2}"${dash ? ` stroke-dasharray="${dash}"` : ''} points="${sp.map((p) => `${num(X(p.x))},${num(Y(p.y))}`).join(' ')}"/>`,
       );
     for (const p of sp)
       out.push(
-        `<circle cx="${num(X(p.x))}" cy="${num(Y(p.y))}" r="3.5" stroke="${colour}" stroke-width="1.5" fill="${p.open ? '#fff' : colour}"/>`,
+        `<circle cx="${num(X(p.x))}" cy="${num(Y(p.y))}" r="3.5" stroke="${colour}" stroke-width="1.5" fill="${p.open || paired ? '#fff' : colour}"/>`,
       );
     out.push('</g>');
     const ly = M.top + 10 + i * 20,
-      lx = M.left + pw + 14;
+      lx = left + pw + 14;
     out.push(
       `<line x1="${lx}" x2="${lx + 26}" y1="${ly}" y2="${ly}" stroke="${colour}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`,
-      `<circle cx="${lx + 13}" cy="${ly}" r="3.5" fill="${colour}"/>`,
+      `<circle cx="${lx + 13}" cy="${ly}" r="3.5" stroke="${colour}" stroke-width="1.5" fill="${paired ? '#fff' : colour}"/>`,
       `<text x="${lx + 32}" y="${ly}" dominant-baseline="middle">${esc(s.name)}</text>`,
     );
   });
-  if (c.note) out.push(`<text x="${M.left}" y="${H - 8}" fill="#555" font-size="11">${esc(c.note)}</text>`);
+  if (c.note) out.push(`<text x="${left}" y="${H - 8}" fill="#555" font-size="11">${esc(c.note)}</text>`);
   out.push('</svg>');
   return out.join('\n') + '\n';
+}
+
+/** The chart as PNG (resvg, with the system's fonts), `scale` × its SVG size. */
+export function renderPng(svg: string, scale = 2): Buffer {
+  const { Resvg } = createRequire(import.meta.url)('@resvg/resvg-js') as typeof import('@resvg/resvg-js');
+  return new Resvg(svg, { fitTo: { mode: 'zoom', value: scale }, font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } })
+    .render()
+    .asPng();
 }

@@ -54,19 +54,21 @@ export function figures(doc: SimDocument, sc: Scenario): { file: string; chart: 
       title,
       xLabel: 'offered load (Mrps)',
       yLabel,
+      yUnit: 'µs',
       yLog: true,
       note: SAT_NOTE,
+      ...(sc.sloUs !== undefined ? { hlines: [{ y: sc.sloUs, label: `p99 objective ${sc.sloUs} µs` }] } : {}),
       series: [...systems].map(([name, runs]) => ({
         name,
         points: runs.map((r) => ({ x: r.offeredRps / 1e6, y: pick(r), open: r.saturated })),
       })),
     });
-    out.push({ file: 'p99.svg', chart: curve((r) => r.latencyUs.p99, `${doc.scenario}: p99 latency (${rack})`, 'p99 latency (µs)') });
+    out.push({ file: 'p99.svg', chart: curve((r) => r.latencyUs.p99, `${doc.scenario}: p99 latency (${rack})`, 'p99 latency') });
     if (names.length > 1)
       for (const t of names)
         out.push({
           file: `p99-${fileSafe(t)}.svg`,
-          chart: curve((r) => r.perType[t]?.latencyUs.p99 ?? NaN, `${doc.scenario}: p99 latency of ${t}`, `${t} p99 latency (µs)`),
+          chart: curve((r) => r.perType[t]?.latencyUs.p99 ?? NaN, `${doc.scenario}: p99 latency of ${t}`, `${t} p99 latency`),
         });
   }
   const withTimeline = doc.runs.filter((r) => r.timeline?.length);
@@ -80,7 +82,8 @@ export function figures(doc: SimDocument, sc: Scenario): { file: string; chart: 
         chart: {
           title: `${doc.scenario}: p99 of ${t} over time (load ${withTimeline[0]!.load})`,
           xLabel: `time (ms; ${sc.timelineMs} ms buckets by send time)`,
-          yLabel: `${t} p99 latency (µs)`,
+          yLabel: `${t} p99 latency`,
+          yUnit: 'µs',
           yLog: true,
           ...(shift !== undefined ? { band: { from: shift, to: last, label: 'new workload' } } : {}),
           series: withTimeline.map((r) => ({

@@ -2,7 +2,7 @@
 // Pallas-vs-baseline comparison and the throughput under a p99 objective.
 import { describe, expect, it } from 'vitest';
 
-import { linearTicks, logTicks, renderChart } from '../../lib/sim/plot.js';
+import { linearTicks, logTicks, renderChart, renderPng } from '../../lib/sim/plot.js';
 import { figures, formatSummary, summarize, throughputAtSlo } from '../../lib/sim/report.js';
 import type { RunResult, SimDocument } from '../../lib/sim/run.js';
 import { normaliseScenario } from '../../lib/sim/scenario.js';
@@ -90,7 +90,9 @@ describe('charts', () => {
     expect(svg.match(/<g class="series"/g)).toHaveLength(2);
     expect(svg).toContain('data-name="a&amp;b"');
     expect(svg).toContain('<title>p99 &lt;log&gt;</title>');
-    const circles = [...svg.matchAll(/<circle cx="([\d.]+)" cy="([\d.]+)" r="3.5" stroke="[^"]+" stroke-width="1.5" fill="([^"]+)"/g)];
+    // The data markers (inside each series' group; the legend draws its own).
+    const groups = [...svg.matchAll(/<g class="series"[^>]*>([\s\S]*?)<\/g>/g)].map((m) => m[1]!).join('');
+    const circles = [...groups.matchAll(/<circle cx="([\d.]+)" cy="([\d.]+)" r="3.5" stroke="[^"]+" stroke-width="1.5" fill="([^"]+)"/g)];
     expect(circles).toHaveLength(3); // y = 0 and NaN are left out of a log chart
     const [p100, p1000, q200] = circles.map((c) => ({ x: Number(c[1]), y: Number(c[2]), fill: c[3] }));
     expect(p1000!.y).toBeLessThan(q200!.y);
@@ -208,5 +210,88 @@ describe('figures', () => {
       { x: 35, y: 50 },
     ]);
     expect(tL!.series[0]!.points).toHaveLength(3); // a bucket without an L reply has no point
+  });
+
+  it('fits the axes to the data, labels ticks in one style, picks the time unit, draws the objective, pairs simulated with measured', () => {
+    const svg = renderChart({
+      title: 't',
+      xLabel: 'load',
+      yLabel: 'p99 latency',
+      yUnit: 'µs',
+      yLog: true,
+      hlines: [{ y: 250_000, label: 'p99 objective 250 ms' }],
+      series: [
+        {
+          name: 'pallas',
+          points: [
+            { x: 0.2, y: 120_000 },
+            { x: 1.38, y: 1_900_000 },
+          ],
+        },
+        {
+          name: 'pallas (sim)',
+          pairOf: 'pallas',
+          points: [
+            { x: 0.2, y: 110_000 },
+            { x: 1.38, y: 1_500_000 },
+          ],
+        },
+        {
+          name: 'rs-darc',
+          points: [
+            { x: 0.2, y: 150_000 },
+            { x: 1.38, y: 1_200_000 },
+          ],
+        },
+      ],
+    });
+    // Seconds for data up to 1.9 s, in the y title; tick labels plain (no 1e+6 next to 100,000).
+    expect(svg).toMatch(/>p99 latency \(s\), log scale</);
+    const yLabels = [...svg.matchAll(/text-anchor="end" dominant-baseline="middle">([^<]+)</g)].map((m) => m[1]!);
+    expect(yLabels.length).toBeGreaterThanOrEqual(2);
+    for (const l of yLabels) expect(l).toMatch(/^\d+(\.\d+)?[kM]?$/);
+    // x reaches a tick at or past the data's 1.38.
+    const xLabels = [...svg.matchAll(/<text x="[\d.]+" y="[\d.]+" text-anchor="middle">([\d.]+)</g)].map((m) => Number(m[1]));
+    expect(Math.max(...xLabels)).toBeGreaterThanOrEqual(1.38);
+    // The data fill the frame: the lowest and highest markers sit within 10 % of the plot's height from its edges.
+    const frame = /<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" fill="none"/.exec(svg)!.slice(1).map(Number);
+    const [fx, fy, , fh] = frame as [number, number, number, number];
+    const groups = [...svg.matchAll(/<g class="series"[^>]*>([\s\S]*?)<\/g>/g)].map((m) => m[1]!).join('');
+    const ys = [...groups.matchAll(/<circle cx="[\d.]+" cy="([\d.]+)"/g)].map((m) => Number(m[1]));
+    expect(Math.min(...ys) - fy).toBeLessThan(0.1 * fh);
+    expect(fy + fh - Math.max(...ys)).toBeLessThan(0.1 * fh);
+    // The y title is left of every tick label.
+    const titleX = Number(/<text transform="translate\(([\d.]+) /.exec(svg)![1]);
+    expect(titleX + 8).toBeLessThan(fx - 6 - Math.max(...yLabels.map((l) => l.length)) * 7);
+    // The objective is a dashed red line with its label.
+    expect(svg).toMatch(/stroke="#B00" stroke-width="1.5" stroke-dasharray="8 4"/);
+    expect(svg).toContain('p99 objective 250 ms');
+    // The simulation shares its system's colour, dashed and hollow.
+    const colour = (name: string) =>
+      new RegExp(`data-name="${name.replace(/[()]/g, '\\$&')}">\\s*<polyline fill="none" stroke="([^"]+)"`).exec(svg)![1];
+    expect(colour('pallas (sim)')).toBe(colour('pallas'));
+    expect(colour('rs-darc')).not.toBe(colour('pallas'));
+  });
+
+  it('renders PNG with a library, no external tool', () => {
+    const png = renderPng(
+      renderChart({
+        title: 't',
+        xLabel: 'x',
+        yLabel: 'y',
+        series: [
+          {
+            name: 'a',
+            points: [
+              { x: 1, y: 2 },
+              { x: 2, y: 3 },
+            ],
+          },
+        ],
+      }),
+      1,
+    );
+    expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    expect(png.readUInt32BE(16)).toBe(720); // width from the IHDR chunk
   });
 });
