@@ -198,6 +198,8 @@ export function renderChart(chart: Chart): string {
   // Series: a polyline and a marker per point, then the legend. A simulated series takes the colour
   // of the measured one it shadows, dashed, with hollow markers.
   const measured = c.series.filter((s) => !s.pairOf);
+  // With pairs, dashes mean "simulated": every measured line is solid.
+  const anyPairs = measured.length < c.series.length;
   const colourOf = (s: PlotSeries) => {
     const i = measured.findIndex((m) => m.name === (s.pairOf ?? s.name));
     return COLOURS[(i < 0 ? c.series.indexOf(s) : i) % COLOURS.length]!;
@@ -205,7 +207,7 @@ export function renderChart(chart: Chart): string {
   c.series.forEach((s, i) => {
     const colour = colourOf(s),
       paired = s.pairOf !== undefined,
-      dash = paired ? '5 4' : DASHES[measured.indexOf(s) % DASHES.length]!;
+      dash = paired ? '5 4' : anyPairs ? '' : DASHES[measured.indexOf(s) % DASHES.length]!;
     const sp = s.points.filter(ok).sort((a, b) => a.x - b.x);
     out.push(`<g class="series" data-name="${esc(s.name)}">`);
     if (sp.length > 1)
