@@ -233,6 +233,7 @@ async function simOne(
     if (!Number.isSafeInteger(n) || n < min) throw new PallasError('USAGE', `--${flag} must be an integer >= ${min}`);
     return n;
   };
+  const ownRequests = sc.requests;
   sc.requests = count('requests', values.requests, 10) ?? sc.requests;
   sc.seed = count('seed', values.seed, 0) ?? sc.seed;
   const showBar = !values.quiet && process.stderr.isTTY === true;
@@ -253,6 +254,19 @@ async function simOne(
     if (s) process.stdout.write(`\n${s.pallas} against ${s.baseline}:\n${formatSummary([s])}`);
   }
   const partial = ac.signal.aborted || doc.runs.length < runPoints(sc).length || doc.runs.some((r) => r.aborted);
+  // A run that ends before, or just after, its workload's change misses what the scenario is
+  // about: say so when it shows less than half as much time after the change as before it.
+  if (sc.workload.phases.length > 1 && doc.runs.length > 0) {
+    const shiftMs = sc.workload.phases[0]!.durationMs;
+    const endedMs = Math.min(...doc.runs.map((r) => r.simTimeS * 1000));
+    if (endedMs - shiftMs < shiftMs / 2) {
+      process.stderr.write(
+        `pallas sim: warning: ${sc.name}'s runs end at ${endedMs.toFixed(0)} ms of simulated time and the workload changes at ${shiftMs} ms: ` +
+          `the timeline shows too little of the change; raise --requests (now ${sc.requests}` +
+          `${ownRequests > sc.requests ? `; the scenario's own count is ${ownRequests}` : ''})\n`,
+      );
+    }
+  }
   let files: string[] = [];
   if (!values['no-write']) {
     // A partial run still writes what it has, into the same place, so that nothing computed is lost.

@@ -164,6 +164,28 @@ describe('pallas sim', () => {
     ).toEqual(['latency_us_p99_lo', 'latency_us_p99_hi']);
   });
 
+  it('warns when a run is too short to show its workload change', async () => {
+    const shift = join(dir, 'shift.yaml');
+    writeFileSync(
+      shift,
+      SCENARIO.replace('name: small', 'name: shift')
+        .replace(
+          '  arrivals: { dist: poisson }',
+          '  arrivals: { dist: poisson }\n  phases:\n    - { durationMs: 50, shares: { short: 0.5, long: 0.5 } }\n    - { shares: { short: 0.9, long: 0.1 } }',
+        )
+        .replace('loads: [0.5, 0.8]', 'loads: [0.5]')
+        .replace('requests: 20000', 'requests: 400000'),
+    );
+    let r = await pallas(['sim', shift, '--requests', '2000', '--no-write', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      /pallas sim: warning: shift's runs end at \d+ ms of simulated time and the workload changes at 50 ms: .*raise --requests \(now 2000; the scenario's own count is 400000\)/,
+    );
+    r = await pallas(['sim', shift, '--no-write', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/warning/);
+  });
+
   it('fails with one clear line on a bad scenario or flag', async () => {
     const badFile = join(dir, 'bad.yaml');
     writeFileSync(badFile, SCENARIO.replace('server: cfcfs', 'server: fifo'));
