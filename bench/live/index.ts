@@ -73,6 +73,9 @@ export interface LivePoint {
   saturated: boolean;
   p50Us: number;
   p99Us: number;
+  /** The p99's 95 % confidence interval (µs); hi null when too few replies bound it from above. */
+  p99LoUs: number;
+  p99HiUs: number | null;
   p999Us: number;
   /** Per type; `measured`: the replies after the warm-up, which the percentiles are of. */
   perType: Record<string, { replies: number; measured: number; p50Us: number; p99Us: number; p999Us: number; execMeanUs: number }>;
@@ -307,6 +310,8 @@ export function formatLive(doc: LiveDocument): string {
   const rows: (string[] | { cells: string[]; trailer: string })[] = [
     ['system', 'load', 'offered', 'achieved', 'p50', 'p99', 'p99.9', 'sim p99', 'late', 'drops', 't/o'],
   ];
+  // A p99 whose 95 % interval is unbounded or wider than ±10 % rests on too few replies: marked ~.
+  const thin = (p: LivePoint) => p.p99HiUs === null || Math.max(p.p99HiUs - p.p99Us, p.p99Us - p.p99LoUs) > 0.1 * Math.max(p.p99Us, 1e-9);
   for (const p of doc.points) {
     const sat = (p.saturated ? ' saturated' : '') + (p.late > 0.05 * p.sent ? ' client-behind' : '');
     const sim = p.simP99Us === undefined ? '-' : p.simSaturated ? 'sat.' : fmtUs(p.simP99Us);
@@ -325,7 +330,7 @@ export function formatLive(doc: LiveDocument): string {
         k(p.offeredRps),
         k(p.achievedRps),
         fmtUs(p.p50Us),
-        fmtUs(p.p99Us),
+        fmtUs(p.p99Us) + (thin(p) ? '~' : ''),
         fmtUs(p.p999Us),
         sim,
         String(p.late),
@@ -349,6 +354,11 @@ export function formatLive(doc: LiveDocument): string {
     'saturated: achieved < 0.99 × offered (its latency is not a steady state); client-behind: more than 5 % of the sends left ' +
       'over 50 µs late (the latency counts from the scheduled time, so it includes that); sim p99: the simulator on the same rack ' +
       "(same servers, workers, measured service times and loads), without this machine's CPU sharing",
+    ...(doc.points.some(thin)
+      ? [
+          '~: the p99 rests on too few replies (its 95 % interval, in result.json and points.csv, is wider than ±10 %): a longer --duration narrows it',
+        ]
+      : []),
   ];
   return [head, '', ...notes].join('\n');
 }
@@ -371,6 +381,8 @@ function csv(doc: LiveDocument): string {
     'timeouts',
     'late',
     ...types.flatMap((t) => [`${t}_p99_us`, `${t}_exec_us`]),
+    'p99_lo_us',
+    'p99_hi_us',
   ];
   return toCsv([
     head,
@@ -390,6 +402,8 @@ function csv(doc: LiveDocument): string {
       p.timeouts,
       p.late,
       ...types.flatMap((t) => (p.perType[t]?.measured ? [p.perType[t]!.p99Us.toFixed(1), p.perType[t]!.execMeanUs.toFixed(1)] : ['', ''])),
+      p.p99LoUs.toFixed(1),
+      p.p99HiUs?.toFixed(1) ?? '',
     ]),
   ]);
 }
@@ -505,6 +519,8 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
           saturated: achieved < 0.99 * rep.offeredRps,
           p50Us: rep.all.p50Us,
           p99Us: rep.all.p99Us,
+          p99LoUs: rep.all.p99LoUs,
+          p99HiUs: rep.all.p99HiUs,
           p999Us: rep.all.p999Us,
           perType: Object.fromEntries(
             Object.entries(rep.perType).map(([n, t]) => [

@@ -66,6 +66,9 @@ export interface TypeReport {
   /** Latency from the scheduled send time, replies after the warm-up only, µs. */
   p50Us: number;
   p99Us: number;
+  /** The p99's 95 % confidence interval (order statistics); p99HiUs null when too few replies bound it from above. */
+  p99LoUs: number;
+  p99HiUs: number | null;
   p999Us: number;
   meanUs: number;
   maxUs: number;
@@ -210,6 +213,22 @@ function histogramOf(buckets: Float64Array): hdr.Histogram {
   return h;
 }
 
+/**
+ * The p99's 95 % confidence interval from a histogram of n values, distribution-free: the values
+ * at ranks n·0.99 ∓ 1.96·√(n·0.99·0.01) (µs); hi is null when that rank is past the last value.
+ */
+export function p99Interval(h: hdr.Histogram): { p99LoUs: number; p99HiUs: number | null } {
+  const n = h.totalCount;
+  if (n === 0) return { p99LoUs: 0, p99HiUs: null };
+  const half = 1.96 * Math.sqrt(n * 0.99 * 0.01);
+  const lo = Math.max(0, Math.floor(n * 0.99 - half)),
+    hi = Math.ceil(n * 0.99 + half);
+  return {
+    p99LoUs: h.getValueAtPercentile((Math.max(lo, 1) / n) * 100) / 1000,
+    p99HiUs: hi <= n ? h.getValueAtPercentile((hi / n) * 100) / 1000 : null,
+  };
+}
+
 function typeReport(
   name: string,
   t: Omit<NativeClientTypeResult, 'latencyBuckets' | 'latencyMaxNs' | 'latencyMeanNs' | 'measured' | 'execMeanNs'>,
@@ -220,6 +239,7 @@ function typeReport(
   const q = (p: number) => (h.totalCount ? h.getValueAtPercentile(p) / 1000 : 0);
   return {
     name,
+    ...p99Interval(h),
     scheduled: t.scheduled,
     sent: t.sent,
     replies: t.replies,

@@ -5,7 +5,7 @@
 import * as hdr from 'hdr-histogram-js';
 
 import { PallasError } from '../errors.js';
-import type { ClientReport, TypeReport } from './client.js';
+import { p99Interval, type ClientReport, type TypeReport } from './client.js';
 
 export type EncodedType = Omit<TypeReport, 'histogram'> & { histogram: string };
 export type EncodedReport = Omit<ClientReport, 'all' | 'perType'> & { all: EncodedType; perType: Record<string, EncodedType> };
@@ -57,6 +57,7 @@ function mergeTypes(name: string, ts: TypeReport[]): TypeReport {
     name,
     p50Us: q(50),
     p99Us: q(99),
+    ...p99Interval(h),
     p999Us: q(99.9),
     meanUs: h.totalCount ? h.mean / 1000 : 0,
     maxUs: Math.max(0, ...ts.map((t) => t.maxUs)),

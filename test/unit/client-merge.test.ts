@@ -4,7 +4,7 @@
 import * as hdr from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
 
-import type { ClientReport, TypeReport } from '../../lib/client/client.js';
+import { p99Interval, type ClientReport, type TypeReport } from '../../lib/client/client.js';
 import { decodeReport, encodeReport, mergeReports } from '../../lib/client/merge.js';
 
 const build = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 2 ** 44, numberOfSignificantValueDigits: 3 });
@@ -23,6 +23,7 @@ function typeReport(name: string, ns: number[], execUs: number, extra: Partial<T
     late: 0,
     p50Us: h.getValueAtPercentile(50) / 1000,
     p99Us: h.getValueAtPercentile(99) / 1000,
+    ...p99Interval(h),
     p999Us: h.getValueAtPercentile(99.9) / 1000,
     meanUs: h.mean / 1000,
     maxUs: h.maxValue / 1000,
@@ -111,5 +112,19 @@ describe('merging client reports', () => {
     const broken = report(aShort, aLong, 0);
     broken.replies -= 5;
     expect(() => mergeReports([broken, b])).toThrow(/do not balance/);
+  });
+
+  it('gives each p99 its 95 % interval from the order statistics, unbounded above when the replies are too few', () => {
+    const h = build();
+    for (let i = 1; i <= 10_000; i++) h.recordValue(i * 1000); // 1 … 10 000 µs, uniform
+    const ci = p99Interval(h);
+    // n = 10 000: ranks 9900 ∓ 1.96·√99 ≈ 9880 and 9920.
+    expect(ci.p99LoUs).toBeGreaterThan(9860);
+    expect(ci.p99LoUs).toBeLessThan(9900);
+    expect(ci.p99HiUs!).toBeGreaterThan(9900);
+    expect(ci.p99HiUs!).toBeLessThan(9940);
+    const few = build();
+    for (let i = 1; i <= 100; i++) few.recordValue(i * 1000);
+    expect(p99Interval(few).p99HiUs).toBeNull();
   });
 });
