@@ -72,6 +72,10 @@ describe.runIf(ready)('a fresh clone', () => {
   it('sets itself up on the first npm command, does nothing on the second, and rebuilds what a change feeds', () => {
     execFileSync('git', ['clone', '-q', '--no-hardlinks', packageRoot, join(dir, 'pallas')]);
     expect(existsSync(join(dir, 'pallas', 'node_modules'))).toBe(false);
+    // `pallas` before anything is built says what to run, instead of a stack trace or a silent build.
+    const early = spawnSync(process.execPath, [join(dir, 'pallas', 'bin', 'pallas.mjs'), 'doctor'], { encoding: 'utf8' });
+    expect(early.status).toBe(1);
+    expect(early.stderr).toMatch(/^pallas: this checkout is not built yet\. Run `npm run build`/);
     const args = ['run', 'sim', '--', 'fig2b', '--requests', '2000', '--no-write', '--quiet'];
     const first = npm(args);
     expect(first.code, first.err.slice(-2000)).toBe(0);
