@@ -111,7 +111,7 @@ describe('pallas sim', () => {
     expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     expect(svg.match(/<g class="series"/g)).toHaveLength(2); // one line per system
     expect(svg).toContain('data-name="random/cfcfs"');
-    expect(svg).toContain('(log scale)');
+    expect(svg).toMatch(/>p99 latency \(µs\), log scale</);
     // No Pallas and no RackSched in this scenario: no comparison to summarise.
     expect(existsSync(join(out, 'small/summary.md'))).toBe(false);
   });
