@@ -5,13 +5,9 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const [major] = process.versions.node.split('.').map(Number);
-if (major < 20) {
-  process.stderr.write(
-    `pallas: Node.js ${process.versions.node} is too old: Pallas needs Node 20 or later (Debian 12's nodejs is 18; NodeSource's node_20.x works)\n`,
-  );
-  process.exit(1);
-}
+import { requireNode } from '../scripts/require-node.mjs';
+
+requireNode('pallas');
 const main = new URL('../dist/lib/cli/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(main)) || !existsSync(fileURLToPath(new URL('../build/Release/pallas.node', import.meta.url)))) {
   process.stderr.write(

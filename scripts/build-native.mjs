@@ -8,14 +8,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const [major] = process.versions.node.split('.').map(Number);
-if (major < 20) {
-  console.error(
-    `build-native: Node.js ${process.versions.node} is too old; Pallas needs Node 20 or later ` +
-      "(Debian 12's nodejs is 18; NodeSource's node_20.x works)",
-  );
-  process.exit(1);
-}
+import { requireNode } from './require-node.mjs';
+
+requireNode('build-native');
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const gyp = require.resolve('node-gyp/bin/node-gyp.js');

@@ -9,16 +9,12 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { requireNode } from './require-node.mjs';
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const say = (s) => process.stderr.write(`pallas set-up: ${s}\n`);
 
-const [major] = process.versions.node.split('.').map(Number);
-if (major < 20) {
-  say(
-    `Node.js ${process.versions.node} is too old: Pallas needs Node 20 or later (Debian 12's nodejs is 18; NodeSource's node_20.x works).`,
-  );
-  process.exit(1);
-}
+requireNode('pallas set-up');
 
 /** Newest modification time under `dir` of files whose name passes `keep` (0 when none). */
 function newest(dir, keep) {

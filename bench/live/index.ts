@@ -15,6 +15,7 @@ import { rackSize, startRack } from '../../lib/rack.js';
 import type { ServerConfig } from '../../lib/runtime/config.js';
 import { kvBench, loadKv } from '../../lib/runtime/kv.js';
 import { TPCC_US } from '../../lib/runtime/config.js';
+import { p99Shortfall } from '../../lib/sim/format.js';
 import { renderChart, renderPng } from '../../lib/sim/plot.js';
 import { runScenario } from '../../lib/sim/run.js';
 import { normaliseScenario, SYSTEM_PRESETS } from '../../lib/sim/scenario.js';
@@ -310,8 +311,8 @@ export function formatLive(doc: LiveDocument): string {
   const rows: (string[] | { cells: string[]; trailer: string })[] = [
     ['system', 'load', 'offered', 'achieved', 'p50', 'p99', 'p99.9', 'sim p99', 'late', 'drops', 't/o'],
   ];
-  // A p99 whose 95 % interval is unbounded or wider than ±10 % rests on too few replies: marked ~.
-  const thin = (p: LivePoint) => p.p99HiUs === null || Math.max(p.p99HiUs - p.p99Us, p.p99Us - p.p99LoUs) > 0.1 * Math.max(p.p99Us, 1e-9);
+  // A p99 whose 95 % interval is unbounded or wider than ±P99_TOLERANCE rests on too few replies: marked ~ (as in pallas sim).
+  const thin = (p: LivePoint) => p99Shortfall({ count: p.replies, p99: p.p99Us, p99Lo: p.p99LoUs, p99Hi: p.p99HiUs }) > 0;
   for (const p of doc.points) {
     const sat = (p.saturated ? ' saturated' : '') + (p.late > 0.05 * p.sent ? ' client-behind' : '');
     const sim = p.simP99Us === undefined ? '-' : p.simSaturated ? 'sat.' : fmtUs(p.simP99Us);

@@ -103,11 +103,15 @@ function quantiles(counts: BigUint64Array, off: number, n: number, sumNs: number
   // native buckets are log-linear on powers of two (64 per octave), so the one that straddles a
   // decimal bound counts above it: each cumulative count is exact to within that bucket (< 1.6 %
   // of the bound).
-  const cumulative = HIST_BOUNDS_NS.map((b) => {
-    let c = 0;
-    for (let i = 0; i < n; i++) if ((i + 1 < n ? lower[i + 1]! : Infinity) <= b) c += Number(counts[off + i]);
-    return c;
-  });
+  // One pass over the buckets (stats are read on every heartbeat): the bounds ascend, and so do
+  // the buckets' upper edges.
+  const cumulative: number[] = [];
+  let seen = 0,
+    i = 0;
+  for (const b of HIST_BOUNDS_NS) {
+    for (; i < n && (i + 1 < n ? lower[i + 1]! : Infinity) <= b; i++) seen += Number(counts[off + i]);
+    cumulative.push(seen);
+  }
   return {
     count: total,
     mean: total ? sumNs / total : 0,

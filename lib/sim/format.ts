@@ -17,7 +17,7 @@ export const P99_TOLERANCE = 0.1;
  * than ±P99_TOLERANCE of the p99. Returns the factor by which the samples would have to grow to
  * bring it within (≥ 1), or 0 when it is within already.
  */
-export function p99Shortfall(s: NativeSummary): number {
+export function p99Shortfall(s: Pick<NativeSummary, 'count' | 'p99' | 'p99Lo' | 'p99Hi'>): number {
   if (s.count === 0) return 0;
   // With p99Hi unbounded, fewer than ~ (1.96² / 0.01) ≈ 400 samples: ask for what a ±10 % interval takes of a fast tail.
   if (s.p99Hi === null) return Math.max(2, Math.ceil(40_000 / s.count));
