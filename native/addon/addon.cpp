@@ -26,13 +26,13 @@
 #include "../io/mem_transport.hpp"
 #include "../io/pump.hpp"
 #include "../io/udp_transport.hpp"
+#include "../platform/tsc.hpp"
 #include "client_binding.hpp"
 #include "common.hpp"
 #include "rocksdb_probe.hpp"
 #include "runtime_binding.hpp"
 #include "sim_binding.hpp"
 #include "switch_binding.hpp"
-#include "../platform/tsc.hpp"
 
 namespace pallas::addon {
 
@@ -77,7 +77,8 @@ Napi::Object endpoint_to_js(Napi::Env env, const io::Endpoint& e) {
   in_addr a{e.ip};
   inet_ntop(AF_INET, &a, ip, sizeof ip);
   char mac[18];
-  snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", e.mac[0], e.mac[1], e.mac[2], e.mac[3], e.mac[4], e.mac[5]);
+  snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", e.mac[0], e.mac[1], e.mac[2], e.mac[3], e.mac[4],
+           e.mac[5]);
   Napi::Object o = Napi::Object::New(env);
   o.Set("ip", ip);
   o.Set("port", ntohs(e.port));
@@ -181,8 +182,12 @@ class EchoWrap : public Napi::ObjectWrap<EchoWrap> {
     if (echo_) echo_->stop();
     return info.Env().Undefined();
   }
-  Napi::Value Local(const Napi::CallbackInfo& info) { return endpoint_to_js(info.Env(), live(info.Env()).transport().local()); }
-  Napi::Value Kind(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), live(info.Env()).transport().kind()); }
+  Napi::Value Local(const Napi::CallbackInfo& info) {
+    return endpoint_to_js(info.Env(), live(info.Env()).transport().local());
+  }
+  Napi::Value Kind(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), live(info.Env()).transport().kind());
+  }
   Napi::Value EchoCounters(const Napi::CallbackInfo& info) {
     return counter_view(info.Env(), &live(info.Env()).counters(), io::kEchoCounterCount, Value());
   }
@@ -198,7 +203,10 @@ class EchoWrap : public Napi::ObjectWrap<EchoWrap> {
 class PumpWorker : public Napi::AsyncWorker {
  public:
   PumpWorker(Napi::Env env, std::unique_ptr<Transport> t, io::PumpConfig cfg)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), t_(std::move(t)), cfg_(cfg),
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        t_(std::move(t)),
+        cfg_(cfg),
         data_(data_of(env)) {
     data_->pumps_running++;
   }
@@ -232,7 +240,8 @@ Napi::Value RunPump(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) throw_bad(env, "runPump needs a config object");
   const Napi::Object cfg = info[0].As<Napi::Object>();
-  if (!cfg.Get("transport").IsObject() || !cfg.Get("dst").IsObject()) throw_bad(env, "runPump needs `transport` and `dst`");
+  if (!cfg.Get("transport").IsObject() || !cfg.Get("dst").IsObject())
+    throw_bad(env, "runPump needs `transport` and `dst`");
   io::PumpConfig pc;
   pc.round_trip = get_string(cfg, "mode", "round-trip") != "tx-only";
   pc.duration_ms = get_u32(cfg, "durationMs", pc.duration_ms);
@@ -377,7 +386,8 @@ void Cleanup(AddonData* d) {
   d->aborting = true;
   for (EchoWrap* e : d->echoes) e->Close();
   for (Closable* c : d->live.items) c->Close();
-  while (d->pumps_running.load() > 0 || d->sims_running.load() > 0 || d->jobs_running.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (d->pumps_running.load() > 0 || d->sims_running.load() > 0 || d->jobs_running.load() > 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   io::dpdk_eal_cleanup();
 }
 
@@ -405,7 +415,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_runtime(env, exports, &d->live, {&d->jobs_running, &d->aborting});
   register_client(env, exports, {&d->jobs_running, &d->aborting});
   std::vector<std::string> echo_names{"n_replied", "n_unexpected_reply"};
-  for (uint32_t i = 0; i < wire::kReasonCount; i++) echo_names.push_back(std::string("n_drop_") + wire::kReasonNames[i]);
+  for (uint32_t i = 0; i < wire::kReasonCount; i++)
+    echo_names.push_back(std::string("n_drop_") + wire::kReasonNames[i]);
   exports.Set("echoCounterNames", names(env, echo_names));
   std::vector<std::string> tr_names{"n_rx", "n_tx", "n_tx_full", "n_arp_replies"};
   for (const char* n : io::kRxDropNames) tr_names.push_back(std::string("n_rx_drop_") + n);

@@ -17,7 +17,8 @@ namespace {
 
 client::ScheduleConfig parse_schedule(Napi::Env env, const Napi::Object& o) {
   client::ScheduleConfig c;
-  if (!o.Get("types").IsArray() || !o.Get("phases").IsArray()) throw_bad(env, "a client config needs `types` and `phases`");
+  if (!o.Get("types").IsArray() || !o.Get("phases").IsArray())
+    throw_bad(env, "a client config needs `types` and `phases`");
   const Napi::Array types = o.Get("types").As<Napi::Array>();
   for (uint32_t i = 0; i < types.Length(); i++) {
     const Napi::Object t = types.Get(i).As<Napi::Object>();
@@ -62,7 +63,8 @@ Napi::Value ClientSchedule(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) throw_bad(env, "clientSchedule needs a config object");
   std::vector<client::Entry> sched;
-  if (Status st = client::build_schedule(parse_schedule(env, info[0].As<Napi::Object>()), &sched); !st.ok()) throw_status(env, st);
+  if (Status st = client::build_schedule(parse_schedule(env, info[0].As<Napi::Object>()), &sched); !st.ok())
+    throw_status(env, st);
   Napi::Float64Array t = Napi::Float64Array::New(env, sched.size());
   Napi::Uint8Array type = Napi::Uint8Array::New(env, sched.size());
   Napi::Uint32Array arg = Napi::Uint32Array::New(env, sched.size());
@@ -80,7 +82,8 @@ Napi::Value ClientSchedule(const Napi::CallbackInfo& info) {
 
 class ClientJob : public StatusJob {
  public:
-  ClientJob(Napi::Env env, std::unique_ptr<io::Transport> t, client::ClientConfig cfg, Napi::BigUint64Array control, JobRegistry jobs)
+  ClientJob(Napi::Env env, std::unique_ptr<io::Transport> t, client::ClientConfig cfg, Napi::BigUint64Array control,
+            JobRegistry jobs)
       : StatusJob(env, jobs), t_(std::move(t)), cfg_(std::move(cfg)) {
     if (!control.IsEmpty()) {
       control_ref_ = Napi::Persistent(control.As<Napi::Object>());
@@ -126,7 +129,8 @@ class ClientJob : public StatusJob {
     o.Set("aborted", r.aborted);
     o.Set("accountingOk", r.accounting_ok());
     Napi::Array causes = Napi::Array::New(env, client::kDropCauses);
-    for (uint32_t i = 0; i < client::kDropCauses; i++) causes.Set(i, Napi::Number::New(env, static_cast<double>(r.drops_by_cause[i])));
+    for (uint32_t i = 0; i < client::kDropCauses; i++)
+      causes.Set(i, Napi::Number::New(env, static_cast<double>(r.drops_by_cause[i])));
     o.Set("dropsByCause", causes);
     Napi::Array per = Napi::Array::New(env, r.per_type.size());
     for (size_t i = 0; i < r.per_type.size(); i++) {
@@ -173,7 +177,8 @@ Napi::Value RunClient(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) throw_bad(env, "runClient needs a config object");
   const Napi::Object o = info[0].As<Napi::Object>();
-  if (!o.Get("transport").IsObject() || !o.Get("dst").IsObject()) throw_bad(env, "runClient needs `transport` and `dst`");
+  if (!o.Get("transport").IsObject() || !o.Get("dst").IsObject())
+    throw_bad(env, "runClient needs `transport` and `dst`");
   client::ClientConfig c;
   c.schedule = parse_schedule(env, o);
   c.dst = parse_endpoint(env, o.Get("dst").As<Napi::Object>());

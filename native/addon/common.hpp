@@ -23,7 +23,9 @@ inline Napi::Error status_error(Napi::Env env, const Status& st) {
 
 [[noreturn]] inline void throw_status(Napi::Env env, const Status& st) { throw status_error(env, st); }
 
-[[noreturn]] inline void throw_bad(Napi::Env env, const std::string& msg) { throw_status(env, Status::Error("BAD_CONFIG", msg)); }
+[[noreturn]] inline void throw_bad(Napi::Env env, const std::string& msg) {
+  throw_status(env, Status::Error("BAD_CONFIG", msg));
+}
 
 inline std::string get_string(const Napi::Object& o, const char* key, const std::string& def = "") {
   const Napi::Value v = o.Get(key);
@@ -62,7 +64,8 @@ Napi::Value counter_view(Napi::Env env, const T* cells, size_t n, Napi::Object o
   static_assert(sizeof(std::atomic<uint64_t>) == sizeof(uint64_t));
   auto* ref = new Napi::ObjectReference(Napi::Persistent(owner));
   Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(
-      env, const_cast<T*>(cells), n * sizeof(uint64_t), [](Napi::Env, void*, Napi::ObjectReference* r) { delete r; }, ref);
+      env, const_cast<T*>(cells), n * sizeof(uint64_t), [](Napi::Env, void*, Napi::ObjectReference* r) { delete r; },
+      ref);
   napi_value arr;
   napi_create_typedarray(env, napi_biguint64_array, n, ab, 0, &arr);
   return Napi::Value(env, arr);
@@ -79,7 +82,8 @@ Napi::Object endpoint_to_js(Napi::Env env, const io::Endpoint& e);
 // env cleanup hook waits for it.
 class StatusJob : public Napi::AsyncWorker {
  public:
-  StatusJob(Napi::Env env, JobRegistry jobs) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), jobs_(jobs) {
+  StatusJob(Napi::Env env, JobRegistry jobs)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), jobs_(jobs) {
     jobs_.running->fetch_add(1);
   }
   // Queues the job and returns its promise.
@@ -93,8 +97,10 @@ class StatusJob : public Napi::AsyncWorker {
     jobs_.running->fetch_sub(1);
   }
   void OnOK() override {
-    if (!st_.ok()) deferred_.Reject(status_error(Env(), st_).Value());
-    else deferred_.Resolve(result(Env()));
+    if (!st_.ok())
+      deferred_.Reject(status_error(Env(), st_).Value());
+    else
+      deferred_.Resolve(result(Env()));
   }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 

@@ -53,13 +53,13 @@ runtime::PolicyUpdate parse_update(Napi::Env env, const Napi::Object& o) {
 class RuntimeWrap : public Napi::ObjectWrap<RuntimeWrap>, public Closable {
  public:
   static Napi::Function Init(Napi::Env env) {
-    return DefineClass(env, "Runtime",
-                       {InstanceMethod("start", &RuntimeWrap::Start), InstanceMethod("stop", &RuntimeWrap::Stop),
-                        InstanceMethod("apply", &RuntimeWrap::Apply), InstanceMethod("local", &RuntimeWrap::Local),
-                        InstanceMethod("transportKind", &RuntimeWrap::Kind),
-                        InstanceMethod("policyName", &RuntimeWrap::PolicyName),
-                        InstanceMethod("rowTypes", &RuntimeWrap::RowTypes), InstanceMethod("views", &RuntimeWrap::Views),
-                        InstanceMethod("transportCounters", &RuntimeWrap::TransportCounters)});
+    return DefineClass(
+        env, "Runtime",
+        {InstanceMethod("start", &RuntimeWrap::Start), InstanceMethod("stop", &RuntimeWrap::Stop),
+         InstanceMethod("apply", &RuntimeWrap::Apply), InstanceMethod("local", &RuntimeWrap::Local),
+         InstanceMethod("transportKind", &RuntimeWrap::Kind), InstanceMethod("policyName", &RuntimeWrap::PolicyName),
+         InstanceMethod("rowTypes", &RuntimeWrap::RowTypes), InstanceMethod("views", &RuntimeWrap::Views),
+         InstanceMethod("transportCounters", &RuntimeWrap::TransportCounters)});
   }
   static LiveObjects* live_;
 
@@ -76,7 +76,8 @@ class RuntimeWrap : public Napi::ObjectWrap<RuntimeWrap>, public Closable {
       const Napi::Array a = o.Get("workerCores").As<Napi::Array>();
       for (uint32_t i = 0; i < a.Length(); i++) c.worker_cores.push_back(a.Get(i).As<Napi::Number>().Int32Value());
     }
-    c.dispatcher_core = o.Get("dispatcherCore").IsNumber() ? o.Get("dispatcherCore").As<Napi::Number>().Int32Value() : -1;
+    c.dispatcher_core =
+        o.Get("dispatcherCore").IsNumber() ? o.Get("dispatcherCore").As<Napi::Number>().Int32Value() : -1;
     c.busy_poll = get_bool(o, "busyPoll", false);
     c.idle_polls = get_u32(o, "idlePolls", c.idle_polls);
     c.wait_us = get_u32(o, "waitUs", c.wait_us);
@@ -123,9 +124,15 @@ class RuntimeWrap : public Napi::ObjectWrap<RuntimeWrap>, public Closable {
     if (Status st = live(env).apply(std::move(u)); !st.ok()) throw_status(env, st);
     return env.Undefined();
   }
-  Napi::Value Local(const Napi::CallbackInfo& info) { return endpoint_to_js(info.Env(), live(info.Env()).transport().local()); }
-  Napi::Value Kind(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), live(info.Env()).transport().kind()); }
-  Napi::Value PolicyName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), live(info.Env()).policy_name()); }
+  Napi::Value Local(const Napi::CallbackInfo& info) {
+    return endpoint_to_js(info.Env(), live(info.Env()).transport().local());
+  }
+  Napi::Value Kind(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), live(info.Env()).transport().kind());
+  }
+  Napi::Value PolicyName(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), live(info.Env()).policy_name());
+  }
   Napi::Value RowTypes(const Napi::CallbackInfo& info) {
     const auto& rows = live(info.Env()).row_types();
     Napi::Array a = Napi::Array::New(info.Env(), rows.size());
@@ -141,7 +148,8 @@ class RuntimeWrap : public Napi::ObjectWrap<RuntimeWrap>, public Closable {
     return o;
   }
   Napi::Value TransportCounters(const Napi::CallbackInfo& info) {
-    return counter_view(info.Env(), &live(info.Env()).transport().counters(), sizeof(io::TransportCounters) / sizeof(uint64_t), Value());
+    return counter_view(info.Env(), &live(info.Env()).transport().counters(),
+                        sizeof(io::TransportCounters) / sizeof(uint64_t), Value());
   }
 
   std::unique_ptr<Runtime> rt_;
@@ -198,7 +206,8 @@ class KvLoadJob : public StatusJob {
 // The same store calls as the GET/SCAN handlers, made directly in a loop: per-call ns.
 class KvBenchJob : public StatusJob {
  public:
-  KvBenchJob(Napi::Env env, std::string path, bool scan, uint32_t count, uint32_t iterations, int64_t key, JobRegistry jobs)
+  KvBenchJob(Napi::Env env, std::string path, bool scan, uint32_t count, uint32_t iterations, int64_t key,
+             JobRegistry jobs)
       : StatusJob(env, jobs), path_(std::move(path)), scan_(scan), count_(count), iterations_(iterations), key_(key) {}
 
  protected:
@@ -210,7 +219,8 @@ class KvBenchJob : public StatusJob {
     ns_.reserve(iterations_);
     for (uint32_t i = 0; i < iterations_ && !jobs().aborting->load(); i++) {
       // A fixed key (as a client repeating one request would send), or keys spread over the space.
-      const uint32_t key = key_ >= 0 ? static_cast<uint32_t>(key_) : static_cast<uint32_t>((uint64_t{i} * 2654435761u) % kv->keys());
+      const uint32_t key =
+          key_ >= 0 ? static_cast<uint32_t>(key_) : static_cast<uint32_t>((uint64_t{i} * 2654435761u) % kv->keys());
       const uint64_t t0 = platform::rdtsc();
       const uint32_t n = scan_ ? kv->scan(key, count_, out, sizeof out - wire::kHeaderSize)
                                : kv->get(key, count_, out, sizeof out - wire::kHeaderSize);
@@ -258,14 +268,18 @@ Napi::Value KvBench(const Napi::CallbackInfo& info) {
   const Napi::Object o = info[0].As<Napi::Object>();
   const std::string op = get_string(o, "op", "get");
   if (op != "get" && op != "scan") throw_bad(env, "kvBench op must be get or scan");
-  return (new KvBenchJob(env, get_string(o, "path"), op == "scan", get_u32(o, "count", 10), get_u32(o, "iterations", 1000),
-                         o.Get("key").IsNumber() ? static_cast<int64_t>(get_u32(o, "key", 0)) : -1, g_jobs))->start();
+  return (new KvBenchJob(env, get_string(o, "path"), op == "scan", get_u32(o, "count", 10),
+                         get_u32(o, "iterations", 1000),
+                         o.Get("key").IsNumber() ? static_cast<int64_t>(get_u32(o, "key", 0)) : -1, g_jobs))
+      ->start();
 }
 
 Napi::Value KvValue(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) throw_bad(env, "kvValue needs (key, valueBytes)");
-  const std::string v = runtime::kv_value(info[0].As<Napi::Number>().Uint32Value(), info[1].As<Napi::Number>().Uint32Value());
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
+    throw_bad(env, "kvValue needs (key, valueBytes)");
+  const std::string v =
+      runtime::kv_value(info[0].As<Napi::Number>().Uint32Value(), info[1].As<Napi::Number>().Uint32Value());
   return Napi::Buffer<char>::Copy(env, v.data(), v.size());
 }
 

@@ -50,7 +50,8 @@ policy::PolicyConfig parse_policy(Napi::Env env, const Napi::Object& o) {
         policy::GivenGroup gg;
         gg.workers = get_u32(g, "workers", 1);
         const Napi::Array ts = g.Get("types").As<Napi::Array>();
-        for (uint32_t j = 0; j < ts.Length(); j++) gg.types.push_back(static_cast<uint8_t>(ts.Get(j).As<Napi::Number>().Uint32Value()));
+        for (uint32_t j = 0; j < ts.Length(); j++)
+          gg.types.push_back(static_cast<uint8_t>(ts.Get(j).As<Napi::Number>().Uint32Value()));
         pc.darc.groups.push_back(std::move(gg));
       }
     }
@@ -93,7 +94,8 @@ sim::ServerSpec parse_server_spec(Napi::Env env, const Napi::Value& v) {
   s.policy = parse_policy(env, o.Get("policy").As<Napi::Object>());
   if (o.Get("types").IsArray()) {
     const Napi::Array ts = o.Get("types").As<Napi::Array>();
-    for (uint32_t j = 0; j < ts.Length(); j++) s.types.push_back(static_cast<uint8_t>(ts.Get(j).As<Napi::Number>().Uint32Value()));
+    for (uint32_t j = 0; j < ts.Length(); j++)
+      s.types.push_back(static_cast<uint8_t>(ts.Get(j).As<Napi::Number>().Uint32Value()));
   }
   return s;
 }
@@ -182,8 +184,10 @@ Napi::Object summary(Napi::Env env, const sim::Summary& s) {
   o.Set("p999", s.p999);
   o.Set("count", static_cast<double>(s.count));
   o.Set("p99Lo", s.p99_lo);
-  if (s.p99_hi >= 0) o.Set("p99Hi", s.p99_hi);
-  else o.Set("p99Hi", env.Null());
+  if (s.p99_hi >= 0)
+    o.Set("p99Hi", s.p99_hi);
+  else
+    o.Set("p99Hi", env.Null());
   return o;
 }
 
@@ -233,7 +237,8 @@ Napi::Object result_object(Napi::Env env, const sim::SimResult& r) {
   }
   o.Set("perType", pt);
   Napi::Array ps = Napi::Array::New(env, r.per_server_completed.size());
-  for (size_t i = 0; i < r.per_server_completed.size(); i++) ps.Set(static_cast<uint32_t>(i), static_cast<double>(r.per_server_completed[i]));
+  for (size_t i = 0; i < r.per_server_completed.size(); i++)
+    ps.Set(static_cast<uint32_t>(i), static_cast<double>(r.per_server_completed[i]));
   o.Set("perServerCompleted", ps);
   o.Set("policy", counters(env, r.policy));
   if (!r.reservation.empty()) o.Set("reservation", r.reservation);
@@ -286,7 +291,8 @@ sim::Tick progress_tick(uint64_t* control, JobRegistry jobs) {
   return [control, jobs](uint64_t done) {
     if (!control) return jobs.aborting->load(std::memory_order_relaxed);
     std::atomic_ref<uint64_t>(control[0]).store(done, std::memory_order_relaxed);
-    return jobs.aborting->load(std::memory_order_relaxed) || std::atomic_ref<uint64_t>(control[1]).load(std::memory_order_relaxed) != 0;
+    return jobs.aborting->load(std::memory_order_relaxed) ||
+           std::atomic_ref<uint64_t>(control[1]).load(std::memory_order_relaxed) != 0;
   };
 }
 
@@ -364,16 +370,16 @@ Napi::Object reservation_object(Napi::Env env, const policy::Reservation& r) {
 class PolicyHarness : public Napi::ObjectWrap<PolicyHarness> {
  public:
   static Napi::Function Init(Napi::Env env) {
-    return DefineClass(env, "PolicyHarness",
-                       {InstanceMethod("arrive", &PolicyHarness::Arrive), InstanceMethod("next", &PolicyHarness::Next),
-                        InstanceMethod("complete", &PolicyHarness::Complete),
-                        InstanceMethod("sliceEnd", &PolicyHarness::SliceEndM),
-                        InstanceMethod("bounce", &PolicyHarness::Bounce), InstanceMethod("takeKick", &PolicyHarness::TakeKick),
-                        InstanceMethod("idle", &PolicyHarness::Idle), InstanceMethod("queued", &PolicyHarness::Queued),
-                        InstanceMethod("counters", &PolicyHarness::Counters),
-                        InstanceMethod("reservation", &PolicyHarness::ReservationM),
-                        InstanceMethod("nextDeparture", &PolicyHarness::NextDeparture),
-                        InstanceMethod("popDeparture", &PolicyHarness::PopDeparture)});
+    return DefineClass(
+        env, "PolicyHarness",
+        {InstanceMethod("arrive", &PolicyHarness::Arrive), InstanceMethod("next", &PolicyHarness::Next),
+         InstanceMethod("complete", &PolicyHarness::Complete), InstanceMethod("sliceEnd", &PolicyHarness::SliceEndM),
+         InstanceMethod("bounce", &PolicyHarness::Bounce), InstanceMethod("takeKick", &PolicyHarness::TakeKick),
+         InstanceMethod("idle", &PolicyHarness::Idle), InstanceMethod("queued", &PolicyHarness::Queued),
+         InstanceMethod("counters", &PolicyHarness::Counters),
+         InstanceMethod("reservation", &PolicyHarness::ReservationM),
+         InstanceMethod("nextDeparture", &PolicyHarness::NextDeparture),
+         InstanceMethod("popDeparture", &PolicyHarness::PopDeparture)});
   }
   explicit PolicyHarness(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PolicyHarness>(info) {
     Napi::Env env = info.Env();
@@ -384,7 +390,8 @@ class PolicyHarness : public Napi::ObjectWrap<PolicyHarness> {
 
  private:
   static uint64_t now_of(const Napi::CallbackInfo& info, size_t i) {
-    return info.Length() > i && info[i].IsNumber() ? static_cast<uint64_t>(info[i].As<Napi::Number>().DoubleValue()) : 0;
+    return info.Length() > i && info[i].IsNumber() ? static_cast<uint64_t>(info[i].As<Napi::Number>().DoubleValue())
+                                                   : 0;
   }
   uint32_t worker_of(const Napi::CallbackInfo& info) {
     const uint32_t w = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : UINT32_MAX;
@@ -395,7 +402,9 @@ class PolicyHarness : public Napi::ObjectWrap<PolicyHarness> {
     Napi::Env env = info.Env();
     const policy::Verdict v = p_->on_arrival(parse_item(info[0]), now_of(info, 1));
     Napi::Object o = Napi::Object::New(env);
-    o.Set("admit", v.admit == policy::Admit::kQueued ? "queued" : v.admit == policy::Admit::kDropFull ? "drop_full" : "drop_clone");
+    o.Set("admit", v.admit == policy::Admit::kQueued     ? "queued"
+                   : v.admit == policy::Admit::kDropFull ? "drop_full"
+                                                         : "drop_clone");
     o.Set("wake", v.wake == policy::kNoWorker ? Napi::Value(env.Null()) : Napi::Number::New(env, v.wake));
     return o;
   }
@@ -404,7 +413,9 @@ class PolicyHarness : public Napi::ObjectWrap<PolicyHarness> {
     policy::Dispatch d;
     if (!p_->next_for_worker(worker_of(info), now_of(info, 1), &d)) return env.Null();
     Napi::Object o = item_object(env, d.item);
-    o.Set("budgetNs", d.budget_ns == policy::kRunToCompletion ? Napi::Value(env.Null()) : Napi::Number::New(env, static_cast<double>(d.budget_ns)));
+    o.Set("budgetNs", d.budget_ns == policy::kRunToCompletion
+                          ? Napi::Value(env.Null())
+                          : Napi::Number::New(env, static_cast<double>(d.budget_ns)));
     return o;
   }
   Napi::Value Complete(const Napi::CallbackInfo& info) {
@@ -417,7 +428,8 @@ class PolicyHarness : public Napi::ObjectWrap<PolicyHarness> {
     const policy::SliceEnd v = p_->on_slice_end(worker_of(info), parse_item(info[1]), now_of(info, 2), &budget, &cost);
     Napi::Object o = Napi::Object::New(env);
     o.Set("verdict", v == policy::SliceEnd::kContinue ? "continue" : "requeued");
-    o.Set("budgetNs", budget == policy::kRunToCompletion ? Napi::Value(env.Null()) : Napi::Number::New(env, static_cast<double>(budget)));
+    o.Set("budgetNs", budget == policy::kRunToCompletion ? Napi::Value(env.Null())
+                                                         : Napi::Number::New(env, static_cast<double>(budget)));
     o.Set("switchCostNs", static_cast<double>(cost));
     return o;
   }
@@ -428,7 +440,8 @@ class PolicyHarness : public Napi::ObjectWrap<PolicyHarness> {
     policy::BounceFilter bf;
     bf.by_type = get_string(f, "by", "group") == "type";
     const Napi::Array vals = f.Get("values").As<Napi::Array>();
-    for (uint32_t i = 0; i < vals.Length(); i++) bf.add(static_cast<uint8_t>(vals.Get(i).As<Napi::Number>().Uint32Value()));
+    for (uint32_t i = 0; i < vals.Length(); i++)
+      bf.add(static_cast<uint8_t>(vals.Get(i).As<Napi::Number>().Uint32Value()));
     std::vector<Item> out;
     p_->bounce(bf, &out);
     Napi::Array a = Napi::Array::New(env, out.size());
@@ -443,7 +456,9 @@ class PolicyHarness : public Napi::ObjectWrap<PolicyHarness> {
     for (uint32_t w = p_->idle().next(0); w != policy::kNoWorker; w = p_->idle().next(w + 1)) a.Set(n++, w);
     return a;
   }
-  Napi::Value Queued(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(p_->queued())); }
+  Napi::Value Queued(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(p_->queued()));
+  }
   Napi::Value Counters(const Napi::CallbackInfo& info) { return counters(info.Env(), p_->counters()); }
   Napi::Value ReservationM(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -469,10 +484,11 @@ class PolicyHarness : public Napi::ObjectWrap<PolicyHarness> {
 class SimSession : public Napi::ObjectWrap<SimSession> {
  public:
   static Napi::Function Init(Napi::Env env, JobRegistry jobs) {
-    Napi::Function f = DefineClass(env, "SimSession",
-                                   {InstanceMethod("advance", &SimSession::Advance), InstanceMethod("nowNs", &SimSession::NowNs),
-                                    InstanceMethod("monitor", &SimSession::Monitor), InstanceMethod("apply", &SimSession::Apply),
-                                    InstanceMethod("finish", &SimSession::Finish)});
+    Napi::Function f =
+        DefineClass(env, "SimSession",
+                    {InstanceMethod("advance", &SimSession::Advance), InstanceMethod("nowNs", &SimSession::NowNs),
+                     InstanceMethod("monitor", &SimSession::Monitor), InstanceMethod("apply", &SimSession::Apply),
+                     InstanceMethod("finish", &SimSession::Finish)});
     jobs_of_ = jobs;
     return f;
   }
@@ -521,7 +537,8 @@ class SimSession : public Napi::ObjectWrap<SimSession> {
 
  private:
   void idle_or_throw(Napi::Env env) {
-    if (busy_) throw_status(env, Status::Error("BAD_STATE", "the simulation is advancing; wait for advance() to settle"));
+    if (busy_)
+      throw_status(env, Status::Error("BAD_STATE", "the simulation is advancing; wait for advance() to settle"));
     if (finished_) throw_status(env, Status::Error("BAD_STATE", "the simulation is finished"));
   }
   Napi::Value Advance(const Napi::CallbackInfo& info) {
@@ -531,7 +548,8 @@ class SimSession : public Napi::ObjectWrap<SimSession> {
     const double until = info[0].As<Napi::Number>().DoubleValue();
     Napi::BigUint64Array control;
     if (info.Length() > 1 && info[1].IsTypedArray()) {
-      if (info[1].As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array || info[1].As<Napi::TypedArray>().ElementLength() < 2)
+      if (info[1].As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array ||
+          info[1].As<Napi::TypedArray>().ElementLength() < 2)
         throw_bad(env, "advance's control must be a BigUint64Array of 2");
       control = info[1].As<Napi::BigUint64Array>();
     }
@@ -541,7 +559,9 @@ class SimSession : public Napi::ObjectWrap<SimSession> {
     w->Queue();
     return p;
   }
-  Napi::Value NowNs(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(s_.now_ns())); }
+  Napi::Value NowNs(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(s_.now_ns()));
+  }
   // The monitor registers (docs/switch-contract.md): cumulative u32 per simulated type; the control
   // plane takes differences between reads, as it does with a live switch.
   Napi::Value Monitor(const Napi::CallbackInfo& info) {
@@ -549,7 +569,8 @@ class SimSession : public Napi::ObjectWrap<SimSession> {
     idle_or_throw(env);
     const sw::Monitor* m = s_.monitor();
     if (!m) return env.Null();
-    Napi::Array replies = Napi::Array::New(env, types_), units = Napi::Array::New(env, types_), notices = Napi::Array::New(env, types_);
+    Napi::Array replies = Napi::Array::New(env, types_), units = Napi::Array::New(env, types_),
+                notices = Napi::Array::New(env, types_);
     Napi::Array requests = Napi::Array::New(env, types_);
     for (uint32_t t = 0; t < types_; t++) {
       const uint8_t ty = static_cast<uint8_t>(t);
@@ -615,7 +636,8 @@ Napi::Value RunSim(const Napi::CallbackInfo& info, JobRegistry jobs) {
   if (info.Length() < 1 || !info[0].IsObject()) throw_bad(env, "runSim needs a config object");
   Napi::BigUint64Array control;
   if (info.Length() > 1 && info[1].IsTypedArray()) {
-    if (info[1].As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array || info[1].As<Napi::TypedArray>().ElementLength() < 2)
+    if (info[1].As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array ||
+        info[1].As<Napi::TypedArray>().ElementLength() < 2)
       throw_bad(env, "runSim's control must be a BigUint64Array of 2");
     control = info[1].As<Napi::BigUint64Array>();
   }
@@ -624,7 +646,8 @@ Napi::Value RunSim(const Napi::CallbackInfo& info, JobRegistry jobs) {
 
 Napi::Value DarcReserve(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsNumber()) throw_bad(env, "darcReserve(profiles, workers[, groupRatio])");
+  if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsNumber())
+    throw_bad(env, "darcReserve(profiles, workers[, groupRatio])");
   const Napi::Array a = info[0].As<Napi::Array>();
   std::vector<policy::TypeProfile> ps;
   for (uint32_t i = 0; i < a.Length(); i++) {
@@ -646,7 +669,8 @@ Napi::Value DarcReserve(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void register_sim(Napi::Env env, Napi::Object exports, JobRegistry jobs) {
-  exports.Set("runSim", Napi::Function::New(env, [jobs](const Napi::CallbackInfo& info) { return RunSim(info, jobs); }));
+  exports.Set("runSim",
+              Napi::Function::New(env, [jobs](const Napi::CallbackInfo& info) { return RunSim(info, jobs); }));
   exports.Set("darcReserve", Napi::Function::New(env, DarcReserve));
   exports.Set("PolicyHarness", PolicyHarness::Init(env));
   exports.Set("SimSession", SimSession::Init(env, jobs));

@@ -27,18 +27,20 @@ Napi::Object forward_object(Napi::Env env, const sw::Forward& f) {
 class SwitchPipelineWrap : public Napi::ObjectWrap<SwitchPipelineWrap> {
  public:
   static Napi::Function Init(Napi::Env env) {
-    return DefineClass(env, "SwitchPipeline",
-                       {InstanceMethod("load", &SwitchPipelineWrap::Load), InstanceMethod("request", &SwitchPipelineWrap::Request),
-                        InstanceMethod("reply", &SwitchPipelineWrap::Reply), InstanceMethod("monitor", &SwitchPipelineWrap::MonitorM),
-                        InstanceMethod("registers", &SwitchPipelineWrap::Registers),
-                        InstanceMethod("writeSeq", &SwitchPipelineWrap::WriteSeq),
-                        InstanceMethod("counters", &SwitchPipelineWrap::Counters)});
+    return DefineClass(
+        env, "SwitchPipeline",
+        {InstanceMethod("load", &SwitchPipelineWrap::Load), InstanceMethod("request", &SwitchPipelineWrap::Request),
+         InstanceMethod("reply", &SwitchPipelineWrap::Reply), InstanceMethod("monitor", &SwitchPipelineWrap::MonitorM),
+         InstanceMethod("registers", &SwitchPipelineWrap::Registers),
+         InstanceMethod("writeSeq", &SwitchPipelineWrap::WriteSeq),
+         InstanceMethod("counters", &SwitchPipelineWrap::Counters)});
   }
   // new SwitchPipeline(tables, filterSlots?, {seed?, allowAblation?})
   explicit SwitchPipelineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SwitchPipelineWrap>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsObject()) throw_bad(env, "SwitchPipeline needs tables");
-    const uint32_t slots = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : sw::kFilterSlots;
+    const uint32_t slots =
+        info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : sw::kFilterSlots;
     if (slots == 0) throw_bad(env, "the reply filter needs at least one slot");
     uint64_t seed = 1;
     bool ablation = false;
@@ -64,7 +66,8 @@ class SwitchPipelineWrap : public Napi::ObjectWrap<SwitchPipelineWrap> {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsNumber()) throw_bad(env, "writeSeq needs a number");
     const double v = info[0].As<Napi::Number>().DoubleValue();
-    if (!(v >= 0 && v <= 4294967295.0) || v != static_cast<double>(static_cast<uint32_t>(v))) throw_bad(env, "seq must be a 32-bit unsigned integer");
+    if (!(v >= 0 && v <= 4294967295.0) || v != static_cast<double>(static_cast<uint32_t>(v)))
+      throw_bad(env, "seq must be a 32-bit unsigned integer");
     const Status st = p_->write_seq(static_cast<uint32_t>(v));
     if (!st.ok()) throw_status(env, st);
     return env.Undefined();
@@ -74,7 +77,8 @@ class SwitchPipelineWrap : public Napi::ObjectWrap<SwitchPipelineWrap> {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsObject()) throw_bad(env, "request needs {type, flags?, index?}");
     const Napi::Object r = info[0].As<Napi::Object>();
-    const uint64_t now = info.Length() > 1 && info[1].IsNumber() ? static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue()) : 0;
+    const uint64_t now =
+        info.Length() > 1 && info[1].IsNumber() ? static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue()) : 0;
     sw::PipeRequest in;
     in.type = static_cast<uint8_t>(get_u32(r, "type", 0));
     in.flags = static_cast<uint8_t>(get_u32(r, "flags", 0));
@@ -198,12 +202,13 @@ io::Endpoint endpoint_or_absent(Napi::Env env, const Napi::Value& v) {
 class SoftSwitchWrap : public Napi::ObjectWrap<SoftSwitchWrap>, public Closable {
  public:
   static Napi::Function Init(Napi::Env env) {
-    return DefineClass(env, "SoftSwitch",
-                       {InstanceMethod("start", &SoftSwitchWrap::Start), InstanceMethod("stop", &SoftSwitchWrap::Stop),
-                        InstanceMethod("load", &SoftSwitchWrap::Load), InstanceMethod("setServer", &SoftSwitchWrap::SetServer),
-                        InstanceMethod("local", &SoftSwitchWrap::Local), InstanceMethod("policyName", &SoftSwitchWrap::PolicyName),
-                        InstanceMethod("views", &SoftSwitchWrap::Views),
-                        InstanceMethod("transportCounters", &SoftSwitchWrap::TransportCounters)});
+    return DefineClass(
+        env, "SoftSwitch",
+        {InstanceMethod("start", &SoftSwitchWrap::Start), InstanceMethod("stop", &SoftSwitchWrap::Stop),
+         InstanceMethod("load", &SoftSwitchWrap::Load), InstanceMethod("setServer", &SoftSwitchWrap::SetServer),
+         InstanceMethod("local", &SoftSwitchWrap::Local), InstanceMethod("policyName", &SoftSwitchWrap::PolicyName),
+         InstanceMethod("views", &SoftSwitchWrap::Views),
+         InstanceMethod("transportCounters", &SoftSwitchWrap::TransportCounters)});
   }
   static LiveObjects* live_;
 
@@ -258,12 +263,17 @@ class SoftSwitchWrap : public Napi::ObjectWrap<SoftSwitchWrap>, public Closable 
   Napi::Value SetServer(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[0].IsNumber()) throw_bad(env, "setServer needs (index, {ip, port} | null)");
-    if (Status st = live(env).set_server(info[0].As<Napi::Number>().Uint32Value(), endpoint_or_absent(env, info[1])); !st.ok())
+    if (Status st = live(env).set_server(info[0].As<Napi::Number>().Uint32Value(), endpoint_or_absent(env, info[1]));
+        !st.ok())
       throw_status(env, st);
     return env.Undefined();
   }
-  Napi::Value Local(const Napi::CallbackInfo& info) { return endpoint_to_js(info.Env(), live(info.Env()).transport().local()); }
-  Napi::Value PolicyName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), live(info.Env()).policy_name()); }
+  Napi::Value Local(const Napi::CallbackInfo& info) {
+    return endpoint_to_js(info.Env(), live(info.Env()).transport().local());
+  }
+  Napi::Value PolicyName(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), live(info.Env()).policy_name());
+  }
   Napi::Value Views(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     SoftSwitch& s = live(env);
@@ -273,7 +283,8 @@ class SoftSwitchWrap : public Napi::ObjectWrap<SoftSwitchWrap>, public Closable 
     return o;
   }
   Napi::Value TransportCounters(const Napi::CallbackInfo& info) {
-    return counter_view(info.Env(), &live(info.Env()).transport().counters(), sizeof(io::TransportCounters) / sizeof(uint64_t), Value());
+    return counter_view(info.Env(), &live(info.Env()).transport().counters(),
+                        sizeof(io::TransportCounters) / sizeof(uint64_t), Value());
   }
 
   std::unique_ptr<SoftSwitch> sw_;
@@ -291,7 +302,8 @@ Napi::Value SwitchLayout(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
   Napi::Array cells = name_list(env, softswitch::kCellNames, softswitch::kCellsBase);
-  for (uint32_t i = 0; i < wire::kReasonCount; i++) cells.Set(softswitch::kCellsBase + i, std::string("n_invalid_") + wire::kReasonNames[i]);
+  for (uint32_t i = 0; i < wire::kReasonCount; i++)
+    cells.Set(softswitch::kCellsBase + i, std::string("n_invalid_") + wire::kReasonNames[i]);
   o.Set("switchCells", cells);
   o.Set("typeCells", name_list(env, softswitch::kTypeCellNames, softswitch::kTypeCells));
   o.Set("serverCells", name_list(env, softswitch::kServerCellNames, softswitch::kServerCells));
@@ -326,9 +338,11 @@ sw::Tables parse_tables(Napi::Env env, const Napi::Object& o) {
       const std::string k = keys.Get(i).ToString().Utf8Value();
       char* end = nullptr;
       const long type = std::strtol(k.c_str(), &end, 10);
-      if (k.empty() || *end != '\0' || type < 0 || type > 255) throw_bad(env, "typeToGroup: key '" + k + "' is not a type (0-255)");
+      if (k.empty() || *end != '\0' || type < 0 || type > 255)
+        throw_bad(env, "typeToGroup: key '" + k + "' is not a type (0-255)");
       const Napi::Value v = m.Get(k);
-      if (!v.IsNumber() || v.As<Napi::Number>().DoubleValue() < 0 || v.As<Napi::Number>().DoubleValue() >= sw::kMaxGroups)
+      if (!v.IsNumber() || v.As<Napi::Number>().DoubleValue() < 0 ||
+          v.As<Napi::Number>().DoubleValue() >= sw::kMaxGroups)
         throw_bad(env, "typeToGroup[" + k + "] must be a group index below " + std::to_string(sw::kMaxGroups));
       t.type_to_group[type] = static_cast<uint8_t>(v.As<Napi::Number>().Uint32Value());
     }
@@ -343,20 +357,24 @@ sw::Tables parse_tables(Napi::Env env, const Napi::Object& o) {
     const Napi::Value target = g.Get("cloneTarget");
     if (target.IsNumber()) {
       const double v = target.As<Napi::Number>().DoubleValue();
-      if (v < 0 || v >= sw::kMaxGroups) throw_bad(env, "groups[" + std::to_string(i) + "].cloneTarget must be a group index or null");
+      if (v < 0 || v >= sw::kMaxGroups)
+        throw_bad(env, "groups[" + std::to_string(i) + "].cloneTarget must be a group index or null");
       gt.clone_target = static_cast<uint8_t>(v);
     } else if (!target.IsNull() && !target.IsUndefined()) {
       throw_bad(env, "groups[" + std::to_string(i) + "].cloneTarget must be a group index or null");
     }
     const std::string bal = get_string(g, "balance", "wrr");
-    if (bal == "po2") gt.balance = sw::Balance::kPo2;
-    else if (bal != "wrr") throw_bad(env, "groups[" + std::to_string(i) + "].balance must be 'wrr' or 'po2'");
+    if (bal == "po2")
+      gt.balance = sw::Balance::kPo2;
+    else if (bal != "wrr")
+      throw_bad(env, "groups[" + std::to_string(i) + "].balance must be 'wrr' or 'po2'");
     if (g.Get("wrr").IsArray()) {
       const Napi::Array w = g.Get("wrr").As<Napi::Array>();
       for (uint32_t j = 0; j < w.Length(); j++) {
         const Napi::Object e = w.Get(j).As<Napi::Object>();
         const uint32_t server = get_u32(e, "server", 0), weight = get_u32(e, "weight", 1);
-        if (server > 0xFFFF || weight > 0xFFFF) throw_bad(env, "groups[" + std::to_string(i) + "].wrr: server and weight must fit 16 bits");
+        if (server > 0xFFFF || weight > 0xFFFF)
+          throw_bad(env, "groups[" + std::to_string(i) + "].wrr: server and weight must fit 16 bits");
         gt.wrr.push_back({static_cast<uint16_t>(server), static_cast<uint16_t>(weight)});
       }
     }
@@ -370,7 +388,6 @@ sw::Tables parse_tables(Napi::Env env, const Napi::Object& o) {
   }
   return t;
 }
-
 
 void register_switch(Napi::Env env, Napi::Object exports, LiveObjects* live) {
   SoftSwitchWrap::live_ = live;

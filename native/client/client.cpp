@@ -23,12 +23,14 @@ uint8_t pick(const std::vector<double>& cum, Rng& rng) {
 }  // namespace
 
 Status build_schedule(const ScheduleConfig& c, std::vector<Entry>* out) {
-  if (c.types.empty() || c.types.size() > 255) return Status::Error("BAD_CONFIG", "client: give 1 to 255 request types");
+  if (c.types.empty() || c.types.size() > 255)
+    return Status::Error("BAD_CONFIG", "client: give 1 to 255 request types");
   if (c.phases.empty()) return Status::Error("BAD_CONFIG", "client: give at least one phase");
   auto bad_gamma = [](const ArrivalSpec& a) { return a.process == Process::kGamma && !(a.cv > 0); };
   if (bad_gamma(c.arrivals)) return Status::Error("BAD_CONFIG", "client: gamma arrivals need cv > 0");
   for (const TypeSpec& ty : c.types)
-    if (ty.own_arrivals && bad_gamma(ty.arrivals)) return Status::Error("BAD_CONFIG", "client: gamma arrivals need cv > 0");
+    if (ty.own_arrivals && bad_gamma(ty.arrivals))
+      return Status::Error("BAD_CONFIG", "client: gamma arrivals need cv > 0");
   // Sources, as the simulator has them: each type with arrivals of its own, and one for the rest.
   // Separate streams: the send times do not depend on the mix, nor the mix on the work drawn.
   struct Source {
@@ -40,8 +42,11 @@ Status build_schedule(const ScheduleConfig& c, std::vector<Entry>* out) {
   std::vector<Source> sources;
   std::vector<uint8_t> shared;
   for (size_t i = 0; i < c.types.size(); i++) {
-    if (c.types[i].own_arrivals) sources.push_back({{static_cast<uint8_t>(i)}, c.types[i].arrivals, Rng(c.seed, 210 + i), Rng(c.seed, 470 + i), 0});
-    else shared.push_back(static_cast<uint8_t>(i));
+    if (c.types[i].own_arrivals)
+      sources.push_back(
+          {{static_cast<uint8_t>(i)}, c.types[i].arrivals, Rng(c.seed, 210 + i), Rng(c.seed, 470 + i), 0});
+    else
+      shared.push_back(static_cast<uint8_t>(i));
   }
   if (!shared.empty()) sources.push_back({shared, c.arrivals, Rng(c.seed, 200), Rng(c.seed, 201), 0});
   Rng work_rng(c.seed, 202);
@@ -50,7 +55,8 @@ Status build_schedule(const ScheduleConfig& c, std::vector<Entry>* out) {
   for (size_t p = 0; p < c.phases.size(); p++) {
     const PhaseSpec& ph = c.phases[p];
     const std::string where = "client: phase " + std::to_string(p) + ": ";
-    if (!(ph.rate_rps > 0) || ph.rate_rps > 1e9) return Status::Error("BAD_CONFIG", where + "rate must be in (0, 1e9] req/s");
+    if (!(ph.rate_rps > 0) || ph.rate_rps > 1e9)
+      return Status::Error("BAD_CONFIG", where + "rate must be in (0, 1e9] req/s");
     if (ph.duration_ns == 0) return Status::Error("BAD_CONFIG", where + "duration must be > 0");
     std::vector<double> shares = ph.shares;
     if (shares.empty())
@@ -79,7 +85,8 @@ Status build_schedule(const ScheduleConfig& c, std::vector<Entry>* out) {
         src.t += next_gap(src.arrivals, mean, src.gap);
         if (src.t >= static_cast<double>(end)) break;
         if (out->size() >= c.max_requests)
-          return Status::Error("BAD_CONFIG", "client: the schedule has more than " + std::to_string(c.max_requests) + " requests");
+          return Status::Error("BAD_CONFIG",
+                               "client: the schedule has more than " + std::to_string(c.max_requests) + " requests");
         Entry e;
         e.t_ns = static_cast<uint64_t>(src.t);
         e.type = src.types.size() == 1 ? src.types[0] : src.types[pick(cum, src.mix)];
@@ -88,14 +95,17 @@ Status build_schedule(const ScheduleConfig& c, std::vector<Entry>* out) {
     }
     // Several sources: merge them into send order (stable, so equal times keep source order).
     if (sources.size() > 1)
-      std::stable_sort(out->begin() + static_cast<std::ptrdiff_t>(first), out->end(), [](const Entry& a, const Entry& b) { return a.t_ns < b.t_ns; });
+      std::stable_sort(out->begin() + static_cast<std::ptrdiff_t>(first), out->end(),
+                       [](const Entry& a, const Entry& b) { return a.t_ns < b.t_ns; });
     start = end;
   }
   // The work, drawn in send order from its own stream.
   for (Entry& e : *out) {
     const TypeSpec& ty = c.types[e.type];
-    if (wire::TypeTable::defaults().payload[ty.wire_type] == wire::PayloadKind::kKv) e.arg = ty.keys ? static_cast<uint32_t>(work_rng.next() % ty.keys) : 0;
-    else e.arg = static_cast<uint32_t>(std::min<uint64_t>(sample_service(ty.service, work_rng), UINT32_MAX));
+    if (wire::TypeTable::defaults().payload[ty.wire_type] == wire::PayloadKind::kKv)
+      e.arg = ty.keys ? static_cast<uint32_t>(work_rng.next() % ty.keys) : 0;
+    else
+      e.arg = static_cast<uint32_t>(std::min<uint64_t>(sample_service(ty.service, work_rng), UINT32_MAX));
   }
   return Status::Ok();
 }
@@ -115,11 +125,11 @@ ClientResult run_client(io::Transport& t, const ClientConfig& c, const std::vect
   io::TxPacket tx[io::kMaxBurst];
   io::RxPacket in[io::kMaxBurst];
   const uint64_t t0 = clock.now_ns() + c.lead_ns;
-  size_t next = 0;         // next request to send
+  size_t next = 0;  // next request to send
   uint64_t outstanding = 0;
   uint64_t stalled_since = 0;  // the transport refusing everything since (0: not)
   bool stop_sending = false;
-  uint32_t k_last = 0;      // sent in the previous loop (tick then)
+  uint32_t k_last = 0;            // sent in the previous loop (tick then)
   uint64_t wake_late_ns = 50000;  // EWMA of how late a timed sleep ends here
   uint32_t idle_loops = 0;
 
@@ -197,8 +207,10 @@ ClientResult run_client(io::Transport& t, const ClientConfig& c, const std::vect
       if (sent < k) {
         // The kernel's or the NIC's queue is full: try again (late) unless it stays refused.
         r.tx_retries++;
-        if (stalled_since == 0) stalled_since = now;
-        else if (now - stalled_since > c.timeout_ns) stop_sending = true;
+        if (stalled_since == 0)
+          stalled_since = now;
+        else if (now - stalled_since > c.timeout_ns)
+          stop_sending = true;
       } else {
         stalled_since = 0;
       }

@@ -33,9 +33,9 @@ namespace pallas::client {
 struct TypeSpec {
   uint8_t wire_type = 1;
   double share = 1;
-  ServiceSpec service;      // spin payload: the request's spin_ns
-  uint32_t keys = 5000;     // kv payload: key uniform in [0, keys)
-  uint16_t count = 1;       // kv payload: GET/SCAN count
+  ServiceSpec service;   // spin payload: the request's spin_ns
+  uint32_t keys = 5000;  // kv payload: key uniform in [0, keys)
+  uint16_t count = 1;    // kv payload: GET/SCAN count
   // true: this type arrives as a process of its own (e.g. bursty shorts among Poisson longs), at
   // its share of the phase's rate; the other types share the schedule's process.
   bool own_arrivals = false;
@@ -59,9 +59,9 @@ struct ScheduleConfig {
 };
 
 struct Entry {
-  uint64_t t_ns = 0;   // send time, from the start of the run
-  uint32_t arg = 0;    // spin ns (saturated), or key
-  uint8_t type = 0;    // index into ScheduleConfig::types
+  uint64_t t_ns = 0;  // send time, from the start of the run
+  uint32_t arg = 0;   // spin ns (saturated), or key
+  uint8_t type = 0;   // index into ScheduleConfig::types
 };
 
 // BAD_CONFIG for no types, no phases, negative or all-zero shares, a rate or duration out of range,
@@ -81,9 +81,9 @@ inline constexpr uint32_t kDropCauses = 8;  // wire drop causes are < 8
 
 struct TypeOutcome {
   uint64_t scheduled = 0, sent = 0, replies = 0, drops = 0, timeouts = 0, never_sent = 0, late = 0;
-  Histogram latency;  // replies after the warm-up, ns from the scheduled send time
-  uint64_t measured = 0;       // replies in `latency`
-  double exec_ns_sum = 0;      // the servers' execution time, as their replies report it (measured replies)
+  Histogram latency;       // replies after the warm-up, ns from the scheduled send time
+  uint64_t measured = 0;   // replies in `latency`
+  double exec_ns_sum = 0;  // the servers' execution time, as their replies report it (measured replies)
 };
 
 struct ClientResult {

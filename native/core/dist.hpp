@@ -29,12 +29,14 @@ struct ServiceSpec {
 // The next inter-arrival gap of a process with the given mean.
 inline double next_gap(const ArrivalSpec& a, double mean, Rng& rng) {
   switch (a.process) {
-    case Process::kPoisson: return rng.exponential(mean);
+    case Process::kPoisson:
+      return rng.exponential(mean);
     case Process::kGamma: {
       const double k = 1.0 / (a.cv * a.cv);
       return rng.gamma(k, mean / k);
     }
-    case Process::kFixed: break;
+    case Process::kFixed:
+      break;
   }
   return mean;
 }
@@ -43,9 +45,14 @@ inline double next_gap(const ArrivalSpec& a, double mean, Rng& rng) {
 inline uint64_t sample_service(const ServiceSpec& s, Rng& rng) {
   double v = s.mean_ns;
   switch (s.dist) {
-    case Dist::kFixed: break;
-    case Dist::kExp: v = rng.exponential(s.mean_ns); break;
-    case Dist::kLognormal: v = rng.lognormal(s.mean_ns, s.sigma); break;
+    case Dist::kFixed:
+      break;
+    case Dist::kExp:
+      v = rng.exponential(s.mean_ns);
+      break;
+    case Dist::kLognormal:
+      v = rng.lognormal(s.mean_ns, s.sigma);
+      break;
   }
   return std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(v)));
 }

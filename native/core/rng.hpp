@@ -62,7 +62,9 @@ class Rng {
     }
   }
   // Lognormal with the given mean and σ of the underlying normal.
-  double lognormal(double mean, double sigma) { return std::exp(std::log(mean) - 0.5 * sigma * sigma + sigma * normal()); }
+  double lognormal(double mean, double sigma) {
+    return std::exp(std::log(mean) - 0.5 * sigma * sigma + sigma * normal());
+  }
 
  private:
   static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }

@@ -26,7 +26,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (strict == Reason::kOk && !(h.flags & kFlagResponse)) {
       make_reply(buf.data(), 1, 300, 1234);
       Header r;
-      if (validate(buf.data(), buf.size(), nullptr, &r) != Reason::kOk || r.queue_len != 255 || r.req_id != h.req_id) abort();
+      if (validate(buf.data(), buf.size(), nullptr, &r) != Reason::kOk || r.queue_len != 255 || r.req_id != h.req_id)
+        abort();
     }
   }
   return 0;

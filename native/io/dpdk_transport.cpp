@@ -137,7 +137,8 @@ Status DpdkTransport::open(const DpdkConfig& cfg, std::unique_ptr<DpdkTransport>
     return Status::Error("EAL_INIT", "DPDK's EAL is not initialised: call dpdk init with EAL arguments first");
   std::unique_ptr<DpdkTransport> t(new DpdkTransport);
   Impl& m = *t->impl_;
-  if (!parse_ipv4(cfg.ip, &m.ip_be)) return Status::Error("BAD_CONFIG", "dpdk: ip '" + cfg.ip + "' is not an IPv4 address");
+  if (!parse_ipv4(cfg.ip, &m.ip_be))
+    return Status::Error("BAD_CONFIG", "dpdk: ip '" + cfg.ip + "' is not an IPv4 address");
   if (!cfg.peer_mac.empty() && rte_ether_unformat_addr(cfg.peer_mac.c_str(), &m.peer_mac) != 0)
     return Status::Error("BAD_CONFIG", "dpdk: peerMac '" + cfg.peer_mac + "' is not a MAC address");
   m.port_be = htons(cfg.udp_port);
@@ -173,7 +174,8 @@ Status DpdkTransport::open(const DpdkConfig& cfg, std::unique_ptr<DpdkTransport>
   if (r == 0) r = rte_eth_rx_queue_setup(m.port, 0, nrx, rte_eth_dev_socket_id(m.port), nullptr, m.pool);
   if (r == 0) r = rte_eth_tx_queue_setup(m.port, 0, ntx, rte_eth_dev_socket_id(m.port), nullptr);
   if (r == 0) r = rte_eth_dev_start(m.port);
-  if (r != 0) return Status::Error("PORT_START", std::string("dpdk: starting port '") + m.dev_name + "': " + rte_strerror(-r));
+  if (r != 0)
+    return Status::Error("PORT_START", std::string("dpdk: starting port '") + m.dev_name + "': " + rte_strerror(-r));
   m.started = true;
   rte_eth_macaddr_get(m.port, &m.mac);
   t->local_.ip = m.ip_be;
@@ -227,10 +229,14 @@ uint32_t DpdkTransport::rx(RxPacket* pkts, uint32_t n) {
     const uint32_t ihl = (ip->version_ihl & 0x0f) * 4u;
     const uint32_t ip_len = rte_be_to_cpu_16(ip->total_length);
     RxDrop drop = RxDrop::kCount;
-    if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(rte_ipv4_hdr)) drop = RxDrop::kNotIpv4;
-    else if (ip->next_proto_id != IPPROTO_UDP) drop = RxDrop::kNotUdp;
-    else if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) drop = RxDrop::kFragment;
-    else if (ip_len < ihl + sizeof(rte_udp_hdr) || sizeof(rte_ether_hdr) + ip_len > len) drop = RxDrop::kBadLength;
+    if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(rte_ipv4_hdr))
+      drop = RxDrop::kNotIpv4;
+    else if (ip->next_proto_id != IPPROTO_UDP)
+      drop = RxDrop::kNotUdp;
+    else if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
+      drop = RxDrop::kFragment;
+    else if (ip_len < ihl + sizeof(rte_udp_hdr) || sizeof(rte_ether_hdr) + ip_len > len)
+      drop = RxDrop::kBadLength;
     if (drop != RxDrop::kCount) {
       count(counters_, drop);
       rte_pktmbuf_free(b);
@@ -238,8 +244,10 @@ uint32_t DpdkTransport::rx(RxPacket* pkts, uint32_t n) {
     }
     auto* udp = reinterpret_cast<rte_udp_hdr*>(reinterpret_cast<uint8_t*>(ip) + ihl);
     const uint32_t udp_len = rte_be_to_cpu_16(udp->dgram_len);
-    if (ip->dst_addr != m.ip_be || udp->dst_port != m.port_be) drop = RxDrop::kNotOurs;
-    else if (udp_len < sizeof(rte_udp_hdr) || udp_len > ip_len - ihl) drop = RxDrop::kBadLength;
+    if (ip->dst_addr != m.ip_be || udp->dst_port != m.port_be)
+      drop = RxDrop::kNotOurs;
+    else if (udp_len < sizeof(rte_udp_hdr) || udp_len > ip_len - ihl)
+      drop = RxDrop::kBadLength;
     if (drop != RxDrop::kCount) {
       count(counters_, drop);
       rte_pktmbuf_free(b);
@@ -276,8 +284,10 @@ uint32_t DpdkTransport::tx(const TxPacket* pkts, uint32_t n) {
                     : nullptr;
     if (eth == nullptr) continue;
     j++;
-    if (std::memcmp(p.to.mac, kZeroMac, 6) != 0) std::memcpy(eth->dst_addr.addr_bytes, p.to.mac, 6);
-    else eth->dst_addr = m.peer_mac;
+    if (std::memcmp(p.to.mac, kZeroMac, 6) != 0)
+      std::memcpy(eth->dst_addr.addr_bytes, p.to.mac, 6);
+    else
+      eth->dst_addr = m.peer_mac;
     eth->src_addr = m.mac;
     eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
     auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);

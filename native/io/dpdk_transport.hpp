@@ -20,9 +20,9 @@ struct DpdkConfig {
   // A vdev to attach ("net_af_xdp0,iface=veth0", "net_null0") or the name of a device EAL probed
   // from its -a arguments (a PCI address for mlx5).
   std::string device;
-  std::string ip;                 // our IPv4 address (ARP answers, the source of replies)
-  uint16_t udp_port = 0;          // our UDP port: datagrams to other ports are counted as not_ours
-  std::string peer_mac;           // destination MAC of datagrams sent to an Endpoint without one
+  std::string ip;         // our IPv4 address (ARP answers, the source of replies)
+  uint16_t udp_port = 0;  // our UDP port: datagrams to other ports are counted as not_ours
+  std::string peer_mac;   // destination MAC of datagrams sent to an Endpoint without one
   uint32_t rx_desc = 1024;
   uint32_t tx_desc = 1024;
   uint32_t mbufs = 8191;

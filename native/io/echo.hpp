@@ -18,14 +18,14 @@ namespace pallas::io {
 
 struct EchoConfig {
   uint8_t server_id = 0;
-  uint32_t idle_polls = 64;     // empty polls before the thread waits (hybrid mode)
-  uint32_t wait_us = 200;       // how long one wait lasts at most
+  uint32_t idle_polls = 64;  // empty polls before the thread waits (hybrid mode)
+  uint32_t wait_us = 200;    // how long one wait lasts at most
 };
 
 // Counter layout shared with JS (lib/io): keep kEchoCounterNames in the same order.
 struct EchoCounters {
-  std::atomic<uint64_t> n_replied{0};          // replies the transport accepted
-  std::atomic<uint64_t> n_unexpected_reply{0}; // valid datagrams that were replies, not requests
+  std::atomic<uint64_t> n_replied{0};                     // replies the transport accepted
+  std::atomic<uint64_t> n_unexpected_reply{0};            // valid datagrams that were replies, not requests
   std::atomic<uint64_t> n_drop[wire::kReasonCount] = {};  // index = wire::Reason; [0] stays 0
 };
 inline constexpr uint32_t kEchoCounterCount = 2 + wire::kReasonCount;

@@ -14,11 +14,13 @@ PumpResult run_pump(Transport& t, const PumpConfig& cfg, const std::atomic<bool>
   using clock = std::chrono::steady_clock;
   const wire::TypeTable types = wire::TypeTable::defaults();
   const uint32_t zeros = types.known[cfg.type] ? wire::kPayloadSize[static_cast<uint8_t>(types.payload[cfg.type])] : 0;
-  const uint32_t payload = cfg.payload.empty() ? zeros : std::min<uint32_t>(static_cast<uint32_t>(cfg.payload.size()), 64);
+  const uint32_t payload =
+      cfg.payload.empty() ? zeros : std::min<uint32_t>(static_cast<uint32_t>(cfg.payload.size()), 64);
   const uint32_t len = wire::kHeaderSize + payload;
   const uint32_t burst = std::clamp<uint32_t>(cfg.burst, 1, kMaxBurst);
   uint8_t req[kMaxBurst][wire::kHeaderSize + 64] = {};
-  for (uint32_t i = 0; i < kMaxBurst && !cfg.payload.empty(); i++) std::memcpy(req[i] + wire::kHeaderSize, cfg.payload.data(), payload);
+  for (uint32_t i = 0; i < kMaxBurst && !cfg.payload.empty(); i++)
+    std::memcpy(req[i] + wire::kHeaderSize, cfg.payload.data(), payload);
   Histogram rtt;
   TxPacket out[kMaxBurst];
   RxPacket in[kMaxBurst];
@@ -26,7 +28,9 @@ PumpResult run_pump(Transport& t, const PumpConfig& cfg, const std::atomic<bool>
   uint32_t seq = 0;
   t.thread_enter();
   const auto start = clock::now();
-  const auto ns_now = [&] { return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - start).count()); };
+  const auto ns_now = [&] {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - start).count());
+  };
   const auto end = start + std::chrono::milliseconds(cfg.duration_ms);
   uint32_t loops = 0;
   while (!abort.load(std::memory_order_relaxed)) {
@@ -55,7 +59,8 @@ PumpResult run_pump(Transport& t, const PumpConfig& cfg, const std::atomic<bool>
       rtt.record(now32 - h.send_ts);  // mod 2^32: right for round trips under 4 s
     }
   }
-  res.elapsed_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - start).count());
+  res.elapsed_ns =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - start).count());
   t.thread_exit();
   res.rtt_p50_ns = rtt.quantile(0.5);
   res.rtt_p99_ns = rtt.quantile(0.99);

@@ -17,8 +17,8 @@ struct PumpConfig {
   bool round_trip = true;
   uint32_t duration_ms = 1000;
   uint32_t burst = 32;
-  uint32_t window = 256;      // round-trip: most requests in flight
-  uint8_t type = 1;           // request type
+  uint32_t window = 256;         // round-trip: most requests in flight
+  uint8_t type = 1;              // request type
   std::vector<uint8_t> payload;  // request payload; empty: zeros of the type's size
   bool accept_requests = false;  // round-trip: also count echoed requests (testpmd's 5tswap echoes
                                  // frames unchanged, without RESPONSE)
@@ -27,9 +27,9 @@ struct PumpConfig {
 
 struct PumpResult {
   uint64_t sent = 0;
-  uint64_t received = 0;      // valid replies (round-trip)
+  uint64_t received = 0;  // valid replies (round-trip)
   uint64_t elapsed_ns = 0;
-  double rtt_p50_ns = 0;      // round-trip: median and 99th percentile of the round-trip time
+  double rtt_p50_ns = 0;  // round-trip: median and 99th percentile of the round-trip time
   double rtt_p99_ns = 0;
 };
 

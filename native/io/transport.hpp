@@ -41,10 +41,10 @@ enum class RxDrop : uint8_t { kNotIpv4, kNotUdp, kNotOurs, kBadLength, kFragment
 inline constexpr const char* kRxDropNames[] = {"not_ipv4", "not_udp", "not_ours", "bad_length", "fragment"};
 
 struct TransportCounters {
-  std::atomic<uint64_t> n_rx{0};          // datagrams handed to the caller
-  std::atomic<uint64_t> n_tx{0};          // datagrams accepted by the NIC/kernel/link
-  std::atomic<uint64_t> n_tx_full{0};     // datagrams refused because the link or NIC queue was full
-  std::atomic<uint64_t> n_arp_replies{0}; // ARP requests for our address answered (DPDK)
+  std::atomic<uint64_t> n_rx{0};           // datagrams handed to the caller
+  std::atomic<uint64_t> n_tx{0};           // datagrams accepted by the NIC/kernel/link
+  std::atomic<uint64_t> n_tx_full{0};      // datagrams refused because the link or NIC queue was full
+  std::atomic<uint64_t> n_arp_replies{0};  // ARP requests for our address answered (DPDK)
   std::atomic<uint64_t> n_rx_drop[static_cast<int>(RxDrop::kCount)] = {};
 };
 

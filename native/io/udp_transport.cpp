@@ -31,13 +31,15 @@ Status UdpTransport::open(const UdpConfig& cfg, std::unique_ptr<UdpTransport>* o
   const int buf = static_cast<int>(cfg.socket_buf);
   // Best effort: the kernel caps SO_RCVBUF/SO_SNDBUF at net.core.{r,w}mem_max (208 KiB by default,
   // a few hundred small datagrams); with CAP_NET_ADMIN the FORCE variants set the size asked for.
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf) != 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
-  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof buf) != 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf) != 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof buf) != 0)
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
   if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
     const int e = errno;
     ::close(fd);
-    return Status::Error("SOCKET", "udp: bind " + cfg.bind_ip + ":" + std::to_string(cfg.port) + ": " +
-                                       strerror(e) + (e == EADDRINUSE ? " (another process has this port)" : ""));
+    return Status::Error("SOCKET", "udp: bind " + cfg.bind_ip + ":" + std::to_string(cfg.port) + ": " + strerror(e) +
+                                       (e == EADDRINUSE ? " (another process has this port)" : ""));
   }
   socklen_t sl = sizeof sa;
   getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &sl);
@@ -79,7 +81,8 @@ uint32_t UdpTransport::rx(RxPacket* pkts, uint32_t n) {
     // A datagram over the buffer arrives cut (MSG_TRUNC): it goes up with the buffer's length, one
     // byte over the largest datagram, so that the consumer counts it received and too long, the
     // same as a datagram one byte over the limit, instead of the transport hiding it.
-    const uint32_t len = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? static_cast<uint32_t>(sizeof rx_buf_[i]) : msgs[i].msg_len;
+    const uint32_t len =
+        (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? static_cast<uint32_t>(sizeof rx_buf_[i]) : msgs[i].msg_len;
     pkts[k++] = RxPacket{rx_buf_[i], len, e};
   }
   counters_.n_rx.fetch_add(k, std::memory_order_relaxed);

@@ -13,7 +13,7 @@ namespace pallas::io {
 
 struct UdpConfig {
   std::string bind_ip = "127.0.0.1";
-  uint16_t port = 0;          // 0: an ephemeral port (read it back with local())
+  uint16_t port = 0;               // 0: an ephemeral port (read it back with local())
   uint32_t socket_buf = 4u << 20;  // SO_RCVBUF / SO_SNDBUF request in bytes
 };
 

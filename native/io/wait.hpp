@@ -20,8 +20,10 @@ namespace pallas::io {
 // run instead of spinning out our time slice (a 2-vCPU machine with a pump, a dispatcher and a
 // worker).
 inline void poll_pause(uint32_t n) {
-  if ((n & 31) == 0) sched_yield();
-  else platform::cpu_relax();
+  if ((n & 31) == 0)
+    sched_yield();
+  else
+    platform::cpu_relax();
 }
 
 // Blocks until the transport may have data, `efd` is written, or about `wait_us` passes. A

@@ -1,7 +1,7 @@
-// The clock of every native hot loop (the runtime, the software switch, the load generator): the TSC (constant and invariant on the machines Pallas targets), calibrated
-// once against CLOCK_MONOTONIC. Workers stamp execution with it and the spin handler spins on it;
-// the dispatcher turns it into the ns timeline its policy runs on. Where there is no TSC (not
-// x86-64) it falls back to the monotonic clock in ns, so that the code still runs, slower.
+// The clock of every native hot loop (the runtime, the software switch, the load generator): the TSC (constant and
+// invariant on the machines Pallas targets), calibrated once against CLOCK_MONOTONIC. Workers stamp execution with it
+// and the spin handler spins on it; the dispatcher turns it into the ns timeline its policy runs on. Where there is no
+// TSC (not x86-64) it falls back to the monotonic clock in ns, so that the code still runs, slower.
 #pragma once
 
 #include <chrono>
@@ -18,9 +18,9 @@ inline uint64_t rdtsc() {
 #if defined(__x86_64__)
   return __rdtsc();
 #else
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   std::chrono::steady_clock::now().time_since_epoch())
-                                   .count());
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count());
 #endif
 }
 

@@ -134,7 +134,8 @@ struct KvStore::Impl {
 
 Status kv_load(const KvLoadConfig& cfg, KvLoadResult* out) {
   if (cfg.keys == 0 || cfg.keys > 100000000) return Status::Error("BAD_CONFIG", "kv: keys must be in [1, 100000000]");
-  if (cfg.value_bytes == 0 || cfg.value_bytes > 65535) return Status::Error("BAD_CONFIG", "kv: valueBytes must be in [1, 65535]");
+  if (cfg.value_bytes == 0 || cfg.value_bytes > 65535)
+    return Status::Error("BAD_CONFIG", "kv: valueBytes must be in [1, 65535]");
   {
     // Already built with this shape? Open read-only to look (fails harmlessly when absent).
     rocksdb::DB* raw = nullptr;
@@ -142,7 +143,8 @@ Status kv_load(const KvLoadConfig& cfg, KvLoadResult* out) {
       std::unique_ptr<rocksdb::DB> db(raw);
       std::string m;
       uint32_t k = 0, v = 0;
-      if (db->Get(rocksdb::ReadOptions(), kMetaKey, &m).ok() && parse_meta(m, &k, &v) && k == cfg.keys && v == cfg.value_bytes) {
+      if (db->Get(rocksdb::ReadOptions(), kMetaKey, &m).ok() && parse_meta(m, &k, &v) && k == cfg.keys &&
+          v == cfg.value_bytes) {
         *out = {false, k, v};
         return Status::Ok();
       }
@@ -166,7 +168,8 @@ Status kv_load(const KvLoadConfig& cfg, KvLoadResult* out) {
       batch.Clear();
     }
   }
-  if (s = db->Put(wo, kMetaKey, meta_of(cfg.keys, cfg.value_bytes)); !s.ok()) return Status::Error("ROCKSDB", "kv: write: " + s.ToString());
+  if (s = db->Put(wo, kMetaKey, meta_of(cfg.keys, cfg.value_bytes)); !s.ok())
+    return Status::Error("ROCKSDB", "kv: write: " + s.ToString());
   if (s = db->Flush(rocksdb::FlushOptions()); !s.ok()) return Status::Error("ROCKSDB", "kv: flush: " + s.ToString());
   if (s = db->CompactRange(rocksdb::CompactRangeOptions(), nullptr, nullptr); !s.ok())
     return Status::Error("ROCKSDB", "kv: compact: " + s.ToString());
@@ -185,8 +188,10 @@ Status KvStore::open(const std::string& path, std::unique_ptr<KvStore>* out) {
   st->impl_ = std::make_unique<Impl>();
   st->impl_->db.reset(raw);
   std::string m;
-  if (!raw->Get(rocksdb::ReadOptions(), kMetaKey, &m).ok() || !parse_meta(m, &st->keys_, &st->value_bytes_) || st->keys_ == 0)
-    return Status::Error("KV_OPEN", "kv: " + path + " is not a Pallas database (no metadata); rebuild it with the loader");
+  if (!raw->Get(rocksdb::ReadOptions(), kMetaKey, &m).ok() || !parse_meta(m, &st->keys_, &st->value_bytes_) ||
+      st->keys_ == 0)
+    return Status::Error("KV_OPEN",
+                         "kv: " + path + " is not a Pallas database (no metadata); rebuild it with the loader");
   st->impl_->ro.verify_checksums = false;
   *out = std::move(st);
   return Status::Ok();

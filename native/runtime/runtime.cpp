@@ -36,7 +36,8 @@ uint32_t sat32(uint64_t v) { return v > 0xffffffffu ? 0xffffffffu : static_cast<
 }  // namespace
 
 Status Runtime::create(std::unique_ptr<io::Transport> transport, RuntimeConfig cfg, std::unique_ptr<Runtime>* out) {
-  if (cfg.workers == 0 || cfg.workers > 1024) return Status::Error("BAD_CONFIG", "runtime: workers must be in [1, 1024]");
+  if (cfg.workers == 0 || cfg.workers > 1024)
+    return Status::Error("BAD_CONFIG", "runtime: workers must be in [1, 1024]");
   if (!cfg.worker_cores.empty() && cfg.worker_cores.size() != cfg.workers)
     return Status::Error("BAD_CONFIG", "runtime: give one core per worker, or none");
   if (cfg.slots < cfg.workers + 1) return Status::Error("BAD_CONFIG", "runtime: slots must exceed the worker count");
@@ -45,19 +46,23 @@ Status Runtime::create(std::unique_ptr<io::Transport> transport, RuntimeConfig c
   std::string err;
   r->policy_ = policy::make_policy(cfg.policy, &err);
   if (!r->policy_) return Status::Error("BAD_POLICY", "runtime: " + err);
-  if (r->policy_->fluid()) return Status::Error("BAD_POLICY", "runtime: policy '" + cfg.policy.kind + "' is simulator-only");
+  if (r->policy_->fluid())
+    return Status::Error("BAD_POLICY", "runtime: policy '" + cfg.policy.kind + "' is simulator-only");
   r->policy_name_ = r->policy_->name();
   bool needs_kv = false;
   r->row_of_.fill(-1);
   for (int t = 0; t < 256; t++) {
     const Work k = cfg.work[t].kind;
     if (k == Work::kNone) continue;
-    if (!r->proto_types_.known[t]) return Status::Error("BAD_CONFIG", "runtime: type " + std::to_string(t) + " is not in the wire format");
+    if (!r->proto_types_.known[t])
+      return Status::Error("BAD_CONFIG", "runtime: type " + std::to_string(t) + " is not in the wire format");
     const wire::PayloadKind pk = r->proto_types_.payload[t];
     if ((k == Work::kGet || k == Work::kScan) && pk != wire::PayloadKind::kKv)
-      return Status::Error("BAD_CONFIG", "runtime: type " + std::to_string(t) + " has no key/count payload for a RocksDB handler");
+      return Status::Error("BAD_CONFIG",
+                           "runtime: type " + std::to_string(t) + " has no key/count payload for a RocksDB handler");
     if (k == Work::kSpin && pk != wire::PayloadKind::kSpin)
-      return Status::Error("BAD_CONFIG", "runtime: type " + std::to_string(t) + " has no spin_ns payload for the spin handler");
+      return Status::Error("BAD_CONFIG",
+                           "runtime: type " + std::to_string(t) + " has no spin_ns payload for the spin handler");
     needs_kv |= k == Work::kGet || k == Work::kScan;
     r->row_of_[t] = static_cast<int16_t>(r->row_types_.size());
     r->row_types_.push_back(static_cast<uint8_t>(t));
@@ -157,7 +162,8 @@ Status Runtime::apply(PolicyUpdate u, uint32_t timeout_ms) {
   pending_.store(true, std::memory_order_release);
   wake_dispatcher();
   if (!cv_.wait_for(g, std::chrono::milliseconds(timeout_ms), [&] { return applied_count_ >= target || !running_; }))
-    return Status::Error("TIMEOUT", "the dispatcher did not take the policy within " + std::to_string(timeout_ms) + " ms");
+    return Status::Error("TIMEOUT",
+                         "the dispatcher did not take the policy within " + std::to_string(timeout_ms) + " ms");
   return Status::Ok();
 }
 
@@ -197,7 +203,8 @@ uint32_t Runtime::execute(const TypeWork& tw, uint8_t* b, uint32_t len, bool* ab
       const uint32_t key = wire::load_be32(payload);
       const uint32_t count = (uint32_t{payload[4]} << 8) | payload[5];
       const uint32_t cap = wire::kMaxDatagram - wire::kHeaderSize;
-      const uint32_t n = tw.kind == Work::kGet ? kv_->get(key, count, payload, cap) : kv_->scan(key, count, payload, cap);
+      const uint32_t n =
+          tw.kind == Work::kGet ? kv_->get(key, count, payload, cap) : kv_->scan(key, count, payload, cap);
       return wire::kHeaderSize + n;
     }
     case Work::kNone:
@@ -323,9 +330,7 @@ void Runtime::dispatcher_loop() {
   t.thread_exit();
 }
 
-uint64_t Runtime::outstanding() const {
-  return policy_->queued() + (policy_->workers() - policy_->idle().count());
-}
+uint64_t Runtime::outstanding() const { return policy_->queued() + (policy_->workers() - policy_->idle().count()); }
 
 void Runtime::on_rx(const io::RxPacket& p, uint64_t now) {
   uint64_t* sc = stats_->server();
@@ -449,7 +454,8 @@ void Runtime::bounce(const policy::BounceFilter& f) {
     cell_add(&stats_->server()[kBounced], 1);
     uint8_t* b = buf(it.handle);
     b[wire::off::flags] = static_cast<uint8_t>(b[wire::off::flags] | wire::kFlagBounced);
-    b[wire::off::server] = static_cast<uint8_t>(cfg_.server_id);  // the switch decrements this server's outstanding count
+    b[wire::off::server] =
+        static_cast<uint8_t>(cfg_.server_id);  // the switch decrements this server's outstanding count
     send(b, slots_[it.handle].len, slots_[it.handle].from, kBounced);
     free_after_flush_.push_back(it.handle);
   }
@@ -533,7 +539,8 @@ void Runtime::publish_reservation() {
     const int g = res ? res->group_of[t] : -1;
     uint64_t* row = stats_->type_row(r);
     cell_put(&row[kTGroup], g >= 0 ? static_cast<uint64_t>(g) + 1 : 0);
-    cell_put(&row[kTDemandMilli], g >= 0 ? static_cast<uint64_t>(std::llround(std::max(0.0, res->demand_of[t]) * 1000)) : 0);
+    cell_put(&row[kTDemandMilli],
+             g >= 0 ? static_cast<uint64_t>(std::llround(std::max(0.0, res->demand_of[t]) * 1000)) : 0);
   }
   for (uint32_t w = 0; w < cfg_.workers; w++) {
     uint64_t g = 0;

@@ -36,10 +36,10 @@
 #include "../core/status.hpp"
 #include "../core/wire/wire.hpp"
 #include "../io/transport.hpp"
+#include "../platform/tsc.hpp"
 #include "kv.hpp"
 #include "mailbox.hpp"
 #include "stats.hpp"
-#include "../platform/tsc.hpp"
 
 namespace pallas::runtime {
 
@@ -64,14 +64,14 @@ struct RuntimeConfig {
   std::vector<int> worker_cores;  // empty, or one CPU per worker (-1: not pinned)
   int dispatcher_core = -1;
   bool busy_poll = false;
-  uint32_t idle_polls = 200;      // hybrid: empty polls before a thread blocks
-  uint32_t wait_us = 100000;      // hybrid: longest single block in poll() (every event also rings
-                                  // the eventfd, so this only bounds a missed wake-up)
-  uint32_t slots = 16384;         // request buffers (a request holds one from arrival to reply)
+  uint32_t idle_polls = 200;  // hybrid: empty polls before a thread blocks
+  uint32_t wait_us = 100000;  // hybrid: longest single block in poll() (every event also rings
+                              // the eventfd, so this only bounds a missed wake-up)
+  uint32_t slots = 16384;     // request buffers (a request holds one from arrival to reply)
   bool drop_notices = true;
   std::array<TypeWork, 256> work{};
-  std::string kv_path;            // opened read-only when a type uses kGet or kScan
-  policy::PolicyConfig policy;    // policy.workers is set to `workers`
+  std::string kv_path;          // opened read-only when a type uses kGet or kScan
+  policy::PolicyConfig policy;  // policy.workers is set to `workers`
 };
 
 // A new intra-server policy at a policy epoch (from the agent). With `served` set, requests of

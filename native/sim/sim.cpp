@@ -25,17 +25,27 @@ using policy::Item;
 using policy::kNoWorker;
 using policy::Policy;
 
-enum Kind : uint8_t { kSource, kSwitchReq, kServerArrival, kDone, kSliceEnd, kSwitchDone, kPsDepart, kPhase, kSwitchReply };
+enum Kind : uint8_t {
+  kSource,
+  kSwitchReq,
+  kServerArrival,
+  kDone,
+  kSliceEnd,
+  kSwitchDone,
+  kPsDepart,
+  kPhase,
+  kSwitchReply
+};
 
 // One request as the client sees it; its copies (a clone, a bounced re-send) point back here.
 struct Logical {
   uint64_t send_ns = 0;
   uint64_t service_ns = 0;
-  uint32_t copies = 0;    // copies not yet resolved (replied, dropped)
+  uint32_t copies = 0;  // copies not yet resolved (replied, dropped)
   uint8_t type = 0;
   bool measured = false;
   bool answered = false;
-  uint8_t drop_why = 0;   // 1 queue full, 2 clone, 3 switch (the last copy's fate when unanswered)
+  uint8_t drop_why = 0;  // 1 queue full, 2 clone, 3 switch (the last copy's fate when unanswered)
 };
 
 // One copy of a request travelling the rack.
@@ -72,8 +82,8 @@ struct Source {
   std::vector<double> cum;     // cumulative weights over `types` (last = 1)
   Process process = Process::kPoisson;
   double cv = 1;
-  double rate_per_ns = 0;      // 0: dormant in this phase
-  double next_t = 0;           // exact next send time (ns)
+  double rate_per_ns = 0;  // 0: dormant in this phase
+  double next_t = 0;       // exact next send time (ns)
   uint32_t gen = 0;
   Rng rng;
 };
@@ -116,7 +126,8 @@ bool same_policy(const policy::PolicyConfig& a, const policy::PolicyConfig& b) {
   if (a.kind != "darc") return true;
   if (a.darc.given != b.darc.given || a.darc.groups.size() != b.darc.groups.size()) return false;
   for (size_t i = 0; i < a.darc.groups.size(); i++)
-    if (a.darc.groups[i].types != b.darc.groups[i].types || a.darc.groups[i].workers != b.darc.groups[i].workers) return false;
+    if (a.darc.groups[i].types != b.darc.groups[i].types || a.darc.groups[i].workers != b.darc.groups[i].workers)
+      return false;
   return true;
 }
 
@@ -214,8 +225,10 @@ Status Simulation::setup() {
   servers_.resize(n_servers);
   for (uint32_t s = 0; s < n_servers; s++) {
     ServerSpec spec;
-    if (c.per_server.empty()) spec.policy = c.server;
-    else spec = c.per_server[s];
+    if (c.per_server.empty())
+      spec.policy = c.server;
+    else
+      spec = c.per_server[s];
     Status st = set_server_policy(s, spec, 0, true);
     if (!st.ok()) return st;
   }
@@ -287,7 +300,8 @@ Status Simulation::set_server_policy(uint32_t s, const ServerSpec& spec, uint64_
     sv.served = served;
     return Status::Ok();
   }
-  if (sv.policy->fluid() || p->fluid()) return Status::Error("BAD_CONFIG", "a processor-sharing server cannot change policy");
+  if (sv.policy->fluid() || p->fluid())
+    return Status::Error("BAD_CONFIG", "a processor-sharing server cannot change policy");
   if (!same_policy(pc, sv.pc)) {
     scratch_.clear();
     policy::handover(*sv.policy, *p, now, &scratch_);
@@ -309,11 +323,14 @@ Status Simulation::set_server_policy(uint32_t s, const ServerSpec& spec, uint64_
 
 Status Simulation::apply(const Update& u) {
   for (const auto& [s, spec] : u.servers)
-    if (s >= servers_.size()) return Status::Error("BAD_POLICY", "an update names server " + std::to_string(s) + " of " + std::to_string(servers_.size()));
+    if (s >= servers_.size())
+      return Status::Error("BAD_POLICY",
+                           "an update names server " + std::to_string(s) + " of " + std::to_string(servers_.size()));
   if (u.has_tables) {
     for (const sw::GroupTable& g : u.tables.groups)
       for (const sw::WrrEntry& e : g.wrr)
-        if (e.server >= servers_.size()) return Status::Error("BAD_POLICY", "a WRR entry names server " + std::to_string(e.server));
+        if (e.server >= servers_.size())
+          return Status::Error("BAD_POLICY", "a WRR entry names server " + std::to_string(e.server));
     Status st = disp_->load(u.tables);
     if (!st.ok()) return st;
   }
@@ -440,8 +457,10 @@ void Simulation::on_source(uint32_t s, uint64_t now) {
   r.logical = li;
   r.type = t;
   r.remaining_ns = l.service_ns;
-  if (half_a_ == 0) switch_request(h, now);
-  else ev_.push(now + half_a_, kSwitchReq, h, 0);
+  if (half_a_ == 0)
+    switch_request(h, now);
+  else
+    ev_.push(now + half_a_, kSwitchReq, h, 0);
   schedule_source(s, now, false);
 }
 
@@ -480,8 +499,10 @@ void Simulation::send_all(uint64_t now) {
     r.flags = sd.flags;
     r.group = sd.group;
     r.index = sd.index;
-    if (half_b_ == 0) server_arrival(h, now);
-    else ev_.push(now + half_b_, kServerArrival, h, 0);
+    if (half_b_ == 0)
+      server_arrival(h, now);
+    else
+      ev_.push(now + half_b_, kServerArrival, h, 0);
   }
 }
 
@@ -584,8 +605,10 @@ void Simulation::on_slice_end(uint32_t s, uint32_t w, uint64_t now) {
     start_stint(s, w, now, budget);
     return;
   }
-  if (cost > 0) ev_.push(now + cost, kSwitchDone, s, w);
-  else try_start(s, w, now);
+  if (cost > 0)
+    ev_.push(now + cost, kSwitchDone, s, w);
+  else
+    try_start(s, w, now);
 }
 
 void Simulation::ps_reschedule(uint32_t s) {
@@ -616,8 +639,10 @@ void Simulation::complete(uint32_t h, uint64_t now) {
 }
 
 void Simulation::drop(uint32_t h, uint64_t now, policy::Admit why) {
-  if (why == policy::Admit::kDropClone) out_->dropped_clone++;
-  else out_->dropped_full++;
+  if (why == policy::Admit::kDropClone)
+    out_->dropped_clone++;
+  else
+    out_->dropped_full++;
   logicals_[reqs_[h].logical].drop_why = why == policy::Admit::kDropClone ? 2 : 1;
   server_reply(h, now, true);
 }
@@ -667,8 +692,10 @@ void Simulation::resolve(uint32_t h, uint8_t why) {
   if (why) l.drop_why = why;
   if (--l.copies > 0) return;
   if (!l.answered) {
-    if (l.drop_why == 3) out_->dropped_switch++;
-    else if (l.drop_why == 0) out_->lost++;
+    if (l.drop_why == 3)
+      out_->dropped_switch++;
+    else if (l.drop_why == 0)
+      out_->lost++;
   }
   free_logical_.push_back(li);
 }
@@ -704,10 +731,18 @@ bool Simulation::advance(uint64_t until_ns, const Tick& tick) {
       case kSource:
         if (e.b == sources_[e.a].gen) on_source(e.a, e.t);
         break;
-      case kSwitchReq: switch_request(e.a, e.t); break;
-      case kServerArrival: server_arrival(e.a, e.t); break;
-      case kDone: on_done(e.a, e.b, e.t); break;
-      case kSliceEnd: on_slice_end(e.a, e.b, e.t); break;
+      case kSwitchReq:
+        switch_request(e.a, e.t);
+        break;
+      case kServerArrival:
+        server_arrival(e.a, e.t);
+        break;
+      case kDone:
+        on_done(e.a, e.b, e.t);
+        break;
+      case kSliceEnd:
+        on_slice_end(e.a, e.b, e.t);
+        break;
       case kSwitchDone:
         try_start(e.a, e.b, e.t);
         after_policy_call(e.a, e.t);
@@ -721,7 +756,9 @@ bool Simulation::advance(uint64_t until_ns, const Tick& tick) {
         if (e.a + 1 < cfg_.phases.size() && cfg_.phases[e.a].duration_ns > 0)
           ev_.push(e.t + cfg_.phases[e.a].duration_ns, kPhase, e.a + 1, 0);
         break;
-      case kSwitchReply: switch_reply(e.a, e.t); break;
+      case kSwitchReply:
+        switch_reply(e.a, e.t);
+        break;
     }
   }
   if (!ev_.empty() && until_ns > now_) now_ = until_ns;
@@ -791,7 +828,9 @@ void Simulation::finish(SimResult* out) {
       const policy::GroupReservation& gr = r.groups[g];
       if (!s.empty()) s += "; ";
       s += "{";
-      for (size_t i = 0; i < gr.types.size(); i++) s += (i ? "," : "") + (gr.types[i] < cfg_.types.size() ? cfg_.types[gr.types[i]].name : std::to_string(gr.types[i]));
+      for (size_t i = 0; i < gr.types.size(); i++)
+        s += (i ? "," : "") +
+             (gr.types[i] < cfg_.types.size() ? cfg_.types[gr.types[i]].name : std::to_string(gr.types[i]));
       char buf[96];
       std::snprintf(buf, sizeof buf, "} workers %u-%u%s", gr.first, gr.first + gr.count - 1, gr.spill ? " +spill" : "");
       s += buf;
@@ -820,8 +859,10 @@ Status Session::apply(const Update& u) {
 }
 const sw::Monitor* Session::monitor() const { return impl_ ? impl_->monitor() : nullptr; }
 void Session::finish(SimResult* out) {
-  if (impl_) impl_->finish(out);
-  else *out = SimResult{};
+  if (impl_)
+    impl_->finish(out);
+  else
+    *out = SimResult{};
 }
 
 Status run(const SimConfig& cfg, SimResult* out, const Tick& tick) {

@@ -40,8 +40,8 @@ using pallas::ServiceSpec;
 struct TypeSpec {
   std::string name;
   ServiceSpec service;
-  double share = 1;          // weight in the mix (normalised over all types)
-  bool own_arrivals = false; // true: this type arrives as its own process (e.g. bursty shorts)
+  double share = 1;           // weight in the mix (normalised over all types)
+  bool own_arrivals = false;  // true: this type arrives as its own process (e.g. bursty shorts)
   ArrivalSpec arrivals;
 };
 
@@ -76,17 +76,17 @@ struct SimConfig {
   std::vector<TypeSpec> types;
   ArrivalSpec arrivals;
   std::vector<PhaseSpec> phases;
-  sw::DispatcherConfig sw;      // servers, workers, seed are filled in from the rack
-  bool central = false;         // ideal yardstick: one server with every worker, one queue
-  policy::PolicyConfig server;  // every server's policy; `workers` is filled in by run()
+  sw::DispatcherConfig sw;             // servers, workers, seed are filled in from the rack
+  bool central = false;                // ideal yardstick: one server with every worker, one queue
+  policy::PolicyConfig server;         // every server's policy; `workers` is filled in by run()
   std::vector<ServerSpec> per_server;  // instead of `server`: one per server (Pallas)
   std::array<double, 256> mean_ns{};   // the control plane's per-type means (epoch bouncing)
-  bool bounce = true;           // servers bounce at policy epochs (ablation: pallas-no-bounce)
-  uint64_t timeline_ns = 0;     // > 0: per-type p99 over time, in buckets of this width (by send time)
-  double load = 0.5;            // of capacity = servers · workers / mean service
+  bool bounce = true;                  // servers bounce at policy epochs (ablation: pallas-no-bounce)
+  uint64_t timeline_ns = 0;            // > 0: per-type p99 over time, in buckets of this width (by send time)
+  double load = 0.5;                   // of capacity = servers · workers / mean service
   uint64_t requests = 100000;
   uint64_t seed = 1;
-  double warmup_fraction = 0.1; // the first requests, not measured
+  double warmup_fraction = 0.1;  // the first requests, not measured
 };
 
 struct Summary {
@@ -105,9 +105,9 @@ struct TypeResult {
 };
 
 struct TimelinePoint {
-  double t_ms = 0;                // bucket start
-  std::vector<uint64_t> count;    // per type, requests sent in the bucket and answered
-  std::vector<double> p99_us;     // per type (0 when none)
+  double t_ms = 0;              // bucket start
+  std::vector<uint64_t> count;  // per type, requests sent in the bucket and answered
+  std::vector<double> p99_us;   // per type (0 when none)
 };
 
 struct SimResult {

@@ -27,13 +27,17 @@ void add(uint64_t* p, uint64_t d) { put(p, get(p) + d); }  // the switch thread 
 
 }  // namespace
 
-Status SoftSwitch::create(std::unique_ptr<io::Transport> transport, SwitchConfig cfg, std::unique_ptr<SoftSwitch>* out) {
+Status SoftSwitch::create(std::unique_ptr<io::Transport> transport, SwitchConfig cfg,
+                          std::unique_ptr<SoftSwitch>* out) {
   if (cfg.servers.size() != cfg.policy.servers)
-    return Status::Error("BAD_CONFIG", "switch: give one address per server (" + std::to_string(cfg.policy.servers) + ")");
-  if (cfg.policy.servers > 256) return Status::Error("BAD_CONFIG", "switch: at most 256 servers (the wire's server id is 8 bits)");
+    return Status::Error("BAD_CONFIG",
+                         "switch: give one address per server (" + std::to_string(cfg.policy.servers) + ")");
+  if (cfg.policy.servers > 256)
+    return Status::Error("BAD_CONFIG", "switch: at most 256 servers (the wire's server id is 8 bits)");
   if (cfg.client_slots < 2 || (cfg.client_slots & (cfg.client_slots - 1)) != 0 || cfg.client_slots > (1u << 24))
     return Status::Error("BAD_CONFIG", "switch: clientSlots must be a power of two in [2, 16777216]");
-  if (cfg.slots < 1 || cfg.slots > (1u << 22)) return Status::Error("BAD_CONFIG", "switch: slots must be in [1, 4194304]");
+  if (cfg.slots < 1 || cfg.slots > (1u << 22))
+    return Status::Error("BAD_CONFIG", "switch: slots must be in [1, 4194304]");
   std::unique_ptr<SoftSwitch> s(new SoftSwitch);
   std::string err;
   s->policy_ = sw::make_dispatcher(cfg.policy, &err);
@@ -48,7 +52,8 @@ Status SoftSwitch::create(std::unique_ptr<io::Transport> transport, SwitchConfig
   for (uint32_t i = cfg.slots; i-- > 0;) s->free_.push_back(i);
   s->out_.reserve(64);
   s->cells_ = {std::vector<uint64_t>(kCells, 0), std::vector<uint64_t>(256 * kTypeCells, 0),
-               std::vector<uint64_t>(size_t{cfg.policy.servers} * kServerCells, 0), std::vector<uint64_t>(kRegisterCells, 0)};
+               std::vector<uint64_t>(size_t{cfg.policy.servers} * kServerCells, 0),
+               std::vector<uint64_t>(kRegisterCells, 0)};
   s->is_touched_.assign(256, 0);
   s->efd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (s->efd_ < 0) return Status::Error("SOCKET", "switch: eventfd failed");
@@ -106,7 +111,8 @@ Status SoftSwitch::call(std::function<Status()> fn, uint32_t timeout_ms) {
     auto it = std::find(commands_.begin(), commands_.end(), c);
     if (it != commands_.end()) {
       commands_.erase(it);
-      return Status::Error("TIMEOUT", "the switch thread did not take the command within " + std::to_string(timeout_ms) + " ms");
+      return Status::Error("TIMEOUT",
+                           "the switch thread did not take the command within " + std::to_string(timeout_ms) + " ms");
     }
     cv_.wait(g, [&] { return c->done; });  // it is running now: its result is coming
   }
@@ -132,8 +138,8 @@ Status SoftSwitch::load(const sw::Tables& t) {
   for (const sw::GroupTable& g : t.groups)
     for (const sw::WrrEntry& e : g.wrr)
       if (e.server >= servers_.size())
-        return Status::Error("BAD_POLICY", "a WRR entry names server " + std::to_string(e.server) + " but the switch has " +
-                                               std::to_string(servers_.size()));
+        return Status::Error("BAD_POLICY", "a WRR entry names server " + std::to_string(e.server) +
+                                               " but the switch has " + std::to_string(servers_.size()));
   return call([this, t] {
     Status st = policy_->load(t);
     if (st.ok()) add(cell(kTablesLoaded), 1);
@@ -143,7 +149,8 @@ Status SoftSwitch::load(const sw::Tables& t) {
 
 Status SoftSwitch::set_server(uint32_t index, const io::Endpoint& e) {
   if (index >= servers_.size())
-    return Status::Error("BAD_CONFIG", "server index " + std::to_string(index) + " is out of range (" + std::to_string(servers_.size()) + ")");
+    return Status::Error("BAD_CONFIG", "server index " + std::to_string(index) + " is out of range (" +
+                                           std::to_string(servers_.size()) + ")");
   return call([this, index, e] {
     if (servers_[index].ip != 0) server_by_addr_.erase(addr_key(servers_[index]));
     servers_[index] = e;

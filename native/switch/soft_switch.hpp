@@ -49,6 +49,8 @@ struct SwitchConfig {
 };
 
 // Switch cells, then n_invalid_<reason>.
+// The cells and their names stay in rows as written (not one per line).
+// clang-format off
 enum Cell : uint32_t {
   kSeq, kRx, kRequests, kBounced, kReplies, kFwdRequests, kFwdReplies, kCloned, kUnmapped, kDropNoServer,
   kDropNoBuffer, kDropNotWired, kDropFull, kHeld, kRepliesFiltered, kFilterEvicted, kCloneNotices,
@@ -59,10 +61,12 @@ inline constexpr const char* kCellNames[] = {
     "n_drop_no_server", "n_drop_no_buffer", "n_drop_not_wired", "n_drop_full", "held", "n_replies_filtered",
     "n_filter_evicted", "n_clone_drop_notices", "n_reply_not_server", "n_reply_no_client", "n_bad_bounce", "n_tx_failed",
     "n_tables_loaded", "n_loops", "busy_ns"};
+// clang-format on
 inline constexpr uint32_t kCells = kCellsBase + wire::kReasonCount;
 // Per type (256 rows): the monitor registers (cumulative u32, as the switch keeps them) and requests seen.
 enum TypeCell : uint32_t { kTMonRequests, kTMonReplies, kTMonTimeUnits, kTMonNotices, kTRequests, kTypeCells };
-inline constexpr const char* kTypeCellNames[] = {"mon_requests", "mon_replies", "mon_time_units", "mon_notices", "n_requests"};
+inline constexpr const char* kTypeCellNames[] = {"mon_requests", "mon_replies", "mon_time_units", "mon_notices",
+                                                 "n_requests"};
 // The Pallas pipeline's other registers (docs/switch-contract.md): seq, then per group (32)
 // wrr_counter, clone_counter, burst window and burst count.
 inline constexpr uint32_t kRegisterCells = 1 + 4 * sw::kMaxGroups;
@@ -107,7 +111,8 @@ class SoftSwitch {
   void loop();
   void run_commands();
   void on_packet(const io::RxPacket& p, uint64_t now);
-  void on_request(const io::RxPacket& p, const wire::Header& h, int server, uint64_t now);  // server: the sender's index, or -1 (a client)
+  void on_request(const io::RxPacket& p, const wire::Header& h, int server,
+                  uint64_t now);  // server: the sender's index, or -1 (a client)
   void on_reply(const io::RxPacket& p, const wire::Header& h, int server, uint64_t now);
   void emit(uint32_t handle, const sw::Send& s, uint32_t fresh_index);
   void stage(const uint8_t* data, uint32_t len, const io::Endpoint& to, uint32_t server);
@@ -139,7 +144,7 @@ class SoftSwitch {
   uint32_t n_tx_ = 0;
 
   std::vector<std::vector<uint64_t>> cells_;  // 0 switch, 1 types, 2 servers, 3 registers
-  std::vector<uint8_t> touched_;             // types whose monitor cells changed this loop
+  std::vector<uint8_t> touched_;              // types whose monitor cells changed this loop
   std::vector<uint8_t> is_touched_;
 
   std::thread thread_;

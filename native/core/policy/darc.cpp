@@ -63,7 +63,7 @@ bool Darc::pop_oldest(const std::vector<uint8_t>& types, Item* out) {
 bool Darc::pick(uint32_t w, uint64_t now_ns, Dispatch* out) {
   if (queued_ == 0) return false;
   if (!res_.valid()) return pop_oldest(active_, &out->item);  // profiling: cFCFS
-  const int16_t own = res_.serve_upto[w];  // workers of group g may run groups 0..g
+  const int16_t own = res_.serve_upto[w];                     // workers of group g may run groups 0..g
   if (cfg_.owner_first && own >= 0 && pop_oldest(res_.groups[own].types, &out->item)) return true;
   for (int16_t g = 0; g <= own; g++)
     if (pop_oldest(res_.groups[g].types, &out->item)) return true;
@@ -99,8 +99,10 @@ void Darc::maybe_recheck(uint8_t t, uint64_t now_ns) {
   bool changed = false;
   for (int i = 0; i < 256 && !changed; i++) {
     const double d0 = res_.demand_of[i], d1 = next.demand_of[i];
-    if ((res_.group_of[i] >= 0) != (next.group_of[i] >= 0)) changed = true;  // active set changed
-    else if (d0 > 0 && std::fabs(d1 - d0) > cfg_.rereserve_threshold * d0) changed = true;
+    if ((res_.group_of[i] >= 0) != (next.group_of[i] >= 0))
+      changed = true;  // active set changed
+    else if (d0 > 0 && std::fabs(d1 - d0) > cfg_.rereserve_threshold * d0)
+      changed = true;
   }
   if (changed && next.valid()) reserve(std::move(next));
   reset_window();

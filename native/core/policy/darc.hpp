@@ -27,12 +27,12 @@
 namespace pallas::policy {
 
 struct DarcConfig {
-  uint32_t queue_capacity = 4096;      // per type
-  uint64_t profile_samples = 50000;    // completions before the first reservation
-  uint64_t recheck_samples = 5000;     // completions needed before a re-check may re-reserve
-  double group_ratio = 1.2;            // a type joins a group within 20 % of its leader's mean
-  double rereserve_threshold = 0.10;   // re-reserve when a demand moved by more than 10 %
-  bool given = false;                  // true: use `groups`, no profiling
+  uint32_t queue_capacity = 4096;     // per type
+  uint64_t profile_samples = 50000;   // completions before the first reservation
+  uint64_t recheck_samples = 5000;    // completions needed before a re-check may re-reserve
+  double group_ratio = 1.2;           // a type joins a group within 20 % of its leader's mean
+  double rereserve_threshold = 0.10;  // re-reserve when a demand moved by more than 10 %
+  bool given = false;                 // true: use `groups`, no profiling
   std::vector<GivenGroup> groups;
   // Profiling mode, warm: start from the reservation this profile gives (as a Perséphone server
   // that finished profiling long ago), then re-check as usual. Empty: profile from scratch.

@@ -65,7 +65,8 @@ Reservation darc_reserve(const std::vector<TypeProfile>& in, uint32_t workers, d
     r.group_of.fill(-1);
     return r;
   }
-  std::stable_sort(types.begin(), types.end(), [](const TypeProfile& a, const TypeProfile& b) { return a.mean_ns < b.mean_ns; });
+  std::stable_sort(types.begin(), types.end(),
+                   [](const TypeProfile& a, const TypeProfile& b) { return a.mean_ns < b.mean_ns; });
   double total = 0;
   for (const TypeProfile& t : types) total += t.mean_ns * t.share;
   for (const TypeProfile& t : types) {

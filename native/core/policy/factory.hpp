@@ -11,13 +11,13 @@
 namespace pallas::policy {
 
 struct PolicyConfig {
-  std::string kind = "cfcfs";          // cfcfs | dfcfs | darc | ts | ps
+  std::string kind = "cfcfs";  // cfcfs | dfcfs | darc | ts | ps
   uint32_t workers = 1;
-  uint32_t queue_capacity = 4096;      // per queue (cfcfs, ts: the queue; dfcfs: per worker; darc: per type)
-  bool push_round_robin = false;       // dfcfs: round robin instead of random
-  uint64_t seed = 1;                   // dfcfs random push
-  uint64_t slice_ns = 50000;           // ts
-  uint64_t switch_cost_ns = 1000;      // ts
+  uint32_t queue_capacity = 4096;  // per queue (cfcfs, ts: the queue; dfcfs: per worker; darc: per type)
+  bool push_round_robin = false;   // dfcfs: round robin instead of random
+  uint64_t seed = 1;               // dfcfs random push
+  uint64_t slice_ns = 50000;       // ts
+  uint64_t switch_cost_ns = 1000;  // ts
   DarcConfig darc;
 };
 

@@ -10,10 +10,10 @@
 namespace pallas::policy {
 
 struct Item {
-  uint32_t handle = 0;   // the owner's id for the request (simulator: request slot; runtime: buffer slot)
-  uint8_t type = 0;      // wire type (in the simulator: the scenario's type index)
-  uint8_t flags = 0;     // wire flags: clone bits, BOUNCED
-  uint8_t group = 0;     // serving group written by the switch
+  uint32_t handle = 0;  // the owner's id for the request (simulator: request slot; runtime: buffer slot)
+  uint8_t type = 0;     // wire type (in the simulator: the scenario's type index)
+  uint8_t flags = 0;    // wire flags: clone bits, BOUNCED
+  uint8_t group = 0;    // serving group written by the switch
   uint8_t pad = 0;
   uint64_t enq_ns = 0;   // when the request reached this server's policy (set by Policy::on_arrival)
   uint64_t work_ns = 0;  // remaining execution time: known only to the simulator, read only by the

@@ -76,13 +76,13 @@ struct BounceFilter {
 
 struct PolicyCounters {
   uint64_t n_arrivals = 0;
-  uint64_t n_dispatched = 0;   // requests handed to a worker (a preempted one counts again)
+  uint64_t n_dispatched = 0;  // requests handed to a worker (a preempted one counts again)
   uint64_t n_completed = 0;
   uint64_t n_drop_full = 0;
   uint64_t n_drop_clone = 0;
   uint64_t n_bounced = 0;
   uint64_t n_preempted = 0;
-  uint64_t n_reserved = 0;     // darc: reservations computed (profiling end and re-reservations)
+  uint64_t n_reserved = 0;  // darc: reservations computed (profiling end and re-reservations)
 };
 
 class Policy {

@@ -40,7 +40,7 @@ class Ps final : public Policy {
   double rate() const { return heap_.size() <= k_ ? 1.0 : static_cast<double>(k_) / static_cast<double>(heap_.size()); }
 
   uint32_t k_;
-  double v_ = 0;       // virtual time: service received by every request present since V = 0
+  double v_ = 0;  // virtual time: service received by every request present since V = 0
   uint64_t last_ns_ = 0;
   std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> heap_;
 };

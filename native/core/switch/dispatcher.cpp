@@ -36,7 +36,8 @@ std::unique_ptr<Dispatcher> make_dispatcher(const DispatcherConfig& c, std::stri
     for (const GroupTable& g : c.tables.groups)
       for (const WrrEntry& e : g.wrr)
         if (e.server >= c.servers) {
-          *err = "a WRR entry names server " + std::to_string(e.server) + " but the rack has " + std::to_string(c.servers);
+          *err =
+              "a WRR entry names server " + std::to_string(e.server) + " but the rack has " + std::to_string(c.servers);
           return nullptr;
         }
     return d;

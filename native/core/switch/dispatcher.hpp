@@ -30,9 +30,9 @@ struct ReqIn {
   uint32_t handle = 0;
   uint8_t type = 0;
   uint8_t flags = 0;
-  uint32_t index = 0;       // 0: fresh (the switch assigns one); a bounced request keeps its own
-  uint8_t group = 0;        // a bounced request: the group it was sent with (header field)
-  uint16_t server = 0xFFFF; // a bounced request: the server that bounced it
+  uint32_t index = 0;        // 0: fresh (the switch assigns one); a bounced request keeps its own
+  uint8_t group = 0;         // a bounced request: the group it was sent with (header field)
+  uint16_t server = 0xFFFF;  // a bounced request: the server that bounced it
 };
 
 struct Send {
@@ -47,8 +47,8 @@ struct ReplyIn {
   uint32_t handle = 0;
   uint16_t server = 0;
   uint8_t type = 0;
-  uint8_t flags = 0;       // RESPONSE, clone bits, DROP_NOTICE
-  uint8_t group = 0;       // the group the request was sent with (echoed by the server)
+  uint8_t flags = 0;  // RESPONSE, clone bits, DROP_NOTICE
+  uint8_t group = 0;  // the group the request was sent with (echoed by the server)
   uint32_t index = 0;
   uint32_t time_ns = 0;    // execution time the server measured
   uint32_t queue_len = 0;  // the server's outstanding requests (queued + running) when it replied
@@ -65,9 +65,9 @@ struct DispatchCounters {
 struct DispatcherConfig {
   std::string kind = "random";  // random | rr | po2 | jbsq | draconis | netclone | pallas
   uint32_t servers = 1;
-  uint32_t workers = 1;         // per server
+  uint32_t workers = 1;  // per server
   uint64_t seed = 1;
-  uint32_t jbsq_depth = 2;      // jbsq: outstanding requests per worker before the switch holds
+  uint32_t jbsq_depth = 2;          // jbsq: outstanding requests per worker before the switch holds
   uint32_t queue_capacity = 65536;  // draconis / jbsq: requests the switch may hold
   uint32_t filter_slots = kFilterSlots;
   Tables tables;                // pallas
@@ -82,7 +82,9 @@ class Dispatcher {
   virtual bool on_reply(const ReplyIn& r, uint64_t now_ns, std::vector<Send>* out) = 0;
   virtual size_t held() const { return 0; }
   // Pallas only: a control-plane table write, and the monitor registers.
-  virtual Status load(const Tables& t) { return Status::Error("BAD_POLICY", std::string(name()) + " has no Pallas tables"); }
+  virtual Status load(const Tables& t) {
+    return Status::Error("BAD_POLICY", std::string(name()) + " has no Pallas tables");
+  }
   virtual const Monitor* monitor() const { return nullptr; }
   virtual const class Pipeline* pipeline() const { return nullptr; }  // its registers, read-only
   virtual DispatchCounters counters() const { return c_; }

@@ -14,7 +14,8 @@ namespace pallas::sw {
 
 class Draconis final : public Dispatcher {
  public:
-  Draconis(uint32_t servers, uint32_t workers, uint32_t capacity) : free_(servers, workers), workers_(workers), q_(capacity) {}
+  Draconis(uint32_t servers, uint32_t workers, uint32_t capacity)
+      : free_(servers, workers), workers_(workers), q_(capacity) {}
   const char* name() const override { return "draconis"; }
   size_t held() const override { return q_.size(); }
   Fate on_request(const ReqIn& r, uint64_t now_ns, std::vector<Send>* out) override {

@@ -8,8 +8,9 @@
 // All wrap modulo 2^32. The control plane reads them every interval and takes differences modulo
 // 2^32 (lib/control/adapt.ts): the mean execution time over an interval is Δhi·2^shift / Δlo, the
 // demand (rate and shares) is Δrequests, counted where requests arrive, so that an overloaded
-// group shows what it is asked, not what it manages to answer; Δnotices is what its servers dropped. It must read often enough that no register wraps twice between
-// reads: Δhi wraps after 2^32·16 ns ≈ 68.7 s of execution time of one type per interval.
+// group shows what it is asked, not what it manages to answer; Δnotices is what its servers dropped. It must read often
+// enough that no register wraps twice between reads: Δhi wraps after 2^32·16 ns ≈ 68.7 s of execution time of one type
+// per interval.
 #pragma once
 
 #include <array>
@@ -25,7 +26,8 @@ class Monitor {
  public:
   void record(uint8_t type, uint32_t time_ns) {
     replies_[type]++;
-    units_[type] += static_cast<uint32_t>((static_cast<uint64_t>(time_ns) + (1u << (kMonTimeShift - 1))) >> kMonTimeShift);
+    units_[type] +=
+        static_cast<uint32_t>((static_cast<uint64_t>(time_ns) + (1u << (kMonTimeShift - 1))) >> kMonTimeShift);
   }
   void count_notice(uint8_t type) { notices_[type]++; }
   void count_request(uint8_t type) { requests_[type]++; }
@@ -35,10 +37,10 @@ class Monitor {
   uint32_t notices(uint8_t t) const { return notices_[t]; }
 
  private:
-  std::array<uint32_t, 256> replies_{};  // register mon[256].lo
-  std::array<uint32_t, 256> units_{};    // register mon[256].hi
-  std::array<uint32_t, 256> notices_{};  // register mon_notices[256]
-  std::array<uint32_t, 256> requests_{}; // register mon_requests[256]
+  std::array<uint32_t, 256> replies_{};   // register mon[256].lo
+  std::array<uint32_t, 256> units_{};     // register mon[256].hi
+  std::array<uint32_t, 256> notices_{};   // register mon_notices[256]
+  std::array<uint32_t, 256> requests_{};  // register mon_requests[256]
 };
 
 }  // namespace pallas::sw

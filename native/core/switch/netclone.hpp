@@ -52,9 +52,14 @@ class NetClone final : public Dispatcher {
     c_.n_replies++;
     if (r.server < qlen_.size()) qlen_[r.server] = r.queue_len;
     switch (classify_reply(filter_, r.flags, r.index)) {
-      case ReplyVerdict::kCloneNotice: c_.n_clone_drop_notices++; return false;
-      case ReplyVerdict::kFiltered: c_.n_replies_filtered++; return false;
-      default: return true;
+      case ReplyVerdict::kCloneNotice:
+        c_.n_clone_drop_notices++;
+        return false;
+      case ReplyVerdict::kFiltered:
+        c_.n_replies_filtered++;
+        return false;
+      default:
+        return true;
     }
   }
   DispatchCounters counters() const override {

@@ -9,27 +9,36 @@ namespace pallas::sw {
 
 Status Pipeline::load(const Tables& t) {
   const auto bad = [](const std::string& m) { return Status::Error("BAD_POLICY", m); };
-  if (t.groups.empty() || t.groups.size() > kMaxGroups) return bad("switch tables need 1 to " + std::to_string(kMaxGroups) + " groups");
+  if (t.groups.empty() || t.groups.size() > kMaxGroups)
+    return bad("switch tables need 1 to " + std::to_string(kMaxGroups) + " groups");
   if (t.default_group >= t.groups.size()) return bad("the default group does not exist");
   if (t.tau_shift < wire::kSwTauShiftMin || t.tau_shift > wire::kSwTauShiftMax)
-    return bad("tau_shift must be " + std::to_string(wire::kSwTauShiftMin) + " to " + std::to_string(wire::kSwTauShiftMax) + " (a window of 2^k ns)");
-  if (t.ablation.any() && !allow_ablation_) return bad("ablations of the paper's rules are simulator-only; this switch runs the realizable pipeline");
+    return bad("tau_shift must be " + std::to_string(wire::kSwTauShiftMin) + " to " +
+               std::to_string(wire::kSwTauShiftMax) + " (a window of 2^k ns)");
+  if (t.ablation.any() && !allow_ablation_)
+    return bad("ablations of the paper's rules are simulator-only; this switch runs the realizable pipeline");
   size_t entries = 0;
   for (uint32_t g = 0; g < t.groups.size(); g++) {
     const GroupTable& gt = t.groups[g];
     entries += gt.wrr.size();
     uint32_t total = 0;
     for (const WrrEntry& e : gt.wrr) {
-      if (e.server >= kMaxServers) return bad("group " + std::to_string(g) + " names server " + std::to_string(e.server) + " (at most " + std::to_string(kMaxServers) + ")");
+      if (e.server >= kMaxServers)
+        return bad("group " + std::to_string(g) + " names server " + std::to_string(e.server) + " (at most " +
+                   std::to_string(kMaxServers) + ")");
       total += e.weight;
     }
     // The P4 program matches a position's low 16 bits (a range key fits in 5 nibbles at most).
-    if (total > 0xFFFF) return bad("group " + std::to_string(g) + ": its weights sum to " + std::to_string(total) + " (at most 65535)");
+    if (total > 0xFFFF)
+      return bad("group " + std::to_string(g) + ": its weights sum to " + std::to_string(total) + " (at most 65535)");
     if (gt.clone_target != kNoGroup && (gt.clone_target >= t.groups.size() || gt.clone_target == g))
-      return bad("group " + std::to_string(g) + ": clone target " + std::to_string(gt.clone_target) + " is not another group");
-    if (gt.balance != Balance::kWrr && gt.balance != Balance::kPo2) return bad("group " + std::to_string(g) + ": unknown balancing");
+      return bad("group " + std::to_string(g) + ": clone target " + std::to_string(gt.clone_target) +
+                 " is not another group");
+    if (gt.balance != Balance::kWrr && gt.balance != Balance::kPo2)
+      return bad("group " + std::to_string(g) + ": unknown balancing");
   }
-  if (entries > kMaxWrrEntries) return bad("more WRR entries than the table holds (" + std::to_string(kMaxWrrEntries) + ")");
+  if (entries > kMaxWrrEntries)
+    return bad("more WRR entries than the table holds (" + std::to_string(kMaxWrrEntries) + ")");
   for (uint32_t ty = 0; ty < 256; ty++)
     if (t.type_to_group[ty] != kUnmapped && t.type_to_group[ty] >= t.groups.size())
       return bad("type " + std::to_string(ty) + " maps to a group that does not exist");
@@ -131,15 +140,20 @@ bool Pipeline::on_reply(const PipeReply& r) {
   c_.n_replies++;
   out_.dec(r.group, r.server);
   switch (classify_reply(filter_, r.flags, r.index)) {
-    case ReplyVerdict::kCloneNotice: c_.n_clone_drop_notices++; return false;
-    case ReplyVerdict::kFiltered: c_.n_replies_filtered++; return false;
+    case ReplyVerdict::kCloneNotice:
+      c_.n_clone_drop_notices++;
+      return false;
+    case ReplyVerdict::kFiltered:
+      c_.n_replies_filtered++;
+      return false;
     case ReplyVerdict::kForwardNotice:
       // A request dropped for a full queue is demand all the same: count it, so that an overloaded
       // group's share is not read as its throughput. A cloned original's notice is not counted:
       // its clone may still answer and be counted.
       if ((r.flags & wire::kCloneMask) == wire::kCloneNone) monitor_.count_notice(r.type);
       return true;
-    case ReplyVerdict::kForward: break;
+    case ReplyVerdict::kForward:
+      break;
   }
   monitor_.record(r.type, r.time_ns);
   return true;

@@ -57,8 +57,8 @@ struct PipeReply {
   uint8_t type = 0;
   uint8_t flags = 0;
   uint32_t index = 0;
-  uint8_t group = 0;           // echoed from the request
-  uint16_t server = kNoServer; // the server that answered
+  uint8_t group = 0;            // echoed from the request
+  uint16_t server = kNoServer;  // the server that answered
   uint32_t time_ns = 0;
 };
 

@@ -12,12 +12,12 @@
 
 namespace pallas::sw {
 
-inline constexpr uint32_t kMaxGroups = wire::kSwMaxGroups;          // MAX_GROUPS
-inline constexpr uint32_t kMaxServers = wire::kSwMaxServers;        // MAX_SERVERS
-inline constexpr uint32_t kMaxWrrEntries = wire::kSwWrrEntries;     // WRR_ENTRIES
-inline constexpr uint32_t kFilterSlots = wire::kSwFilterSlots;      // FILTER_SLOTS
+inline constexpr uint32_t kMaxGroups = wire::kSwMaxGroups;       // MAX_GROUPS
+inline constexpr uint32_t kMaxServers = wire::kSwMaxServers;     // MAX_SERVERS
+inline constexpr uint32_t kMaxWrrEntries = wire::kSwWrrEntries;  // WRR_ENTRIES
+inline constexpr uint32_t kFilterSlots = wire::kSwFilterSlots;   // FILTER_SLOTS
 inline constexpr uint8_t kNoGroup = static_cast<uint8_t>(wire::kSwNoGroup);
-inline constexpr uint8_t kUnmapped = kNoGroup;                      // type_to_group of an unmapped type
+inline constexpr uint8_t kUnmapped = kNoGroup;  // type_to_group of an unmapped type
 inline constexpr uint8_t kDefaultTauShift = static_cast<uint8_t>(wire::kSwTauShiftDefault);
 
 // How a group spreads its requests over its servers (the control plane chooses per group).
@@ -32,9 +32,9 @@ struct WrrEntry {
 };
 
 struct GroupTable {
-  std::vector<WrrEntry> wrr;          // servers of the group, in range order
-  uint32_t c_thres = 0;               // requests per window before cloning; 0: never clones, never suppresses
-  uint8_t clone_target = kNoGroup;    // where its excess is cloned; kNoGroup: never cloned
+  std::vector<WrrEntry> wrr;        // servers of the group, in range order
+  uint32_t c_thres = 0;             // requests per window before cloning; 0: never clones, never suppresses
+  uint8_t clone_target = kNoGroup;  // where its excess is cloned; kNoGroup: never cloned
   Balance balance = Balance::kWrr;
 };
 
@@ -51,9 +51,9 @@ struct Ablation {
 struct Tables {
   std::array<uint8_t, 256> type_to_group{};  // kUnmapped -> default_group
   uint8_t default_group = 0;
-  std::vector<GroupTable> groups;            // at most kMaxGroups
-  uint8_t tau_shift = kDefaultTauShift;      // burst window τ = 2^tau_shift ns
-  bool clone = true;                         // burst cloning on (ablation: pallas-no-clone)
+  std::vector<GroupTable> groups;        // at most kMaxGroups
+  uint8_t tau_shift = kDefaultTauShift;  // burst window τ = 2^tau_shift ns
+  bool clone = true;                     // burst cloning on (ablation: pallas-no-clone)
   Ablation ablation;
   Tables() { type_to_group.fill(kUnmapped); }
 };
