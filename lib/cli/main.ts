@@ -15,9 +15,9 @@ import { Server } from '../runtime/server.js';
 import { formatTable } from '../sim/format.js';
 import { formatSummary, summarize, writeIndex, writeResults } from '../sim/report.js';
 import { runPoints, runScenario, type SimDocument } from '../sim/run.js';
-import { loadScenario, type Scenario } from '../sim/scenario.js';
+import { loadScenario, scenarioJsonSchema, type Scenario } from '../sim/scenario.js';
 import { readConfigFile } from '../config.js';
-import { isRetiredInventory, loadInventory, normaliseInventory, toAnsible } from '../testbed/inventory.js';
+import { inventoryJsonSchema, isRetiredInventory, loadInventory, normaliseInventory, toAnsible } from '../testbed/inventory.js';
 import { VERSION } from '../version.js';
 import { stringify } from 'yaml';
 import { closest } from '../util/similar.js';
@@ -283,6 +283,12 @@ async function simOne(
 
 // ---- pallas inventory ------------------------------------------------------------------------------
 
+async function runSchema(format: 'scenario' | 'inventory', values: Opts): Promise<void> {
+  const text = `${JSON.stringify(format === 'scenario' ? scenarioJsonSchema() : inventoryJsonSchema(), null, 2)}\n`;
+  if (values.out !== undefined) writeFileSync(values.out, text);
+  else process.stdout.write(text);
+}
+
 async function runInventory(sub: 'check' | 'convert', file: string, values: Opts): Promise<void> {
   if (sub === 'check') {
     const inv = loadInventory(file);
@@ -352,6 +358,7 @@ const COMMANDS: Commands = {
   client: runClientCmd,
   clock: runClock,
   inventory: runInventory,
+  schema: runSchema,
   sim: runSim,
 };
 

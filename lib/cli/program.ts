@@ -3,7 +3,7 @@
 // arguments) reported in one line with a hint, exit 2; failures in one line with their code, or
 // as JSON under --json. Exit codes: 0 done; 1 failed while running; 2 the command line or a config
 // is wrong; 3 `doctor --require` found a required piece missing; 130 interrupted.
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 
 import { DEFAULT_CONTROL_PORT } from '../control/plane.js';
 import { PallasError, toPallasError } from '../errors.js';
@@ -28,6 +28,7 @@ export interface Commands {
   client: Run;
   clock: Run;
   inventory: (sub: 'check' | 'convert', file: string, values: Opts) => Promise<void>;
+  schema: (format: 'scenario' | 'inventory', values: Opts) => Promise<void>;
   sim: (scenario: string, values: Opts) => Promise<void>;
 }
 
@@ -231,6 +232,23 @@ export function buildProgram(run: Commands): Command {
     .description('turn an inventory of the retired testbed format into the ansible inventory that --testbed and deploy/ansible read')
     .option('--out <file>', 'write it there (default: standard output)')
     .action(async (file: string, o) => run.inventory('convert', file, flags(o)));
+
+  cmd('schema', 'print the JSON Schema of a file format, for editors (the same schema validates the files)')
+    .addArgument(
+      new Argument('<format>', "scenario: a simulator scenario; inventory: a testbed's ansible inventory").choices([
+        'scenario',
+        'inventory',
+      ]),
+    )
+    .option('--out <file>', 'write it there (default: standard output)')
+    .addHelpText(
+      'after',
+      examples('pallas schema scenario --out scenario.schema.json', 'pallas schema inventory') +
+        '\nThe package carries both as schemas/scenario.schema.json and schemas/inventory.schema.json.\n' +
+        'YAML editors with the YAML language server read a first line of the form\n' +
+        '  # yaml-language-server: $schema=<path or URL of the schema>\n',
+    )
+    .action(async (format: 'scenario' | 'inventory', o) => run.schema(format, flags(o)));
 
   cmd(
     'sim',

@@ -6,18 +6,57 @@
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 
-import { bad, int, ipv4, list, mac, obj, oneOf, only, readConfigFile, str, strList, type Obj } from '../config.js';
+import { bad, IPV4, MAC, obj, readConfigFile, type Obj } from '../config.js';
 import { PallasError } from '../errors.js';
 import { defaultEalFor, type TransportConfig } from '../io/transport.js';
 import { packageRoot } from '../native.js';
+import { jsonSchemaOf, parseWith, z, zEnum, zInt, zList, zObj, zStr } from '../schema.js';
+
+// ---- Field rules shared by both formats ----
+
+const zIpv4 = () => zStr().regex(IPV4, { error: (iss) => `'${String(iss.input)}' is not an IPv4 address` });
+const zMac = () => zStr().regex(MAC, { error: (iss) => `'${String(iss.input)}' is not a MAC address (aa:bb:cc:dd:ee:ff)` });
+const zPort = () => zInt(1, 65535);
+const zStrList = () => z.array(z.string({ error: 'must be a list of strings' }), { error: 'must be a list of strings' });
+const zCpuList = () =>
+  z.array(z.int({ error: 'must be a CPU number' }).min(0, { error: 'must be a CPU number' }).max(4095, { error: 'must be a CPU number' }), {
+    error: 'must be a list of CPU numbers',
+  });
+const KERNEL = z.literal('kernel', { error: "must be 'kernel' or a NIC object" });
+
+// ---- The inventory as the bench drives it (and the retired file format) ----
+
+const nicSchema = zObj({
+  device: zStr().describe('A PCI address (probed with -a) or a vdev spec ("net_af_xdp0,iface=eth1")'),
+  peerMac: zMac().optional().describe("Where frames go: the switch host's MAC"),
+  eal: zStrList().optional().describe('EAL arguments, replacing the defaults whole'),
+});
+const hostShape = {
+  host: zStr().optional().describe('How the bench reaches the host (ssh destination; default: address)'),
+  address: zIpv4().describe("The data-plane address: where the host's requests and replies go"),
+  manage: zIpv4().optional().describe('Where its HTTP endpoints listen (default: address)'),
+  nic: z.union([KERNEL, nicSchema]).optional().describe("DPDK on this NIC; 'kernel' or absent: kernel UDP"),
+};
+const inventorySchema = zObj({
+  connection: zEnum(['ssh', 'local'] as const).default('ssh'),
+  ssh: zObj({ user: zStr().optional(), port: zPort().optional(), identity: zStr().optional(), options: zStrList().default([]) }).prefault(
+    {},
+  ),
+  pallas: zStr().optional().describe('The built Pallas checkout on every host (absolute; default: this one)'),
+  node: zStr().optional().describe('The Node that runs it (default: node over ssh, this Node locally)'),
+  secret: zStr().min(16, { error: 'must be at least 16 characters' }).optional(),
+  switch: zObj({
+    ...hostShape,
+    kind: zEnum(['soft', 'tofino'] as const).default('soft'),
+    port: zPort().default(9010),
+    controlPort: zPort().default(9020),
+  }),
+  servers: zList(zObj({ ...hostShape, port: zPort().default(9101), cores: z.union([zInt(1, 1024), zCpuList()]).default(1) })),
+  clients: zList(zObj(hostShape)),
+});
 
 /** A NIC for DPDK: a PCI address (probed with -a) or a vdev spec ("net_af_xdp0,iface=eth1"). */
-export interface NicSpec {
-  device: string;
-  peerMac?: string;
-  eal?: string[];
-}
-
+export type NicSpec = z.output<typeof nicSchema>;
 export interface HostSpec {
   /** How the bench reaches the host (ssh destination; ignored with connection: local). */
   host: string;
@@ -27,7 +66,6 @@ export interface HostSpec {
   manage: string;
   nic?: NicSpec;
 }
-
 export interface SwitchHost extends HostSpec {
   kind: 'soft' | 'tofino';
   port: number;
@@ -53,19 +91,9 @@ export interface Inventory {
   clients: ClientHost[];
 }
 
-function nic(v: unknown, path: string): NicSpec | undefined {
-  if (v === undefined || v === 'kernel') return undefined;
-  const o = obj(v, path);
-  only(o, path, ['device', 'peerMac', 'eal']);
-  const device = str(o, 'device', path);
-  const peer = o.peerMac === undefined ? undefined : mac(o, 'peerMac', path);
-  return { device, ...(peer ? { peerMac: peer } : {}), ...(o.eal !== undefined ? { eal: strList(o, 'eal', path, []) } : {}) };
-}
-
-function hostOf(o: Obj, path: string): HostSpec {
-  const address = ipv4(o, 'address', path);
-  const n = nic(o.nic, `${path}.nic`);
-  return { host: str(o, 'host', path, address), address, manage: ipv4(o, 'manage', path, address), ...(n ? { nic: n } : {}) };
+function hostOf(o: z.output<z.ZodObject<typeof hostShape>>): HostSpec {
+  const nic = o.nic === 'kernel' ? undefined : o.nic;
+  return { host: o.host ?? o.address, address: o.address, manage: o.manage ?? o.address, ...(nic ? { nic } : {}) };
 }
 
 /**
@@ -87,56 +115,29 @@ export function transportFor(h: HostSpec, port: number): TransportConfig {
 }
 
 export function normaliseInventory(v: unknown, file = 'inventory'): Inventory {
-  const o = obj(v, 'inventory');
-  only(o, 'inventory', ['connection', 'ssh', 'pallas', 'node', 'secret', 'switch', 'servers', 'clients']);
-  const connection = oneOf(o, 'connection', 'inventory', ['ssh', 'local'] as const, 'ssh');
-  const so = o.ssh === undefined ? {} : obj(o.ssh, 'inventory.ssh');
-  only(so, 'inventory.ssh', ['user', 'port', 'identity', 'options']);
-  const identity = so.identity === undefined ? undefined : str(so, 'identity', 'inventory.ssh').replace(/^~(?=\/)/, homedir());
+  const d = parseWith(inventorySchema, v, 'inventory');
+  const identity = d.ssh.identity?.replace(/^~(?=\/)/, homedir());
   const ssh = {
-    ...(so.user !== undefined ? { user: str(so, 'user', 'inventory.ssh') } : {}),
-    ...(so.port !== undefined ? { port: int(so, 'port', 'inventory.ssh', 1, 65535) } : {}),
+    ...(d.ssh.user !== undefined ? { user: d.ssh.user } : {}),
+    ...(d.ssh.port !== undefined ? { port: d.ssh.port } : {}),
     ...(identity ? { identity: isAbsolute(identity) ? identity : resolve(identity) } : {}),
-    options: strList(so, 'options', 'inventory.ssh', []),
+    options: d.ssh.options,
   };
-  const pallas = str(o, 'pallas', 'inventory', packageRoot);
+  const pallas = d.pallas ?? packageRoot;
   if (!isAbsolute(pallas)) bad('inventory.pallas', `must be an absolute path (the Pallas checkout on every host), not '${pallas}'`);
-  const secret = o.secret === undefined ? undefined : str(o, 'secret', 'inventory');
-  if (secret !== undefined && secret.length < 16) bad('inventory.secret', 'must be at least 16 characters');
-
-  const swo = obj(o.switch, 'inventory.switch');
-  only(swo, 'inventory.switch', ['kind', 'host', 'address', 'manage', 'nic', 'port', 'controlPort']);
-  const kind = oneOf(swo, 'kind', 'inventory.switch', ['soft', 'tofino'] as const, 'soft');
-  if (kind === 'tofino') {
+  if (d.switch.kind === 'tofino') {
     bad(
       'inventory.switch.kind',
       'the testbed bench starts a software switch on the switch host; with a Tofino, run pallas control ' +
         'with switch: { kind: tofino } (docs/tofino.md) and the agents yourself; use kind: soft here',
     );
   }
-  const sw: SwitchHost = {
-    ...hostOf(swo, 'inventory.switch'),
-    kind,
-    port: int(swo, 'port', 'inventory.switch', 1, 65535, 9010),
-    controlPort: int(swo, 'controlPort', 'inventory.switch', 1, 65535, 9020),
-  };
-
-  const servers = list(o, 'servers', 'inventory').map((s, i): ServerHost => {
-    const p = `inventory.servers[${i}]`;
-    const so2 = obj(s, p);
-    only(so2, p, ['host', 'address', 'manage', 'nic', 'port', 'cores']);
-    let workers: number, cores: number[] | undefined;
-    if (Array.isArray(so2.cores)) {
-      cores = so2.cores.map((c, j) => {
-        if (typeof c !== 'number' || !Number.isInteger(c) || c < 0 || c > 4095) bad(`${p}.cores[${j}]`, 'must be a CPU number');
-        return c;
-      });
-      if (cores.length === 0 || new Set(cores).size !== cores.length) bad(`${p}.cores`, 'must list distinct CPUs, one per worker');
-      workers = cores.length;
-    } else {
-      workers = int(so2, 'cores', p, 1, 1024);
-    }
-    return { ...hostOf(so2, p), port: int(so2, 'port', p, 1, 65535, 9101), workers, ...(cores ? { cores } : {}) };
+  const sw: SwitchHost = { ...hostOf(d.switch), kind: d.switch.kind, port: d.switch.port, controlPort: d.switch.controlPort };
+  const servers = d.servers.map((s, i): ServerHost => {
+    const cores = Array.isArray(s.cores) ? s.cores : undefined;
+    if (cores && (cores.length === 0 || new Set(cores).size !== cores.length))
+      bad(`inventory.servers[${i}].cores`, 'must list distinct CPUs, one per worker');
+    return { ...hostOf(s), port: s.port, workers: cores ? cores.length : (s.cores as number), ...(cores ? { cores } : {}) };
   });
   const seen = new Set<string>();
   servers.forEach((s, i) => {
@@ -145,23 +146,93 @@ export function normaliseInventory(v: unknown, file = 'inventory'): Inventory {
     seen.add(k);
   });
   if (servers.length > 254) bad('inventory.servers', 'at most 254 servers');
-  const clients = list(o, 'clients', 'inventory').map((c, i) => {
-    const p = `inventory.clients[${i}]`;
-    const co = obj(c, p);
-    only(co, p, ['host', 'address', 'manage', 'nic']);
-    return hostOf(co, p);
-  });
   return {
     file,
-    connection,
+    connection: d.connection,
     ssh,
     pallas,
-    node: str(o, 'node', 'inventory', connection === 'local' ? process.execPath : 'node'),
-    ...(secret ? { secret } : {}),
+    node: d.node ?? (d.connection === 'local' ? process.execPath : 'node'),
+    ...(d.secret ? { secret: d.secret } : {}),
     switch: sw,
     servers,
-    clients,
+    clients: d.clients.map(hostOf),
   };
+}
+
+// ---- The ansible inventory (deploy/ansible) ----
+
+/**
+ * The host variables the bench reads from an ansible inventory (docs/deploy.md lists them all;
+ * the playbooks check the rest). Other variables pass through: they are the playbooks'.
+ */
+const ansibleVarsSchema = z.looseObject({
+  ansible_host: zStr().optional().describe('Where ssh reaches the host (default: its inventory name)'),
+  ansible_user: zStr().optional().describe("The ssh user (a host's own becomes user@host for the bench)"),
+  ansible_port: zPort().optional().describe('The ssh port (the bench takes one for every host: set it under all.vars)'),
+  ansible_ssh_private_key_file: zStr().optional().describe('The ssh key (one for every host: all.vars)'),
+  ansible_ssh_common_args: z
+    .string({ error: 'must be a string' })
+    .optional()
+    .describe('Extra ssh arguments (one for every host: all.vars)'),
+  ansible_connection: zStr().optional().describe("'local' on every host: a testbed of local processes"),
+  pallas_address: zIpv4().optional().describe("The data-plane address: where the host's requests and replies go"),
+  pallas_manage: zIpv4().optional().describe('Where its HTTP endpoints listen (default: pallas_address)'),
+  pallas_nic: z
+    .union([
+      KERNEL,
+      zObj({
+        device: zStr().describe('A PCI address or a vdev spec'),
+        peer_mac: zMac().optional().describe("The MAC frames go to (default: the software switch host's pallas_mac)"),
+        eal: zStrList().optional().describe('EAL arguments, replacing the defaults whole'),
+      }),
+    ])
+    .optional()
+    .describe("DPDK on this NIC; 'kernel' or absent: kernel UDP"),
+  pallas_mac: zMac().optional().describe("The host's NIC MAC"),
+  pallas_peer_mac: zMac().optional().describe("The MAC this host's frames go to (overrides pallas_nic.peer_mac)"),
+  pallas_worker_cores: zCpuList().optional().describe("A server's worker CPUs, one worker each"),
+  pallas_workers: zInt(1, 1024).optional().describe('A count of unpinned workers, instead of pallas_worker_cores'),
+  pallas_server_port: zPort().optional().describe("A server's UDP port (default 9101 for the bench; the playbooks' 9011)"),
+  pallas_switch_kind: zEnum(['soft', 'tofino'] as const)
+    .optional()
+    .describe('The switch: software (soft) or a Tofino'),
+  pallas_switch_port: zPort().optional().describe("The software switch's UDP port"),
+  pallas_control_port: zPort().optional().describe("The control plane's HTTP port"),
+  pallas_agent_port: zPort().optional().describe("An agent's HTTP port"),
+  pallas_dir: zStr().optional().describe('The Pallas checkout on every host (absolute)'),
+  pallas_node: zStr().optional().describe('The Node that runs it'),
+  pallas_secret: z
+    .string({ error: 'must be a string' })
+    .optional()
+    .describe("The control channel's shared secret (at least 16 characters)"),
+});
+type AnsibleVars = z.output<typeof ansibleVarsSchema>;
+
+const ansibleGroup = zObj({
+  vars: ansibleVarsSchema.optional(),
+  hosts: z.record(z.string(), ansibleVarsSchema.nullable()).nullable().optional(),
+  children: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** The JSON Schema of the ansible inventory (`pallas schema inventory`; schemas/inventory.schema.json). */
+export function inventoryJsonSchema(): object {
+  const schema = zObj({
+    all: zObj({
+      vars: ansibleVarsSchema.optional(),
+      hosts: z.record(z.string(), ansibleVarsSchema.nullable()).optional(),
+      children: z
+        .looseObject({
+          pallas_switch: ansibleGroup.describe('Exactly one host: the switch (software switch and control plane, or the Tofino)'),
+          pallas_servers: ansibleGroup.describe('The servers (an agent and its runtime each)'),
+          pallas_clients: ansibleGroup.optional().describe('The load generators'),
+        })
+        .describe('The groups'),
+    }),
+  });
+  return jsonSchemaOf(schema, {
+    title: 'Pallas testbed (ansible inventory)',
+    description: 'The hosts of a Pallas testbed and their pallas_* variables (docs/deploy.md)',
+  });
 }
 
 /** Whether a parsed YAML document is an ansible inventory (deploy/ansible/inventory/example.yml). */
@@ -190,14 +261,20 @@ export function fromAnsible(v: unknown, file = 'inventory'): Inventory {
   const root = obj(obj(v, 'inventory').all, 'inventory.all');
   const allVars: Obj = root.vars === undefined ? {} : obj(root.vars, 'inventory.all.vars');
   const children: Obj = root.children === undefined ? {} : obj(root.children, 'inventory.all.children');
-  const hostsOf = (group: string): { name: string; vars: Obj }[] => {
+  // Each host's variables as ansible resolves them (all's, then the group's, then its own), checked
+  // by the schema with errors that name the host and the variable.
+  const hostsOf = (group: string): { name: string; vars: AnsibleVars }[] => {
     if (children[group] === undefined) return [];
     const g = obj(children[group], `inventory.all.children.${group}`);
     const gv: Obj = g.vars === undefined ? {} : obj(g.vars, `${group}.vars`);
     const hs: Obj = g.hosts === undefined || g.hosts === null ? {} : obj(g.hosts, `${group}.hosts`);
     return Object.entries(hs).map(([name, h]) => ({
       name,
-      vars: { ...allVars, ...gv, ...(h === null ? {} : obj(h, `${group}.hosts.${name}`)) },
+      vars: parseWith(
+        ansibleVarsSchema,
+        { ...allVars, ...gv, ...(h === null ? {} : obj(h, `${group}.hosts.${name}`)) },
+        (p) => `host ${name}: ${p}`,
+      ),
     }));
   };
   const sws = hostsOf('pallas_switch'),
@@ -213,13 +290,12 @@ export function fromAnsible(v: unknown, file = 'inventory'): Inventory {
       if (h.vars[k] !== allVars[k]) bad(`host ${h.name}: ${k}`, 'the bench uses one value for every host: set it under all.vars');
     }
   }
-  const hostSpec = (h: { name: string; vars: Obj }) => {
+  const hostSpec = (h: { name: string; vars: AnsibleVars }) => {
     const o = h.vars;
     const nicV = o.pallas_nic;
     let nicSpec: unknown = nicV;
-    if (typeof nicV === 'object' && nicV !== null && !Array.isArray(nicV)) {
-      const n = nicV as Obj;
-      only(n, `host ${h.name}: pallas_nic`, ['device', 'peer_mac', 'eal']);
+    if (typeof nicV === 'object') {
+      const n = nicV;
       // A server's or client's frames go to the software switch's host: its pallas_mac is the default peer.
       const swMac = h !== sws[0] && (sws[0]!.vars.pallas_switch_kind ?? 'soft') === 'soft' ? sws[0]!.vars.pallas_mac : undefined;
       const peer = o.pallas_peer_mac ?? n.peer_mac ?? swMac;

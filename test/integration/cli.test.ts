@@ -5,7 +5,7 @@
 // and the bench's options through the same parser (no stack traces).
 import { execFile, spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -43,6 +43,7 @@ const COMMANDS = [
   'client',
   'clock',
   'inventory',
+  'schema',
   'sim',
 ];
 
@@ -69,6 +70,11 @@ describe.runIf(ready)('pallas command line', () => {
     expect(pallas('sim', '--help').out).toMatch(/Examples:\n {2}\$ pallas sim fig2b/);
     expect(pallas('inventory', 'convert', '--help').out).toMatch(/^Usage: pallas inventory convert \[options\] <file>/);
     expect(pallas('--version').out.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    // The JSON Schemas the package ships are the ones the command prints.
+    for (const f of ['scenario', 'inventory']) {
+      const shipped = JSON.parse(readFileSync(join(packageRoot, 'schemas', `${f}.schema.json`), 'utf8')) as unknown;
+      expect(JSON.parse(pallas('schema', f).out), f).toEqual(shipped);
+    }
   });
 
   it('reports usage errors in one line with a hint and exit 2, suggesting the nearest name', () => {
@@ -87,6 +93,10 @@ describe.runIf(ready)('pallas command line', () => {
         "pallas inventory chek: USAGE: unknown command 'chek' (did you mean check?) (see pallas inventory --help)",
       ],
       [['inventory', 'check'], "pallas inventory check: USAGE: missing required argument 'file' (see pallas inventory check --help)"],
+      [
+        ['schema', 'scenaro'],
+        "pallas schema: USAGE: command-argument value 'scenaro' is invalid for argument 'format'. Allowed choices are scenario, inventory. (see pallas schema --help)",
+      ],
       [
         ['up', '--policy', 'fastest'],
         'pallas up: USAGE: --policy must be one of pallas, po2, rr, random, jbsq, draconis, netclone (see pallas up --help)',

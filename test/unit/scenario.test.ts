@@ -214,7 +214,7 @@ describe('systems by name', () => {
     expect(sc.systems[7]!.pallas).toMatchObject({ tauShift: 15, balance: 'po2', ablation: { sharedCloneCounter: true } });
   });
   it.each([
-    [['fifo'], 'scenario.systems[0].system: must be one of: pallas'],
+    [['fifo'], 'scenario.systems[0]: must be one of: pallas, pallas-oracle'],
     [[{ system: 'rs-darc', jbsqDepth: 2 }], 'scenario.systems[0].jbsqDepth: unknown field'],
     [[{ system: 'pallas', deltaCores: -1 }], 'scenario.systems[0].deltaCores: must be'],
     [['rs-darc', 'rs-darc'], "a system named 'rs-darc' is already listed"],
