@@ -131,10 +131,10 @@ function ts() {
   L.push(`export const Flag = { ${spec.flags.map((f) => `${f.name}: ${1 << f.bit}`).join(', ')} } as const;`);
   L.push(`export const FLAGS_RESERVED = ${hex(reservedMask)};`, '');
   L.push('export const PAYLOADS = {');
-  for (const p of payloads)
-    L.push(
-      `  ${p.name}: { kind: ${p.kind}, size: ${p.size}, fields: [${p.fields.map((f) => `{ name: '${camel(f.name)}', offset: ${f.offset}, size: ${f.size} }`).join(', ')}] },`,
-    );
+  for (const p of payloads) {
+    const fields = p.fields.map((f) => `{ name: '${camel(f.name)}', offset: ${f.offset}, size: ${f.size} }`);
+    L.push(`  ${p.name}: { kind: ${p.kind}, size: ${p.size}, fields: [${fields.join(', ')}] },`);
+  }
   L.push('} as const;', 'export type PayloadName = keyof typeof PAYLOADS;', '');
   L.push('export const Type = {');
   for (const t of spec.types) L.push(`  ${t.name}: ${t.id},`);

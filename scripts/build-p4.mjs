@@ -131,7 +131,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     console.log(`p4: stages: ingress ${st.ingress}, egress ${st.egress} (of 12); critical path ${st.criticalPath}`);
     if (st.sram !== undefined)
       console.log(
-        `p4: SRAM blocks ${st.sram} (${pct(st.sram, st.of.sram)}), TCAM blocks ${st.tcam} (${pct(st.tcam, st.of.tcam)}), stateful ALUs ${st.statefulAlus} (${pct(st.statefulAlus, st.of.statefulAlus)}) of Tofino 1's`,
+        `p4: SRAM blocks ${st.sram} (${pct(st.sram, st.of.sram)}), TCAM blocks ${st.tcam} (${pct(st.tcam, st.of.tcam)}), ` +
+          `stateful ALUs ${st.statefulAlus} (${pct(st.statefulAlus, st.of.statefulAlus)}) of Tofino 1's`,
       );
   }
   console.log(r.ok ? `p4: built ${r.out} (bf-rt.json, pipe/context.json, pipe/${target}.bin, pipe/logs/)` : 'p4: FAILED');

@@ -346,7 +346,8 @@ export function formatLive(doc: LiveDocument): string {
   const spread = Math.max(0, ...doc.points.map((p) => p.clientStartSpreadMs ?? 0));
   const where = doc.testbed
     ? [
-        `testbed ${doc.testbed.inventory} (${doc.testbed.connection}): ${doc.testbed.servers.length} servers, ${doc.testbed.clients.length} client host(s) ` +
+        `testbed ${doc.testbed.inventory} (${doc.testbed.connection}): ` +
+          `${doc.testbed.servers.length} servers, ${doc.testbed.clients.length} client host(s) ` +
           `whose histograms were merged; their runs started at most ${spread} ms apart`,
       ]
     : [];
@@ -357,7 +358,8 @@ export function formatLive(doc: LiveDocument): string {
       "(same servers, workers, measured service times and loads), without this machine's CPU sharing",
     ...(doc.points.some(thin)
       ? [
-          '~: the p99 rests on too few replies (its 95 % interval, in result.json and points.csv, is wider than ±10 %): a longer --duration narrows it',
+          '~: the p99 rests on too few replies (its 95 % interval, in result.json and points.csv, is wider than ±10 %): ' +
+            'a longer --duration narrows it',
         ]
       : []),
   ];
@@ -430,14 +432,16 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
   const durationMs = o.durationMs ?? (o.quick ? 2000 : 5000);
   const where = inv ? `testbed ${inv.file}` : 'this machine';
   o.log(`bench ${wl0.name}: ${wl0.about}`);
+  const workers = uniform ? `${rack.workers} worker(s)` : `${inv!.servers.map((s) => s.workers).join('/')} workers`;
   o.log(
-    `  rack: ${rack.servers} server(s) × ${uniform ? `${rack.workers} worker(s)` : `${inv!.servers.map((s) => s.workers).join('/')} workers`} (${rack.why}); ` +
+    `  rack: ${rack.servers} server(s) × ${workers} (${rack.why}); ` +
       `systems ${systems.join(', ')}; loads ${loads.join(', ')}; ${durationMs} ms per point, the first 10 % not measured`,
   );
   if (inv) {
     o.log(
       `  testbed (${inv.connection}): switch ${inv.switch.kind} on ${inv.switch.host} (${inv.switch.address}:${inv.switch.port}); ` +
-        `servers ${inv.servers.map((s) => s.host).join(', ')}; clients ${inv.clients.map((c) => c.host).join(', ')}, each sending 1/${inv.clients.length} of the load`,
+        `servers ${inv.servers.map((s) => s.host).join(', ')}; clients ${inv.clients.map((c) => c.host).join(', ')}, ` +
+        `each sending 1/${inv.clients.length} of the load`,
     );
   } else if (!o.servers && !o.workers) {
     o.log(
@@ -448,8 +452,10 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
   }
   const probes = inv ? await probeHosts(inv) : new Map<string, never>();
   if (inv) {
+    const clock = (p: { offsetMs: number; rttMs: number }) =>
+      `${Math.abs(p.offsetMs) < 0.05 ? '' : p.offsetMs > 0 ? '+' : '−'}${Math.abs(p.offsetMs).toFixed(1)} ms ±${(p.rttMs / 2).toFixed(1)}`;
     o.log(
-      `  hosts: ${[...probes.values()].map((p) => `${p.host} (${p.hostname}) clock ${Math.abs(p.offsetMs) < 0.05 ? '' : p.offsetMs > 0 ? '+' : '−'}${Math.abs(p.offsetMs).toFixed(1)} ms ±${(p.rttMs / 2).toFixed(1)}`).join(', ')}; ` +
+      `  hosts: ${[...probes.values()].map((p) => `${p.host} (${p.hostname}) clock ${clock(p)}`).join(', ')}; ` +
         "each runs this Pallas; the clients' shared start is given in their own clocks",
     );
   }
@@ -466,7 +472,8 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
     o.log(
       inv
         ? `  service times × ${scaled.scale} (as asked)`
-        : `  service times × ${scaled.scale}: the workload keeps its shape, and the rack's capacity stays within the ~${PATH_BUDGET_RPS / 1000} k req/s ` +
+        : `  service times × ${scaled.scale}: the workload keeps its shape, ` +
+            `and the rack's capacity stays within the ~${PATH_BUDGET_RPS / 1000} k req/s ` +
             "that one machine's client, switch and servers carry with room to spare (RocksDB work is real and never scaled)",
     );
   }

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../../lib/native.js';
 import { runScenario, type RunResult } from '../../lib/sim/run.js';
 import { loadScenario, normaliseScenario, type Scenario } from '../../lib/sim/scenario.js';
+import { mdRow } from '../../lib/util/table.js';
 
 export const CRITERIA = { overall: 1.05, perType: 1.25, ideal: 1.3 } as const;
 const SYSTEMS = ['pallas', 'rs-darc', 'rs-cfcfs', 'central-cfcfs'] as const;
@@ -175,14 +176,22 @@ export async function runCheck(o: {
 
 export function formatCheck(points: CheckPoint[], seeds: number): string {
   const L = [
-    `worst over ${seeds} seed(s); limits: overall ≤ ${CRITERIA.overall}, per type ≤ ${CRITERIA.perType} (loads ≥ 0.5), ideal ≤ ${CRITERIA.ideal} (loads ≤ 0.9)`,
+    `worst over ${seeds} seed(s); limits: overall ≤ ${CRITERIA.overall}, ` +
+      `per type ≤ ${CRITERIA.perType} (loads ≥ 0.5), ideal ≤ ${CRITERIA.ideal} (loads ≤ 0.9)`,
     '| scenario | load | pallas / best RS | worst type / RS-DARC | pallas / central-cfcfs | |',
     '|---|---|---|---|---|---|',
   ];
   const f = (x: number | null) => (x === null ? '—' : x.toFixed(2));
   for (const p of points) {
     L.push(
-      `| ${p.scenario} | ${p.load} | ${f(p.overall)} | ${p.perType === null ? '—' : `${f(p.perType)} (${p.worstType})`} | ${f(p.ideal)} | ${p.miss.length ? `MISS ${p.miss.join(', ')}` : 'ok'}${p.pallasSaturated ? ' SAT' : ''} |`,
+      mdRow([
+        p.scenario,
+        p.load,
+        f(p.overall),
+        p.perType === null ? '—' : `${f(p.perType)} (${p.worstType})`,
+        f(p.ideal),
+        `${p.miss.length ? `MISS ${p.miss.join(', ')}` : 'ok'}${p.pallasSaturated ? ' SAT' : ''}`,
+      ]),
     );
   }
   const misses = points.filter((p) => p.miss.length);

@@ -297,7 +297,8 @@ async function runInventory(sub: 'check' | 'convert', file: string, values: Opts
     process.stdout.write(
       [
         `${file}: a testbed over ${inv.connection}, Pallas at ${inv.pallas} on every host`,
-        `  switch   ${h(inv.switch)}: ${inv.switch.kind} switch on port ${inv.switch.port}, control plane ${inv.switch.manage}:${inv.switch.controlPort}`,
+        `  switch   ${h(inv.switch)}: ${inv.switch.kind} switch on port ${inv.switch.port}, ` +
+          `control plane ${inv.switch.manage}:${inv.switch.controlPort}`,
         ...inv.servers.map(
           (s, i) => `  server ${i} ${h(s)}: port ${s.port}, ${s.workers} worker(s)${s.cores ? ` on CPUs ${s.cores.join(',')}` : ''}`,
         ),

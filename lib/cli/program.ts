@@ -122,7 +122,8 @@ export function buildProgram(run: Commands): Command {
   json(
     cmd(
       'up',
-      'a whole rack on this machine: the control plane with the software switch, and N servers with their agents (child processes), until SIGINT/SIGTERM',
+      'a whole rack on this machine: the control plane with the software switch, ' +
+        'and N servers with their agents (child processes), until SIGINT/SIGTERM',
     )
       .option('--servers <n>', 'servers (default: sized to this machine, said on screen)')
       .option('--workers <n>', 'workers per server')
@@ -256,7 +257,8 @@ export function buildProgram(run: Commands): Command {
   )
     .argument(
       '<scenario>',
-      "a scenario file (YAML or JSON), a scenario name from bench/scenarios (fig2b) or bench/scenarios/paper (fig2b-rack), or paper for all of the paper's",
+      'a scenario file (YAML or JSON), a scenario name from bench/scenarios (fig2b) or bench/scenarios/paper (fig2b-rack), ' +
+        "or paper for all of the paper's",
     )
     .option('--out <dir>', 'where results go (DIR/<scenario>/)', 'results/sim')
     .addOption(new Option('--no-write', 'write no files'))

@@ -122,14 +122,16 @@ export async function runControl(values: Opts): Promise<void> {
     say(
       values.json,
       { ready: true, switch: { kind: 'tofino', grpc: (swCfg as { grpc: string }).grpc, policy: sw.policy }, control: control.url },
-      `pallas control: ${control.url} (status /v1/status, metrics /metrics); Tofino at ${(swCfg as { grpc: string }).grpc}, ${sw.capacity} server slots`,
+      `pallas control: ${control.url} (status /v1/status, metrics /metrics); ` +
+        `Tofino at ${(swCfg as { grpc: string }).grpc}, ${sw.capacity} server slots`,
     );
   } else {
     const l = sw.local();
     say(
       values.json,
       { ready: true, switch: { ...l, policy: sw.policy }, control: control.url },
-      `pallas control: ${control.url} (status /v1/status, metrics /metrics); software switch ${sw.policy} on ${l.ip}:${l.port}, ${slots} server slots`,
+      `pallas control: ${control.url} (status /v1/status, metrics /metrics); ` +
+        `software switch ${sw.policy} on ${l.ip}:${l.port}, ${slots} server slots`,
     );
   }
   await untilSignal(lifeline?.closed);
@@ -262,7 +264,8 @@ export function formatStatus(st: RackStatus): string {
   lines.push('servers:');
   for (const s of st.servers) {
     lines.push(
-      `  ${String(s.index).padStart(2)} ${s.name.padEnd(10)} ${s.addr.padEnd(21)} ${s.alive ? 'alive' : 'LOST '} ${s.cores} core(s) epoch ${s.epoch}` +
+      `  ${String(s.index).padStart(2)} ${s.name.padEnd(10)} ${s.addr.padEnd(21)} ` +
+        `${s.alive ? 'alive' : 'LOST '} ${s.cores} core(s) epoch ${s.epoch}` +
         `  received ${s.stats.received ?? 0} done ${s.stats.completed ?? 0} dropped ${s.stats.dropped ?? 0} bounced ${s.stats.bounced ?? 0}` +
         (s.stats.refused ? `  refused ${s.stats.refused} (no handler for their type)` : ''),
     );

@@ -101,7 +101,8 @@ export function renderChart(chart: Chart): string {
   const ok = (p: PlotPoint) => Number.isFinite(p.x) && Number.isFinite(p.y) && (!c.yLog || p.y > 0);
   const pts = c.series.flatMap((s) => s.points.filter(ok));
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, DejaVu Sans, sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ` +
+      'font-family="Helvetica, Arial, DejaVu Sans, sans-serif" font-size="12">',
     `<title>${esc(c.title)}</title>`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
     `<text x="${(W - M.right + M.left) / 2}" y="22" text-anchor="middle" font-size="14" font-weight="bold">${esc(c.title)}</text>`,
@@ -185,7 +186,8 @@ export function renderChart(chart: Chart): string {
   out.push(
     `<rect x="${left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`,
     `<text x="${left + pw / 2}" y="${M.top + ph + 40}" text-anchor="middle">${esc(c.xLabel)}</text>`,
-    `<text transform="translate(${left - labelW - 18} ${M.top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(c.yLabel)}${c.yLog ? ', log scale' : ''}</text>`,
+    `<text transform="translate(${left - labelW - 18} ${M.top + ph / 2}) rotate(-90)" text-anchor="middle">` +
+      `${esc(c.yLabel)}${c.yLog ? ', log scale' : ''}</text>`,
   );
   for (const h of c.hlines ?? []) {
     if (!(h.y >= y0 && h.y <= y1)) continue;
@@ -210,13 +212,15 @@ export function renderChart(chart: Chart): string {
       dash = paired ? '5 4' : anyPairs ? '' : DASHES[measured.indexOf(s) % DASHES.length]!;
     const sp = s.points.filter(ok).sort((a, b) => a.x - b.x);
     out.push(`<g class="series" data-name="${esc(s.name)}">`);
-    if (sp.length > 1)
-      out.push(
-        `<polyline fill="none" stroke="${colour}" stroke-width="${paired ? 1.5 : 2}"${dash ? ` stroke-dasharray="${dash}"` : ''} points="${sp.map((p) => `${num(X(p.x))},${num(Y(p.y))}`).join(' ')}"/>`,
-      );
+    if (sp.length > 1) {
+      const points = sp.map((p) => `${num(X(p.x))},${num(Y(p.y))}`).join(' ');
+      const dashed = dash ? ` stroke-dasharray="${dash}"` : '';
+      out.push(`<polyline fill="none" stroke="${colour}" stroke-width="${paired ? 1.5 : 2}"${dashed} points="${points}"/>`);
+    }
     for (const p of sp)
       out.push(
-        `<circle cx="${num(X(p.x))}" cy="${num(Y(p.y))}" r="3.5" stroke="${colour}" stroke-width="1.5" fill="${p.open || paired ? '#fff' : colour}"/>`,
+        `<circle cx="${num(X(p.x))}" cy="${num(Y(p.y))}" r="3.5" ` +
+          `stroke="${colour}" stroke-width="1.5" fill="${p.open || paired ? '#fff' : colour}"/>`,
       );
     out.push('</g>');
     const ly = M.top + 10 + i * 20,

@@ -9,7 +9,7 @@ import { writeCsv } from './format.js';
 import { esc, renderChart, type Chart, type PlotSeries } from './plot.js';
 import type { RunResult, SimDocument } from './run.js';
 import type { Scenario } from './scenario.js';
-import { toCsv } from '../util/table.js';
+import { mdRow as row, toCsv } from '../util/table.js';
 
 const SAT_NOTE = 'open marker: saturated (achieved < 0.99 × offered); its latency describes an overloaded system';
 
@@ -198,14 +198,27 @@ export function formatSummary(sums: ScenarioSummary[]): string {
   for (const s of sums)
     for (const r of s.rows)
       lines.push(
-        `| ${s.scenario}${s.pallas !== 'pallas' || s.baseline !== 'rs-darc' ? ` (${s.pallas} vs ${s.baseline})` : ''} | ${r.load} | ${f(r.offeredRps / 1e3)} | ${us(r.pallasP99, r.pallasSat)} | ${us(r.baseP99, r.baseSat)} | ${ratio(r.ratio)} |`,
+        row([
+          `${s.scenario}${s.pallas !== 'pallas' || s.baseline !== 'rs-darc' ? ` (${s.pallas} vs ${s.baseline})` : ''}`,
+          r.load,
+          f(r.offeredRps / 1e3),
+          us(r.pallasP99, r.pallasSat),
+          us(r.baseP99, r.baseSat),
+          ratio(r.ratio),
+        ]),
       );
   const slo = sums.filter((s) => s.slo);
   if (slo.length) {
     lines.push('', '| scenario | p99 objective | Pallas throughput | baseline throughput | Pallas / baseline |', '|---|---|---|---|---|');
     for (const s of slo)
       lines.push(
-        `| ${s.scenario} | ${s.slo!.us} µs | ${bound(s.slo!.pallas)} | ${bound(s.slo!.baseline)} | ${s.slo!.baseline.bound === 'none' ? 'baseline never meets it' : ratio(s.slo!.ratio)} |`,
+        row([
+          s.scenario,
+          `${s.slo!.us} µs`,
+          bound(s.slo!.pallas),
+          bound(s.slo!.baseline),
+          s.slo!.baseline.bound === 'none' ? 'baseline never meets it' : ratio(s.slo!.ratio),
+        ]),
       );
   }
   return (
@@ -287,7 +300,16 @@ export function writeIndex(
   });
   writeFileSync(
     html,
-    `<!doctype html>\n<meta charset="utf-8">\n<title>Pallas simulation results</title>\n<style>body{font-family:sans-serif;margin:2em}img{max-width:48%;margin:4px;border:1px solid #ddd}</style>\n<h1>Pallas simulation results</h1>\n<p><a href="summary.md">summary.md</a> · <a href="summary.csv">summary.csv</a></p>\n${body.join('\n')}\n`,
+    [
+      '<!doctype html>',
+      '<meta charset="utf-8">',
+      '<title>Pallas simulation results</title>',
+      '<style>body{font-family:sans-serif;margin:2em}img{max-width:48%;margin:4px;border:1px solid #ddd}</style>',
+      '<h1>Pallas simulation results</h1>',
+      '<p><a href="summary.md">summary.md</a> · <a href="summary.csv">summary.csv</a></p>',
+      ...body,
+      '',
+    ].join('\n'),
   );
   return [md, csvFile, html];
 }

@@ -97,7 +97,8 @@ const darcSchema = zObj({
   profileSamples: zInt(1, 1e9)
     .optional()
     .describe(
-      "Completions a server profiles (in cFCFS) before it reserves; default: Perséphone's 50 000, or fewer so that profiling ends in the first half of the warm-up",
+      'Completions a server profiles (in cFCFS) before it reserves; ' +
+        "default: Perséphone's 50 000, or fewer so that profiling ends in the first half of the warm-up",
     ),
   recheckSamples: zInt(1, 1e9).default(5000).describe('Completions needed before a re-check may re-reserve'),
   groupRatio: zNum(1, 100).default(1.2).describe("A type joins a group within this ratio of its leader's mean"),

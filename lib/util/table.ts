@@ -31,6 +31,11 @@ function csvCell(v: string | number | boolean | null | undefined): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+/** One row of a Markdown table. */
+export function mdRow(cells: (string | number)[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+
 /** Rows as CSV text, with a final line break. */
 export function toCsv(rows: (string | number | boolean | null | undefined)[][]): string {
   return `${rows.map((r) => r.map(csvCell).join(',')).join('\n')}\n`;

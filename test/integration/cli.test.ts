@@ -95,7 +95,8 @@ describe.runIf(ready)('pallas command line', () => {
       [['inventory', 'check'], "pallas inventory check: USAGE: missing required argument 'file' (see pallas inventory check --help)"],
       [
         ['schema', 'scenaro'],
-        "pallas schema: USAGE: command-argument value 'scenaro' is invalid for argument 'format'. Allowed choices are scenario, inventory. (see pallas schema --help)",
+        "pallas schema: USAGE: command-argument value 'scenaro' is invalid for argument 'format'. " +
+          'Allowed choices are scenario, inventory. (see pallas schema --help)',
       ],
       [
         ['up', '--policy', 'fastest'],
@@ -124,7 +125,8 @@ describe.runIf(ready)('pallas command line', () => {
       const r = pallas('server', '--config', p);
       expect(r.code).toBe(2);
       expect(r.err).toBe(
-        `pallas server: BAD_CONFIG: ${p}: empty; a server config is a mapping of its settings (give at least one, or leave out --config for the defaults)\n`,
+        `pallas server: BAD_CONFIG: ${p}: empty; a server config is a mapping of its settings ` +
+          '(give at least one, or leave out --config for the defaults)\n',
       );
     }
     const y = f('bad.yaml', 'workers: 2\ntransport: { kind: udp\n');

@@ -128,7 +128,8 @@ describe.skipIf(!ready)('pallas up', () => {
     expect(code).toBe(0);
   });
 
-  it("--kv gives the servers a RocksDB store (GET/SCAN served), --agent-port fixes the agents' ports; without a store the refusals show", async () => {
+  // Without a store, GET/SCAN are refused, and the refusals show.
+  it("--kv gives the servers a RocksDB store (GET/SCAN served), --agent-port fixes the agents' ports", async () => {
     const kvDir = join(tmp, 'kv');
     for (const withKv of [true, false]) {
       const agentPort = BASE + 20 + (withKv ? 0 : 4);

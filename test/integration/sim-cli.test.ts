@@ -171,7 +171,12 @@ describe('pallas sim', () => {
       SCENARIO.replace('name: small', 'name: shift')
         .replace(
           '  arrivals: { dist: poisson }',
-          '  arrivals: { dist: poisson }\n  phases:\n    - { durationMs: 50, shares: { short: 0.5, long: 0.5 } }\n    - { shares: { short: 0.9, long: 0.1 } }',
+          [
+            '  arrivals: { dist: poisson }',
+            '  phases:',
+            '    - { durationMs: 50, shares: { short: 0.5, long: 0.5 } }',
+            '    - { shares: { short: 0.9, long: 0.1 } }',
+          ].join('\n'),
         )
         .replace('loads: [0.5, 0.8]', 'loads: [0.5]')
         .replace('requests: 20000', 'requests: 400000'),

@@ -249,7 +249,8 @@ describe('software switch over UDP loopback', () => {
     ).rejects.toMatchObject({ code: 'BAD_POLICY' });
   });
 
-  it('counts bad input and never forwards it (junk, oversized datagrams, replies and bounces from non-servers); an unknown type goes to the default group and the server refuses it', async () => {
+  // Junk, oversized datagrams, replies and bounces from non-servers are counted and dropped.
+  it('counts bad input and never forwards it; an unknown type goes to the default group and the server refuses it', async () => {
     const srv = await servers(1, () => 1);
     // SHORT has an entry; type 99 has none and goes to the default group.
     const tables: SwitchTables = {

@@ -358,7 +358,8 @@ describe.skipIf(!ok)('Tofino driver over BFRuntime (mock server)', () => {
       [
         'secret: tofino-cli-secret-0123456',
         'listen: { host: 127.0.0.1, port: 0 }',
-        `switch: { kind: tofino, grpc: "127.0.0.1:${port}", vip: 10.0.0.1, ports: [1, 2, 3], clients: [ { ip: 10.0.0.100, port: 0, mac: "00:00:00:00:00:64" } ] }`,
+        `switch: { kind: tofino, grpc: "127.0.0.1:${port}", vip: 10.0.0.1, ports: [1, 2, 3],`,
+        '  clients: [ { ip: 10.0.0.100, port: 0, mac: "00:00:00:00:00:64" } ] }',
         '',
       ].join('\n'),
     );

@@ -11,43 +11,89 @@ const US = 1000;
 describe('darc reservation rule (hand-worked)', () => {
   it('bimodal 1 µs / 100 µs, 50/50, 12 workers: short 1 core, long the rest with the spillway', () => {
     // d_s = 0.5/50.5·12 = 0.119 → 1 core (d < 1); d_l = 50/50.5·12 = 11.88 → wants 12, 11 left.
-    const r = addon.darcReserve([{ type: 1, meanNs: 1 * US, share: 0.5 }, { type: 2, meanNs: 100 * US, share: 0.5 }], 12)!;
+    const r = addon.darcReserve(
+      [
+        { type: 1, meanNs: 1 * US, share: 0.5 },
+        { type: 2, meanNs: 100 * US, share: 0.5 },
+      ],
+      12,
+    )!;
     expect(r.demandOf['1']).toBeCloseTo(0.1188, 4);
     expect(r.demandOf['2']).toBeCloseTo(11.8812, 4);
-    expect(r.groups.map((g) => [g.types, g.first, g.count, g.spill])).toEqual([[[1], 0, 1, false], [[2], 1, 11, true]]);
+    expect(r.groups.map((g) => [g.types, g.first, g.count, g.spill])).toEqual([
+      [[1], 0, 1, false],
+      [[2], 1, 11, true],
+    ]);
     expect(r.spillway).toBe(11);
     expect(r.serveUpto).toEqual([0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
   });
 
-  it('TPC-C on 16 workers: the paper\'s grouping, rounding up above .5, the last group spills', () => {
+  it("TPC-C on 16 workers: the paper's grouping, rounding up above .5, the last group spills", () => {
     // mean·share: P 5·.43 = 2.15, OS 6·.04 = .24, NO 16·.45 = 7.2, D 62·.04 = 2.48, SL 74·.04 = 2.96; Σ = 15.03.
     // OS (6) is within 20 % of P (5); SL (74) within 20 % of D (62, limit 74.4); NO starts its own.
     // D{P,OS} = 2.39/15.03·16 = 2.544 → 3; D{NO} = 7.665 → 8; D{D,SL} = 5.791 → 6, but only 5 are left.
-    const r = addon.darcReserve([
-      { type: 20, meanNs: 5 * US, share: 0.43 }, { type: 21, meanNs: 6 * US, share: 0.04 }, { type: 22, meanNs: 16 * US, share: 0.45 },
-      { type: 23, meanNs: 62 * US, share: 0.04 }, { type: 24, meanNs: 74 * US, share: 0.04 }], 16)!;
+    const r = addon.darcReserve(
+      [
+        { type: 20, meanNs: 5 * US, share: 0.43 },
+        { type: 21, meanNs: 6 * US, share: 0.04 },
+        { type: 22, meanNs: 16 * US, share: 0.45 },
+        { type: 23, meanNs: 62 * US, share: 0.04 },
+        { type: 24, meanNs: 74 * US, share: 0.04 },
+      ],
+      16,
+    )!;
     expect(r.groups.map((g) => g.types)).toEqual([[20, 21], [22], [23, 24]]);
     expect(r.groups.map((g) => g.demand)).toEqual([expect.closeTo(2.544, 3), expect.closeTo(7.665, 3), expect.closeTo(5.791, 3)]);
-    expect(r.groups.map((g) => [g.first, g.count, g.spill])).toEqual([[0, 3, false], [3, 8, false], [11, 5, true]]);
+    expect(r.groups.map((g) => [g.first, g.count, g.spill])).toEqual([
+      [0, 3, false],
+      [3, 8, false],
+      [11, 5, true],
+    ]);
   });
 
   it('a fraction of exactly .5 rounds down, and cores left over go to the last group', () => {
     // work 10·.5 = 5 and 100·.03 = 3 on 4 workers: d = 2.5 → 2 and 1.5 → 1; the 4th core goes to the last group.
-    const r = addon.darcReserve([{ type: 1, meanNs: 10 * US, share: 0.5 }, { type: 2, meanNs: 100 * US, share: 0.03 }], 4)!;
+    const r = addon.darcReserve(
+      [
+        { type: 1, meanNs: 10 * US, share: 0.5 },
+        { type: 2, meanNs: 100 * US, share: 0.03 },
+      ],
+      4,
+    )!;
     expect(r.groups.map((g) => g.demand)).toEqual([expect.closeTo(2.5, 9), expect.closeTo(1.5, 9)]);
-    expect(r.groups.map((g) => [g.first, g.count])).toEqual([[0, 2], [2, 2]]);
+    expect(r.groups.map((g) => [g.first, g.count])).toEqual([
+      [0, 2],
+      [2, 2],
+    ]);
   });
 
   it('a group that finds no core left gets the spillway core alone', () => {
     // Three groups of equal work on 2 workers: d = 2/3 each → 1 core each; the third gets worker 1, shared.
-    const r = addon.darcReserve([{ type: 1, meanNs: 1 * US, share: 1 }, { type: 2, meanNs: 10 * US, share: 0.1 }, { type: 3, meanNs: 100 * US, share: 0.01 }], 2)!;
-    expect(r.groups.map((g) => [g.first, g.count, g.spill])).toEqual([[0, 1, false], [1, 1, false], [1, 1, true]]);
+    const r = addon.darcReserve(
+      [
+        { type: 1, meanNs: 1 * US, share: 1 },
+        { type: 2, meanNs: 10 * US, share: 0.1 },
+        { type: 3, meanNs: 100 * US, share: 0.01 },
+      ],
+      2,
+    )!;
+    expect(r.groups.map((g) => [g.first, g.count, g.spill])).toEqual([
+      [0, 1, false],
+      [1, 1, false],
+      [1, 1, true],
+    ]);
     expect(r.serveUpto).toEqual([0, 2]);
   });
 
   it('types with share 0 are ignored; a profile with nothing active gives no reservation', () => {
     expect(addon.darcReserve([{ type: 1, meanNs: 1 * US, share: 0 }], 4)).toBeNull();
-    const r = addon.darcReserve([{ type: 1, meanNs: 1 * US, share: 0 }, { type: 2, meanNs: 5 * US, share: 1 }], 4)!;
+    const r = addon.darcReserve(
+      [
+        { type: 1, meanNs: 1 * US, share: 0 },
+        { type: 2, meanNs: 5 * US, share: 1 },
+      ],
+      4,
+    )!;
     expect(r.groups).toEqual([expect.objectContaining({ types: [2], first: 0, count: 4 })]);
   });
 });
@@ -118,30 +164,40 @@ const given = (workers: number, groups: { types: number[]; workers: number }[], 
 
 describe('darc policy (fake clock)', () => {
   it('short requests steal idle long cores; long requests never run on short cores', () => {
-    const d = new Driver(given(4, [{ types: [1], workers: 2 }, { types: [2], workers: 2 }]));
+    const d = new Driver(
+      given(4, [
+        { types: [1], workers: 2 },
+        { types: [2], workers: 2 },
+      ]),
+    );
     expect(d.p.reservation()!.serveUpto).toEqual([0, 0, 1, 1]);
-    d.arrive(1); d.arrive(1);
+    d.arrive(1);
+    d.arrive(1);
     expect([...d.running.keys()]).toEqual([0, 1]);
-    d.arrive(1);                     // both short cores busy: steals long core 2
+    d.arrive(1); // both short cores busy: steals long core 2
     expect(d.running.get(2)!.type).toBe(1);
-    d.arrive(2);                     // long takes its own core 3
+    d.arrive(2); // long takes its own core 3
     expect(d.running.get(3)!.type).toBe(2);
-    expect(d.arrive(2)).toBe('queued');  // no long core free: waits, though...
+    expect(d.arrive(2)).toBe('queued'); // no long core free: waits, though...
     d.now += 1 * US;
-    d.complete(0, 1 * US);           // ...a short core frees: it must stay idle
+    d.complete(0, 1 * US); // ...a short core frees: it must stay idle
     expect(d.running.has(0)).toBe(false);
     expect(d.p.idle()).toContain(0);
     expect(d.p.queued()).toBe(1);
-    d.complete(2, 1 * US);           // the stolen long core frees: the long request runs there
+    d.complete(2, 1 * US); // the stolen long core frees: the long request runs there
     expect(d.running.get(2)!.type).toBe(2);
     d.checkNoIdleEligible();
   });
 
   it('random fake-clock workload: the rules hold on every dispatch, with and without profiling', () => {
     for (const mode of ['given', 'profiled'] as const) {
-      const p = mode === 'given'
-        ? given(6, [{ types: [1], workers: 2 }, { types: [2], workers: 4 }])
-        : new addon.PolicyHarness({ kind: 'darc', workers: 6, darc: { profileSamples: 300, recheckSamples: 100 } });
+      const p =
+        mode === 'given'
+          ? given(6, [
+              { types: [1], workers: 2 },
+              { types: [2], workers: 4 },
+            ])
+          : new addon.PolicyHarness({ kind: 'darc', workers: 6, darc: { profileSamples: 300, recheckSamples: 100 } });
       const d = new Driver(p);
       const r = rng(42);
       let stolen = 0;
@@ -169,16 +225,21 @@ describe('darc policy (fake clock)', () => {
   });
 
   it('the spillway core (the last worker) serves unknown types, after the groups it runs', () => {
-    const d = new Driver(given(3, [{ types: [1], workers: 1 }, { types: [2], workers: 2 }]));
+    const d = new Driver(
+      given(3, [
+        { types: [1], workers: 1 },
+        { types: [2], workers: 2 },
+      ]),
+    );
     expect(d.p.reservation()!.spillway).toBe(2);
-    d.arrive(9);                     // unknown type: straight to the idle spillway
+    d.arrive(9); // unknown type: straight to the idle spillway
     expect(d.running.get(2)!.type).toBe(9);
     d.arrive(9);
     expect(d.p.queued()).toBe(1);
-    expect(d.running.size).toBe(1);  // workers 0 and 1 stay idle: they may not run unknown types
-    d.arrive(2);                     // long takes worker 1
-    d.arrive(2);                     // and queues behind it
-    d.complete(2, 5 * US);           // the spillway runs the queued long request before the unknown one
+    expect(d.running.size).toBe(1); // workers 0 and 1 stay idle: they may not run unknown types
+    d.arrive(2); // long takes worker 1
+    d.arrive(2); // and queues behind it
+    d.complete(2, 5 * US); // the spillway runs the queued long request before the unknown one
     expect(d.running.get(2)!.type).toBe(2);
     d.complete(2, 5 * US);
     expect(d.running.get(2)!.type).toBe(9);
@@ -192,7 +253,13 @@ describe('darc policy (fake clock)', () => {
       d.feed(2, 100 * US, 1);
     }
     const r = d.p.reservation()!;
-    const want = addon.darcReserve([{ type: 1, meanNs: 1 * US, share: 0.5 }, { type: 2, meanNs: 100 * US, share: 0.5 }], 12)!;
+    const want = addon.darcReserve(
+      [
+        { type: 1, meanNs: 1 * US, share: 0.5 },
+        { type: 2, meanNs: 100 * US, share: 0.5 },
+      ],
+      12,
+    )!;
     expect(r.groups).toEqual(want.groups);
     expect(d.p.counters().n_reserved).toBe(1);
   });
@@ -209,8 +276,9 @@ describe('darc policy (fake clock)', () => {
     // Fires the trigger: fill every worker, then queue three short requests; when the third
     // arrives, the 2nd-oldest has waited longer than the short mean (10 µs).
     const trigger = () => {
-      d.fill(1, 4);                  // short requests may run on every core (stealing)
-      d.arrive(1); d.arrive(1);
+      d.fill(1, 4); // short requests may run on every core (stealing)
+      d.arrive(1);
+      d.arrive(1);
       d.now += 11 * US;
       d.arrive(1);
       d.drain(10 * US);
@@ -218,23 +286,29 @@ describe('darc policy (fake clock)', () => {
     window(0.5);
     expect(p.counters().n_reserved).toBe(1);
     p.takeKick();
-    window(0.52);                    // demands move by ~3 %: no re-reservation
+    window(0.52); // demands move by ~3 %: no re-reservation
     trigger();
     expect(p.counters().n_reserved).toBe(1);
-    window(0.8);                     // the short demand more than doubles
+    window(0.8); // the short demand more than doubles
     trigger();
     expect(p.counters().n_reserved).toBe(2);
-    window(0.8, 3);                  // same mix plus a new type: the active set changed
+    window(0.8, 3); // same mix plus a new type: the active set changed
     trigger();
     expect(p.counters().n_reserved).toBe(3);
     expect(p.reservation()!.groups.flatMap((g) => g.types)).toContain(3);
   });
 
   it('given reservations never change by themselves', () => {
-    const d = new Driver(given(4, [{ types: [1], workers: 1 }, { types: [2], workers: 3 }]));
-    d.feed(1, 50 * US, 2000);        // the "short" type is now the long one: DARC would re-reserve
+    const d = new Driver(
+      given(4, [
+        { types: [1], workers: 1 },
+        { types: [2], workers: 3 },
+      ]),
+    );
+    d.feed(1, 50 * US, 2000); // the "short" type is now the long one: DARC would re-reserve
     d.fill(1, 4);
-    d.arrive(1); d.arrive(1);
+    d.arrive(1);
+    d.arrive(1);
     d.now += 1000 * US;
     d.arrive(1);
     expect(d.p.counters().n_reserved).toBe(1);
@@ -242,11 +316,17 @@ describe('darc policy (fake clock)', () => {
   });
 
   it('drops a clone that no idle eligible worker can start; queues an original', () => {
-    const d = new Driver(given(3, [{ types: [1], workers: 1 }, { types: [2], workers: 2 }]));
-    d.arrive(2); d.arrive(2);        // both long cores busy; the short core is idle
-    expect(d.arrive(2, 2)).toBe('drop_clone');  // a long clone cannot use the short core
-    expect(d.arrive(2, 1)).toBe('queued');      // the original waits
-    expect(d.arrive(1, 2)).toBe('queued');      // a short clone can start on the idle short core
+    const d = new Driver(
+      given(3, [
+        { types: [1], workers: 1 },
+        { types: [2], workers: 2 },
+      ]),
+    );
+    d.arrive(2);
+    d.arrive(2); // both long cores busy; the short core is idle
+    expect(d.arrive(2, 2)).toBe('drop_clone'); // a long clone cannot use the short core
+    expect(d.arrive(2, 1)).toBe('queued'); // the original waits
+    expect(d.arrive(1, 2)).toBe('queued'); // a short clone can start on the idle short core
     expect(d.p.counters().n_drop_clone).toBe(1);
   });
 });

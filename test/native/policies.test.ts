@@ -47,7 +47,7 @@ describe('bouncing hook', () => {
   it('purges the matching groups in queue order, flags them BOUNCED, and never bounces a request twice', () => {
     const p = mk({ kind: 'cfcfs', workers: 1 });
     p.arrive({ handle: 1, type: 0, group: 0 }, 0);
-    p.next(0, 0);  // the running request is not bounced
+    p.next(0, 0); // the running request is not bounced
     p.arrive({ handle: 2, type: 0, group: 1 }, 1);
     p.arrive({ handle: 3, type: 0, group: 2 }, 2);
     p.arrive({ handle: 4, type: 0, group: 1, flags: Flag.BOUNCED }, 3);
@@ -70,7 +70,10 @@ describe('bouncing hook', () => {
       p.next(0, 0);
       p.arrive({ handle: 2, type: 2 }, 1);
       p.arrive({ handle: 3, type: 1 }, 2);
-      expect(p.bounce({ by: 'type', values: [2] }).map((i) => i.handle), kind).toEqual([2]);
+      expect(
+        p.bounce({ by: 'type', values: [2] }).map((i) => i.handle),
+        kind,
+      ).toEqual([2]);
       expect(p.queued(), kind).toBe(1);
     }
   });
@@ -83,9 +86,9 @@ describe('dfcfs', () => {
     p.next(0, 0);
     expect(p.arrive({ handle: 2, type: 0 }, 0).wake).toBe(1);
     p.next(1, 0);
-    expect(p.arrive({ handle: 3, type: 0 }, 0).wake).toBeNull();  // worker 0's queue
+    expect(p.arrive({ handle: 3, type: 0 }, 0).wake).toBeNull(); // worker 0's queue
     p.complete(1, { handle: 2, type: 0 }, 1, 1);
-    expect(p.next(1, 1)).toBeNull();  // idle, while worker 0 has a backlog
+    expect(p.next(1, 1)).toBeNull(); // idle, while worker 0 has a backlog
     expect(p.queued()).toBe(1);
     p.complete(0, { handle: 1, type: 0 }, 5, 5);
     expect(p.next(0, 5)!.handle).toBe(3);
@@ -123,7 +126,7 @@ describe('ts', () => {
     p.complete(0, { handle: 3, type: 0 }, 10, 101_020);
     const back = p.next(0, 101_020);
     expect(back!.handle).toBe(1);
-    expect(back!.enqNs).toBe(0);  // a preempted request keeps its first arrival time
+    expect(back!.enqNs).toBe(0); // a preempted request keeps its first arrival time
     expect(p.counters().n_preempted).toBe(1);
   });
 });
@@ -146,7 +149,7 @@ describe('ps (exact processor sharing)', () => {
     p.arrive({ handle: 1, type: 0, workNs: 1000 }, 0);
     p.arrive({ handle: 2, type: 0, workNs: 3000 }, 0);
     expect(p.nextDeparture()).toBe(1000);
-    p.arrive({ handle: 3, type: 0, workNs: 1000 }, 500);   // 3 requests on 2 workers from 500 ns: rate 2/3
+    p.arrive({ handle: 3, type: 0, workNs: 1000 }, 500); // 3 requests on 2 workers from 500 ns: rate 2/3
     // At 500 ns: #1 has 500 left → leaves at 500 + 750 = 1250.
     expect(p.nextDeparture()).toBe(1250);
   });

@@ -56,7 +56,15 @@ describe('runtime over UDP loopback', () => {
       const at = (id: number) => client.byId(id)!.atMs;
       return { st, lastShort: Math.max(...shorts.map(at)), longDone: longs.map(at).sort((a, b) => a - b) };
     };
-    const darc = await run({ kind: 'darc', darc: { groups: [{ types: ['SHORT'], workers: 1 }, { types: ['LONG'], workers: 1 }] } });
+    const darc = await run({
+      kind: 'darc',
+      darc: {
+        groups: [
+          { types: ['SHORT'], workers: 1 },
+          { types: ['LONG'], workers: 1 },
+        ],
+      },
+    });
     // The short core is never given a long request, so the shorts are all done long before the
     // second long request (queued behind the first on the long core) finishes.
     expect(darc.lastShort).toBeLessThan(darc.longDone[1]!);
@@ -66,7 +74,12 @@ describe('runtime over UDP loopback', () => {
     expect(darc.st.workers[0]!.busyNs).toBeLessThan(100 * MS);
     expect(darc.st.workers[1]!.busyNs).toBeGreaterThanOrEqual(300 * MS);
     expect(darc.st.types.long!.waitNsMax).toBeGreaterThan(90 * MS);
-    expect(darc.st.reservation).toEqual({ groups: [{ types: ['short'], workers: [0], demand: 0 }, { types: ['long'], workers: [1], demand: 0 }] });
+    expect(darc.st.reservation).toEqual({
+      groups: [
+        { types: ['short'], workers: [0], demand: 0 },
+        { types: ['long'], workers: [1], demand: 0 },
+      ],
+    });
     expect(darc.st.types.short!.group).toBe(0);
     accounted(darc.st);
     const fcfs = await run({ kind: 'cfcfs' });
@@ -90,7 +103,10 @@ describe('runtime over UDP loopback', () => {
     const st0 = server.stats();
     // Demand (mean x share): short 10 µs x 0.75 against long 2 ms x 0.25, on 2 workers: the short
     // group gets the 1 core a group under one core's demand gets, and the long group the rest.
-    expect(st0.reservation!.groups.map((g) => [g.types, g.workers])).toEqual([[['short'], [0]], [['long'], [1]]]);
+    expect(st0.reservation!.groups.map((g) => [g.types, g.workers])).toEqual([
+      [['short'], [0]],
+      [['long'], [1]],
+    ]);
     expect(st0.types.short!.demand).toBeGreaterThan(0);
     expect(st0.types.short!.demand).toBeLessThan(0.1);
     expect(st0.types.long!.demand).toBeGreaterThan(1.9);
@@ -114,7 +130,7 @@ describe('runtime over UDP loopback', () => {
     const long = await client.spin(Type.LONG, 100 * MS);
     await waitFor(() => server.stats().server.in_service === 1, 'the long request running');
     const busyClone = await client.spin(Type.SHORT, 1000, Clone.CLONE);
-    const plain = await client.spin(Type.SHORT, 1000);  // not a clone: queued, served later
+    const plain = await client.spin(Type.SHORT, 1000); // not a clone: queued, served later
     await client.until((g) => g.some((x) => x.header.reqId === busyClone));
     const n = client.byId(busyClone)!;
     expect(n.header.flags & Flag.DROP_NOTICE).toBe(Flag.DROP_NOTICE);
@@ -125,7 +141,7 @@ describe('runtime over UDP loopback', () => {
     await client.until((g) => g.some((x) => x.header.reqId === idleClone));
     const r = client.byId(idleClone)!;
     expect(r.header.flags & (Flag.RESPONSE | Flag.DROP_NOTICE)).toBe(Flag.RESPONSE);
-    expect(r.header.flags & 3).toBe(Clone.CLONE);  // the switch's reply filter needs the clone state
+    expect(r.header.flags & 3).toBe(Clone.CLONE); // the switch's reply filter needs the clone state
     const st = server.stats();
     expect(st.server.n_drop_clone).toBe(1);
     expect(st.types.short!.dropClone).toBe(1);
@@ -177,7 +193,8 @@ describe('runtime over UDP loopback', () => {
     const bad: [Uint8Array, string][] = [
       [new Uint8Array(3), 'too_short'],
       [encode({ type: 1 }, spinPayload(1)).map((x, i) => (i === 0 ? 0x51 : x)), 'bad_magic'],
-      [encode({ type: 1, flags: 3 }, spinPayload(1)), 'bad_flags'], [encode({ type: 200 }), 'unknown_type'],
+      [encode({ type: 1, flags: 3 }, spinPayload(1)), 'bad_flags'],
+      [encode({ type: 200 }), 'unknown_type'],
       [encode({ type: Type.GET }, new Uint8Array(2)), 'bad_payload'],
     ];
     for (const [b] of bad) await client.raw(b);
@@ -254,7 +271,7 @@ describe('Server lifecycle and bad input', () => {
     await waitFor(() => server.stats().server.queued === 2, 'two queued requests');
     const t0 = Date.now();
     server.stop();
-    expect(Date.now() - t0).toBeLessThan(1500);  // the 2 s spin was cut short
+    expect(Date.now() - t0).toBeLessThan(1500); // the 2 s spin was cut short
     await client.until((g) => ids.every((id) => g.some((x) => x.header.reqId === id)), 5000);
     for (const id of ids) expect(client.byId(id)!.payload[0]).toBe(DROP_CAUSES.SHUTDOWN);
     const st = server.stats();
@@ -271,18 +288,31 @@ describe('Server lifecycle and bad input', () => {
     bad({ handlers: { GET: 'rocksdb' } }, /rocksdb needs `kv`/);
     bad({ handlers: { GET: 'spin' } }, /spin needs a spin_ns payload/);
     bad({ workers: 2, cores: [0] }, /one CPU per worker/);
-    bad({ workers: 2, policy: { kind: 'darc', darc: { groups: [{ types: ['SHORT'], workers: 1 }] } } }, /reserve 1 workers in all; the server has 2/);
+    bad(
+      { workers: 2, policy: { kind: 'darc', darc: { groups: [{ types: ['SHORT'], workers: 1 }] } } },
+      /reserve 1 workers in all; the server has 2/,
+    );
     bad({ policy: { kind: 'ps' } }, /policy.kind: must be one of: cfcfs, darc/);
     bad({ surprise: 1 }, /server.surprise: unknown field/);
     const { server } = await rig({ workers: 2 });
-    expect(() => server.applyPolicy({ kind: 'darc', darc: { groups: [{ types: ['SHORT', 'SHORT'], workers: 2 }] } })).toThrow(/in two groups/);
+    expect(() => server.applyPolicy({ kind: 'darc', darc: { groups: [{ types: ['SHORT', 'SHORT'], workers: 2 }] } })).toThrow(
+      /in two groups/,
+    );
     expect(() => server.applyPolicy({ kind: 'cfcfs', served: ['SHORT'] })).toThrow(/served and meanNs go together/);
     expect(() => server.applyPolicy({ kind: 'cfcfs', nonsense: true } as never)).toThrow(/unknown field/);
     const st = server.stats();
     expect(st.epoch).toBe(0);
     expect(st.server.n_policies).toBe(0);
     expect(st.policy).toBe('cfcfs');
-    server.applyPolicy({ kind: 'darc', darc: { groups: [{ types: ['SHORT'], workers: 1 }, { types: ['LONG'], workers: 1 }] } });
+    server.applyPolicy({
+      kind: 'darc',
+      darc: {
+        groups: [
+          { types: ['SHORT'], workers: 1 },
+          { types: ['LONG'], workers: 1 },
+        ],
+      },
+    });
     expect(server.stats().policy).toBe('darc');
     expect(server.stats().epoch).toBe(1);
   });

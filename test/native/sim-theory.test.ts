@@ -7,12 +7,21 @@ import { describe, expect, it } from 'vitest';
 import type { NativeSimResult } from '../../lib/native.js';
 import { erlangC, simulate } from '../helpers/sim.js';
 
-const S = 10;  // µs, the mean service time
+const S = 10; // µs, the mean service time
 const SEEDS = [1, 2, 3, 4];
 const BIG_Q = 1 << 22;
 
 const one = (name: string, dist: string, meanUs = S, share = 1) => ({ name, service: { dist, meanUs }, share });
-const doc = (o: { servers?: number; workers?: number; types: object[]; server?: string; sw?: string; load: number; requests?: number; oneWayUs?: number }) => ({
+const doc = (o: {
+  servers?: number;
+  workers?: number;
+  types: object[];
+  server?: string;
+  sw?: string;
+  load: number;
+  requests?: number;
+  oneWayUs?: number;
+}) => ({
   rack: { servers: o.servers ?? 1, workers: o.workers ?? 1 },
   network: { oneWayUs: o.oneWayUs ?? 0 },
   workload: { types: o.types },
@@ -47,8 +56,11 @@ const within = (got: number, want: number, tol: number) => {
 
 describe('simulator vs queueing theory', () => {
   it('M/M/1 at ρ = 0.9: E[T] = 10, T p99 = 46.05, p99.9 = 69.08', async () => {
-    const [m, p99, p999] = await mean(doc({ types: [one('job', 'exp')], load: 0.9, requests: 2_500_000 }),
-      (r) => [r.latencyUs.mean / S, r.latencyUs.p99 / S, r.latencyUs.p999 / S]);
+    const [m, p99, p999] = await mean(doc({ types: [one('job', 'exp')], load: 0.9, requests: 2_500_000 }), (r) => [
+      r.latencyUs.mean / S,
+      r.latencyUs.p99 / S,
+      r.latencyUs.p999 / S,
+    ]);
     within(m!, 10, 0.02);
     within(p99!, 46.05, 0.03);
     within(p999!, 69.08, 0.05);
@@ -64,8 +76,12 @@ describe('simulator vs queueing theory', () => {
   });
 
   it('M/D/1 at ρ = 0.8: E[W] = 2.0, P(W = 0) = 0.2, W p99 = 10.356, p99.9 = 15.700', async () => {
-    const [w, p0, p99, p999] = await mean(doc({ types: [one('job', 'fixed')], load: 0.8 }),
-      (r) => [r.waitUs.mean / S, 1 - r.waitedFraction, r.waitUs.p99 / S, r.waitUs.p999 / S]);
+    const [w, p0, p99, p999] = await mean(doc({ types: [one('job', 'fixed')], load: 0.8 }), (r) => [
+      r.waitUs.mean / S,
+      1 - r.waitedFraction,
+      r.waitUs.p99 / S,
+      r.waitUs.p999 / S,
+    ]);
     within(w!, 2.0, 0.02);
     within(p0!, 0.2, 0.02);
     within(p99!, 10.356, 0.03);
@@ -75,7 +91,7 @@ describe('simulator vs queueing theory', () => {
   it.each([2, 16])('M/M/%i at ρ = 0.8: waiting probability and mean wait match Erlang C', async (k) => {
     const a = 0.8 * k;
     const c = erlangC(k, a);
-    if (k === 16) expect(c).toBeCloseTo(0.304884, 5);  // Erlang C for M/M/16 at ρ = 0.8
+    if (k === 16) expect(c).toBeCloseTo(0.304884, 5); // Erlang C for M/M/16 at ρ = 0.8
     const [pw, w] = await mean(doc({ workers: k, types: [one('job', 'exp')], load: 0.8 }), (r) => [r.waitedFraction, r.waitUs.mean / S]);
     within(pw!, c, 0.015);
     within(w!, c / (k - a), 0.025);
@@ -83,15 +99,21 @@ describe('simulator vs queueing theory', () => {
 
   it('M/G/1 FCFS, bimodal service: Pollaczek–Khinchine mean wait', async () => {
     // 90 % of 10 µs and 10 % of 100 µs (units: 1 and 10): E[S] = 1.9, E[S²] = 10.9.
-    const rho = 0.7, es = 1.9, es2 = 0.9 * 1 + 0.1 * 100;
+    const rho = 0.7,
+      es = 1.9,
+      es2 = 0.9 * 1 + 0.1 * 100;
     const want = ((rho / es) * es2) / (2 * (1 - rho));
-    const [w] = await mean(doc({ types: [one('short', 'fixed', S, 0.9), one('long', 'fixed', 10 * S, 0.1)], load: rho }), (r) => [r.waitUs.mean / S]);
+    const [w] = await mean(doc({ types: [one('short', 'fixed', S, 0.9), one('long', 'fixed', 10 * S, 0.1)], load: rho }), (r) => [
+      r.waitUs.mean / S,
+    ]);
     within(w!, want, 0.02);
   });
 
   it('M/G/1 processor sharing: every job size sees mean slowdown 1/(1 − ρ)', async () => {
-    const [s, l, all] = await mean(doc({ types: [one('short', 'fixed', S, 0.9), one('long', 'exp', 10 * S, 0.1)], server: 'ps', load: 0.8 }),
-      (r) => [r.perType.short!.slowdown.mean, r.perType.long!.slowdown.mean, r.slowdown.mean]);
+    const [s, l, all] = await mean(
+      doc({ types: [one('short', 'fixed', S, 0.9), one('long', 'exp', 10 * S, 0.1)], server: 'ps', load: 0.8 }),
+      (r) => [r.perType.short!.slowdown.mean, r.perType.long!.slowdown.mean, r.slowdown.mean],
+    );
     within(s!, 5, 0.02);
     within(l!, 5, 0.02);
     within(all!, 5, 0.02);
@@ -108,7 +130,8 @@ describe('simulator vs queueing theory', () => {
     const lst = (s: number) => {
       if (arr.dist === 'fixed') return Math.exp(-s / rho);
       const cv = (arr as { cv?: number }).cv!;
-      const k = 1 / (cv * cv), theta = 1 / rho / k;
+      const k = 1 / (cv * cv),
+        theta = 1 / rho / k;
       return Math.pow(1 + theta * s, -k);
     };
     let sigma = 0.5;
@@ -122,16 +145,21 @@ describe('simulator vs queueing theory', () => {
   it('M/G/1 with lognormal service (σ = 1): Pollaczek–Khinchine with E[S²] = e·E[S]²', async () => {
     const rho = 0.6;
     const want = (rho * Math.E) / (2 * (1 - rho));
-    const [w] = await mean(doc({ types: [{ name: 'job', service: { dist: 'lognormal', meanUs: S, sigma: 1 } }], load: rho }), (r) => [r.waitUs.mean / S]);
+    const [w] = await mean(doc({ types: [{ name: 'job', service: { dist: 'lognormal', meanUs: S, sigma: 1 } }], load: rho }), (r) => [
+      r.waitUs.mean / S,
+    ]);
     within(w!, want, 0.03);
   });
 
   it('phases change the mix at their boundary', async () => {
     // 50 000 requests/s (1 worker, 10 µs, ρ = 0.5): 10 ms of type a only, then b only.
-    const r = await simulate({
-      ...doc({ types: [one('a', 'exp'), one('b', 'exp')], load: 0.5, requests: 2000 }),
-      workload: { types: [one('a', 'exp'), one('b', 'exp')], phases: [{ durationMs: 10, shares: { a: 1 } }, { shares: { b: 1 } }] },
-    }, 5);
+    const r = await simulate(
+      {
+        ...doc({ types: [one('a', 'exp'), one('b', 'exp')], load: 0.5, requests: 2000 }),
+        workload: { types: [one('a', 'exp'), one('b', 'exp')], phases: [{ durationMs: 10, shares: { a: 1 } }, { shares: { b: 1 } }] },
+      },
+      5,
+    );
     expect(r.perType.a!.generated).toBeGreaterThan(430);
     expect(r.perType.a!.generated).toBeLessThan(570);
     expect(r.perType.a!.generated + r.perType.b!.generated).toBe(2000);
@@ -146,7 +174,9 @@ describe('simulator vs queueing theory', () => {
   });
 
   it('one central queue over 4 × 4 workers behaves as M/M/16', async () => {
-    const [pw] = await mean(doc({ servers: 4, workers: 4, types: [one('job', 'exp')], sw: 'central', load: 0.8 }), (r) => [r.waitedFraction]);
+    const [pw] = await mean(doc({ servers: 4, workers: 4, types: [one('job', 'exp')], sw: 'central', load: 0.8 }), (r) => [
+      r.waitedFraction,
+    ]);
     within(pw!, erlangC(16, 12.8), 0.015);
   });
 

@@ -11,19 +11,46 @@ import { rng } from '../helpers/random.js';
 
 const addon = loadNative();
 const K = SWITCH.tauShiftDefault;
-const TAU = 2 ** K;  // 16 384 ns
+const TAU = 2 ** K; // 16 384 ns
 
 const tables = (over: Partial<NativeSwitchTables> = {}): NativeSwitchTables => ({
   typeToGroup: { 1: 0, 2: 1, 3: 2 },
   groups: [
-    { wrr: [{ server: 0, weight: 3 }, { server: 1, weight: 1 }, { server: 2, weight: 2 }], cThres: 4, cloneTarget: 2 },
-    { wrr: [{ server: 3, weight: 5 }, { server: 4, weight: 5 }], cThres: 10, cloneTarget: 2 },
-    { wrr: [{ server: 5, weight: 2 }, { server: 6, weight: 1 }], cThres: 6, cloneTarget: null },
+    {
+      wrr: [
+        { server: 0, weight: 3 },
+        { server: 1, weight: 1 },
+        { server: 2, weight: 2 },
+      ],
+      cThres: 4,
+      cloneTarget: 2,
+    },
+    {
+      wrr: [
+        { server: 3, weight: 5 },
+        { server: 4, weight: 5 },
+      ],
+      cThres: 10,
+      cloneTarget: 2,
+    },
+    {
+      wrr: [
+        { server: 5, weight: 2 },
+        { server: 6, weight: 1 },
+      ],
+      cThres: 6,
+      cloneTarget: null,
+    },
   ],
   ...over,
 });
 const code = (f: () => unknown) => {
-  try { f(); return 'ok'; } catch (e) { return (e as { code: string }).code; }
+  try {
+    f();
+    return 'ok';
+  } catch (e) {
+    return (e as { code: string }).code;
+  }
 };
 
 describe('switch pipeline', () => {
@@ -31,30 +58,60 @@ describe('switch pipeline', () => {
     const p = new addon.SwitchPipeline(tables({ defaultGroup: 2 }));
     expect(p.request({ type: 2 }, 0)).toMatchObject({ group: 1, index: 1 });
     expect(p.request({ type: 99 }, 0)).toMatchObject({ group: 2, server: 5, index: 2 });
-    expect(p.request({ type: 1, flags: Flag.BOUNCED, index: 77 }, 0)).toMatchObject({ group: 0, index: 77 });  // bounced: keeps its index
+    expect(p.request({ type: 1, flags: Flag.BOUNCED, index: 77 }, 0)).toMatchObject({ group: 0, index: 77 }); // bounced: keeps its index
     expect(p.counters()).toMatchObject({ n_requests: 3, n_unmapped: 1, n_bounced: 1 });
     expect(p.registers().seq).toBe(3);
     // Demand is counted for fresh requests only: not the bounced one.
-    expect(p.monitor()).toEqual([{ type: 2, requests: 1, replies: 0, timeUnits: 0, notices: 0 }, { type: 99, requests: 1, replies: 0, timeUnits: 0, notices: 0 }]);
+    expect(p.monitor()).toEqual([
+      { type: 2, requests: 1, replies: 0, timeUnits: 0, notices: 0 },
+      { type: 99, requests: 1, replies: 0, timeUnits: 0, notices: 0 },
+    ]);
   });
 
   it('WRR gives each server exactly its weight in every window of Σw requests; a reload restarts the counter', () => {
-    const p = new addon.SwitchPipeline(tables({ typeToGroup: { 1: 0 }, groups: [{ wrr: [{ server: 0, weight: 3 }, { server: 1, weight: 1 }, { server: 2, weight: 2 }, { server: 7, weight: 4 }] }] }));
+    const p = new addon.SwitchPipeline(
+      tables({
+        typeToGroup: { 1: 0 },
+        groups: [
+          {
+            wrr: [
+              { server: 0, weight: 3 },
+              { server: 1, weight: 1 },
+              { server: 2, weight: 2 },
+              { server: 7, weight: 4 },
+            ],
+          },
+        ],
+      }),
+    );
     const seq = Array.from({ length: 200 }, (_, i) => p.request({ type: 1 }, i * 1e6).server);
     const want: Record<number, number> = { 0: 3, 1: 1, 2: 2, 7: 4 };
-    for (let start = 0; start + 10 <= seq.length; start++) {  // every window, not only aligned ones
+    for (let start = 0; start + 10 <= seq.length; start++) {
+      // every window, not only aligned ones
       const got: Record<number, number> = {};
       for (const s of seq.slice(start, start + 10)) got[s] = (got[s] ?? 0) + 1;
       expect(got, `window at ${start}`).toEqual(want);
     }
     // The register returns the position before advancing: positions 0,1,2 are server 0.
     expect(seq.slice(0, 10)).toEqual([0, 0, 0, 1, 2, 2, 7, 7, 7, 7]);
-    p.load(tables({ typeToGroup: { 1: 0 }, groups: [{ wrr: [{ server: 4, weight: 1 }, { server: 5, weight: 1 }] }] }));
+    p.load(
+      tables({
+        typeToGroup: { 1: 0 },
+        groups: [
+          {
+            wrr: [
+              { server: 4, weight: 1 },
+              { server: 5, weight: 1 },
+            ],
+          },
+        ],
+      }),
+    );
     expect(p.registers().wrrCounter[0]).toBe(0);
     expect([0, 1, 2, 3].map(() => p.request({ type: 1 }, 0).server)).toEqual([4, 5, 4, 5]);
   });
 
-  it('counts bursts in windows of 2^k ns: request n > C_thres of a window is cloned to the group\'s clone target', () => {
+  it("counts bursts in windows of 2^k ns: request n > C_thres of a window is cloned to the group's clone target", () => {
     const p = new addon.SwitchPipeline(tables());
     const t0 = 5 * TAU;
     // 7 requests of group 0 (C_thres 4) inside one window: the 5th, 6th and 7th are cloned.
@@ -67,7 +124,7 @@ describe('switch pipeline', () => {
     expect(outs.slice(0, 4).every((o) => (o.flags & 3) === Clone.NONE)).toBe(true);
     let r = p.registers();
     expect([r.burstWindow[0], r.burstCount[0]]).toEqual([5, 7]);
-    expect([r.burstWindow[2], r.burstCount[2]]).toEqual([5, 3]);  // the clones counted in their target's window
+    expect([r.burstWindow[2], r.burstCount[2]]).toEqual([5, 3]); // the clones counted in their target's window
     // The last ns of the window still counts in it; the next ns starts a new window at 1.
     expect(p.request({ type: 1 }, 6 * TAU - 1).clone).toBeDefined();
     expect(p.request({ type: 1 }, 6 * TAU).clone).toBeUndefined();
@@ -82,7 +139,7 @@ describe('switch pipeline', () => {
   });
 
   it('takes every window from one timestamp slice: id = (now[39:8]) >> (k − 8), for k from 8 to 24', () => {
-    const id = (now: number, k: number) => Math.floor((now / 2 ** 8) % 2 ** 32 / 2 ** (k - 8));
+    const id = (now: number, k: number) => Math.floor(((now / 2 ** 8) % 2 ** 32) / 2 ** (k - 8));
     for (const k of [SWITCH.tauShiftMin, 14, 20, SWITCH.tauShiftMax]) {
       const p = new addon.SwitchPipeline(tables({ tauShift: k }));
       for (const now of [0, 2 ** k - 1, 2 ** k, 3 * 2 ** k + 5, 2 ** 40 - 1, 2 ** 40 + 7 * 2 ** k, 2 ** 45 + 12_345]) {
@@ -96,13 +153,23 @@ describe('switch pipeline', () => {
     expect(p.registers().burstWindow[2]).toBe(2 ** 16 - 1);
   });
 
-  it('a clone takes its server from the target\'s clone counter and never a turn in the target\'s own WRR', () => {
+  it("a clone takes its server from the target's clone counter and never a turn in the target's own WRR", () => {
     const t: NativeSwitchTables = {
       typeToGroup: { 1: 0, 3: 1 },
-      groups: [{ wrr: [{ server: 0, weight: 1 }], cThres: 1, cloneTarget: 1 }, { wrr: [{ server: 1, weight: 2 }, { server: 2, weight: 1 }, { server: 3, weight: 1 }] }],
+      groups: [
+        { wrr: [{ server: 0, weight: 1 }], cThres: 1, cloneTarget: 1 },
+        {
+          wrr: [
+            { server: 1, weight: 2 },
+            { server: 2, weight: 1 },
+            { server: 3, weight: 1 },
+          ],
+        },
+      ],
     };
     const p = new addon.SwitchPipeline(t);
-    const own: number[] = [], clones: number[] = [];
+    const own: number[] = [],
+      clones: number[] = [];
     for (let i = 0; i < 40; i++) {
       // Group 1's own request, then a burst of group 0 (the second request of a window is cloned).
       own.push(p.request({ type: 3 }, i * TAU).server);
@@ -125,7 +192,7 @@ describe('switch pipeline', () => {
       q.request({ type: 1 }, i * TAU + 1);
       q.request({ type: 1 }, i * TAU + 2);
     }
-    expect(own2).toEqual([1, 2, 1, 2, 1, 2, 1, 2]);  // server 3 never gets one of group 1's own requests
+    expect(own2).toEqual([1, 2, 1, 2, 1, 2, 1, 2]); // server 3 never gets one of group 1's own requests
   });
 
   it('suppresses a clone whose target is over its own threshold; the original keeps its mark', () => {
@@ -144,20 +211,24 @@ describe('switch pipeline', () => {
   it('never clones with cloning off, without a threshold or target, or a bounced or already flagged request', () => {
     const off = new addon.SwitchPipeline(tables({ clone: false }));
     expect(Array.from({ length: 20 }, () => off.request({ type: 1 }, 0)).some((o) => o.clone)).toBe(false);
-    expect(off.registers().burstCount[0]).toBe(20);  // still counted
+    expect(off.registers().burstCount[0]).toBe(20); // still counted
     const noTarget = new addon.SwitchPipeline(tables());
-    expect(Array.from({ length: 20 }, () => noTarget.request({ type: 3 }, 0)).some((o) => o.clone)).toBe(false);  // group 2: no target
+    expect(Array.from({ length: 20 }, () => noTarget.request({ type: 3 }, 0)).some((o) => o.clone)).toBe(false); // group 2: no target
     const noThr = new addon.SwitchPipeline(tables({ groups: tables().groups.map((g) => ({ ...g, cThres: 0 })) }));
     expect(Array.from({ length: 20 }, () => noThr.request({ type: 1 }, 0)).some((o) => o.clone)).toBe(false);
     const p = new addon.SwitchPipeline(tables());
     for (let i = 0; i < 4; i++) p.request({ type: 1 }, 0);
     expect(p.request({ type: 1, flags: Flag.BOUNCED, index: 9 }, 0).clone).toBeUndefined();
-    expect(p.registers().burstCount[0]).toBe(4);  // a bounced request is not counted again
+    expect(p.registers().burstCount[0]).toBe(4); // a bounced request is not counted again
   });
 
-  it('po2 balances on the switch\'s own outstanding counts: +1 per send, −1 per reply, notice or bounce, never below 0', () => {
+  it("po2 balances on the switch's own outstanding counts: +1 per send, −1 per reply, notice or bounce, never below 0", () => {
     const servers = [0, 1, 2, 3, 4, 5, 6, 7];
-    const p = new addon.SwitchPipeline({ typeToGroup: { 1: 0 }, groups: [{ balance: 'po2', wrr: servers.map((server) => ({ server, weight: 10 })) }] }, undefined, { seed: 3 });
+    const p = new addon.SwitchPipeline(
+      { typeToGroup: { 1: 0 }, groups: [{ balance: 'po2', wrr: servers.map((server) => ({ server, weight: 10 })) }] },
+      undefined,
+      { seed: 3 },
+    );
     const sent: { index: number; server: number }[] = [];
     for (let i = 0; i < 4000; i++) {
       const o = p.request({ type: 1 }, i);
@@ -169,7 +240,8 @@ describe('switch pipeline', () => {
     expect(out().reduce((a, b) => a + b, 0)).toBe(4000);
     expect(p.counters().n_po2).toBe(4000);
     // Server 3 answers everything it got: its count goes to 0.
-    for (const s of sent.filter((x) => x.server === 3)) p.reply({ type: 1, flags: Flag.RESPONSE, index: s.index, group: 0, server: 3, timeNs: 1000 });
+    for (const s of sent.filter((x) => x.server === 3))
+      p.reply({ type: 1, flags: Flag.RESPONSE, index: s.index, group: 0, server: 3, timeNs: 1000 });
     expect(p.registers().outstanding.find((x) => x.server === 3)!.value).toBe(0);
     // Saturating: a reply the switch never counted leaves 0 at 0.
     p.reply({ type: 1, flags: Flag.RESPONSE, index: 1, group: 0, server: 9, timeNs: 1 });
@@ -189,46 +261,74 @@ describe('switch pipeline', () => {
   it('po2 sends to the candidate with fewer requests beyond its cores: an emptied server wins whenever it is drawn', () => {
     // Two servers, equal weights: both draws name the same server half the time; otherwise the
     // lower score wins. Server 1 drained, server 0 holding 50: server 1 takes ~3/4 of what follows.
-    const p = new addon.SwitchPipeline({ typeToGroup: { 1: 0 }, groups: [{ balance: 'po2', wrr: [{ server: 0, weight: 4 }, { server: 1, weight: 4 }] }] }, undefined, { seed: 11 });
+    const p = new addon.SwitchPipeline(
+      {
+        typeToGroup: { 1: 0 },
+        groups: [
+          {
+            balance: 'po2',
+            wrr: [
+              { server: 0, weight: 4 },
+              { server: 1, weight: 4 },
+            ],
+          },
+        ],
+      },
+      undefined,
+      { seed: 11 },
+    );
     const sent = Array.from({ length: 100 }, (_, i) => p.request({ type: 1 }, i));
-    for (const o of sent.filter((x) => x.server === 1)) p.reply({ type: 1, flags: Flag.RESPONSE, index: o.index, group: 0, server: 1, timeNs: 1 });
+    for (const o of sent.filter((x) => x.server === 1))
+      p.reply({ type: 1, flags: Flag.RESPONSE, index: o.index, group: 0, server: 1, timeNs: 1 });
     const next = Array.from({ length: 200 }, (_, i) => p.request({ type: 1 }, 1000 + i).server);
     const toOne = next.slice(0, 40).filter((s) => s === 1).length;
-    expect(toOne).toBeGreaterThan(26);  // 30 expected while it catches up; a blind coin gives 20 ± 3
+    expect(toOne).toBeGreaterThan(26); // 30 expected while it catches up; a blind coin gives 20 ± 3
     // Once server 1 has caught up, the two stay within a couple of requests of each other.
     const [a, b] = p.registers().outstanding.map((x) => x.value);
     expect(Math.abs(a! - b!)).toBeLessThanOrEqual(3);
   });
 
-  it('clones count in their target\'s outstanding and their notices take them out', () => {
+  it("clones count in their target's outstanding and their notices take them out", () => {
     const p = new addon.SwitchPipeline(tables());
     for (let i = 0; i < 4; i++) p.request({ type: 1 }, 0);
     const o = p.request({ type: 1 }, 0);
     const c = o.clone!;
     const at = (g: number, s: number) => p.registers().outstanding.find((x) => x.group === g && x.server === s)!.value;
     expect(at(c.group, c.server)).toBe(1);
-    expect(p.reply({ type: 1, flags: Flag.RESPONSE | Flag.DROP_NOTICE | Clone.CLONE, index: c.index, group: c.group, server: c.server, timeNs: 0 })).toBe(false);
+    expect(
+      p.reply({
+        type: 1,
+        flags: Flag.RESPONSE | Flag.DROP_NOTICE | Clone.CLONE,
+        index: c.index,
+        group: c.group,
+        server: c.server,
+        timeNs: 0,
+      }),
+    ).toBe(false);
     expect(at(c.group, c.server)).toBe(0);
   });
 
-  it('reply filter: the paired register\'s actions, exactly', () => {
+  it("reply filter: the paired register's actions, exactly", () => {
     const SLOTS = 4;
     const p = new addon.SwitchPipeline(tables(), SLOTS);
     const reply = (index: number, clone: number = Clone.ORIGINAL) => p.reply({ type: 1, flags: Flag.RESPONSE | clone, index, timeNs: 1 });
-    const slot = (s: number) => { const f = p.registers([s]).filter![0]!; return [f.lo, f.hi]; };
-    expect(reply(1)).toBe(true);             // store: lo 1
+    const slot = (s: number) => {
+      const f = p.registers([s]).filter![0]!;
+      return [f.lo, f.hi];
+    };
+    expect(reply(1)).toBe(true); // store: lo 1
     expect(slot(1)).toEqual([1, 0]);
-    expect(reply(5)).toBe(true);             // hi ← lo, lo ← 5
+    expect(reply(5)).toBe(true); // hi ← lo, lo ← 5
     expect(slot(1)).toEqual([5, 1]);
-    expect(reply(1, Clone.CLONE)).toBe(false);  // hi = idx: drop, hi ← 0
+    expect(reply(1, Clone.CLONE)).toBe(false); // hi = idx: drop, hi ← 0
     expect(slot(1)).toEqual([5, 0]);
     expect(reply(9)).toBe(true);
-    expect(reply(13)).toBe(true);            // evicts 5 (counted)
+    expect(reply(13)).toBe(true); // evicts 5 (counted)
     expect(slot(1)).toEqual([13, 9]);
     expect(p.counters().n_filter_evicted).toBe(1);
-    expect(reply(13, Clone.CLONE)).toBe(false);  // lo = idx: drop, lo ← hi, hi ← 0
+    expect(reply(13, Clone.CLONE)).toBe(false); // lo = idx: drop, lo ← hi, hi ← 0
     expect(slot(1)).toEqual([9, 0]);
-    expect(reply(5, Clone.CLONE)).toBe(true);    // 5 was evicted: its second reply passes (a duplicate, never a drop) and is stored
+    expect(reply(5, Clone.CLONE)).toBe(true); // 5 was evicted: its second reply passes (a duplicate, never a drop) and is stored
     expect(slot(1)).toEqual([5, 9]);
     // A dropped clone's notice forgets the original's entry and is consumed; it never stores.
     expect(p.reply({ type: 1, flags: Flag.RESPONSE | Flag.DROP_NOTICE | Clone.CLONE, index: 9, timeNs: 0 })).toBe(false);
@@ -261,7 +361,7 @@ describe('switch pipeline', () => {
       }
       for (const i of idx) expect(forwarded.get(i), `index ${i}`).toBe(1);
     }
-    for (let i = 0; i < 20; i++) expect(p.reply({ type: 1, flags: Flag.RESPONSE, index: 5, timeNs: 1 })).toBe(true);  // never cloned: always passes
+    for (let i = 0; i < 20; i++) expect(p.reply({ type: 1, flags: Flag.RESPONSE, index: 5, timeNs: 1 })).toBe(true); // never cloned: always passes
   });
 
   it('monitor: cumulative per type, execution time in rounded 16 ns units, wrapping modulo 2^32', () => {
@@ -274,7 +374,7 @@ describe('switch pipeline', () => {
       units += (t + 8) >> 4;
     }
     expect(p.monitor()).toEqual([{ type: 2, requests: 0, replies: 500, timeUnits: units, notices: 0 }]);
-    expect(p.monitor()).toEqual([{ type: 2, requests: 0, replies: 500, timeUnits: units, notices: 0 }]);  // a read resets nothing
+    expect(p.monitor()).toEqual([{ type: 2, requests: 0, replies: 500, timeUnits: units, notices: 0 }]); // a read resets nothing
     // 2^32 − 1 ns is 2^28 units (rounded); 17 of them wrap the 32-bit sum to 2^28.
     for (let i = 0; i < 17; i++) p.reply({ type: 4, flags: Flag.RESPONSE, index: 1000 + i, timeNs: 2 ** 32 - 1 });
     expect(p.monitor().find((m) => m.type === 4)).toEqual({ type: 4, requests: 0, replies: 17, timeUnits: 2 ** 28, notices: 0 });
@@ -284,12 +384,12 @@ describe('switch pipeline', () => {
     expect(p.monitor().find((m) => m.type === 3)).toEqual({ type: 3, requests: 0, replies: 1, timeUnits: 50, notices: 0 });
   });
 
-  it('drop notices: a clone\'s is consumed, others forwarded; an uncloned request\'s counts in mon_notices', () => {
+  it("drop notices: a clone's is consumed, others forwarded; an uncloned request's counts in mon_notices", () => {
     const p = new addon.SwitchPipeline(tables());
     expect(p.reply({ type: 1, flags: Flag.RESPONSE | Flag.DROP_NOTICE | Clone.CLONE, index: 3, timeNs: 0 })).toBe(false);
-    expect(p.reply({ type: 1, flags: Flag.RESPONSE | Clone.ORIGINAL, index: 3, timeNs: 500 })).toBe(true);  // the original's only reply
+    expect(p.reply({ type: 1, flags: Flag.RESPONSE | Clone.ORIGINAL, index: 3, timeNs: 500 })).toBe(true); // the original's only reply
     expect(p.reply({ type: 1, flags: Flag.RESPONSE | Flag.DROP_NOTICE, index: 4, timeNs: 0 })).toBe(true);
-    expect(p.reply({ type: 1, flags: Flag.RESPONSE | Flag.DROP_NOTICE | Clone.ORIGINAL, index: 5, timeNs: 0 })).toBe(true);  // forwarded, not counted
+    expect(p.reply({ type: 1, flags: Flag.RESPONSE | Flag.DROP_NOTICE | Clone.ORIGINAL, index: 5, timeNs: 0 })).toBe(true); // forwarded, not counted
     expect(p.monitor()).toEqual([{ type: 1, requests: 0, replies: 1, timeUnits: 31, notices: 1 }]);
     expect(p.counters().n_clone_drop_notices).toBe(1);
   });
@@ -302,10 +402,10 @@ describe('switch pipeline', () => {
     expect(load(tables({ typeToGroup: { 1: 9 } }))).toBe('BAD_POLICY');
     expect(load(tables({ tauShift: SWITCH.tauShiftMin - 1 }))).toBe('BAD_POLICY');
     expect(load(tables({ tauShift: SWITCH.tauShiftMax + 1 }))).toBe('BAD_POLICY');
-    expect(load(tables({ groups: [{ wrr: [{ server: 0, weight: 1 }], cloneTarget: 0 }] }))).toBe('BAD_POLICY');   // itself
-    expect(load(tables({ groups: [{ wrr: [{ server: 0, weight: 1 }], cloneTarget: 5 }] , typeToGroup: {} }))).toBe('BAD_POLICY');  // missing
+    expect(load(tables({ groups: [{ wrr: [{ server: 0, weight: 1 }], cloneTarget: 0 }] }))).toBe('BAD_POLICY'); // itself
+    expect(load(tables({ groups: [{ wrr: [{ server: 0, weight: 1 }], cloneTarget: 5 }], typeToGroup: {} }))).toBe('BAD_POLICY'); // missing
     expect(load(tables({ groups: [{ wrr: [{ server: 256, weight: 1 }] }], typeToGroup: {} }))).toBe('BAD_POLICY');
-    expect(load(tables({ ablation: { argminTarget: true } }))).toBe('BAD_POLICY');  // simulator-only
+    expect(load(tables({ ablation: { argminTarget: true } }))).toBe('BAD_POLICY'); // simulator-only
     expect(load({ ...tables(), typeToGroup: { x: 0 } as never })).toBe('BAD_CONFIG');
     expect(load(tables({ typeToGroup: { 1: 300 } }))).toBe('BAD_CONFIG');
     expect(load({ ...tables(), groups: [{ wrr: [], balance: 'jsq' as never }] })).toBe('BAD_CONFIG');
@@ -322,12 +422,13 @@ describe('switch pipeline', () => {
     // Exact window: now / 20 000, not now >> 14.
     const w = new addon.SwitchPipeline(tables({ ablation: { tauNs: 20_000 } }), undefined, opts);
     for (let i = 0; i < 4; i++) w.request({ type: 1 }, 17_000);
-    expect(w.request({ type: 1 }, 19_999).clone).toBeDefined();  // same 20 µs window (a 16.4 µs one would have turned)
+    expect(w.request({ type: 1 }, 19_999).clone).toBeDefined(); // same 20 µs window (a 16.4 µs one would have turned)
     expect(w.registers().burstWindow[0]).toBe(0);
     // Least-burst target: over every group with a threshold, count / C_thres in the window, ties low.
     const p = new addon.SwitchPipeline(tables({ ablation: { argminTarget: true } }), undefined, opts);
-    for (let i = 0; i < 6; i++) p.request({ type: 2 }, 100);  // group 1: 6 of 10
-    const count = [0, 6, 0], thres = [4, 10, 6];
+    for (let i = 0; i < 6; i++) p.request({ type: 2 }, 100); // group 1: 6 of 10
+    const count = [0, 6, 0],
+      thres = [4, 10, 6];
     const targets: number[] = [];
     for (let i = 0; i < 11; i++) {
       const o = p.request({ type: 1 }, 200 + i);
@@ -337,6 +438,6 @@ describe('switch pipeline', () => {
       count[want]!++;
       targets.push(want);
     }
-    expect(targets).toEqual([2, 2, 2, 2, 1, 2, 1]);  // never suppressed under the paper's rule
+    expect(targets).toEqual([2, 2, 2, 2, 1, 2, 1]); // never suppressed under the paper's rule
   });
 });

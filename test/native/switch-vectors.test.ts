@@ -12,7 +12,12 @@ import { loadNative, packageRoot, type NativeSwitchTables } from '../../lib/nati
 import { p4Entries } from '../../lib/switch/p4-entries.js';
 import type { SwitchTables } from '../../lib/control/policy.js';
 
-interface Fwd { group: number; server: number; flags: number; index: number }
+interface Fwd {
+  group: number;
+  server: number;
+  flags: number;
+  index: number;
+}
 interface Step {
   atNs: number;
   request?: { type: number; flags?: number; index?: number; group?: number; server?: number };
@@ -20,14 +25,22 @@ interface Step {
   expect: { dropped?: boolean; out?: Fwd; clone?: Fwd; forward?: boolean };
 }
 interface Vector {
-  name: string; covers: string[]; timing: 'one-window' | 'ns'; seq?: number; tables: SwitchTables; p4Entries: unknown[];
-  steps: Step[]; filterSlots?: number[];
+  name: string;
+  covers: string[];
+  timing: 'one-window' | 'ns';
+  seq?: number;
+  tables: SwitchTables;
+  p4Entries: unknown[];
+  steps: Step[];
+  filterSlots?: number[];
   after: { registers: Record<string, unknown>; monitor: unknown[]; counters: Record<string, number> };
 }
 
 const addon = loadNative();
 const dir = join(packageRoot, 'p4', 'vectors');
-const vectors: Vector[] = readdirSync(dir).filter((f) => f.endsWith('.json')).sort()
+const vectors: Vector[] = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
   .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Vector);
 
 describe('shared switch vectors', () => {
@@ -37,8 +50,24 @@ describe('shared switch vectors', () => {
 
   it('cover every stage of the contract', () => {
     const covers = vectors.flatMap((v) => v.covers).join('\n');
-    for (const stage of ['type_to_group', 'seq', 'wrr_counter wrap', 'burst count', 'clone_counter', 'suppression', 'window', '2^40',
-      'po2', 'outstanding', 'second dropped', 'evicted', 'notice', 'bounced', 'rounded', 'wrapping'])
+    for (const stage of [
+      'type_to_group',
+      'seq',
+      'wrr_counter wrap',
+      'burst count',
+      'clone_counter',
+      'suppression',
+      'window',
+      '2^40',
+      'po2',
+      'outstanding',
+      'second dropped',
+      'evicted',
+      'notice',
+      'bounced',
+      'rounded',
+      'wrapping',
+    ])
       expect(covers, stage).toContain(stage);
     expect(vectors.filter((v) => v.timing === 'one-window').length).toBeGreaterThanOrEqual(vectors.length - 1);
   });
@@ -50,23 +79,36 @@ describe('shared switch vectors', () => {
       v.steps.forEach((s, i) => {
         if (s.request) {
           const o = p.request(s.request, s.atNs);
-          if (s.expect.dropped) { expect(o.dropped, `step ${i}`).toBe(true); return; }
+          if (s.expect.dropped) {
+            expect(o.dropped, `step ${i}`).toBe(true);
+            return;
+          }
           expect(o.dropped, `step ${i}`).toBe(false);
           expect({ group: o.group, server: o.server, flags: o.flags, index: o.index }, `step ${i}`).toEqual(s.expect.out);
-          expect(o.clone ? { group: o.clone.group, server: o.clone.server, flags: o.clone.flags, index: o.clone.index } : undefined, `step ${i} clone`).toEqual(s.expect.clone);
+          expect(
+            o.clone ? { group: o.clone.group, server: o.clone.server, flags: o.clone.flags, index: o.clone.index } : undefined,
+            `step ${i} clone`,
+          ).toEqual(s.expect.clone);
         } else {
           expect(p.reply(s.reply!), `step ${i}`).toBe(s.expect.forward);
         }
       });
       const r = p.registers(v.filterSlots);
       const g = v.tables.groups.length;
-      expect({ seq: r.seq, wrrCounter: r.wrrCounter.slice(0, g), cloneCounter: r.cloneCounter.slice(0, g), burstWindow: r.burstWindow.slice(0, g),
-        burstCount: r.burstCount.slice(0, g), outstanding: r.outstanding, ...(r.filter ? { filter: r.filter } : {}) }).toEqual(v.after.registers);
+      expect({
+        seq: r.seq,
+        wrrCounter: r.wrrCounter.slice(0, g),
+        cloneCounter: r.cloneCounter.slice(0, g),
+        burstWindow: r.burstWindow.slice(0, g),
+        burstCount: r.burstCount.slice(0, g),
+        outstanding: r.outstanding,
+        ...(r.filter ? { filter: r.filter } : {}),
+      }).toEqual(v.after.registers);
       expect(p.monitor()).toEqual(v.after.monitor);
       const c = p.counters();
       for (const [k, n] of Object.entries(v.after.counters)) expect(c[k], k).toBe(n);
       // The program's entries for the vector's tables: what PTF installs.
-      expect(p4Entries(v.tables, { vip: 0x0A000001, cloneSession: 1 })).toEqual(v.p4Entries);
+      expect(p4Entries(v.tables, { vip: 0x0a000001, cloneSession: 1 })).toEqual(v.p4Entries);
     });
   }
 });

@@ -148,7 +148,8 @@ describe('provisioning by eq. (1)', () => {
     expect(provision(d, 80, 0.999)).toEqual([1, 7, 72]); // no spare cores: eq. (1) again
   });
 
-  it('the TPC-C plan: weights are cores, C_thres = cores · τ / mean, clone targets longer groups, cfcfs for one group, darc with reservations for several', () => {
+  // Weights are cores, C_thres = cores · τ / mean, clones target longer groups.
+  it('the TPC-C plan: cfcfs for one group, darc with reservations for several', () => {
     const plan = buildPlan(tpcc, [[0, 1], [2], [3, 4]], rack(8))!;
     expect(plan.groups.map((g) => g.cores)).toEqual([13, 38, 29]);
     expect(plan.tables.tauShift).toBe(14);

@@ -83,7 +83,15 @@ describe('scenario files', () => {
     const y = join(dir, 'a.yaml');
     writeFileSync(
       y,
-      'rack: { servers: 2, workers: 4 }\nworkload:\n  types:\n    - { name: s, service: { dist: fixed, meanUs: 2 } }\nsystems: [ { server: ps } ]\nloads: [0.5]\n',
+      [
+        'rack: { servers: 2, workers: 4 }',
+        'workload:',
+        '  types:',
+        '    - { name: s, service: { dist: fixed, meanUs: 2 } }',
+        'systems: [ { server: ps } ]',
+        'loads: [0.5]',
+        '',
+      ].join('\n'),
     );
     const j = join(dir, 'a.json');
     writeFileSync(

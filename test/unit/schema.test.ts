@@ -115,7 +115,8 @@ describe('config schemas', () => {
     expect(msg((d) => ((d.rack as unknown) = [2, 4]))).toBe('scenario.rack: must be an object');
     expect(msg((d) => ((d.loads as unknown[]) = ['high']))).toBe('scenario.loads[0]: must be a number in (0, 100]');
     expect(msg((d) => (d.systems = [{ switch: 'po2', server: 'darc', darc: { recheckSample: 10 } as never }]))).toBe(
-      'scenario.systems[0].darc.recheckSample: unknown field (expected one of: profileSamples, recheckSamples, groupRatio, rereserveThreshold, warm, groups)',
+      'scenario.systems[0].darc.recheckSample: unknown field ' +
+        '(expected one of: profileSamples, recheckSamples, groupRatio, rereserveThreshold, warm, groups)',
     );
     expect(msg((d) => (d.systems = [{ system: 'pallas', deltaCores: 'x' } as never]))).toBe(
       'scenario.systems[0].deltaCores: must be a number in [0, 1000000]',
