@@ -11,7 +11,7 @@ requireNode('pallas');
 const main = new URL('../dist/lib/cli/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(main)) || !existsSync(fileURLToPath(new URL('../build/Release/pallas.node', import.meta.url)))) {
   process.stderr.write(
-    'pallas: this checkout is not built yet. Run `npm run build` (after `scripts/setup.sh` on a fresh machine), ' +
+    'pallas: this checkout is not built yet. Run `bash scripts/setup.sh` (system packages, npm dependencies, build), ' +
       'or any of `npm test`, `npm run bench -- rocksdb`, `npm run sim -- fig2b`, which set up first\n',
   );
   process.exit(1);

@@ -13,7 +13,16 @@ import { requireNode } from './require-node.mjs';
 requireNode('build-native');
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const gyp = require.resolve('node-gyp/bin/node-gyp.js');
+let gyp;
+try {
+  gyp = require.resolve('node-gyp/bin/node-gyp.js');
+} catch (e) {
+  // A checkout with no node_modules (npm runs install scripts there for `npx pallas` in a fresh
+  // clone): nothing to build with yet. Say what sets it up, and do not fail npx's install.
+  if (existsSync(join(root, 'node_modules'))) throw e;
+  console.error('build-native: skipped, this checkout has no npm dependencies yet (bash scripts/setup.sh sets it up)');
+  process.exit(0);
+}
 const stamp = join(root, 'build', '.pallas-config');
 const features = execFileSync(process.execPath, [join(root, 'scripts/features.mjs'), 'json'], { encoding: 'utf8' }).trim();
 const key = JSON.stringify({ features, gyp: readFileSync(join(root, 'binding.gyp'), 'utf8'), node: process.version });

@@ -4,7 +4,8 @@
 // repository at HEAD with no node_modules, no build and no dist runs `npm run sim -- fig2b` (the
 // same pre-script as `npm run bench` and `npm test`): scripts/ensure.mjs finds the system packages
 // there, runs scripts/setup.sh for the npm dependencies and the build, then the command runs. A
-// second run sets up nothing; a changed source rebuilds only what it feeds.
+// second run sets up nothing; a changed source rebuilds only what it feeds. `npx pallas` before the
+// set-up says what to run, and works after it from the same npx cache.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -72,10 +73,22 @@ describe.runIf(ready)('a fresh clone', () => {
   it('sets itself up on the first npm command, does nothing on the second, and rebuilds what a change feeds', () => {
     execFileSync('git', ['clone', '-q', '--no-hardlinks', packageRoot, join(dir, 'pallas')]);
     expect(existsSync(join(dir, 'pallas', 'node_modules'))).toBe(false);
-    // `pallas` before anything is built says what to run, instead of a stack trace or a silent build.
-    const early = spawnSync(process.execPath, [join(dir, 'pallas', 'bin', 'pallas.mjs'), 'doctor'], { encoding: 'utf8' });
-    expect(early.status).toBe(1);
-    expect(early.stderr).toMatch(/^pallas: this checkout is not built yet\. Run `npm run build`/);
+    // `npx pallas` before anything is built says what to run, instead of a stack trace, a silent
+    // build, or an npm error. npx installs the checkout into its own cache (a private one here),
+    // running its prepare and install scripts: with no node_modules they must skip, not fail, or
+    // npx's cache stays broken for this directory after the set-up too.
+    const npx = (args: string[]) =>
+      spawnSync('npx', ['--no-install', ...args], {
+        cwd: join(dir, 'pallas'),
+        encoding: 'utf8',
+        timeout: 300_000,
+        env: { ...process.env, npm_config_cache: join(dir, 'npm-cache') },
+      });
+    const early = npx(['pallas', 'doctor']);
+    expect(early.status, early.stderr).toBe(1);
+    expect(early.stderr).toMatch(/^pallas: this checkout is not built yet\. Run `bash scripts\/setup\.sh`/m);
+    expect(early.stderr).not.toMatch(/npm error/);
+    expect(existsSync(join(dir, 'pallas', 'node_modules'))).toBe(false);
     const args = ['run', 'sim', '--', 'fig2b', '--requests', '2000', '--no-write', '--quiet'];
     const first = npm(args);
     expect(first.code, first.err.slice(-2000)).toBe(0);
@@ -86,6 +99,10 @@ describe.runIf(ready)('a fresh clone', () => {
     const second = npm(args);
     expect(second.code).toBe(0);
     expect(second.err).not.toMatch(/pallas set-up/);
+    // The same npx cache now runs the built checkout.
+    const later = npx(['pallas', '--version']);
+    expect(later.status, later.stderr).toBe(0);
+    expect(later.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
 
     // A TypeScript source newer than the build: only the build runs again.
     const src = join(dir, 'pallas', 'lib', 'version.ts');
