@@ -1,5 +1,6 @@
 // The package as a new user gets it. (1) `npm pack` gives a tarball that installs into an empty
-// project (its install script builds the addon, visibly) and runs `pallas doctor` and the API.
+// project (its install script builds the addon, visibly) and runs `pallas doctor` and the API; so
+// does a git URL of the repository.
 // (2) The README's promise: on a fresh clone, the npm commands do their own set-up. A clone of this
 // repository at HEAD with no node_modules, no build and no dist runs `npm run sim -- fig2b` (the
 // same pre-script as `npm run bench` and `npm test`): scripts/ensure.mjs finds the system packages
@@ -66,6 +67,24 @@ describe.runIf(ready)('the packed package', () => {
     expect(api.stdout.trim()).toMatch(/^\d+\.\d+\.\d+ object object$/);
     expect(existsSync(join(proj, 'node_modules', 'pallas', 'dist', 'lib', 'index.d.ts'))).toBe(true);
     expect(existsSync(join(proj, 'node_modules', 'pallas', 'test'))).toBe(false);
+  }, 900_000);
+});
+
+describe.runIf(ready)('the package from a git URL', () => {
+  it('installs from git+file:// (npm clones, runs prepare with the dev dependencies, packs) and runs', () => {
+    const proj = join(dir, 'git-app');
+    mkdirSync(proj);
+    writeFileSync(join(proj, 'package.json'), JSON.stringify({ name: 'git-app', version: '1.0.0', private: true, type: 'module' }));
+    const inst = spawnSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', `git+file://${packageRoot}`], {
+      cwd: proj,
+      encoding: 'utf8',
+      timeout: 900_000,
+    });
+    expect(inst.status, `${inst.stdout.slice(-1500)}\n${inst.stderr.slice(-1500)}`).toBe(0);
+    // prepare built dist/ in npm's clone (dist is not in git), and the install script the addon.
+    expect(existsSync(join(proj, 'node_modules', 'pallas', 'dist', 'lib', 'cli', 'main.js'))).toBe(true);
+    const v = spawnSync(join(proj, 'node_modules', '.bin', 'pallas'), ['doctor', '--require', 'addon'], { cwd: proj, encoding: 'utf8' });
+    expect(v.status, v.stderr).toBe(0);
   }, 900_000);
 });
 
