@@ -12,5 +12,14 @@ export default defineConfig({
     hookTimeout: 120_000,
     // The JSON report lets .ci/run print a plain 'N passed, N failed' line.
     reporters: ['default', ['json', { outputFile: 'build/test-results.json' }]],
+    // PALLAS_COVERAGE=1 (CI): line coverage of the TypeScript, as a figure (not a gate). Code run in
+    // child processes (the CLI, agents) is not counted.
+    coverage: {
+      enabled: process.env.PALLAS_COVERAGE === '1',
+      provider: 'v8',
+      include: ['lib/**/*.ts', 'bench/**/*.ts'],
+      reporter: ['text-summary', 'json-summary'],
+      reportsDirectory: 'build/coverage/ts',
+    },
   },
 });

@@ -2,7 +2,7 @@
 // in lib/ reaches native code through this module; a missing build is an ADDON_MISSING error.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { PallasError } from './errors.js';
@@ -350,7 +350,13 @@ export const packageRoot = (() => {
   return dir;
 })();
 
-export const addonPath = join(packageRoot, 'build', 'Release', 'pallas.node');
+/**
+ * The addon node-gyp builds, or the one PALLAS_ADDON names (e.g. the cmake-js build,
+ * build/cmake-js/Release/pallas.node: `npm run build:cmake`).
+ */
+export const addonPath = process.env.PALLAS_ADDON
+  ? resolve(process.env.PALLAS_ADDON)
+  : join(packageRoot, 'build', 'Release', 'pallas.node');
 
 let cached: NativeAddon | undefined;
 

@@ -25,7 +25,13 @@ try {
 }
 const stamp = join(root, 'build', '.pallas-config');
 const features = execFileSync(process.execPath, [join(root, 'scripts/features.mjs'), 'json'], { encoding: 'utf8' }).trim();
-const key = JSON.stringify({ features, gyp: readFileSync(join(root, 'binding.gyp'), 'utf8'), node: process.version });
+// binding.gyp takes its source list from native/sources.json at configure time: either changing reconfigures.
+const key = JSON.stringify({
+  features,
+  gyp: readFileSync(join(root, 'binding.gyp'), 'utf8'),
+  sources: readFileSync(join(root, 'native', 'sources.json'), 'utf8'),
+  node: process.version,
+});
 
 function run(args) {
   const r = spawnSync(process.execPath, [gyp, ...args], { cwd: root, stdio: 'inherit' });

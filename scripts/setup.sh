@@ -3,14 +3,15 @@
 # the npm dependencies, and the build (wire files, native addon, TypeScript).
 #   DPDK 22.11 and its PMDs (dpdk, dpdk-dev, libdpdk-dev), RocksDB (librocksdb-dev), pkg-config,
 #   iproute2 (network namespaces for the DPDK tests), clang + compiler-rt (libFuzzer), a C++ toolchain,
-#   clang-format 14 (the C++ style check in `npm run lint`),
+#   clang-format 14 (the C++ style check in `npm run lint`), cmake, doctest and nlohmann-json (the
+#   C++ tests under native/), clang-tidy 14 and llvm-14 (llvm-cov, for C++ coverage),
 #   fonts-dejavu-core (the text of the PNG plots, which @resvg/resvg-js renders), OpenSSH (the testbed mode's tests log in to a
 #   private sshd on loopback), what the Tofino compiler in ../shared/tools/bf-p4c links against
 #   (the program is compiled by a test), and ansible-core + ansible-lint (deploy/ansible is linted).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(dpdk dpdk-dev libdpdk-dev librocksdb-dev pkg-config iproute2 clang libclang-rt-14-dev clang-format-14 g++ make python3 fonts-dejavu-core openssh-client openssh-server
+PACKAGES=(dpdk dpdk-dev libdpdk-dev librocksdb-dev pkg-config iproute2 clang libclang-rt-14-dev clang-format-14 clang-tidy-14 llvm-14 cmake doctest-dev nlohmann-json3-dev g++ make python3 fonts-dejavu-core openssh-client openssh-server
   libboost-iostreams1.74.0 libgc1 libprotobuf32 libz3-4 python3-jsonschema ansible-core ansible-lint)
 
 missing=()

@@ -206,7 +206,7 @@ class PumpWorker : public Napi::AsyncWorker {
       : Napi::AsyncWorker(env),
         deferred_(Napi::Promise::Deferred::New(env)),
         t_(std::move(t)),
-        cfg_(cfg),
+        cfg_(std::move(cfg)),
         data_(data_of(env)) {
     data_->pumps_running++;
   }

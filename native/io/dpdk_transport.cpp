@@ -78,6 +78,7 @@ Status dpdk_eal_init(const std::vector<std::string>& args) {
   std::vector<std::string> argv_s{"pallas"};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
+  argv.reserve(argv_s.size() + 1);
   for (auto& s : argv_s) argv.push_back(s.data());
   argv.push_back(nullptr);
   const int r = rte_eal_init(static_cast<int>(argv_s.size()), argv.data());

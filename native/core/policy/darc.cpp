@@ -99,10 +99,9 @@ void Darc::maybe_recheck(uint8_t t, uint64_t now_ns) {
   bool changed = false;
   for (int i = 0; i < 256 && !changed; i++) {
     const double d0 = res_.demand_of[i], d1 = next.demand_of[i];
-    if ((res_.group_of[i] >= 0) != (next.group_of[i] >= 0))
-      changed = true;  // active set changed
-    else if (d0 > 0 && std::fabs(d1 - d0) > cfg_.rereserve_threshold * d0)
-      changed = true;
+    const bool active_set_changed = (res_.group_of[i] >= 0) != (next.group_of[i] >= 0);
+    const bool demand_moved = d0 > 0 && std::fabs(d1 - d0) > cfg_.rereserve_threshold * d0;
+    changed = active_set_changed || demand_moved;
   }
   if (changed && next.valid()) reserve(std::move(next));
   reset_window();
