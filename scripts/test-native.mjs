@@ -6,7 +6,7 @@
 //
 //   node scripts/test-native.mjs [preset|cmake-js ...]    (default: all; PALLAS_NATIVE_STAGES too)
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -79,21 +79,40 @@ function cxxCoverage() {
   return `C++ coverage of native/ by the C++ tests and corpora: lines ${pcts[2] ?? '?'}, functions ${pcts[1] ?? '?'}, regions ${pcts[0] ?? '?'}`;
 }
 
+/** Each fuzz target's executions and rate, from libFuzzer's final stats in ctest's log. */
+function fuzzStats() {
+  const log = join(root, 'build', 'cmake', 'fuzz', 'Testing', 'Temporary', 'LastTest.log');
+  if (!existsSync(log)) return 'no ctest log';
+  const text = readFileSync(log, 'utf8');
+  const rows = [];
+  for (const part of text.split(/^\d+\/\d+ Test: /m).slice(1)) {
+    const name = part
+      .split('\n')[0]
+      .trim()
+      .replace(/^fuzz\./, '');
+    const runs = /stat::number_of_executed_units:\s*(\d+)/.exec(part)?.[1];
+    const rate = /stat::average_exec_per_sec:\s*(\d+)/.exec(part)?.[1];
+    if (runs) rows.push(`${name} ${Number(runs).toLocaleString('en')} runs (${Number(rate).toLocaleString('en')}/s)`);
+  }
+  return `${fuzzSeconds} s each: ${rows.sort().join(', ')}`;
+}
+
 for (const name of asked) {
   if (name === 'cmake-js') {
     stage('cmake-js addon + smoke tests', () => {
-      const build = sh(
-        process.execPath,
-        [join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js'), 'build', '--directory', 'native', '--out', 'build/cmake-js'],
-        { cwd: root, env: { ...process.env, CMAKE_BUILD_PARALLEL_LEVEL: '2' } },
-      );
+      const build = sh(process.execPath, [join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js'), 'build', '--out', 'build/cmake-js'], {
+        cwd: root,
+        env: { ...process.env, CMAKE_BUILD_PARALLEL_LEVEL: '2' },
+      });
       if (build !== 0) return false;
       const addon = join(root, 'build', 'cmake-js', 'Release', 'pallas.node');
-      // The addon's smoke tests, on the cmake-js build instead of node-gyp's.
+      if (!existsSync(addon)) return { ok: false, note: `cmake-js built no ${addon}` };
+      // The addon's smoke tests, on the cmake-js build instead of node-gyp's (reporter: default only,
+      // so that the JSON report of the main vitest run, which CI reads, stays).
       const smoke = ['wire', 'errors', 'policies', 'switch-pipeline', 'runtime'].map((t) => `test/native/${t}.test.ts`);
       const status = sh(
         process.execPath,
-        [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--coverage.enabled=false', ...smoke],
+        [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--coverage.enabled=false', '--reporter=default', ...smoke],
         {
           cwd: root,
           env: { ...process.env, PALLAS_ADDON: addon, PALLAS_COVERAGE: '0' },
@@ -109,7 +128,7 @@ for (const name of asked) {
     if (sh('cmake', ['--preset', name, '--log-level=WARNING', ...extra]) !== 0) return false;
     if (sh('cmake', ['--build', '--preset', name]) !== 0) return false;
     const ok = sh('ctest', ['--preset', name]) === 0;
-    return { ok, note: name === 'coverage' ? cxxCoverage() : '' };
+    return { ok, note: name === 'coverage' ? cxxCoverage() : name === 'fuzz' ? fuzzStats() : '' };
   });
 }
 

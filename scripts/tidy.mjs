@@ -13,7 +13,7 @@ const sh = (cmd, args, cwd = root) => spawnSync(cmd, args, { cwd, stdio: 'inheri
 const addonTree = join(root, 'build', 'cmake-js');
 if (!existsSync(join(addonTree, 'compile_commands.json'))) {
   const cmakeJs = join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
-  if (sh(process.execPath, [cmakeJs, 'configure', '--directory', 'native', '--out', 'build/cmake-js']) !== 0) process.exit(1);
+  if (sh(process.execPath, [cmakeJs, 'configure', '--out', 'build/cmake-js']) !== 0) process.exit(1);
 }
 const testTree = join(root, 'build', 'cmake', 'release');
 if (!existsSync(join(testTree, 'compile_commands.json'))) {

@@ -226,9 +226,11 @@ void Runtime::worker_loop(uint32_t w) {
         continue;
       }
       // Block until the dispatcher rings: it bumps `bell` after every push, so a push that
-      // happened after we read `bell` makes wait() return at once (no lost wake-up).
+      // happened after we read `bell` makes wait() return at once (no lost wake-up). stop() rings
+      // too, but it may have stored its flag after our check at the top and rung before we read
+      // `bell`: check the flag again, after that read (seq_cst, as stop()'s store).
       me.sleeping.store(1, std::memory_order_seq_cst);
-      if (me.jobs.empty()) {
+      if (me.jobs.empty() && !stop_workers_.load(std::memory_order_seq_cst)) {
         cell_add(&row[kWSleeps], 1);
         me.bell.wait(bell, std::memory_order_acquire);
       }
@@ -266,7 +268,9 @@ void Runtime::dispatcher_loop() {
   uint64_t next_tick = 0, next_res = 0;
   uint32_t idle = 0, spins = 0;
   scratch_.reserve(1024);
-  while (!stop_dispatcher_.load(std::memory_order_relaxed)) {
+  // Acquire: stop() sets the flag after joining the workers, and shutdown_drain() then pops their
+  // mailboxes; this load is what orders the workers' last accesses before that.
+  while (!stop_dispatcher_.load(std::memory_order_acquire)) {
     bool busy = false;
     uint64_t now = clock_.now_ns();
     const uint64_t loop_start = now;

@@ -102,6 +102,10 @@ Status SoftSwitch::call(std::function<Status()> fn, uint32_t timeout_ms) {
   auto c = std::make_shared<Command>();
   c->fn = std::move(fn);
   std::unique_lock<std::mutex> g(mu_);
+  if (!running_) {  // stopped meanwhile: the switch thread is gone, so this thread owns everything (as above)
+    g.unlock();
+    return c->fn();
+  }
   commands_.push_back(c);
   pending_.store(true, std::memory_order_release);
   const uint64_t one = 1;

@@ -151,7 +151,7 @@ class SoftSwitch {
   std::atomic<bool> stop_{false};
   std::atomic<uint32_t> sleeping_{0};
   int efd_ = -1;
-  bool running_ = false;
+  std::atomic<bool> running_{false};  // atomic: call() may run on another thread than stop()
   bool stopped_ = false;
 
   std::mutex mu_;

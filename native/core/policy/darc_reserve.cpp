@@ -7,7 +7,8 @@
 namespace pallas::policy {
 
 uint32_t darc_cores(double d) {
-  if (d < 1.0) return 1;
+  // NaN too (a profile whose mean * share overflows makes every demand NaN): casting it is UB.
+  if (!(d >= 1.0)) return 1;
   const double fl = std::floor(d);
   return static_cast<uint32_t>(d - fl <= 0.5 ? fl : fl + 1.0);
 }

@@ -13,6 +13,7 @@ class Spread final : public Dispatcher {
   const char* name() const override { return rr_ ? "rr" : "random"; }
   Fate on_request(const ReqIn& r, uint64_t now_ns, std::vector<Send>* out) override {
     c_.n_requests++;
+    if (r.flags & wire::kFlagBounced) c_.n_bounced++;
     uint32_t s;
     if (rr_) {
       s = next_;
