@@ -51,7 +51,7 @@ const inventorySchema = zObj({
     port: zPort().default(9010),
     controlPort: zPort().default(9020),
   }),
-  servers: zList(zObj({ ...hostShape, port: zPort().default(9101), cores: z.union([zInt(1, 1024), zCpuList()]).default(1) })),
+  servers: zList(zObj({ ...hostShape, port: zPort().default(9101), cores: z.union([zInt(1, 1024), zCpuList()]) })),
   clients: zList(zObj(hostShape)),
 });
 
