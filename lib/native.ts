@@ -6,18 +6,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { PallasError } from './errors.js';
+import type { Header } from './wire/codec.js';
 
-export interface NativeHeader {
-  type: number;
-  flags: number;
-  group: number;
-  server: number;
-  queueLen: number;
-  index: number;
-  timeNs: number;
-  reqId: number;
-  sendTs: number;
-}
 export interface NativeEndpoint {
   ip: string;
   port: number;
@@ -299,8 +289,8 @@ export interface NativeAddon {
     payload?: Uint8Array;
     acceptRequests?: boolean;
   }): Promise<NativePumpResult>;
-  wireEncode(h: Partial<NativeHeader>, payload?: Uint8Array): Buffer;
-  wireDecode(b: Uint8Array, strictTypes?: boolean): { reason: string; header?: NativeHeader };
+  wireEncode(h: Partial<Header>, payload?: Uint8Array): Buffer;
+  wireDecode(b: Uint8Array, strictTypes?: boolean): { reason: string; header?: Header };
   wireValidateBatch(data: Uint8Array, lens: Uint32Array, strictTypes?: boolean): Uint8Array;
   buildInfo(): NativeBuildInfo;
   tscHz(): number;

@@ -138,19 +138,12 @@ class Harness {
  private:
   void request(const wire::Header& h, int server, uint64_t now) {
     const bool bounced = server >= 0;
-    sw::ReqIn in;
-    in.handle = next_handle_++;
-    in.type = h.type;
+    const sw::ReqIn in = sw::request_in(h, next_handle_++, bounced, static_cast<uint16_t>(server));
     if (bounced) {
-      in.flags = h.flags;
-      in.index = h.index;
-      in.group = h.group;
-      in.server = static_cast<uint16_t>(server);
       n_bounced_++;
       if (pallas_) dec(h.group, static_cast<uint32_t>(server));
-    } else {
-      in.flags = static_cast<uint8_t>(h.flags & ~wire::kCloneMask);
-      if (pallas_) mon_requests_[h.type]++;
+    } else if (pallas_) {
+      mon_requests_[h.type]++;
     }
     const uint32_t seq = pallas_ ? d_->pipeline()->seq() : 0;
     out_.clear();
@@ -205,17 +198,9 @@ class Harness {
   }
 
   void reply(const wire::Header& h, uint32_t server, uint64_t now) {
-    sw::ReplyIn r;
-    r.server = static_cast<uint16_t>(server);
-    r.type = h.type;
-    r.flags = h.flags;
-    r.group = h.group;
-    r.index = h.index;
-    r.time_ns = h.time_ns;
-    r.queue_len = h.queue_len;
     if (pallas_) dec(h.group, server);
     out_.clear();
-    const bool forward = d_->on_reply(r, now, &out_);
+    const bool forward = d_->on_reply(sw::reply_in(h, static_cast<uint16_t>(server)), now, &out_);
     n_replies_++;
     if (forward) n_forwarded_++;
     if (cfg_.kind != "jbsq" && cfg_.kind != "draconis") CHECK(out_.empty());

@@ -253,20 +253,8 @@ void SoftSwitch::on_request(const io::RxPacket& p, const wire::Header& h, int se
   slots_[slot] = Slot{p.len, true};
   uint8_t* b = buf(slot);
   std::memcpy(b, p.data, p.len);
-  sw::ReqIn in;
-  in.handle = slot;
-  in.type = h.type;
-  if (bounced) {
-    in.flags = h.flags;
-    in.index = h.index;
-    in.group = h.group;  // the group it was sent with, and the server that handed it back
-    in.server = static_cast<uint16_t>(server);
-  } else {
-    // A client's request: the switch owns the clone state, the group and the index.
-    in.flags = static_cast<uint8_t>(h.flags & ~wire::kCloneMask);
-    in.index = 0;
-    b[wire::off::flags] = in.flags;
-  }
+  const sw::ReqIn in = sw::request_in(h, slot, bounced, static_cast<uint16_t>(server));
+  if (!bounced) b[wire::off::flags] = in.flags;  // a client's request: clone state cleared in the copy too
   add(&trow(h.type)[kTRequests], 1);
   if (!is_touched_[h.type]) {  // its monitor cells (mon_requests) change
     is_touched_[h.type] = 1;
@@ -319,16 +307,8 @@ void SoftSwitch::emit(uint32_t handle, const sw::Send& s, uint32_t fresh_index) 
 void SoftSwitch::on_reply(const io::RxPacket& p, const wire::Header& h, int server, uint64_t now) {
   add(&srow(static_cast<uint32_t>(server))[kSReplies], 1);
   put(&srow(static_cast<uint32_t>(server))[kSQueueLen], h.queue_len);
-  sw::ReplyIn r;
-  r.server = static_cast<uint16_t>(server);
-  r.type = h.type;
-  r.flags = h.flags;
-  r.group = h.group;
-  r.index = h.index;
-  r.time_ns = h.time_ns;
-  r.queue_len = h.queue_len;
   out_.clear();
-  const bool forward = policy_->on_reply(r, now, &out_);
+  const bool forward = policy_->on_reply(sw::reply_in(h, static_cast<uint16_t>(server)), now, &out_);
   if (!is_touched_[h.type]) {
     is_touched_[h.type] = 1;
     touched_.push_back(h.type);

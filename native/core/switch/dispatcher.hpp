@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "../status.hpp"
-#include "../wire/wire_gen.hpp"
+#include "../wire/wire.hpp"
 #include "monitor.hpp"
 #include "tables.hpp"
 
@@ -53,6 +53,38 @@ struct ReplyIn {
   uint32_t time_ns = 0;    // execution time the server measured
   uint32_t queue_len = 0;  // the server's outstanding requests (queued + running) when it replied
 };
+
+// A received datagram as a switch policy takes it (the software switch; the fuzz harness drives
+// the policies the same way). A request from a client (`bounced` false): the switch owns its clone
+// state, group and index, so they are cleared. A request a server bounced: it keeps its flags,
+// group and index, and names that server.
+inline ReqIn request_in(const wire::Header& h, uint32_t handle, bool bounced, uint16_t server) {
+  ReqIn in;
+  in.handle = handle;
+  in.type = h.type;
+  if (bounced) {
+    in.flags = h.flags;
+    in.index = h.index;
+    in.group = h.group;
+    in.server = server;
+  } else {
+    in.flags = static_cast<uint8_t>(h.flags & ~wire::kCloneMask);
+  }
+  return in;
+}
+
+// A server's reply (or drop notice) as a switch policy takes it.
+inline ReplyIn reply_in(const wire::Header& h, uint16_t server) {
+  ReplyIn r;
+  r.server = server;
+  r.type = h.type;
+  r.flags = h.flags;
+  r.group = h.group;
+  r.index = h.index;
+  r.time_ns = h.time_ns;
+  r.queue_len = h.queue_len;
+  return r;
+}
 
 enum class Fate : uint8_t { kSent, kHeld, kDropped };
 
