@@ -31,6 +31,8 @@ export interface NativeEcho {
 export interface NativePumpResult {
   sent: number;
   received: number;
+  rxDropped: number;
+  pinned: boolean;
   elapsedNs: number;
   rttP50Ns: number;
   rttP99Ns: number;
@@ -281,8 +283,9 @@ export interface NativeAddon {
   runPump(cfg: {
     transport: NativeTransportConfig;
     dst: { ip: string; port: number; mac?: string };
-    mode: 'tx-only' | 'round-trip';
+    mode: 'tx-only' | 'rx-only' | 'round-trip';
     durationMs: number;
+    core?: number;
     burst?: number;
     window?: number;
     type?: number;

@@ -7,7 +7,13 @@ import { prepareTransport, type TransportConfig } from './transport.js';
 export interface PumpConfig {
   transport: TransportConfig;
   dst: { ip: string; port: number; mac?: string };
-  mode?: 'tx-only' | 'round-trip';
+  /**
+   * round-trip (default), tx-only, or rx-only: take what arrives and send nothing (the transport's
+   * RX path alone; frames it drops while parsing them count as taken, see rxDropped).
+   */
+  mode?: 'tx-only' | 'rx-only' | 'round-trip';
+  /** Pin the pump's thread to this CPU for the run (as testpmd pins its forwarding lcore). */
+  core?: number;
   durationMs?: number;
   burst?: number;
   window?: number;
@@ -20,7 +26,12 @@ export interface PumpConfig {
 
 export interface PumpResult {
   sent: number;
+  /** Valid replies (round-trip), or datagrams handed out by the transport (rx-only). */
   received: number;
+  /** Frames the transport took off the link and dropped while parsing them (not ours, not UDP, ...). */
+  rxDropped: number;
+  /** The pump's thread ran pinned to `core`. */
+  pinned: boolean;
   elapsedNs: number;
   pps: number;
   rttP50Ns: number;
@@ -29,7 +40,7 @@ export interface PumpResult {
 
 export async function pump(cfg: PumpConfig): Promise<PumpResult> {
   const o = obj(cfg, 'pump');
-  only(o, 'pump', ['transport', 'dst', 'mode', 'durationMs', 'burst', 'window', 'type', 'payload', 'acceptRequests']);
+  only(o, 'pump', ['transport', 'dst', 'mode', 'core', 'durationMs', 'burst', 'window', 'type', 'payload', 'acceptRequests']);
   if (o.payload !== undefined && (!(o.payload instanceof Uint8Array) || o.payload.length > 64))
     bad('pump.payload', 'must be a Uint8Array of at most 64 bytes');
   const d = obj(o.dst, 'pump.dst');
@@ -38,13 +49,15 @@ export async function pump(cfg: PumpConfig): Promise<PumpResult> {
     if (typeof d.mac !== 'string') bad('pump.dst.mac', 'must be a string');
     dst.mac = d.mac;
   }
-  const mode = oneOf(o, 'mode', 'pump', ['tx-only', 'round-trip'] as const, 'round-trip');
+  const mode = oneOf(o, 'mode', 'pump', ['tx-only', 'rx-only', 'round-trip'] as const, 'round-trip');
+  const core = o.core === undefined ? undefined : int(o, 'core', 'pump', 0, 1023);
   const transport = prepareTransport(o.transport, 'pump.transport');
   const r = await native(() =>
     loadNative().runPump({
       transport,
       dst,
       mode,
+      ...(core !== undefined ? { core } : {}),
       durationMs: int(o, 'durationMs', 'pump', 1, 600_000, 1000),
       burst: int(o, 'burst', 'pump', 1, 64, 32),
       window: int(o, 'window', 'pump', 1, 1 << 20, 256),
@@ -53,6 +66,7 @@ export async function pump(cfg: PumpConfig): Promise<PumpResult> {
       acceptRequests: o.acceptRequests === true,
     }),
   );
-  const n = mode === 'tx-only' ? r.sent : r.received;
+  // rx-only: every frame taken off the link, handed out or dropped by the transport's parser.
+  const n = mode === 'tx-only' ? r.sent : mode === 'rx-only' ? r.received + r.rxDropped : r.received;
   return { ...r, pps: r.elapsedNs > 0 ? n / (r.elapsedNs / 1e9) : 0 };
 }

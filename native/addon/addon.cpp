@@ -221,6 +221,8 @@ class PumpWorker : public Napi::AsyncWorker {
     Napi::Object o = Napi::Object::New(env);
     o.Set("sent", Napi::Number::New(env, static_cast<double>(res_.sent)));
     o.Set("received", Napi::Number::New(env, static_cast<double>(res_.received)));
+    o.Set("rxDropped", Napi::Number::New(env, static_cast<double>(res_.rx_dropped)));
+    o.Set("pinned", Napi::Boolean::New(env, res_.pinned));
     o.Set("elapsedNs", Napi::Number::New(env, static_cast<double>(res_.elapsed_ns)));
     o.Set("rttP50Ns", Napi::Number::New(env, res_.rtt_p50_ns));
     o.Set("rttP99Ns", Napi::Number::New(env, res_.rtt_p99_ns));
@@ -243,7 +245,14 @@ Napi::Value RunPump(const Napi::CallbackInfo& info) {
   if (!cfg.Get("transport").IsObject() || !cfg.Get("dst").IsObject())
     throw_bad(env, "runPump needs `transport` and `dst`");
   io::PumpConfig pc;
-  pc.round_trip = get_string(cfg, "mode", "round-trip") != "tx-only";
+  const std::string mode = get_string(cfg, "mode", "round-trip");
+  if (mode == "tx-only")
+    pc.mode = io::PumpMode::kTxOnly;
+  else if (mode == "rx-only")
+    pc.mode = io::PumpMode::kRxOnly;
+  else if (mode != "round-trip")
+    throw_bad(env, "runPump mode must be round-trip, tx-only or rx-only");
+  if (cfg.Get("core").IsNumber()) pc.core = cfg.Get("core").As<Napi::Number>().Int32Value();
   pc.duration_ms = get_u32(cfg, "durationMs", pc.duration_ms);
   pc.burst = get_u32(cfg, "burst", pc.burst);
   pc.window = get_u32(cfg, "window", pc.window);

@@ -13,6 +13,7 @@
 #include <rte_ip.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_memcpy.h>
 #include <rte_udp.h>
 #include <rte_version.h>
 
@@ -63,7 +64,10 @@ std::atomic<uint32_t> g_pool_seq{0};
 
 constexpr uint32_t kL2L3L4 = sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr);
 
-void count(TransportCounters& c, RxDrop r) { c.n_rx_drop[static_cast<int>(r)].fetch_add(1, std::memory_order_relaxed); }
+// Counters have one writer, the I/O thread: a relaxed load and store, not a locked add.
+inline void bump(std::atomic<uint64_t>& c, uint64_t n) {
+  c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
 
 }  // namespace
 
@@ -113,11 +117,74 @@ struct DpdkTransport::Impl {
   rte_ether_addr peer_mac{};
   uint32_t ip_be = 0;
   uint16_t port_be = 0;
-  uint16_t ip_id = 0;
   bool started = false;
+  // TX header template: Ethernet (our source MAC, IPv4), IPv4 (DF, TTL 64, UDP, our source
+  // address) and UDP (our source port), built once at open. Per datagram tx() copies it and writes
+  // only the destination (MAC, address, port), the two lengths and the IPv4 checksum: the
+  // template's precomputed sum plus the destination address and length words, no pass over the
+  // header. The IPv4 identification stays 0, which RFC 6864 allows on atomic datagrams (DF set).
+  alignas(64) uint8_t hdr[kL2L3L4] = {};
+  uint32_t hdr_sum = 0;  // one's-complement sum of the template's IPv4 header words, as stored
+  // What a fresh mbuf's rearm_data holds (data_off at the headroom, refcnt 1, one segment, our
+  // port): tx() takes mbufs raw from the pool and writes this in one store, the way PMDs rearm
+  // their RX mbufs; next stays NULL and nb_segs 1 by the pool's own invariant.
+  uint64_t rearm = 0;
+  // The I/O thread's mempool cache (thread_enter), so that the burst path reads no TLS.
+  rte_mempool_cache* cache = nullptr;
   rte_mbuf* held[kMaxBurst] = {};
   uint32_t n_held = 0;
 };
+
+namespace {
+
+void build_template(DpdkTransport::Impl& m) {
+  auto* eth = reinterpret_cast<rte_ether_hdr*>(m.hdr);
+  eth->src_addr = m.mac;
+  eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
+  ip->version_ihl = RTE_IPV4_VHL_DEF;
+  ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+  ip->time_to_live = 64;
+  ip->next_proto_id = IPPROTO_UDP;
+  ip->src_addr = m.ip_be;
+  // total_length, hdr_checksum and dst_addr are 0 here: tx() adds them to the sum per datagram.
+  m.hdr_sum = __rte_raw_cksum(ip, sizeof(rte_ipv4_hdr), 0);
+  auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
+  udp->src_port = m.port_be;
+}
+
+// The IPv4 header checksum of a template copy from the template's sum, the destination address
+// and the total length, both as stored (network order: a one's-complement sum is byte-order blind).
+inline uint16_t ip_cksum(uint32_t sum, uint32_t dst_be, uint16_t total_len_be) {
+  sum += (dst_be & 0xffff) + (dst_be >> 16) + total_len_be;
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(~sum);
+}
+
+// Frees received mbufs: the plain ones (our pool, one segment, direct, not shared) go back to the
+// I/O thread's mempool cache in one put, as rte_pktmbuf_free_bulk would do them, without its call
+// and TLS lookup per burst; the rest (chains, clones) through rte_pktmbuf_free_bulk after the loop.
+// One segment means next is NULL (a well-formed packet): the mbuf's second cache line is not read.
+__rte_always_inline void free_rx(DpdkTransport::Impl& m, rte_mbuf* const* bufs, uint32_t n) {
+  void* plain[kMaxBurst];
+  rte_mbuf* other[kMaxBurst];
+  uint32_t k = 0, o = 0;
+  rte_mempool* const pool = m.pool;
+  for (uint32_t i = 0; i < n; i++) {
+    rte_mbuf* b = bufs[i];
+    const bool is_plain = (b->pool == pool) & (b->nb_segs == 1) & (rte_mbuf_refcnt_read(b) == 1) &
+                          ((b->ol_flags & (RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL)) == 0);
+    if (is_plain)
+      plain[k++] = b;
+    else
+      other[o++] = b;
+  }
+  if (k) rte_mempool_generic_put(pool, plain, k, m.cache);
+  if (o) rte_pktmbuf_free_bulk(other, o);
+}
+
+}  // namespace
 
 DpdkTransport::DpdkTransport() : impl_(new Impl) {}
 
@@ -179,6 +246,18 @@ Status DpdkTransport::open(const DpdkConfig& cfg, std::unique_ptr<DpdkTransport>
     return Status::Error("PORT_START", std::string("dpdk: starting port '") + m.dev_name + "': " + rte_strerror(-r));
   m.started = true;
   rte_eth_macaddr_get(m.port, &m.mac);
+  build_template(m);
+  {
+    rte_mbuf mb{};
+    mb.data_off = RTE_PKTMBUF_HEADROOM;
+    rte_mbuf_refcnt_set(&mb, 1);
+    mb.nb_segs = 1;
+    mb.port = m.port;
+    static_assert(offsetof(rte_mbuf, refcnt) == offsetof(rte_mbuf, data_off) + 2 &&
+                      offsetof(rte_mbuf, port) == offsetof(rte_mbuf, data_off) + 6,
+                  "rte_mbuf's rearm_data layout");
+    std::memcpy(&m.rearm, &mb.data_off, sizeof m.rearm);
+  }
   t->local_.ip = m.ip_be;
   t->local_.port = m.port_be;
   std::memcpy(t->local_.mac, m.mac.addr_bytes, 6);
@@ -186,18 +265,36 @@ Status DpdkTransport::open(const DpdkConfig& cfg, std::unique_ptr<DpdkTransport>
   return Status::Ok();
 }
 
-void DpdkTransport::thread_enter() { rte_thread_register(); }
-void DpdkTransport::thread_exit() { rte_thread_unregister(); }
+void DpdkTransport::thread_enter() {
+  rte_thread_register();
+  impl_->cache = rte_mempool_default_cache(impl_->pool, rte_lcore_id());
+}
+void DpdkTransport::thread_exit() {
+  if (impl_->cache) rte_mempool_cache_flush(impl_->cache, impl_->pool);  // the lcore id may go to another thread
+  impl_->cache = nullptr;
+  rte_thread_unregister();
+}
 
 uint32_t DpdkTransport::rx(RxPacket* pkts, uint32_t n) {
   Impl& m = *impl_;
-  if (m.n_held) rte_pktmbuf_free_bulk(m.held, m.n_held);  // the previous views expire now
+  if (m.n_held) free_rx(m, m.held, m.n_held);  // the previous views expire now
   m.n_held = 0;
   if (n > kMaxBurst) n = kMaxBurst;
   rte_mbuf* bufs[kMaxBurst];
   const uint16_t got = rte_eth_rx_burst(m.port, 0, bufs, static_cast<uint16_t>(n));
+  if (got == 0) return 0;
+  // Frames that are not ours are freed together and counted once per burst: no atomic and no
+  // mempool call per dropped frame.
+  rte_mbuf* dropped[kMaxBurst];
+  uint32_t n_dropped = 0;
+  uint64_t drops = 0;  // 8 bits per RxDrop reason (a burst is at most 64 frames)
+  static_assert(static_cast<int>(RxDrop::kCount) * 8 <= 64 && kMaxBurst < 256);
+  // Frames are parsed last to first and placed from the end of pkts back, so that the datagrams
+  // keep their order (they move to the front at the end). Measured on net_null, the backward pass
+  // takes ~10% more frames per second than the forward one; reading every frame's header in a
+  // pass of its own first, or prefetching them, was slower than either.
   uint32_t k = 0;
-  for (uint16_t i = 0; i < got; i++) {
+  for (int i = got - 1; i >= 0; i--) {
     rte_mbuf* b = bufs[i];
     const uint32_t len = rte_pktmbuf_data_len(b);
     auto* eth = rte_pktmbuf_mtod(b, rte_ether_hdr*);
@@ -214,47 +311,47 @@ uint32_t DpdkTransport::rx(RxPacket* pkts, uint32_t n) {
         eth->dst_addr = eth->src_addr;
         eth->src_addr = m.mac;
         if (rte_eth_tx_burst(m.port, 0, &b, 1) == 1) {
-          counters_.n_arp_replies.fetch_add(1, std::memory_order_relaxed);
+          bump(counters_.n_arp_replies, 1);
           continue;
         }
       }
-      rte_pktmbuf_free(b);
+      dropped[n_dropped++] = b;  // other ARP: freed, not counted (as before)
       continue;
     }
-    if (et != RTE_ETHER_TYPE_IPV4 || len < kL2L3L4 || !rte_pktmbuf_is_contiguous(b)) {
-      count(counters_, et == RTE_ETHER_TYPE_IPV4 ? RxDrop::kBadLength : RxDrop::kNotIpv4);
-      rte_pktmbuf_free(b);
-      continue;
-    }
-    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
-    const uint32_t ihl = (ip->version_ihl & 0x0f) * 4u;
-    const uint32_t ip_len = rte_be_to_cpu_16(ip->total_length);
     RxDrop drop = RxDrop::kCount;
-    if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(rte_ipv4_hdr))
+    const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(eth + 1);
+    const rte_udp_hdr* udp = nullptr;
+    uint32_t udp_len = 0;
+    if (et != RTE_ETHER_TYPE_IPV4) {
       drop = RxDrop::kNotIpv4;
-    else if (ip->next_proto_id != IPPROTO_UDP)
-      drop = RxDrop::kNotUdp;
-    else if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
-      drop = RxDrop::kFragment;
-    else if (ip_len < ihl + sizeof(rte_udp_hdr) || sizeof(rte_ether_hdr) + ip_len > len)
+    } else if (len < kL2L3L4 || !rte_pktmbuf_is_contiguous(b)) {
       drop = RxDrop::kBadLength;
+    } else {
+      const uint32_t ihl = (ip->version_ihl & 0x0f) * 4u;
+      const uint32_t ip_len = rte_be_to_cpu_16(ip->total_length);
+      if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(rte_ipv4_hdr))
+        drop = RxDrop::kNotIpv4;
+      else if (ip->next_proto_id != IPPROTO_UDP)
+        drop = RxDrop::kNotUdp;
+      else if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
+        drop = RxDrop::kFragment;
+      else if (ip_len < ihl + sizeof(rte_udp_hdr) || sizeof(rte_ether_hdr) + ip_len > len)
+        drop = RxDrop::kBadLength;
+      if (drop == RxDrop::kCount) {
+        udp = reinterpret_cast<const rte_udp_hdr*>(reinterpret_cast<const uint8_t*>(ip) + ihl);
+        udp_len = rte_be_to_cpu_16(udp->dgram_len);
+        if (ip->dst_addr != m.ip_be || udp->dst_port != m.port_be)
+          drop = RxDrop::kNotOurs;
+        else if (udp_len < sizeof(rte_udp_hdr) || udp_len > ip_len - ihl)
+          drop = RxDrop::kBadLength;
+      }
+    }
     if (drop != RxDrop::kCount) {
-      count(counters_, drop);
-      rte_pktmbuf_free(b);
+      drops += uint64_t{1} << (8 * static_cast<int>(drop));
+      dropped[n_dropped++] = b;
       continue;
     }
-    auto* udp = reinterpret_cast<rte_udp_hdr*>(reinterpret_cast<uint8_t*>(ip) + ihl);
-    const uint32_t udp_len = rte_be_to_cpu_16(udp->dgram_len);
-    if (ip->dst_addr != m.ip_be || udp->dst_port != m.port_be)
-      drop = RxDrop::kNotOurs;
-    else if (udp_len < sizeof(rte_udp_hdr) || udp_len > ip_len - ihl)
-      drop = RxDrop::kBadLength;
-    if (drop != RxDrop::kCount) {
-      count(counters_, drop);
-      rte_pktmbuf_free(b);
-      continue;
-    }
-    RxPacket& p = pkts[k++];
+    RxPacket& p = pkts[got - 1 - k++];
     p.data = reinterpret_cast<const uint8_t*>(udp + 1);
     p.len = udp_len - static_cast<uint32_t>(sizeof(rte_udp_hdr));
     p.from.ip = ip->src_addr;
@@ -262,60 +359,63 @@ uint32_t DpdkTransport::rx(RxPacket* pkts, uint32_t n) {
     std::memcpy(p.from.mac, eth->src_addr.addr_bytes, 6);
     m.held[m.n_held++] = b;
   }
-  counters_.n_rx.fetch_add(k, std::memory_order_relaxed);
+  if (k && k < got) std::memmove(pkts, pkts + (got - k), k * sizeof(RxPacket));
+  if (n_dropped) {
+    free_rx(m, dropped, n_dropped);
+    for (int r = 0; drops; r++, drops >>= 8)
+      if (drops & 0xff) bump(counters_.n_rx_drop[r], drops & 0xff);
+  }
+  if (k) bump(counters_.n_rx, k);
   return k;
 }
 
 uint32_t DpdkTransport::tx(const TxPacket* pkts, uint32_t n) {
   Impl& m = *impl_;
   if (n > kMaxBurst) n = kMaxBurst;
-  rte_mbuf* bufs[kMaxBurst];
   if (n == 0) return 0;
-  if (rte_pktmbuf_alloc_bulk(m.pool, bufs, n) != 0) {
-    counters_.n_tx_full.fetch_add(n, std::memory_order_relaxed);
+  rte_mbuf* bufs[kMaxBurst];
+  if (rte_mempool_generic_get(m.pool, reinterpret_cast<void**>(bufs), n, m.cache) != 0) {
+    bump(counters_.n_tx_full, n);
     return 0;
   }
-  static const uint8_t kZeroMac[6] = {};
   uint32_t j = 0;  // mbufs filled so far; an oversized datagram is refused and its mbuf freed
   for (uint32_t i = 0; i < n; i++) {
     const TxPacket& p = pkts[i];
+    if (p.len > wire::kMaxDatagram) continue;
+    rte_mbuf* b = bufs[j++];
     const uint32_t len = kL2L3L4 + p.len;
-    auto* eth = p.len <= wire::kMaxDatagram
-                    ? reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_append(bufs[j], static_cast<uint16_t>(len)))
-                    : nullptr;
-    if (eth == nullptr) continue;
-    j++;
-    if (std::memcmp(p.to.mac, kZeroMac, 6) != 0)
-      std::memcpy(eth->dst_addr.addr_bytes, p.to.mac, 6);
-    else
-      eth->dst_addr = m.peer_mac;
-    eth->src_addr = m.mac;
-    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+    std::memcpy(&b->data_off, &m.rearm, sizeof m.rearm);
+    b->ol_flags = 0;
+    b->packet_type = 0;
+    b->pkt_len = len;
+    b->data_len = static_cast<uint16_t>(len);
+    b->vlan_tci = 0;
+    auto* f = rte_pktmbuf_mtod(b, uint8_t*);
+    std::memcpy(f, m.hdr, kL2L3L4);
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(f);
+    // A zero MAC means none was given: the configured peer's.
+    uint32_t mac_hi;
+    uint16_t mac_lo;
+    std::memcpy(&mac_hi, p.to.mac, 4);
+    std::memcpy(&mac_lo, p.to.mac + 4, 2);
+    std::memcpy(eth->dst_addr.addr_bytes, (mac_hi | mac_lo) != 0 ? p.to.mac : m.peer_mac.addr_bytes, 6);
     auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
-    ip->version_ihl = RTE_IPV4_VHL_DEF;
-    ip->type_of_service = 0;
-    ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) + p.len));
-    ip->packet_id = rte_cpu_to_be_16(m.ip_id++);
-    ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
-    ip->time_to_live = 64;
-    ip->next_proto_id = IPPROTO_UDP;
-    ip->src_addr = m.ip_be;
+    const uint16_t ip_len = rte_cpu_to_be_16(static_cast<uint16_t>(sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) + p.len));
+    ip->total_length = ip_len;
     ip->dst_addr = p.to.ip;
-    ip->hdr_checksum = 0;
-    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    ip->hdr_checksum = ip_cksum(m.hdr_sum, p.to.ip, ip_len);
     auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
-    udp->src_port = m.port_be;
     udp->dst_port = p.to.port;
     udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(sizeof(rte_udp_hdr) + p.len));
-    udp->dgram_cksum = 0;
-    std::memcpy(udp + 1, p.data, p.len);
+    rte_memcpy(udp + 1, p.data, p.len);
   }
   const uint16_t sent = j ? rte_eth_tx_burst(m.port, 0, bufs, static_cast<uint16_t>(j)) : 0;
   if (sent < n) {
-    rte_pktmbuf_free_bulk(bufs + sent, n - sent);  // unsent and unused mbufs alike
-    counters_.n_tx_full.fetch_add(n - sent, std::memory_order_relaxed);
+    // Unsent and unused mbufs alike: back to the pool as they came (next NULL, one segment).
+    rte_mempool_generic_put(m.pool, reinterpret_cast<void**>(bufs + sent), n - sent, m.cache);
+    bump(counters_.n_tx_full, n - sent);
   }
-  counters_.n_tx.fetch_add(sent, std::memory_order_relaxed);
+  if (sent) bump(counters_.n_tx, sent);
   return sent;
 }
 
