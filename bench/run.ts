@@ -5,7 +5,7 @@
 // and exit 2, failures in one line with their code.
 import { join } from 'node:path';
 
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 
 import { exitFor } from '../lib/cli/program.js';
 import { PallasError } from '../lib/errors.js';
@@ -149,13 +149,29 @@ function buildBench(): Command {
   program
     .command('sim')
     .allowExcessArguments(false)
-    .description('simulator events/s (M/M/16, 10^7 requests) and the Fig. 2b scenario')
-    .option('--requests <n>', 'requests per run')
+    .description(
+      'simulator events/s (M/M/16, 10^7 requests), the Fig. 2b scenario, and `pallas sim paper` on one CPU against two (same results?)',
+    )
+    .option('--requests <n>', 'requests per run of M/M/16 and Fig. 2b')
+    .option('--paper-requests <n>', "requests per run of the paper's scenarios (default: each scenario's own)")
+    .addOption(new Option('--no-paper', 'leave out the one-CPU-against-two run of the paper scenarios'))
     .option('--out <dir>', 'where results go')
-    .action(async (o: { requests?: string; out?: string }) => {
-      const requests = o.requests === undefined ? undefined : Number(o.requests);
-      if (requests !== undefined && (!Number.isSafeInteger(requests) || requests < 10)) usage('--requests must be an integer >= 10');
-      await runSimBench({ out: outOf(o), log, ...(requests ? { requests } : {}) });
+    .action(async (o: { requests?: string; paperRequests?: string; paper?: boolean; out?: string }) => {
+      const count = (flag: string, v: string | undefined) => {
+        if (v === undefined) return undefined;
+        const n = Number(v);
+        if (!Number.isSafeInteger(n) || n < 10) usage(`--${flag} must be an integer >= 10`);
+        return n;
+      };
+      const requests = count('requests', o.requests);
+      const paperRequests = count('paper-requests', o.paperRequests);
+      await runSimBench({
+        out: outOf(o),
+        log,
+        ...(requests ? { requests } : {}),
+        ...(paperRequests ? { paperRequests } : {}),
+        paper: o.paper !== false,
+      });
     });
   program
     .command('never-loses')

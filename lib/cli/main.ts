@@ -14,7 +14,7 @@ import { kvBench, loadKv } from '../runtime/kv.js';
 import { Server } from '../runtime/server.js';
 import { formatTable } from '../sim/format.js';
 import { formatSummary, summarize, writeIndex, writeResults } from '../sim/report.js';
-import { runPoints, runScenario, type SimDocument } from '../sim/run.js';
+import { runPoints, runScenarios, type SimDocument } from '../sim/run.js';
 import { loadScenario, scenarioJsonSchema, type Scenario } from '../sim/scenario.js';
 import { readConfigFile } from '../config.js';
 import { inventoryJsonSchema, isRetiredInventory, loadInventory, normaliseInventory, toAnsible } from '../testbed/inventory.js';
@@ -166,20 +166,64 @@ function progressBar(fraction: number, runsDone: number, runs: number, started: 
 }
 
 async function runSim(scenario: string, values: Opts): Promise<void> {
+  const flags = values as SimFlags;
   const files = scenarioFiles(scenario);
+  // Every file is read and checked before anything runs.
+  const loaded = files.map((file) => loadSim(file, flags));
   const done: { doc: SimDocument; sc: Scenario; files: string[] }[] = [];
   // Status lines go to stderr under --json, so that stdout stays one JSON document per scenario.
   const say = (s: string) => (values.json ? process.stderr : process.stdout).write(s);
-  for (const [i, file] of files.entries()) {
-    if (files.length > 1) say(`${i ? '\n' : ''}== ${file}\n`);
-    done.push(await simOne(file, values as SimFlags, say));
-    if (process.exitCode === 130) return;
+  const showBar = !flags.quiet && process.stderr.isTTY === true;
+  let bar = false;
+  const clearBar = () => {
+    if (bar) process.stderr.write('\r\x1b[K');
+    bar = false;
+  };
+  const started = Date.now();
+  const ac = new AbortController();
+  const onSignal = () => ac.abort();
+  process.once('SIGINT', onSignal);
+  try {
+    // The runs of all the scenarios share one queue; each scenario is reported, in order, once its runs are done.
+    await runScenarios(
+      loaded.map((l) => l.sc),
+      {
+        signal: ac.signal,
+        ...(flags.jobs !== undefined ? { concurrency: intFlag('jobs', flags.jobs, 1, 256) } : {}),
+        ...(showBar
+          ? {
+              onProgress: (fr: number, i: number, n: number) => {
+                process.stderr.write(progressBar(fr, i, n, started));
+                bar = true;
+              },
+            }
+          : {}),
+        onScenario: (doc, k) => {
+          if (process.exitCode === 130) return; // interrupted: the first partial scenario was the last one reported
+          clearBar();
+          if (files.length > 1) say(`${k ? '\n' : ''}== ${files[k]}\n`);
+          done.push(reportSim(doc, loaded[k]!, flags, ac.signal.aborted, say));
+        },
+      },
+    );
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    clearBar();
   }
+  if (process.exitCode === 130) return;
   if (files.length > 1) {
     const sums = done.map((d) => summarize(d.doc, d.sc)).filter((s) => s !== undefined);
     say(`\n== summary: Pallas against the baseline\n${formatSummary(sums)}`);
     if (!values['no-write']) say(`results: ${writeIndex(values.out, done, sums).join(', ')}\n`);
   }
+}
+
+function intFlag(flag: string, v: string, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new PallasError('USAGE', `--${flag} must be an integer >= ${min}${max < Number.MAX_SAFE_INTEGER ? ` and <= ${max}` : ''}`);
+  }
+  return n;
 }
 
 const SCENARIO_DIR = fileURLToPath(new URL('../../../bench/scenarios/', import.meta.url));
@@ -219,41 +263,37 @@ interface SimFlags {
   requests?: string;
   seed?: string;
   quiet?: boolean;
+  jobs?: string;
 }
 
-async function simOne(
-  file: string,
-  values: SimFlags,
-  say: (s: string) => void,
-): Promise<{ doc: SimDocument; sc: Scenario; files: string[] }> {
+interface LoadedSim {
+  sc: Scenario;
+  ownRequests: number; // the scenario's own count, before --requests
+}
+
+function loadSim(file: string, values: SimFlags): LoadedSim {
   const sc = loadScenario(file);
-  const count = (flag: string, v: string | undefined, min: number): number | undefined => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isSafeInteger(n) || n < min) throw new PallasError('USAGE', `--${flag} must be an integer >= ${min}`);
-    return n;
-  };
   const ownRequests = sc.requests;
-  sc.requests = count('requests', values.requests, 10) ?? sc.requests;
-  sc.seed = count('seed', values.seed, 0) ?? sc.seed;
-  const showBar = !values.quiet && process.stderr.isTTY === true;
-  const started = Date.now();
-  const ac = new AbortController();
-  const onSignal = () => ac.abort();
-  process.once('SIGINT', onSignal);
-  const doc = await runScenario(sc, {
-    signal: ac.signal,
-    ...(showBar ? { onProgress: (fr: number, i: number, n: number) => process.stderr.write(progressBar(fr, i, n, started)) } : {}),
-  });
-  process.removeListener('SIGINT', onSignal);
-  if (showBar) process.stderr.write('\n');
+  if (values.requests !== undefined) sc.requests = intFlag('requests', values.requests, 10);
+  if (values.seed !== undefined) sc.seed = intFlag('seed', values.seed, 0);
+  return { sc, ownRequests };
+}
+
+/** Prints a scenario's table (or JSON) and warnings, and writes its results. */
+function reportSim(
+  doc: SimDocument,
+  { sc, ownRequests }: LoadedSim,
+  values: SimFlags,
+  aborted: boolean,
+  say: (s: string) => void,
+): { doc: SimDocument; sc: Scenario; files: string[] } {
   if (values.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   else {
     process.stdout.write(formatTable(doc, values['per-type']));
     const s = summarize(doc, sc);
     if (s) process.stdout.write(`\n${s.pallas} against ${s.baseline}:\n${formatSummary([s])}`);
   }
-  const partial = ac.signal.aborted || doc.runs.length < runPoints(sc).length || doc.runs.some((r) => r.aborted);
+  const partial = aborted || doc.runs.length < runPoints(sc).length || doc.runs.some((r) => r.aborted);
   // A run that ends before, or just after, its workload's change misses what the scenario is
   // about: say so when it shows less than half as much time after the change as before it.
   if (sc.workload.phases.length > 1 && doc.runs.length > 0) {

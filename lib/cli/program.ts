@@ -267,6 +267,7 @@ export function buildProgram(run: Commands): Command {
     .option('--requests <n>', "override the scenario's request count per run")
     .option('--seed <n>', "override the scenario's seed")
     .option('--quiet', 'no progress bar')
+    .option('--jobs <n>', "runs at once, from one queue across all the scenarios (default: the machine's cores, at most 8)")
     .addHelpText(
       'after',
       examples('pallas sim fig2b', 'pallas sim paper --requests 200000', 'pallas sim my-scenario.yaml --json --no-write'),

@@ -1,7 +1,8 @@
 // Runs a scenario: every system × load (× sweep value) as one native simulation on a libuv worker,
 // as many at once as the machine has cores (a run is single-threaded and deterministic for its
-// seed, so the results are those of a serial run, in the same order). Progress is read from a
-// 2-word array per run that the native run writes; abort() asks every running run to stop generating.
+// seed, so the results are those of a serial run, in the same order); or several scenarios from
+// one queue of runs. Progress is read from a 2-word array per run that the native run writes;
+// abort() asks every running run to stop generating.
 import { availableParallelism } from 'node:os';
 
 import { loadNative, type NativeSimResult } from '../native.js';
@@ -55,6 +56,14 @@ export interface RunOptions {
   concurrency?: number;
 }
 
+export interface ScenariosOptions extends RunOptions {
+  /**
+   * Called with each scenario's document as soon as it and every scenario before it are done, in
+   * order (so that a caller can print and write one while the runs of later ones go on).
+   */
+  onScenario?: (doc: SimDocument, index: number) => void | Promise<void>;
+}
+
 interface Point {
   system: SystemSpec;
   load: number;
@@ -70,25 +79,60 @@ export function runPoints(sc: Scenario): Point[] {
 }
 
 export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<SimDocument> {
+  return (await runScenarios([sc], opts))[0]!;
+}
+
+/**
+ * Runs the points of several scenarios from one queue, so that every core stays busy across the
+ * scenarios' boundaries (a scenario's last, slowest run no longer holds the others back). Each
+ * run is deterministic for its seed, so the documents are those of serial runs.
+ */
+export async function runScenarios(scs: Scenario[], opts: ScenariosOptions = {}): Promise<SimDocument[]> {
   const native = loadNative();
-  const pts = runPoints(sc);
-  const results: (RunResult | undefined)[] = pts.map(() => undefined);
-  const controls = pts.map(() => new BigUint64Array(2));
+  const jobs = scs.flatMap((sc, k) => runPoints(sc).map((p) => ({ sc, k, p })));
+  const results: (RunResult | undefined)[] = jobs.map(() => undefined);
+  const controls = jobs.map(() => new BigUint64Array(2));
+  const left = scs.map((sc) => runPoints(sc).length);
   const onAbort = () => {
     for (const c of controls) c[1] = 1n;
   };
   opts.signal?.addEventListener('abort', onAbort);
   let done = 0;
+  const total = jobs.reduce((a, j) => a + j.sc.requests, 0);
   const report = () => {
-    const generated = controls.reduce((a, c, i) => a + (results[i] ? sc.requests : Math.min(sc.requests, Number(c[0]))), 0);
-    opts.onProgress?.(generated / (pts.length * sc.requests), done, pts.length);
+    const generated = controls.reduce(
+      (a, c, i) => a + (results[i] ? jobs[i]!.sc.requests : Math.min(jobs[i]!.sc.requests, Number(c[0]))),
+      0,
+    );
+    opts.onProgress?.(total > 0 ? generated / total : 1, done, jobs.length);
   };
   const timer = opts.onProgress ? setInterval(report, 200) : undefined;
+  // An aborted scenario reports the runs that finished, in order.
+  const docOf = (k: number): SimDocument => ({
+    scenario: scs[k]!.name,
+    runs: results.filter((r, i): r is RunResult => r !== undefined && jobs[i]!.k === k),
+  });
+  let emitted = 0;
+  let emitting = Promise.resolve();
+  let failed: { error: unknown } | undefined; // the first onScenario that threw; no more are called
+  const emit = () => {
+    while (emitted < scs.length && left[emitted] === 0) {
+      const k = emitted++;
+      if (opts.onScenario)
+        emitting = emitting
+          .then(() => (failed ? undefined : opts.onScenario!(docOf(k), k)))
+          .catch((error: unknown) => {
+            failed ??= { error };
+            onAbort(); // nothing more will be reported: stop the runs
+          });
+    }
+  };
+  emit();
   let next = 0;
   const worker = async () => {
-    while (next < pts.length && !opts.signal?.aborted) {
+    while (next < jobs.length && !opts.signal?.aborted && !failed) {
       const i = next++;
-      const p = pts[i]!;
+      const { sc, k, p } = jobs[i]!;
       const control = controls[i]!;
       const r =
         p.system.switch === 'pallas'
@@ -103,16 +147,22 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
         saturated: r.achievedRps < 0.99 * r.offeredRps,
       };
       done++;
+      left[k]!--;
+      emit();
     }
   };
   try {
-    const n = Math.max(1, Math.min(opts.concurrency ?? Math.min(8, availableParallelism()), pts.length));
+    const n = Math.max(1, Math.min(opts.concurrency ?? Math.min(8, availableParallelism()), jobs.length));
     await Promise.all(Array.from({ length: n }, worker));
   } finally {
     if (timer) clearInterval(timer);
     opts.signal?.removeEventListener('abort', onAbort);
   }
   report();
-  // An aborted scenario reports the runs that finished, in order.
-  return { scenario: sc.name, runs: results.filter((r): r is RunResult => r !== undefined) };
+  // After an abort, the scenarios not yet reported go out with what they have.
+  for (let k = emitted; k < scs.length; k++) left[k] = 0;
+  emit();
+  await emitting;
+  if (failed) throw failed.error;
+  return scs.map((_, k) => docOf(k));
 }

@@ -68,6 +68,7 @@ struct Run {  // what a busy worker is running
 
 struct Server {
   std::unique_ptr<Policy> policy;
+  bool fluid = false;  // policy->fluid(), asked once: it is asked of every request several times
   policy::PolicyConfig pc;
   std::array<uint8_t, 256> served{};
   policy::EpochBounce epoch;
@@ -83,6 +84,7 @@ struct Source {
   Process process = Process::kPoisson;
   double cv = 1;
   double rate_per_ns = 0;  // 0: dormant in this phase
+  double mean_gap_ns = 0;  // 1 / rate_per_ns
   double next_t = 0;       // exact next send time (ns)
   uint32_t gen = 0;
   Rng rng;
@@ -269,6 +271,7 @@ Status Simulation::setup() {
     s.rng = Rng(c.seed, 100);
     sources_.push_back(std::move(s));
   }
+  ev_.set_lanes(sources_.size());
   warmup_n_ = static_cast<uint64_t>(std::floor(c.warmup_fraction * static_cast<double>(c.requests)));
   if (warmup_n_ >= c.requests) warmup_n_ = c.requests - 1;
   reqs_.reserve(1024);
@@ -294,6 +297,7 @@ Status Simulation::set_server_policy(uint32_t s, const ServerSpec& spec, uint64_
   std::unique_ptr<Policy> p = policy::make_policy(pc, &err);
   if (!p) return Status::Error("BAD_CONFIG", "server " + std::to_string(s) + ": " + err);
   if (initial) {
+    sv.fluid = p->fluid();
     sv.policy = std::move(p);
     sv.runs.resize(pc.workers);
     sv.pc = pc;
@@ -374,6 +378,7 @@ void Simulation::apply_phase(size_t i, uint64_t now) {
       src.cum.push_back(acc);
     }
     src.rate_per_ns = total > 0 ? lambda_per_ns_ * w / total : 0;
+    src.mean_gap_ns = src.rate_per_ns > 0 ? 1.0 / src.rate_per_ns : 0;
     schedule_source(s, now, true);
   }
 }
@@ -385,8 +390,8 @@ void Simulation::schedule_source(uint32_t s, uint64_t now, bool restart) {
     src.next_t = static_cast<double>(now);
   }
   if (!generating_ || src.rate_per_ns <= 0) return;
-  src.next_t += next_gap(ArrivalSpec{src.process, src.cv}, 1.0 / src.rate_per_ns, src.rng);
-  ev_.push(static_cast<uint64_t>(std::llround(src.next_t)), kSource, s, src.gen);
+  src.next_t += next_gap(ArrivalSpec{src.process, src.cv}, src.mean_gap_ns, src.rng);
+  ev_.arm(s, round_nonneg(src.next_t), kSource, s, src.gen);  // a source has one send pending: its lane
 }
 
 uint64_t Simulation::sample_service(uint8_t t) { return pallas::sample_service(cfg_.types[t].service, svc_rng_); }
@@ -516,12 +521,7 @@ void Simulation::server_arrival(uint32_t h, uint64_t now) {
     sv.policy->bounce(bf, &scratch_);
     bounce(r.server, scratch_, now);
   }
-  Item it;
-  it.handle = h;
-  it.type = r.type;
-  it.flags = r.flags;
-  it.group = r.group;
-  it.work_ns = r.remaining_ns;
+  const Item it{h, r.type, r.flags, r.group, 0, 0, r.remaining_ns};
   const policy::Verdict v = sv.policy->on_arrival(it, now);
   if (v.admit != policy::Admit::kQueued) {
     drop(h, now, v.admit);
@@ -529,7 +529,7 @@ void Simulation::server_arrival(uint32_t h, uint64_t now) {
   }
   account(now);
   in_server_++;
-  if (sv.policy->fluid()) {
+  if (sv.fluid) {
     ps_reschedule(r.server);
     return;
   }
@@ -549,7 +549,7 @@ void Simulation::bounce(uint32_t s, const std::vector<Item>& items, uint64_t now
 
 uint32_t Simulation::outstanding(uint32_t s) const {
   const Policy& p = *servers_[s].policy;
-  const uint32_t busy = p.fluid() ? 0 : p.workers() - p.idle().count();
+  const uint32_t busy = servers_[s].fluid ? 0 : p.workers() - p.idle().count();
   return static_cast<uint32_t>(p.queued()) + busy;
 }
 
@@ -558,8 +558,8 @@ void Simulation::after_policy_call(uint32_t s, uint64_t now) {
 }
 
 void Simulation::offer_idle(uint32_t s, uint64_t now) {
+  if (servers_[s].fluid) return;
   Policy& p = *servers_[s].policy;
-  if (p.fluid()) return;
   for (uint32_t w = p.idle().next(0); w != kNoWorker && p.queued() > 0; w = p.idle().next(w + 1)) try_start(s, w, now);
 }
 
@@ -704,15 +704,17 @@ void Simulation::record(const Logical& l, uint64_t at_client) {
   const uint64_t latency = at_client - l.send_ns;
   const uint64_t base = 2 * cfg_.one_way_ns + l.service_ns;  // wire both ways + execution
   const uint64_t wait = latency > base ? latency - base : 0;
-  const uint64_t slow = static_cast<uint64_t>(std::llround(static_cast<double>(latency) * inv_mean_milli_[l.type]));
+  const uint64_t slow = round_nonneg(static_cast<double>(latency) * inv_mean_milli_[l.type]);
   lat_.record(latency);
   wait_.record(wait);
   slow_.record(slow);
   if (wait > 0) waited_++;
-  TypeStats& ts = per_type_[l.type];
-  ts.latency.record(latency);
-  ts.wait.record(wait);
-  ts.slowdown.record(slow);
+  if (per_type_.size() > 1) {  // one type: its figures are the overall ones (finish)
+    TypeStats& ts = per_type_[l.type];
+    ts.latency.record(latency);
+    ts.wait.record(wait);
+    ts.slowdown.record(slow);
+  }
   if (cfg_.timeline_ns > 0) {
     const size_t b = l.send_ns / cfg_.timeline_ns;
     if (b >= timeline_.size()) timeline_.resize(b + 1, std::vector<std::vector<uint64_t>>(cfg_.types.size()));
@@ -723,11 +725,11 @@ void Simulation::record(const Logical& l, uint64_t at_client) {
 bool Simulation::advance(uint64_t until_ns, const Tick& tick) {
   tick_ = &tick;
   const auto t0 = std::chrono::steady_clock::now();
-  while (!ev_.empty() && ev_.top_time() <= until_ns) {
-    const Event e = ev_.pop();
+  Event e;
+  while (ev_.pop_until(until_ns, &e)) {
     events_++;
     now_ = e.t;
-    switch (e.kind) {
+    switch (e.kind()) {
       case kSource:
         if (e.b == sources_[e.a].gen) on_source(e.a, e.t);
         break;
@@ -792,9 +794,10 @@ void Simulation::finish(SimResult* out) {
     TypeResult tr;
     tr.name = cfg_.types[t].name;
     tr.generated = per_type_[t].generated;
-    tr.latency_us = summarize(per_type_[t].latency, 1e-3);
-    tr.wait_us = summarize(per_type_[t].wait, 1e-3);
-    tr.slowdown = summarize(per_type_[t].slowdown, 1e-3);
+    const bool one = per_type_.size() == 1;
+    tr.latency_us = summarize(one ? lat_ : per_type_[t].latency, 1e-3);
+    tr.wait_us = summarize(one ? wait_ : per_type_[t].wait, 1e-3);
+    tr.slowdown = summarize(one ? slow_ : per_type_[t].slowdown, 1e-3);
     o.per_type.push_back(std::move(tr));
   }
   for (const Server& sv : servers_) {

@@ -373,3 +373,14 @@ TEST_CASE("dist: service times: fixed (rounded, at least 1 ns), exponential, log
     CHECK(std::fabs(m.mean / 50000 - 1) < 5 * std::sqrt((std::exp(sigma * sigma) - 1) / kN));
   }
 }
+
+TEST_CASE("round_nonneg rounds as std::llround does, halves away from zero, on the whole range it is used on") {
+  Rng r(77, 1);
+  for (int i = 0; i < 200000; i++) {
+    const double scale = std::ldexp(1.0, static_cast<int>(r.below(62)));
+    const double v = r.uniform() * scale;
+    REQUIRE(pallas::round_nonneg(v) == static_cast<uint64_t>(std::llround(v)));
+  }
+  for (double v : {0.0, 0.49999999999999994, 0.5, 1.5, 2.5, 1e15 + 0.5, 4503599627370495.5, 9007199254740993.0, 0x1p62})
+    CHECK(pallas::round_nonneg(v) == static_cast<uint64_t>(std::llround(v)));
+}

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { packageRoot } from '../../lib/native.js';
-import { runScenario, type SimDocument } from '../../lib/sim/run.js';
+import { runScenario, runScenarios, type SimDocument } from '../../lib/sim/run.js';
 import { normaliseScenario } from '../../lib/sim/scenario.js';
 
 const run = promisify(execFile);
@@ -261,6 +261,35 @@ describe('runScenario progress and abort', () => {
     expect(parallel.runs.map((r) => [r.load, r.latencyUs.p99, r.completed])).toEqual(
       serial.runs.map((r) => [r.load, r.latencyUs.p99, r.completed]),
     );
+  });
+
+  it('runs several scenarios from one queue: each document as its own serial run, reported in order as each completes', async () => {
+    const a = { ...sc(), name: 'a', requests: 20_000, loads: [0.3, 0.5, 0.7] };
+    const b = { ...sc(), name: 'b', requests: 5_000, loads: [0.4, 0.8], seed: 9 };
+    // What may differ between two runs of the same seed: how long they took.
+    const same = (d: SimDocument) => ({ ...d, runs: d.runs.map((r) => ({ ...r, wallS: 0, eventsPerSec: 0 })) });
+    const serial = [await runScenario(a, { concurrency: 1 }), await runScenario(b, { concurrency: 1 })];
+    const reported: [number, number][] = [];
+    const pooled = await runScenarios([a, b], {
+      concurrency: 2,
+      onScenario: (doc, k) => {
+        reported.push([k, doc.runs.length]);
+      },
+    });
+    expect(pooled.map(same)).toEqual(serial.map(same));
+    expect(reported).toEqual([
+      [0, 3],
+      [1, 2],
+    ]);
+    // A report that fails stops the runs and is what the call throws.
+    await expect(
+      runScenarios([a, b], {
+        concurrency: 1,
+        onScenario: () => {
+          throw new Error('disk full');
+        },
+      }),
+    ).rejects.toThrow('disk full');
   });
 });
 
