@@ -33,8 +33,9 @@ inline uint64_t round_nonneg(double v) {
   return v - static_cast<double>(r) >= 0.5 ? r + 1 : r;
 }
 
-// The next inter-arrival gap of a process with the given mean.
-inline double next_gap(const ArrivalSpec& a, double mean, Rng& rng) {
+// The next inter-arrival gap of a process with the given mean (R: Rng or LogStream, rng.hpp).
+template <class R>
+double next_gap(const ArrivalSpec& a, double mean, R& rng) {
   switch (a.process) {
     case Process::kPoisson:
       return rng.exponential(mean);
@@ -49,7 +50,8 @@ inline double next_gap(const ArrivalSpec& a, double mean, Rng& rng) {
 }
 
 // A service time in ns (at least 1).
-inline uint64_t sample_service(const ServiceSpec& s, Rng& rng) {
+template <class R>
+uint64_t sample_service(const ServiceSpec& s, R& rng) {
   double v = s.mean_ns;
   switch (s.dist) {
     case Dist::kFixed:

@@ -87,7 +87,7 @@ struct Source {
   double mean_gap_ns = 0;  // 1 / rate_per_ns
   double next_t = 0;       // exact next send time (ns)
   uint32_t gen = 0;
-  Rng rng;
+  LogStream rng;
 };
 
 struct TypeStats {
@@ -200,7 +200,7 @@ class Simulation {
   std::vector<uint32_t> free_logical_;
   std::vector<double> mean_ns_;  // per type
   std::vector<double> inv_mean_milli_;
-  Rng svc_rng_;
+  LogStream svc_rng_;
   uint64_t generated_ = 0, warmup_n_ = 0;
   double lambda_per_ns_ = 0;  // current configured total rate
 
@@ -260,7 +260,7 @@ Status Simulation::setup() {
       const ArrivalSpec& a = c.types[i].own_arrivals ? c.types[i].arrivals : c.arrivals;
       s.process = a.process;
       s.cv = a.cv;
-      s.rng = Rng(c.seed, 100 + i);
+      s.rng = LogStream(c.seed, 100 + i);
       sources_.push_back(std::move(s));
     }
   } else {
@@ -268,7 +268,7 @@ Status Simulation::setup() {
     for (size_t i = 0; i < c.types.size(); i++) s.types.push_back(static_cast<uint8_t>(i));
     s.process = c.arrivals.process;
     s.cv = c.arrivals.cv;
-    s.rng = Rng(c.seed, 100);
+    s.rng = LogStream(c.seed, 100);
     sources_.push_back(std::move(s));
   }
   ev_.set_lanes(sources_.size());

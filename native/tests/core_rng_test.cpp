@@ -384,3 +384,31 @@ TEST_CASE("round_nonneg rounds as std::llround does, halves away from zero, on t
   for (double v : {0.0, 0.49999999999999994, 0.5, 1.5, 2.5, 1e15 + 0.5, 4503599627370495.5, 9007199254740993.0, 0x1p62})
     CHECK(pallas::round_nonneg(v) == static_cast<uint64_t>(std::llround(v)));
 }
+
+TEST_CASE("LogStream draws exactly what Rng draws, in the same order, whatever the mix of distributions") {
+  for (uint64_t seed = 1; seed <= 8; seed++) {
+    Rng a(seed, 5), pick(seed, 6);
+    pallas::LogStream b(seed, 5);
+    for (int i = 0; i < 20000; i++) {
+      switch (pick.below(6)) {
+        case 0:
+          REQUIRE(a.uniform() == b.uniform());
+          break;
+        case 1:
+          REQUIRE(a.exponential(7.5) == b.exponential(7.5));
+          break;
+        case 2:
+          REQUIRE(a.normal() == b.normal());
+          break;
+        case 3:
+          REQUIRE(a.gamma(0.04, 3.0) == b.gamma(0.04, 3.0));  // cv 5: the k < 1 boost
+          break;
+        case 4:
+          REQUIRE(a.lognormal(100.0, 1.5) == b.lognormal(100.0, 1.5));
+          break;
+        default:
+          REQUIRE(a.log_uniform() == b.log_uniform());
+      }
+    }
+  }
+}
