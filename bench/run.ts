@@ -12,6 +12,7 @@ import { PallasError } from '../lib/errors.js';
 import { packageRoot } from '../lib/native.js';
 import { loadInventory } from '../lib/testbed/inventory.js';
 import { runIo } from './io/index.js';
+import { runPathBench } from './path/index.js';
 import { DEFAULT_SYSTEMS, formatLive, LIVE_SYSTEMS, runLiveBench, type LiveSystem } from './live/index.js';
 import { WORKLOADS } from './live/workloads.js';
 import { runRuntimeBench } from './runtime/index.js';
@@ -136,6 +137,17 @@ function buildBench(): Command {
     .option('--out <dir>', 'where results go')
     .action(async (o: { duration: string; out?: string }) => {
       await runIo({ durationMs: durationOf(o.duration)!, out: outOf(o), log });
+    });
+  program
+    .command('path')
+    .allowExcessArguments(false)
+    .description(
+      "CPU per request of each role of the rack's path (generator, switch, dispatcher, worker), and the switch's req/s on one core over UDP and DPDK",
+    )
+    .option('--duration <ms>', 'per point', '3000')
+    .option('--out <dir>', 'where results go')
+    .action(async (o: { duration: string; out?: string }) => {
+      await runPathBench({ durationMs: durationOf(o.duration)!, out: outOf(o), log });
     });
   program
     .command('runtime')

@@ -220,6 +220,8 @@ export interface NativeRuntime {
   rowTypes(): number[];
   views(): NativeRuntimeViews;
   transportCounters(): BigUint64Array;
+  /** CPU time each thread has used, ns (zeros when not running). */
+  threadCpu(): { dispatcherNs: number; workersNs: number[] };
 }
 
 export interface NativeSoftSwitchViews {
@@ -237,6 +239,8 @@ export interface NativeSoftSwitch {
   policyName(): string;
   views(): NativeSoftSwitchViews;
   transportCounters(): BigUint64Array;
+  /** CPU time the switch's thread has used, ns (0 when not running). */
+  threadCpuNs(): number;
 }
 
 export interface NativeClientTypeResult {
@@ -271,6 +275,8 @@ export interface NativeClientResult {
   firstSendNs: number;
   lastSendNs: number;
   endNs: number;
+  cpuNs: number;
+  realtime: boolean;
   aborted: boolean;
   accountingOk: boolean;
   dropsByCause: number[];

@@ -30,6 +30,8 @@ export interface RackOptions {
   agentPort?: number;
   /** Every server's runtime config besides workers, id and transport (handlers, kv, …). */
   server?: ServerConfig;
+  /** Server i's own additions to `server` (e.g. the CPUs of its threads). */
+  serverFor?: (i: number) => ServerConfig;
   /** The agents' stderr: this process's (default), or kept (its tail goes into the error if an agent dies while the rack starts). */
   agentStderr?: 'inherit' | 'capture';
   log?: Logger;
@@ -104,8 +106,8 @@ export async function startRack(o: RackOptions): Promise<Rack> {
     ).start();
     // Each agent takes its config (with the secret) on stdin and stops when stdin closes: if this
     // process dies, even by SIGKILL, its agents go with it.
-    const agentCfg = `${JSON.stringify({ server: o.server ?? {}, secret })}\n`;
     for (let i = 0; i < n; i++) {
+      const agentCfg = `${JSON.stringify({ server: { ...o.server, ...o.serverFor?.(i) }, secret })}\n`;
       const c = spawn(
         process.execPath,
         [

@@ -11,13 +11,14 @@ import { join } from 'node:path';
 
 import { runClient, type ClientConfig, type ClientReport } from '../../lib/client/client.js';
 import type { ControlConfig } from '../../lib/control/plane.js';
-import { rackSize, startRack } from '../../lib/rack.js';
+import { carriedLoad, DEDICATED_HEADROOM, pathCost, planRack, SHARED_HEADROOM, type RackPlan, type RoleCosts } from '../../lib/budget.js';
+import { startRack } from '../../lib/rack.js';
 import type { ServerConfig } from '../../lib/runtime/config.js';
 import { kvBench, loadKv } from '../../lib/runtime/kv.js';
 import { TPCC_US } from '../../lib/runtime/config.js';
 import { p99Shortfall } from '../../lib/sim/format.js';
 import { renderChart, renderPng } from '../../lib/sim/plot.js';
-import { runScenario } from '../../lib/sim/run.js';
+import { runScenarios } from '../../lib/sim/run.js';
 import { normaliseScenario, SYSTEM_PRESETS } from '../../lib/sim/scenario.js';
 import type { SwitchPolicy } from '../../lib/switch/soft.js';
 import type { Inventory } from '../../lib/testbed/inventory.js';
@@ -91,6 +92,15 @@ export interface LivePoint {
   simSaturated?: boolean;
   /** Requests each server completed during the point (from its agent's heartbeats). */
   serverCompleted: number[];
+  /**
+   * This machine's rack: the CPU each role used per request during the point (µs), the CPUs busy
+   * on average, and the highest load those costs say the machine carries (lib/budget.ts).
+   */
+  cpu?: RoleCosts & { busyCores: number; carries: number };
+  /** Its own costs put it beyond what the machine carries: reported, left out of the plot. */
+  overBudget?: boolean;
+  /** The generator's thread ran at SCHED_FIFO (the budget asks for it on shared cores; it needs root or CAP_SYS_NICE). */
+  realtimeSend?: boolean;
   /** Testbed: how many client hosts generated the load, and how far apart (ms) their runs started. */
   clients?: number;
   clientStartSpreadMs?: number;
@@ -113,10 +123,44 @@ export interface LiveDocument {
     hosts: { host: string; hostname: string; offsetMs: number; rttMs: number }[];
   };
   serviceUs: Record<string, number>;
+  /** This machine's CPU budget: how the rack ran, and the loads it did not carry. */
+  budget?: LiveBudget;
   /** Spin service times were multiplied by this (1: as the paper has them). */
   scale: number;
   durationMs: number;
   points: LivePoint[];
+}
+
+/** This machine's CPU budget (lib/budget.ts): how its rack runs, and the loads it did not carry. */
+export interface LiveBudget {
+  plan: RackPlan;
+  /** The mean service time the rack's capacity is counted in (the busiest phase's mix), µs. */
+  meanServiceUs: number;
+  notRun: { system: LiveSystem; load: number; why: string }[];
+}
+
+const WARMUP_MS = 1000;
+
+/** The mean service time of the phase that runs the most requests per second at a given load (its mix's mean is the lowest). */
+function meanServiceUs(wl: LiveWorkload, svc: Record<string, number>): number {
+  const phases = wl.phases ?? [{ fraction: 1, shares: wl.types.map((t) => t.share ?? 1) }];
+  return Math.min(
+    ...phases.map((p) => {
+      const total = p.shares.reduce((a, b) => a + b, 0);
+      return wl.types.reduce((a, t, i) => a + (p.shares[i]! / total) * svc[t.type]!, 0);
+    }),
+  );
+}
+
+export function formatPlan(plan: RackPlan): string {
+  const limit =
+    plan.mode === 'shared'
+      ? `the rack may use ${Math.round(SHARED_HEADROOM * 100)} % of the CPUs`
+      : `no path thread may be busier than ${Math.round(DEDICATED_HEADROOM * 100)} % of its core`;
+  return (
+    `  budget: ${plan.mode} cores. After each point, the CPU each role used per request says how far the machine ` +
+    `carries the load (${limit}); higher loads are not run`
+  );
 }
 
 const KV_PATH = '/dev/shm/pallas-bench-kv';
@@ -165,37 +209,74 @@ async function serviceTimes(wl: LiveWorkload, log: (s: string) => void, inv?: In
   return out;
 }
 
+/** CPU time (s) of a local rack's roles so far, as a snapshot (the agents' from their heartbeats). */
+interface RackCpu {
+  dispatchers: number;
+  workers: number;
+  /** The agents' processes besides their dispatchers and workers. */
+  agents: number;
+  switch: number;
+  /** This process (control plane, bench, generator) besides the switch's thread. */
+  bench: number;
+  /** When it was read (Date.now()). */
+  at: number;
+}
+
 /** A rack the sweep drives: this machine's, or a testbed's. */
 interface LiveRack {
   /** Runs one point's client config; a testbed splits it over its client hosts. */
   run(cfg: Omit<ClientConfig, 'dst'>): Promise<{ report: ClientReport; clients?: number; spreadMs?: number }>;
   completed(): Promise<number[]>;
+  /** A local rack's CPU so far (undefined on a testbed: its hosts' CPUs are theirs). */
+  cpu?(): RackCpu;
   stop(): Promise<void>;
 }
 
 async function localRack(
-  servers: number,
-  workers: number,
+  plan: RackPlan,
   system: LiveSystem,
   control: ControlConfig,
   policy: SwitchPolicy,
   server: ServerConfig,
 ): Promise<LiveRack> {
+  const pin = plan.pin;
   const r = await startRack({
     // Ports away from `pallas up`'s (9101…), so that a rack already up does not collide.
-    servers,
-    workers,
+    servers: plan.servers,
+    workers: plan.workers,
     serverPort: 9201,
     controlPort: 0,
     agentStderr: 'capture',
-    switch: { policy, transport: { kind: 'udp', port: 0 } },
+    switch: { policy, transport: { kind: 'udp', port: 0 }, wait: plan.wait, ...(pin?.switch !== undefined ? { core: pin.switch } : {}) },
     control,
-    server,
+    server: { ...server, wait: plan.wait },
+    ...(pin
+      ? {
+          serverFor: (i: number) => {
+            const sp = pin.servers[i]!;
+            return { cores: sp.workers, ...(sp.dispatcher !== undefined ? { dispatcherCore: sp.dispatcher } : {}) };
+          },
+        }
+      : {}),
     log: logger('bench').child(system),
   });
   return {
     run: async (cfg) => ({ report: await runClient({ ...cfg, dst: { ip: r.switchAddr.ip, port: r.switchAddr.port } }) }),
     completed: async () => r.control.status().servers.map((s) => s.stats.completed ?? 0),
+    cpu: () => {
+      const st = r.control.status().servers.map((s) => s.stats);
+      const sum = (k: string) => st.reduce((a, x) => a + (x[k] ?? 0), 0);
+      const sw = r.sw.threadCpuS();
+      const me = process.cpuUsage();
+      return {
+        dispatchers: sum('cpuDispatcherS'),
+        workers: sum('cpuWorkersS'),
+        agents: sum('cpuProcessS') - sum('cpuDispatcherS') - sum('cpuWorkersS'),
+        switch: sw,
+        bench: (me.user + me.system) / 1e6 - sw,
+        at: Date.now(),
+      };
+    },
     stop: () => r.stop(),
   };
 }
@@ -266,43 +347,48 @@ function phasesFor(wl: LiveWorkload, svc: Record<string, number>, cores: number,
   });
 }
 
+/** The simulator's p99 (and whether it saturates) for one system and load of the same rack, with the given service times. */
+interface SimPoint {
+  system: LiveSystem;
+  load: number;
+  svcUs: Record<string, number>;
+}
+
 async function simulate(
   wl: LiveWorkload,
-  svc: Record<string, number>,
   rack: { servers: number; workers: number },
-  systems: LiveSystem[],
-  loads: number[],
+  pts: SimPoint[],
   durationMs: number,
   requests: number,
-): Promise<Map<string, { p99: number; saturated: boolean }>> {
-  const sc = normaliseScenario({
-    name: `live-${wl.name}`,
-    rack,
-    network: { oneWayUs: 10 },
-    workload: {
-      types: wl.types.map((t) => ({
-        name: t.type,
-        service: { dist: t.service?.dist === 'exp' ? 'exp' : 'fixed', meanUs: svc[t.type] },
-        share: t.share ?? 1,
-        ...(t.arrivals?.process === 'gamma' ? { arrivals: { dist: 'gamma', cv: t.arrivals.cv ?? 1 } } : {}),
-      })),
-      ...(wl.phases
-        ? {
-            phases: wl.phases.map((p, i) => ({
-              ...(i < wl.phases!.length - 1 ? { durationMs: durationMs * p.fraction } : {}),
-              shares: Object.fromEntries(wl.types.map((t, j) => [t.type, p.shares[j]])),
-            })),
-          }
-        : {}),
-    },
-    systems,
-    loads,
-    requests,
-  });
-  const doc = await runScenario(sc);
-  const out = new Map<string, { p99: number; saturated: boolean }>();
-  for (const r of doc.runs) out.set(`${r.system.name}@${r.load}`, { p99: r.latencyUs.p99, saturated: r.saturated });
-  return out;
+): Promise<{ p99: number; saturated: boolean }[]> {
+  const scenario = (p: SimPoint) =>
+    normaliseScenario({
+      name: `live-${wl.name}`,
+      rack,
+      network: { oneWayUs: 10 },
+      workload: {
+        types: wl.types.map((t) => ({
+          name: t.type,
+          service: { dist: t.service?.dist === 'exp' ? 'exp' : 'fixed', meanUs: p.svcUs[t.type] },
+          share: t.share ?? 1,
+          ...(t.arrivals?.process === 'gamma' ? { arrivals: { dist: 'gamma', cv: t.arrivals.cv ?? 1 } } : {}),
+        })),
+        ...(wl.phases
+          ? {
+              phases: wl.phases.map((ph, i) => ({
+                ...(i < wl.phases!.length - 1 ? { durationMs: durationMs * ph.fraction } : {}),
+                shares: Object.fromEntries(wl.types.map((t, j) => [t.type, ph.shares[j]])),
+              })),
+            }
+          : {}),
+      },
+      systems: [p.system],
+      loads: [p.load],
+      requests,
+    });
+  // One scenario a point (each with its own service times), from one queue of runs.
+  const docs = await runScenarios(pts.map(scenario));
+  return docs.map((d) => ({ p99: d.runs[0]!.latencyUs.p99, saturated: d.runs[0]!.saturated }));
 }
 
 const fmtUs = (x: number) => (x >= 10_000 ? `${(x / 1000).toFixed(1)} ms` : x >= 100 ? `${x.toFixed(0)} µs` : `${x.toFixed(1)} µs`);
@@ -314,7 +400,7 @@ export function formatLive(doc: LiveDocument): string {
   // A p99 whose 95 % interval is unbounded or wider than ±P99_TOLERANCE rests on too few replies: marked ~ (as in pallas sim).
   const thin = (p: LivePoint) => p99Shortfall({ count: p.replies, p99: p.p99Us, p99Lo: p.p99LoUs, p99Hi: p.p99HiUs }) > 0;
   for (const p of doc.points) {
-    const sat = (p.saturated ? ' saturated' : '') + (p.late > 0.05 * p.sent ? ' client-behind' : '');
+    const sat = (p.saturated ? ' saturated' : '') + (p.late > 0.05 * p.sent ? ' client-behind' : '') + (p.overBudget ? ' over-budget' : '');
     const sim = p.simP99Us === undefined ? '-' : p.simSaturated ? 'sat.' : fmtUs(p.simP99Us);
     const types = Object.entries(p.perType)
       .map(([n, t]) =>
@@ -341,7 +427,19 @@ export function formatLive(doc: LiveDocument): string {
       trailer: sat,
     });
     rows.push({ cells: [], trailer: `               ${types}` });
+    if (p.cpu) {
+      const c = p.cpu;
+      rows.push({
+        cells: [],
+        trailer:
+          `               CPU per request: path ${pathCost(c).toFixed(1)} µs (generator ${c.client.toFixed(1)}, ` +
+          `switch ${c.switch.toFixed(1)}, dispatcher ${c.dispatcher.toFixed(1)}), worker ${c.work.toFixed(1)} µs; ` +
+          `agents and control plane ${c.background.toFixed(2)} CPUs; ${c.busyCores.toFixed(2)} CPUs busy: ` +
+          `the machine carries loads up to ${c.carries.toFixed(2)}`,
+      });
+    }
   }
+  for (const n of doc.budget?.notRun ?? []) rows.push({ cells: [n.system, n.load.toFixed(2), 'not run'], trailer: `  ${n.why}` });
   const head = textTable(rows);
   const spread = Math.max(0, ...doc.points.map((p) => p.clientStartSpreadMs ?? 0));
   const where = doc.testbed
@@ -353,9 +451,18 @@ export function formatLive(doc: LiveDocument): string {
     : [];
   const notes = [
     ...where,
+    ...(doc.budget
+      ? [
+          "not run, over-budget: beyond the load this machine's CPUs carry while each role gets a CPU when it needs one " +
+            '(the CPU budget, docs/bench.md); an over-budget point is left out of the plot',
+          ...(doc.points.some((p) => p.realtimeSend === false)
+            ? ["the generator could not run at SCHED_FIFO here (it needs root or CAP_SYS_NICE): its sends waited for the rack's threads"]
+            : []),
+        ]
+      : []),
     'saturated: achieved < 0.99 × offered (its latency is not a steady state); client-behind: more than 5 % of the sends left ' +
       'over 50 µs late (the latency counts from the scheduled time, so it includes that); sim p99: the simulator on the same rack ' +
-      "(same servers, workers, measured service times and loads), without this machine's CPU sharing",
+      '(servers, workers), at the same request rate, with the execution times the servers measured at that point (exec)',
     ...(doc.points.some(thin)
       ? [
           '~: the p99 rests on too few replies (its 95 % interval, in result.json and points.csv, is wider than ±10 %): ' +
@@ -386,6 +493,10 @@ function csv(doc: LiveDocument): string {
     ...types.flatMap((t) => [`${t}_p99_us`, `${t}_exec_us`]),
     'p99_lo_us',
     'p99_hi_us',
+    'cpu_path_us',
+    'cpu_work_us',
+    'busy_cores',
+    'over_budget',
   ];
   return toCsv([
     head,
@@ -407,6 +518,10 @@ function csv(doc: LiveDocument): string {
       ...types.flatMap((t) => (p.perType[t]?.measured ? [p.perType[t]!.p99Us.toFixed(1), p.perType[t]!.execMeanUs.toFixed(1)] : ['', ''])),
       p.p99LoUs.toFixed(1),
       p.p99HiUs?.toFixed(1) ?? '',
+      p.cpu ? pathCost(p.cpu).toFixed(1) : '',
+      p.cpu?.work.toFixed(1) ?? '',
+      p.cpu?.busyCores.toFixed(2) ?? '',
+      p.overBudget === true,
     ]),
   ]);
 }
@@ -416,38 +531,32 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
   if (!wl0) throw new Error(`unknown workload '${o.workload}' (${Object.keys(WORKLOADS).join(', ')})`);
   process.env.PALLAS_LOG ??= 'warn';
   const inv = o.testbed;
-  const size = rackSize();
+  // This machine's rack and how its threads wait: the CPU budget (lib/budget.ts).
+  const plan = inv ? undefined : planRack({ ...(o.servers ? { servers: o.servers } : {}), ...(o.workers ? { workers: o.workers } : {}) });
   let rack: LiveDocument['rack'];
   if (inv) {
     const ws = inv.servers.map((s) => s.workers);
     rack = { servers: ws.length, workers: ws[0]!, cores: ws.reduce((a, b) => a + b, 0), why: `the testbed of ${inv.file}` };
   } else {
-    const servers = o.servers ?? size.servers,
-      workers = o.workers ?? size.workers;
-    rack = { servers, workers, cores: servers * workers, why: o.servers || o.workers ? 'as asked' : size.why };
+    rack = { servers: plan!.servers, workers: plan!.workers, cores: plan!.servers * plan!.workers, why: plan!.why };
   }
   const uniform = !inv || inv.servers.every((s) => s.workers === rack.workers);
   const systems = o.systems ?? DEFAULT_SYSTEMS;
-  const loads = o.loads ?? (o.quick ? [0.3, 0.6, 0.9] : [0.2, 0.4, 0.6, 0.7, 0.8, 0.9]);
+  // Steps of 0.1: on a small machine the budget stops the sweep early, and the curve still has points.
+  const loads = o.loads ?? (o.quick ? [0.2, 0.5, 0.8] : [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]);
   const durationMs = o.durationMs ?? (o.quick ? 2000 : 5000);
   const where = inv ? `testbed ${inv.file}` : 'this machine';
   o.log(`bench ${wl0.name}: ${wl0.about}`);
   const workers = uniform ? `${rack.workers} worker(s)` : `${inv!.servers.map((s) => s.workers).join('/')} workers`;
   o.log(
     `  rack: ${rack.servers} server(s) × ${workers} (${rack.why}); ` +
-      `systems ${systems.join(', ')}; loads ${loads.join(', ')}; ${durationMs} ms per point, the first 10 % not measured`,
+      `systems ${systems.join(', ')}; ${durationMs} ms per point, the first 10 % not measured`,
   );
   if (inv) {
     o.log(
       `  testbed (${inv.connection}): switch ${inv.switch.kind} on ${inv.switch.host} (${inv.switch.address}:${inv.switch.port}); ` +
         `servers ${inv.servers.map((s) => s.host).join(', ')}; clients ${inv.clients.map((c) => c.host).join(', ')}, ` +
         `each sending 1/${inv.clients.length} of the load`,
-    );
-  } else if (!o.servers && !o.workers) {
-    o.log(
-      `  on one machine the client, the switch, the control plane and every server share its ${size.servers <= 2 ? 'two ' : ''}CPUs: the measured ` +
-        "latencies include that sharing; the simulator's column is the same rack without it. A testbed (--testbed INVENTORY, or a bigger " +
-        "machine with --servers/--workers) is where the systems' scheduling shows undisturbed.",
     );
   }
   const probes = inv ? await probeHosts(inv) : new Map<string, never>();
@@ -482,6 +591,46 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
     handlers: wl.handlers,
     ...(wl.kv ? { kv: { path: KV_PATH, keys: 5000, valueBytes: 64, load: true } } : {}),
   };
+  const clientTypes = wl.types.map(({ type, share, service, count, arrivals }) => ({
+    type,
+    share,
+    ...(service ? { service } : {}),
+    ...(count ? { count, keys: 5000 } : {}),
+    ...(arrivals ? { arrivals } : {}),
+  }));
+  // One point: the generator's run at `load`, the requests each server completed, and what each role's CPU did.
+  const runPoint = async (r: LiveRack, load: number, ms: number, seed: number) => {
+    const before = await r.completed();
+    const cpu0 = r.cpu?.();
+    const run = await r.run({
+      types: clientTypes,
+      phases: phasesFor(wl, svc, rack.cores, load, ms),
+      warmupMs: ms / 10,
+      timeoutMs: 1000,
+      seed,
+      ...(plan ? { sendSpinUs: plan.sendSpinUs, realtime: plan.realtimeSend } : {}),
+    });
+    // Heartbeats every 100 ms: wait for one after the run so the counts include it.
+    await new Promise((res) => setTimeout(res, 250));
+    const after = await r.completed();
+    const cpu1 = r.cpu?.();
+    const n = Math.max(1, run.report.sent);
+    const us = (a: number, b: number) => ((b - a) * 1e6) / n;
+    const costs: RoleCosts | undefined =
+      cpu0 && cpu1
+        ? {
+            client: (run.report.cpuS * 1e6) / n,
+            switch: us(cpu0.switch, cpu1.switch),
+            dispatcher: us(cpu0.dispatchers, cpu1.dispatchers),
+            work: us(cpu0.workers, cpu1.workers),
+            // Over the whole time between the two reads (the run, its lead and the wait after it).
+            background: (cpu1.agents + cpu1.bench - cpu0.agents - cpu0.bench - run.report.cpuS) / ((cpu1.at - cpu0.at) / 1000),
+          }
+        : undefined;
+    return { ...run, completed: after.map((x, i) => x - (before[i] ?? 0)), costs };
+  };
+  const budget: LiveBudget | undefined = plan ? { plan, meanServiceUs: meanServiceUs(wl, svc), notRun: [] } : undefined;
+  if (plan) o.log(formatPlan(plan));
   const total = systems.length * loads.length;
   let done = 0;
   const points: LivePoint[] = [];
@@ -493,31 +642,25 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
     o.progress?.(`[${'#'.repeat(done).padEnd(total, '.')}] ${done}/${total} ${system}: starting the rack`);
     const r = inv
       ? await testbedRack(inv, system, control, policy, server, new Map([...probes].map(([h, p]) => [h, p.offsetMs])))
-      : await localRack(rack.servers, rack.workers, system, control, policy, server);
+      : await localRack(plan!, system, control, policy, server);
     try {
-      for (const load of loads) {
+      // A warm-up at the first load, not reported: the rack's start (its first plan, RocksDB's caches, the JIT)
+      // would otherwise count in the first point's latencies and costs.
+      if (loads.length) {
+        o.progress?.(`[${'#'.repeat(done).padEnd(total, '.')}] ${done}/${total} ${system}: warming up`);
+        await runPoint(r, loads[0]!, WARMUP_MS, 0);
+      }
+      // What the last point's costs say the machine carries (the costs per request fall as the load rises, so this errs low).
+      let carried: ReturnType<typeof carriedLoad> | undefined;
+      for (const [i, load] of loads.entries()) {
+        if (budget && carried && load > carried.maxLoad + 1e-9) {
+          for (const l of loads.slice(i)) budget.notRun.push({ system, load: l, why: carried.need(l) });
+          done += loads.length - i;
+          break;
+        }
         o.progress?.(`[${'#'.repeat(done).padEnd(total, '.')}] ${done}/${total} ${system} load ${load}`);
-        const before = await r.completed();
-        const {
-          report: rep,
-          clients,
-          spreadMs,
-        } = await r.run({
-          types: wl.types.map(({ type, share, service, count, arrivals }) => ({
-            type,
-            share,
-            ...(service ? { service } : {}),
-            ...(count ? { count, keys: 5000 } : {}),
-            ...(arrivals ? { arrivals } : {}),
-          })),
-          phases: phasesFor(wl, svc, rack.cores, load, durationMs),
-          warmupMs: durationMs / 10,
-          timeoutMs: 1000,
-          seed: 1 + done,
-        });
-        // Heartbeats every 100 ms: wait for one after the run so the counts include it.
-        await new Promise((res) => setTimeout(res, 250));
-        const after = await r.completed();
+        const { report: rep, clients, spreadMs, completed, costs } = await runPoint(r, load, durationMs, 1 + done);
+        if (budget && costs) carried = carriedLoad(budget.plan, costs, budget.meanServiceUs);
         const achieved = rep.replies / rep.durationS;
         points.push({
           system,
@@ -549,7 +692,18 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
           timeouts: rep.timeouts,
           late: rep.late,
           lateMaxUs: rep.lateMaxUs,
-          serverCompleted: after.map((a, i) => a - (before[i] ?? 0)),
+          serverCompleted: completed,
+          ...(plan?.realtimeSend ? { realtimeSend: rep.realtime } : {}),
+          ...(costs && carried
+            ? {
+                cpu: {
+                  ...costs,
+                  busyCores: costs.background + (rep.sent * (pathCost(costs) + costs.work)) / 1e6 / rep.durationS,
+                  carries: carried.maxLoad,
+                },
+                ...(load > carried.maxLoad + 1e-9 ? { overBudget: true } : {}),
+              }
+            : {}),
           ...(clients !== undefined ? { clients, clientStartSpreadMs: spreadMs } : {}),
         });
         done++;
@@ -560,12 +714,24 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
   }
   if (uniform) {
     o.progress?.(`[${'#'.repeat(total)}] ${total}/${total} simulating the same rack`);
-    // 200 000 requests a point: fewer leave the end of the run inside the 1 % that flags a point saturated.
-    const sim = await simulate(wl, svc, { servers: rack.servers, workers: rack.workers }, systems, loads, durationMs, 200_000);
-    for (const p of points) {
-      const s = sim.get(`${p.system}@${p.load}`);
-      if (s) Object.assign(p, { simP99Us: s.p99, simSaturated: s.saturated });
-    }
+    // Each point's simulation takes the execution times its servers measured (per type; the timed
+    // ones for a type without replies): the same rack doing the same work. 200 000 requests a
+    // point: fewer leave the end of the run inside the 1 % that flags a point saturated.
+    const sim = await simulate(
+      wl,
+      { servers: rack.servers, workers: rack.workers },
+      points.map((p) => {
+        const svcUs = Object.fromEntries(
+          wl.types.map((t) => [t.type, p.perType[t.type]?.measured ? p.perType[t.type]!.execMeanUs : svc[t.type]!]),
+        );
+        // The same request rate: a load of the rack's capacity at these times, not at the timed ones.
+        const mix = (us: Record<string, number>) => wl.types.reduce((a, t) => a + (t.share ?? 1) * us[t.type]!, 0);
+        return { system: p.system, load: (p.load * mix(svcUs)) / mix(svc), svcUs };
+      }),
+      durationMs,
+      200_000,
+    );
+    points.forEach((p, i) => Object.assign(p, { simP99Us: sim[i]!.p99, simSaturated: sim[i]!.saturated }));
   } else {
     o.log("  (no simulator column: the simulator's racks have the same worker count on every server, and these servers differ)");
   }
@@ -576,6 +742,7 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
     rack,
     where,
     serviceUs: svc,
+    ...(budget ? { budget } : {}),
     scale: scaled.scale,
     durationMs,
     points,
@@ -608,14 +775,14 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
       series: [
         ...systems.map((s) => ({
           name: s,
-          points: points.filter((p) => p.system === s).map((p) => ({ x: p.load, y: p.p99Us, open: p.saturated })),
+          points: points.filter((p) => p.system === s && !p.overBudget).map((p) => ({ x: p.load, y: p.p99Us, open: p.saturated })),
         })),
         ...systems
           .map((s) => ({
             name: `${s} (sim)`,
             pairOf: s,
             points: points
-              .filter((p) => p.system === s && p.simP99Us !== undefined)
+              .filter((p) => p.system === s && p.simP99Us !== undefined && !p.overBudget)
               .map((p) => ({ x: p.load, y: p.simP99Us!, open: p.simSaturated })),
           }))
           .filter((x) => x.points.length > 0),

@@ -124,6 +124,16 @@ export class Agent {
     return { ip: this.#cfg.advertise ?? l.ip, port: l.port, ...(this.server.config.transport.kind === 'dpdk' ? { mac: l.mac } : {}) };
   }
 
+  /**
+   * CPU time this server has used, s: its dispatcher, its workers (summed), and the whole process
+   * (the agent's own thread besides those), for the benchmarks' CPU budget.
+   */
+  cpu(): { cpuDispatcherS: number; cpuWorkersS: number; cpuProcessS: number } {
+    const t = this.server.threadCpu();
+    const p = process.cpuUsage();
+    return { cpuDispatcherS: t.dispatcherS, cpuWorkersS: t.workersS.reduce((a, b) => a + b, 0), cpuProcessS: (p.user + p.system) / 1e6 };
+  }
+
   health(): object {
     return {
       index: this.#index,
@@ -159,7 +169,7 @@ export class Agent {
       const r = (await sendSigned(
         this.#cfg.control,
         '/v1/heartbeat',
-        { index: this.#index, addr: this.addr(), epoch: this.#epoch, stats: summary(st) },
+        { index: this.#index, addr: this.addr(), epoch: this.#epoch, stats: { ...summary(st), ...this.cpu() } },
         this.#cfg.secret,
       )) as { known: boolean };
       if (!r.known) {

@@ -6,7 +6,7 @@
 // ACCOUNTING when it breaks.
 import * as hdr from 'hdr-histogram-js';
 
-import { bad, int, list, num, obj, oneOf, only, type Obj } from '../config.js';
+import { bad, bool, int, list, num, obj, oneOf, only, type Obj } from '../config.js';
 import { nativeAsync, PallasError } from '../errors.js';
 import { prepareTransport, type TransportConfig } from '../io/transport.js';
 import { loadNative, type NativeClientTypeResult } from '../native.js';
@@ -44,6 +44,17 @@ export interface ClientConfig {
   timeoutMs?: number;
   /** A send this much after its scheduled time counts as late. */
   lateUs?: number;
+  /**
+   * The longest spin before a send (µs; default 500): the thread sleeps until twice the wake-up
+   * lateness it has seen before the send is due, and spins the rest. 0 never spins: for a
+   * generator that shares its cores with the rack (a send is then as late as the wake-up).
+   */
+  sendSpinUs?: number;
+  /**
+   * Run the generator's thread at SCHED_FIFO when this process may (root or CAP_SYS_NICE): on
+   * cores shared with the rack, a send then waits for the timer only. The report says whether it did.
+   */
+  realtime?: boolean;
   /** Requests scheduled in the first `warmupMs` are answered and counted but not measured. */
   warmupMs?: number;
   maxRequests?: number;
@@ -99,6 +110,10 @@ export interface ClientReport {
   aborted: boolean;
   /** Wall-clock time (Unix ms) the run started. */
   startedAtMs: number;
+  /** CPU time the generator's thread used, s. */
+  cpuS: number;
+  /** The generator's thread ran at SCHED_FIFO (asked for with `realtime`, and allowed). */
+  realtime: boolean;
 }
 
 interface Normalised {
@@ -119,6 +134,8 @@ function normalise(v: unknown): Normalised {
     'seed',
     'timeoutMs',
     'lateUs',
+    'sendSpinUs',
+    'realtime',
     'warmupMs',
     'maxRequests',
     'startAt',
@@ -191,6 +208,8 @@ function normalise(v: unknown): Normalised {
       seed: int(o, 'seed', 'client', 0, 2 ** 31, 1),
       timeoutNs: num(o, 'timeoutMs', 'client', 1, 600_000, 1000) * 1e6,
       lateNs: num(o, 'lateUs', 'client', 0, 1e9, 50) * 1000,
+      spinMaxNs: num(o, 'sendSpinUs', 'client', 0, 1e6, 500) * 1000,
+      realtime: bool(o, 'realtime', 'client', false),
       warmupNs: num(o, 'warmupMs', 'client', 0, 3_600_000, 0) * 1e6,
       maxRequests: int(o, 'maxRequests', 'client', 1, 1e8, 20_000_000),
     },
@@ -306,6 +325,8 @@ export async function runClient(cfg: ClientConfig, control?: BigUint64Array): Pr
     all: typeReport('all', r, all, maxNs, measured ? execSum / measured : 0),
     aborted: r.aborted,
     startedAtMs,
+    cpuS: r.cpuNs / 1e9,
+    realtime: r.realtime,
   };
   if (!r.accountingOk) {
     throw new PallasError(

@@ -113,6 +113,9 @@ export function mergeReports(rs: ClientReport[]): ClientReport {
     all,
     aborted: rs.some((r) => r.aborted),
     startedAtMs: Math.min(...rs.map((r) => r.startedAtMs)),
+    // A report from an older Pallas has no CPU time.
+    cpuS: rs.reduce((a, r) => a + (r.cpuS ?? 0), 0),
+    realtime: rs.every((r) => r.realtime === true),
   };
   if (m.sent !== m.replies + m.drops + m.timeouts || m.scheduled !== m.sent + m.neverSent) {
     throw new PallasError(

@@ -74,8 +74,12 @@ export interface ServerConfig {
   /** One CPU per worker to pin it to; omit to leave the workers to the OS scheduler. */
   cores?: number[];
   dispatcherCore?: number;
-  /** poll: busy-poll (isolated cores); hybrid: block when idle (shared machines; the default). */
-  wait?: 'poll' | 'hybrid';
+  /**
+   * poll: busy-poll (isolated cores); hybrid: spin a little, then block when idle (the default);
+   * block: block as soon as there is nothing to do (a machine with fewer cores than busy threads).
+   */
+  wait?: 'poll' | 'hybrid' | 'block';
+
   transport?: TransportConfig;
   /** Per type name: its handler. Types left out get the default for their kind (see docs). */
   handlers?: Record<string, HandlerSpec | 'none'>;
@@ -111,6 +115,8 @@ export interface NormalisedServer {
   workerCores?: number[];
   dispatcherCore?: number;
   busyPoll: boolean;
+  /** Empty polls before a thread blocks (hybrid 200, block 1). */
+  idlePolls: number;
   transport: TransportConfig;
   handlers: NativeHandler[];
   kv?: Required<KvConfig>;
@@ -237,6 +243,12 @@ export function normaliseUpdate(v: unknown, workers: number, nextEpoch: number, 
   return out;
 }
 
+/** How a thread with nothing to do waits (the runtime's and the software switch's). */
+export const WAIT_MODES = ['poll', 'hybrid', 'block'] as const;
+export type WaitMode = (typeof WAIT_MODES)[number];
+/** Empty polls before blocking, per mode (poll never blocks). */
+export const IDLE_POLLS: Readonly<Record<WaitMode, number>> = { poll: 0, hybrid: 200, block: 1 };
+
 /** Validates a server config and fills in every default. */
 export function normaliseServer(v: unknown, path = 'server'): NormalisedServer {
   const o: Obj = obj(v ?? {}, path);
@@ -254,10 +266,12 @@ export function normaliseServer(v: unknown, path = 'server'): NormalisedServer {
     'dropNotices',
   ]);
   const workers = int(o, 'workers', path, 1, 1024, 1);
+  const wait = oneOf(o, 'wait', path, WAIT_MODES, 'hybrid');
   const out: NormalisedServer = {
     serverId: int(o, 'serverId', path, 0, 255, 0),
     workers,
-    busyPoll: oneOf(o, 'wait', path, ['poll', 'hybrid'] as const, 'hybrid') === 'poll',
+    busyPoll: wait === 'poll',
+    idlePolls: IDLE_POLLS[wait],
     transport: (o.transport === undefined
       ? { kind: 'udp', bindIp: '127.0.0.1', port: 9011 }
       : obj(o.transport, `${path}.transport`)) as TransportConfig,

@@ -39,6 +39,7 @@ export class Server {
             serverId: c.serverId,
             workers: c.workers,
             busyPoll: c.busyPoll,
+            idlePolls: c.idlePolls,
             slots: c.slots,
             dropNotices: c.dropNotices,
             handlers: c.handlers,
@@ -74,6 +75,12 @@ export class Server {
   stats(): RuntimeStats {
     const rt = this.#live();
     return readStats(rt.views(), rt.rowTypes(), rt.policyName(), rt.transportCounters());
+  }
+
+  /** CPU time the dispatcher's and the workers' threads have used, s (for CPU budgets). */
+  threadCpu(): { dispatcherS: number; workersS: number[] } {
+    const c = this.#live().threadCpu();
+    return { dispatcherS: c.dispatcherNs / 1e9, workersS: c.workersNs.map((n) => n / 1e9) };
   }
 
   /** Our address as peers see it. */

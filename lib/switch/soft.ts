@@ -8,7 +8,7 @@ import type { SwitchTables } from './contract.js';
 import { native, PallasError } from '../errors.js';
 import { prepareTransport, type TransportConfig } from '../io/transport.js';
 import { loadNative, type NativeEndpoint, type NativeSoftSwitch, type NativeSoftSwitchViews } from '../native.js';
-import { typeName } from '../runtime/config.js';
+import { IDLE_POLLS, typeName, WAIT_MODES, type WaitMode } from '../runtime/config.js';
 import { SWITCH } from '../wire/gen.js';
 import type { PipelineRegisters, SwitchDriver } from './driver.js';
 import { diffTables, normaliseTables, singleGroupTables, type TableOp } from './tables.js';
@@ -37,7 +37,10 @@ export interface SoftSwitchConfig {
   /** Requests whose client the switch remembers (a power of two). */
   clientSlots?: number;
   slots?: number;
-  wait?: 'poll' | 'hybrid';
+  /** How the switch's thread waits when idle: poll, hybrid (default) or block (lib/runtime/config.ts WAIT_MODES). */
+  wait?: WaitMode;
+  /** The CPU to pin the switch's thread to. */
+  core?: number;
 }
 
 export interface SwitchStats {
@@ -113,8 +116,10 @@ export class SoftSwitch implements SwitchDriver {
       'clientSlots',
       'slots',
       'wait',
+      'core',
     ]);
     this.policy = oneOf(o, 'policy', path, SWITCH_POLICIES, 'pallas');
+    const wait = oneOf(o, 'wait', path, WAIT_MODES, 'hybrid');
     if (!Array.isArray(o.servers) || o.servers.length < 1 || o.servers.length > 256) bad(`${path}.servers`, 'must list 1 to 256 servers');
     const servers = (o.servers as unknown[]).map((s, i) => parseAddr(s, `${path}.servers[${i}]`));
     const clientSlots = int(o, 'clientSlots', path, 2, 1 << 24, 1 << 18);
@@ -139,7 +144,9 @@ export class SoftSwitch implements SwitchDriver {
         servers,
         clientSlots,
         slots: int(o, 'slots', path, 1, 1 << 22, 16384),
-        busyPoll: oneOf(o, 'wait', path, ['poll', 'hybrid'] as const, 'hybrid') === 'poll',
+        busyPoll: wait === 'poll',
+        idlePolls: IDLE_POLLS[wait],
+        ...(o.core !== undefined ? { core: int(o, 'core', path, 0, 4095) } : {}),
       },
     };
   }
@@ -218,6 +225,11 @@ export class SoftSwitch implements SwitchDriver {
 
   async counters(): Promise<Record<string, number>> {
     return this.stats().switch;
+  }
+
+  /** CPU time the switch's thread has used, s (0 when not running; for CPU budgets). */
+  threadCpuS(): number {
+    return this.#live().threadCpuNs() / 1e9;
   }
 
   stats(): SwitchStats {

@@ -126,6 +126,8 @@ class ClientJob : public StatusJob {
     num(o, "firstSendNs", r.first_send_ns);
     num(o, "lastSendNs", r.last_send_ns);
     num(o, "endNs", r.end_ns);
+    num(o, "cpuNs", r.cpu_ns);
+    o.Set("realtime", r.realtime);
     o.Set("aborted", r.aborted);
     o.Set("accountingOk", r.accounting_ok());
     Napi::Array causes = Napi::Array::New(env, client::kDropCauses);
@@ -184,6 +186,8 @@ Napi::Value RunClient(const Napi::CallbackInfo& info) {
   c.dst = parse_endpoint(env, o.Get("dst").As<Napi::Object>());
   c.timeout_ns = get_u64(o, "timeoutNs", c.timeout_ns);
   c.late_ns = get_u64(o, "lateNs", c.late_ns);
+  c.spin_max_ns = get_u64(o, "spinMaxNs", c.spin_max_ns);
+  c.realtime = get_bool(o, "realtime", false);
   c.lead_ns = get_u64(o, "leadNs", c.lead_ns);
   c.warmup_ns = get_u64(o, "warmupNs", 0);
   Napi::BigUint64Array control;

@@ -59,7 +59,8 @@ class RuntimeWrap : public Napi::ObjectWrap<RuntimeWrap>, public Closable {
          InstanceMethod("apply", &RuntimeWrap::Apply), InstanceMethod("local", &RuntimeWrap::Local),
          InstanceMethod("transportKind", &RuntimeWrap::Kind), InstanceMethod("policyName", &RuntimeWrap::PolicyName),
          InstanceMethod("rowTypes", &RuntimeWrap::RowTypes), InstanceMethod("views", &RuntimeWrap::Views),
-         InstanceMethod("transportCounters", &RuntimeWrap::TransportCounters)});
+         InstanceMethod("transportCounters", &RuntimeWrap::TransportCounters),
+         InstanceMethod("threadCpu", &RuntimeWrap::ThreadCpu)});
   }
   static LiveObjects* live_;
 
@@ -145,6 +146,18 @@ class RuntimeWrap : public Napi::ObjectWrap<RuntimeWrap>, public Closable {
     Napi::Object o = Napi::Object::New(env);
     const char* names[] = {"server", "types", "workers", "hist"};
     for (int i = 0; i < 4; i++) o.Set(names[i], counter_view(env, s.area(i), s.area_size(i), Value()));
+    return o;
+  }
+  // { dispatcherNs, workersNs: [...] }: CPU time each thread has used (zeros when not running).
+  Napi::Value ThreadCpu(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::vector<uint64_t> workers;
+    const uint64_t disp = live(env).thread_cpu_ns(&workers);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("dispatcherNs", static_cast<double>(disp));
+    Napi::Array a = Napi::Array::New(env, workers.size());
+    for (size_t w = 0; w < workers.size(); w++) a.Set(static_cast<uint32_t>(w), static_cast<double>(workers[w]));
+    o.Set("workersNs", a);
     return o;
   }
   Napi::Value TransportCounters(const Napi::CallbackInfo& info) {

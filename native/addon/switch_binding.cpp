@@ -208,7 +208,8 @@ class SoftSwitchWrap : public Napi::ObjectWrap<SoftSwitchWrap>, public Closable 
          InstanceMethod("load", &SoftSwitchWrap::Load), InstanceMethod("setServer", &SoftSwitchWrap::SetServer),
          InstanceMethod("local", &SoftSwitchWrap::Local), InstanceMethod("policyName", &SoftSwitchWrap::PolicyName),
          InstanceMethod("views", &SoftSwitchWrap::Views),
-         InstanceMethod("transportCounters", &SoftSwitchWrap::TransportCounters)});
+         InstanceMethod("transportCounters", &SoftSwitchWrap::TransportCounters),
+         InstanceMethod("threadCpuNs", &SoftSwitchWrap::ThreadCpuNs)});
   }
   static LiveObjects* live_;
 
@@ -233,6 +234,7 @@ class SoftSwitchWrap : public Napi::ObjectWrap<SoftSwitchWrap>, public Closable 
     c.busy_poll = get_bool(o, "busyPoll", false);
     c.idle_polls = get_u32(o, "idlePolls", c.idle_polls);
     c.wait_us = get_u32(o, "waitUs", c.wait_us);
+    c.core = o.Get("core").IsNumber() ? o.Get("core").As<Napi::Number>().Int32Value() : -1;
     std::unique_ptr<io::Transport> t = open_transport(env, o.Get("transport").As<Napi::Object>());
     if (Status st = SoftSwitch::create(std::move(t), std::move(c), &sw_); !st.ok()) throw_status(env, st);
     live_->items.insert(this);
@@ -281,6 +283,9 @@ class SoftSwitchWrap : public Napi::ObjectWrap<SoftSwitchWrap>, public Closable 
     const char* names[] = {"switch", "types", "servers", "registers"};
     for (int i = 0; i < 4; i++) o.Set(names[i], counter_view(env, s.area(i), s.area_size(i), Value()));
     return o;
+  }
+  Napi::Value ThreadCpuNs(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(live(info.Env()).thread_cpu_ns()));
   }
   Napi::Value TransportCounters(const Napi::CallbackInfo& info) {
     return counter_view(info.Env(), &live(info.Env()).transport().counters(),

@@ -1,11 +1,14 @@
 // The open-loop load generator: see client.hpp.
 #include "client.hpp"
 
+#include <pthread.h>
+#include <sched.h>
 #include <sys/prctl.h>
 
 #include <algorithm>
 #include <cmath>
 
+#include "../platform/thread_cpu.hpp"
 #include "../platform/tsc.hpp"
 
 namespace pallas::client {
@@ -112,6 +115,15 @@ Status build_schedule(const ScheduleConfig& c, std::vector<Entry>* out) {
 
 ClientResult run_client(io::Transport& t, const ClientConfig& c, const std::vector<Entry>& sched, const Tick& tick) {
   prctl(PR_SET_TIMERSLACK, 1UL);  // wake for the next send on time, not up to 50 µs late
+  const uint64_t cpu0 = platform::this_thread_cpu_ns();
+  // SCHED_FIFO for the run (a libuv worker's thread: its policy is put back after).
+  int old_policy = SCHED_OTHER;
+  sched_param old_param{};
+  bool realtime = false;
+  if (c.realtime && pthread_getschedparam(pthread_self(), &old_policy, &old_param) == 0) {
+    const sched_param fifo{1};
+    realtime = pthread_setschedparam(pthread_self(), SCHED_FIFO, &fifo) == 0;
+  }
   t.thread_enter();
   const platform::TscClock clock = platform::TscClock::calibrate();
   const wire::TypeTable types = wire::TypeTable::defaults();
@@ -249,10 +261,14 @@ ClientResult run_client(io::Transport& t, const ClientConfig& c, const std::vect
     if (m || k) continue;
     // Idle: sleep until the next send is near (or an answer comes), else spin. The sleep ends
     // `margin` early: twice the wake-up lateness this machine has shown (a shared VM wakes tens
-    // of µs late, now and then ms), between 20 and 500 µs; the rest is spun.
+    // of µs late, now and then ms), between 20 µs and spin_max_ns; the rest is spun. Without
+    // spinning the sleep ends when the send is due.
     const uint64_t due = !sending_over ? sched[next].t_ns : UINT64_MAX;
-    const uint64_t margin = std::clamp<uint64_t>(2 * wake_late_ns, 20000, 500000);
-    if (due > rel_now + margin + 10000) {
+    const uint64_t margin =
+        c.spin_max_ns == 0
+            ? 0
+            : std::clamp<uint64_t>(wake_late_ns, std::min<uint64_t>(20000, c.spin_max_ns), c.spin_max_ns);
+    if (c.spin_max_ns == 0 ? due > rel_now : due > rel_now + margin + 10000) {
       const uint64_t us = std::min<uint64_t>((due == UINT64_MAX ? 1000000000 : due - rel_now - margin) / 1000, 1000);
       const uint64_t want = clock.now_ns() + us * 1000;
       t.wait_rx(static_cast<uint32_t>(std::max<uint64_t>(us, 1)));
@@ -265,6 +281,9 @@ ClientResult run_client(io::Transport& t, const ClientConfig& c, const std::vect
   }
   const uint64_t end = clock.now_ns();
   r.end_ns = end > t0 ? end - t0 : 0;
+  r.cpu_ns = platform::this_thread_cpu_ns() - cpu0;
+  r.realtime = realtime;
+  if (realtime) pthread_setschedparam(pthread_self(), old_policy, &old_param);
   for (size_t i = 0; i < n; i++) {
     TypeOutcome& to = r.per_type[sched[i].type];
     if (state[i] == kSent) {

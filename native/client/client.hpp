@@ -75,6 +75,14 @@ struct ClientConfig {
   uint64_t late_ns = 50000;          // a send this much after its scheduled time is late
   uint64_t lead_ns = 2000000;        // the schedule starts this long after the run does
   uint64_t warmup_ns = 0;            // requests scheduled before this are answered and counted, not measured
+  // Before a send the thread sleeps until twice the wake-up lateness it has seen (at least 20 µs)
+  // before the send is due, and spins the rest: at most this long. 0 never spins (a machine whose
+  // cores the generator shares with the rack: a send is as late as the wake-up, and counted so).
+  uint64_t spin_max_ns = 500000;
+  // Run the thread at SCHED_FIFO (priority 1) for the run, when the process may (root or
+  // CAP_SYS_NICE; ClientResult::realtime says): on a machine whose cores the generator shares with
+  // the rack, a send then waits for no other thread, only for the timer. Restored after the run.
+  bool realtime = false;
 };
 
 inline constexpr uint32_t kDropCauses = 8;  // wire drop causes are < 8
@@ -91,6 +99,8 @@ struct ClientResult {
   uint64_t late = 0, late_max_ns = 0, duplicates = 0, unexpected = 0, invalid = 0, tx_retries = 0;
   std::array<uint64_t, kDropCauses> drops_by_cause{};
   uint64_t first_send_ns = 0, last_send_ns = 0, end_ns = 0;  // from the start of the schedule
+  uint64_t cpu_ns = 0;                                       // CPU time the run used (its thread)
+  bool realtime = false;                                     // it ran at SCHED_FIFO
   std::vector<TypeOutcome> per_type;
   bool aborted = false;
   bool accounting_ok() const { return sent == replies + drops + timeouts && scheduled == sent + never_sent; }

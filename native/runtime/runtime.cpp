@@ -11,6 +11,7 @@
 
 #include "../core/policy/handover.hpp"
 #include "../io/wait.hpp"
+#include "../platform/thread_cpu.hpp"
 
 namespace pallas::runtime {
 
@@ -88,6 +89,14 @@ Status Runtime::create(std::unique_ptr<io::Transport> transport, RuntimeConfig c
   r->publish_reservation();
   *out = std::move(r);
   return Status::Ok();
+}
+
+uint64_t Runtime::thread_cpu_ns(std::vector<uint64_t>* workers) {
+  workers->assign(workers_.size(), 0);
+  if (!running_) return 0;
+  for (size_t w = 0; w < workers_.size(); w++)
+    if (workers_[w]->thread.joinable()) (*workers)[w] = platform::thread_cpu_ns(workers_[w]->thread.native_handle());
+  return dispatcher_.joinable() ? platform::thread_cpu_ns(dispatcher_.native_handle()) : 0;
 }
 
 Runtime::~Runtime() {

@@ -97,6 +97,9 @@ class Runtime {
   Status apply(PolicyUpdate u, uint32_t timeout_ms = 2000);
 
   bool running() const { return running_; }
+  // CPU time (ns) the dispatcher has used, and each worker in `workers`; zeros when not running.
+  // Control thread only (as start and stop).
+  uint64_t thread_cpu_ns(std::vector<uint64_t>* workers);
   const io::Transport& transport() const { return *transport_; }
   StatsBlock& stats() { return *stats_; }
   // Stats row of each type (-1: no handler), and the types in row order.

@@ -11,6 +11,7 @@
 
 #include "../core/switch/pipeline.hpp"
 #include "../io/wait.hpp"
+#include "../platform/thread_cpu.hpp"
 #include "../platform/tsc.hpp"
 
 namespace pallas::softswitch {
@@ -75,7 +76,21 @@ Status SoftSwitch::start() {
   thread_ = std::thread([this] { loop(); });
   pthread_setname_np(thread_.native_handle(), "pallas-switch");
   running_ = true;
+  if (cfg_.core >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cfg_.core, &set);
+    if (pthread_setaffinity_np(thread_.native_handle(), sizeof set, &set) != 0) {
+      stop();
+      return Status::Error("PIN", "cannot pin the switch to CPU " + std::to_string(cfg_.core) +
+                                      " (does it exist, and is it in this process's cpuset?)");
+    }
+  }
   return Status::Ok();
+}
+
+uint64_t SoftSwitch::thread_cpu_ns() {
+  return running_ && thread_.joinable() ? platform::thread_cpu_ns(thread_.native_handle()) : 0;
 }
 
 void SoftSwitch::stop() {

@@ -46,6 +46,7 @@ struct SwitchConfig {
   bool busy_poll = false;
   uint32_t idle_polls = 200;
   uint32_t wait_us = 100000;
+  int core = -1;  // the CPU to pin the switch's thread to (-1: not pinned)
 };
 
 // Switch cells, then n_invalid_<reason>.
@@ -89,6 +90,8 @@ class SoftSwitch {
   Status set_server(uint32_t index, const io::Endpoint& e);
 
   bool running() const { return running_; }
+  // CPU time (ns) the switch's thread has used; 0 when not running. The controlling thread only.
+  uint64_t thread_cpu_ns();
   const char* policy_name() const { return policy_->name(); }
   const io::Transport& transport() const { return *transport_; }
   uint32_t server_count() const { return static_cast<uint32_t>(servers_.size()); }

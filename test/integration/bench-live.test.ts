@@ -39,6 +39,12 @@ describe.runIf(ready)('bench rocksdb on a live rack', () => {
       // The servers' counters account for the work (heartbeats; clones may add a little).
       expect(p.serverCompleted.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(p.replies * 0.95);
       expect(p.simP99Us).toBeGreaterThan(0);
+      // The CPU budget's readings: every role did some work for each request, the workers the most.
+      const c = p.cpu!;
+      for (const x of [c.client, c.switch, c.dispatcher, c.work]) expect(x).toBeGreaterThan(0);
+      expect(c.work).toBeGreaterThan(0.5 * (0.9 * p.perType.get!.execMeanUs + 0.1 * p.perType.scan!.execMeanUs));
+      expect(c.busyCores).toBeGreaterThan(0);
+      expect(c.carries).toBeGreaterThan(0);
       // The p99's 95 % interval holds it (from the merged histogram's order statistics).
       expect(p.p99LoUs).toBeLessThanOrEqual(p.p99Us);
       if (p.p99HiUs !== null) expect(p.p99HiUs).toBeGreaterThanOrEqual(p.p99Us);
@@ -46,10 +52,13 @@ describe.runIf(ready)('bench rocksdb on a live rack', () => {
     expect(files.map((f) => f.split('/').pop())).toEqual(['result.json', 'points.csv', 'p99.svg', 'p99.png']);
     for (const f of files) expect(existsSync(f)).toBe(true);
     expect(readFileSync(files[1]!, 'utf8').split('\n')[0]).toMatch(
-      /^system,load,offered_rps,achieved_rps,saturated,p50_us,p99_us.*,p99_lo_us,p99_hi_us$/,
+      /^system,load,offered_rps,achieved_rps,saturated,p50_us,p99_us.*,p99_lo_us,p99_hi_us,cpu_path_us,cpu_work_us,busy_cores,over_budget$/,
     );
     expect(readFileSync(files[2]!, 'utf8')).toMatch(/<svg[\s\S]*pallas[\s\S]*rs-darc/);
     expect(formatLive(doc)).toMatch(/^pallas\s+0\.20/m);
     expect(lines.join('\n')).toMatch(/service times here: get [\d.]+ µs, scan [\d.]+ µs/);
+    // The budget it ran under, printed and kept.
+    expect(doc.budget!.plan.servers).toBe(2);
+    expect(lines.join('\n')).toMatch(/budget: (shared|dedicated) cores/);
   });
 });

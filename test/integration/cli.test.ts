@@ -209,12 +209,22 @@ describe.runIf(ready)('npm run bench -- options', () => {
     expect(h.out).toMatch(/^Usage: npm run bench -- <benchmark> \[options\]/);
     expect(h.out).toMatch(/ rocksdb /);
     expect(run(bench, ['rocksdb', '--help']).out).toMatch(/--testbed <inventory>/);
+    expect(h.out).toMatch(/ path /);
+    expect(run(bench, ['sim', '--help']).out).toMatch(/--paper-requests <n>[\s\S]*--no-paper/);
     const cases: [string[], string][] = [
       [['rocksdb', '--bogus'], "npm run bench -- rocksdb: USAGE: unknown option '--bogus' (see npm run bench -- rocksdb --help)"],
       [['rockdb'], "npm run bench -- rockdb: USAGE: unknown command 'rockdb' (did you mean rocksdb?) (see npm run bench -- --help)"],
       [
         ['rocksdb', '--loads', '3'],
         'npm run bench -- rocksdb: USAGE: --loads must be numbers in (0, 2), comma-separated (see npm run bench -- rocksdb --help)',
+      ],
+      [
+        ['sim', '--paper-requests', '5'],
+        'npm run bench -- sim: USAGE: --paper-requests must be an integer >= 10 (see npm run bench -- sim --help)',
+      ],
+      [
+        ['path', '--duration', 'x'],
+        'npm run bench -- path: USAGE: --duration must be an integer >= 100 (ms) (see npm run bench -- path --help)',
       ],
       [
         ['rocksdb', '--testbed', join(dir, 'none.yml')],

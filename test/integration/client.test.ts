@@ -14,6 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { clientSchedule, runClient, type ClientConfig } from '../../lib/client/client.js';
 import { EchoServer } from '../../lib/io/echo.js';
 import { Server } from '../../lib/runtime/server.js';
+import { SoftSwitch } from '../../lib/switch/soft.js';
 
 let cleanup: (() => void)[] = [];
 afterEach(() => {
@@ -165,6 +166,41 @@ describe('load generator against real servers', () => {
     });
     expect(fast.replies).toBe(fast.sent);
     expect(fast.perType.short!.p50Us).toBeLessThan(short.p50Us / 10);
+  });
+
+  it("reports the CPU time of each role's thread (generator, switch, dispatcher, worker), with nothing spinning in block mode", async () => {
+    // The server spins 200 µs a request and blocks when idle; the switch blocks too; the generator
+    // never spins before a send. Every thread's CPU counts what it did: the worker at least the
+    // spins, the others something per request but far less than a core over the run.
+    const server = await new Server({ workers: 1, wait: 'block', transport: { kind: 'udp', port: 0 } }).start();
+    cleanup.push(() => server.stop());
+    const sw = new SoftSwitch({ policy: 'random', wait: 'block', transport: { kind: 'udp', port: 0 }, servers: [server.local()] }).start();
+    cleanup.push(() => sw.stop());
+    const s0 = sw.threadCpuS(),
+      t0 = server.threadCpu();
+    const r = await runClient({
+      dst: `127.0.0.1:${sw.local().port}`,
+      types: [{ type: 'short', service: { dist: 'fixed', meanUs: 200 } }],
+      phases: [{ durationMs: 500, rateRps: 1000 }],
+      sendSpinUs: 0,
+      seed: 5,
+    });
+    const s1 = sw.threadCpuS(),
+      t1 = server.threadCpu();
+    expect(r.replies).toBe(r.sent);
+    const worker = t1.workersS[0]! - t0.workersS[0]!;
+    expect(worker).toBeGreaterThanOrEqual((r.sent * 200e-6) / 1.05);
+    for (const [who, cpu] of [
+      ['generator', r.cpuS],
+      ['switch', s1 - s0],
+      ['dispatcher', t1.dispatcherS - t0.dispatcherS],
+    ] as const) {
+      expect(cpu, who).toBeGreaterThan(0);
+      expect(cpu, who).toBeLessThan(0.5 * worker + 0.1); // busy-polling would burn the whole 0.5 s
+    }
+    expect(sw.stats().switch.n_fwd_replies).toBe(r.sent);
+    sw.stop();
+    expect(sw.threadCpuS()).toBe(0); // no thread any more
   });
 
   it('leaves the warm-up out of the latency but not out of the books', async () => {

@@ -57,6 +57,8 @@ function report(short: number[], long: number[], startedAtMs: number): ClientRep
     perType: { short: s, long: l },
     all,
     aborted: false,
+    cpuS: 0.25,
+    realtime: false,
     startedAtMs,
   };
 }
@@ -84,6 +86,7 @@ describe('merging client reports', () => {
     expect(m.late).toBe(6);
     expect(m.offeredRps).toBe(14_500);
     expect(m.startedAtMs).toBe(1_000_000);
+    expect(m.cpuS).toBe(0.5); // the generators' CPU adds
     expect(m.all.histogram.totalCount).toBe(14_500);
     expect(m.all.p99Us).toBe(every.getValueAtPercentile(99) / 1000);
     expect(m.all.p999Us).toBe(every.getValueAtPercentile(99.9) / 1000);
