@@ -37,7 +37,10 @@ async function paperOn(cpus: number[], requests: number | undefined): Promise<{ 
     err = '';
   p.stdout.on('data', (d) => (out += d));
   p.stderr.on('data', (d) => (err += d));
-  const code = await new Promise<number | null>((r) => p.on('close', r));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    p.on('error', reject); // no taskset
+    p.on('close', resolve);
+  });
   const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
   if (code !== 0)
     throw new Error(`taskset -c ${cpus.join(',')} pallas sim paper failed (${code}): ${err.trim().split('\n').slice(-3).join(' | ')}`);
@@ -59,8 +62,14 @@ export async function paperScaling(requests: number | undefined, log: (s: string
     return undefined;
   }
   log(`paper: pallas sim paper${requests ? ` --requests ${requests}` : ''} on CPU ${cpus[0]}, then on CPUs ${cpus[0]},${cpus[1]} ...`);
-  const one = await paperOn([cpus[0]!], requests);
-  const two = await paperOn([cpus[0]!, cpus[1]!], requests);
+  let one, two;
+  try {
+    one = await paperOn([cpus[0]!], requests);
+    two = await paperOn([cpus[0]!, cpus[1]!], requests);
+  } catch (e) {
+    log(`paper: skipped (${(e as Error).message})`);
+    return undefined;
+  }
   const differing = one.docs.filter((d, i) => !two.docs[i] || timeless(d) !== timeless(two.docs[i]!)).map((d) => d.scenario);
   if (one.docs.length !== two.docs.length) differing.push(`(${one.docs.length} scenarios against ${two.docs.length})`);
   const r: PaperScaling = {
