@@ -199,7 +199,9 @@ async function runSim(scenario: string, values: Opts): Promise<void> {
             }
           : {}),
         onScenario: (doc, k) => {
-          if (process.exitCode === 130) return; // interrupted: the first partial scenario was the last one reported
+          // Interrupted: the first partial scenario is the last one reported, and one that never
+          // started is not reported at all (its folder keeps what an earlier run wrote).
+          if (process.exitCode === 130 || (ac.signal.aborted && doc.runs.length === 0)) return;
           clearBar();
           if (files.length > 1) say(`${k ? '\n' : ''}== ${files[k]}\n`);
           done.push(reportSim(doc, loaded[k]!, flags, ac.signal.aborted, say));
@@ -209,6 +211,10 @@ async function runSim(scenario: string, values: Opts): Promise<void> {
   } finally {
     process.removeListener('SIGINT', onSignal);
     clearBar();
+  }
+  if (ac.signal.aborted && process.exitCode !== 130) {
+    process.stderr.write('pallas sim: interrupted; the results above are partial\n');
+    process.exitCode = 130;
   }
   if (process.exitCode === 130) return;
   if (files.length > 1) {

@@ -293,6 +293,27 @@ describe('runScenario progress and abort', () => {
   });
 });
 
+describe('pallas sim interrupted', () => {
+  it('on SIGINT reports the scenario it was in as partial, writes nothing for those it never started, and exits 130', async () => {
+    const out = join(dir, 'interrupted');
+    const { spawn } = await import('node:child_process');
+    // One run at a time, each far longer than the wait: the first scenario's first run is cut short.
+    const p = spawn(process.execPath, [CLI, 'sim', 'paper', '--requests', '50000000', '--jobs', '1', '--quiet', '--out', out]);
+    let stdout = '',
+      stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    await new Promise((r) => setTimeout(r, 3000)); // well after it started (its SIGINT handler is set before any run)
+    p.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => p.on('close', r));
+    expect(code).toBe(130);
+    expect(stderr).toContain('pallas sim: interrupted; the results above are partial');
+    expect(stdout).toMatch(/^== .*d1-exponential\.yaml\n/);
+    expect(stdout).toContain('results (partial):');
+    expect(readdirSync(out)).toEqual(['d1-exponential']); // the scenarios it never started keep their folders
+  });
+});
+
 describe('pallas sim by name', () => {
   it('runs a paper scenario by name: the table, the Pallas-vs-baseline summary and the results folder; lists the names on a wrong one', async () => {
     const out = join(dir, 'paper');
