@@ -143,13 +143,7 @@ const WARMUP_MS = 1000;
 
 /** The mean service time of the phase that runs the most requests per second at a given load (its mix's mean is the lowest). */
 function meanServiceUs(wl: LiveWorkload, svc: Record<string, number>): number {
-  const phases = wl.phases ?? [{ fraction: 1, shares: wl.types.map((t) => t.share ?? 1) }];
-  return Math.min(
-    ...phases.map((p) => {
-      const total = p.shares.reduce((a, b) => a + b, 0);
-      return wl.types.reduce((a, t, i) => a + (p.shares[i]! / total) * svc[t.type]!, 0);
-    }),
-  );
+  return Math.min(...phaseMixes(wl, svc).map((p) => p.meanUs));
 }
 
 export function formatPlan(plan: RackPlan): string {
@@ -337,14 +331,22 @@ export function scaleWorkload(wl: LiveWorkload, cores: number, fixed?: number): 
   };
 }
 
-/** Phases of one point: rate for `load` of the rack's capacity under each phase's own mix. */
-function phasesFor(wl: LiveWorkload, svc: Record<string, number>, cores: number, load: number, durationMs: number) {
+/** The workload's phases (one when it has none), each with its mix's mean service time. */
+function phaseMixes(wl: LiveWorkload, svc: Record<string, number>) {
   const phases = wl.phases ?? [{ fraction: 1, shares: wl.types.map((t) => t.share ?? 1) }];
   return phases.map((p) => {
     const total = p.shares.reduce((a, b) => a + b, 0);
-    const meanUs = wl.types.reduce((a, t, i) => a + (p.shares[i]! / total) * svc[t.type]!, 0);
-    return { durationMs: durationMs * p.fraction, rateRps: (load * cores * 1e6) / meanUs, shares: p.shares };
+    return { ...p, meanUs: wl.types.reduce((a, t, i) => a + (p.shares[i]! / total) * svc[t.type]!, 0) };
   });
+}
+
+/** Phases of one point: rate for `load` of the rack's capacity under each phase's own mix. */
+function phasesFor(wl: LiveWorkload, svc: Record<string, number>, cores: number, load: number, durationMs: number) {
+  return phaseMixes(wl, svc).map((p) => ({
+    durationMs: durationMs * p.fraction,
+    rateRps: (load * cores * 1e6) / p.meanUs,
+    shares: p.shares,
+  }));
 }
 
 /** The simulator's p99 (and whether it saturates) for one system and load of the same rack, with the given service times. */

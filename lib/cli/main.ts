@@ -21,7 +21,7 @@ import { inventoryJsonSchema, isRetiredInventory, loadInventory, normaliseInvent
 import { VERSION } from '../version.js';
 import { stringify } from 'yaml';
 import { closest } from '../util/similar.js';
-import type { Opts } from './opts.js';
+import { intFlag, type Opts } from './opts.js';
 import { exitFor, main as runProgram, type Commands } from './program.js';
 import { runAgent, runClientCmd, runClock, runControl, runStatus, runSwitch, runUp } from './rack.js';
 import { armSignals, untilSignal } from './signal.js';
@@ -65,17 +65,11 @@ async function runEcho(values: Opts): Promise<void> {
 
 async function runServer(values: Opts): Promise<void> {
   const cfg: ServerConfig = values.config ? loadServerConfig(values.config) : {};
-  const count = (flag: string, v: string | undefined, max: number): number | undefined => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0 || n > max) throw new PallasError('USAGE', `--${flag} must be an integer in [0, ${max}]`);
-    return n;
-  };
-  const workers = count('workers', values.workers, 1024);
+  const workers = intFlag('workers', values.workers, 0, 1024);
   if (workers !== undefined) cfg.workers = workers;
-  const id = count('server-id', values['server-id'], 255);
+  const id = intFlag('server-id', values['server-id'], 0, 255);
   if (id !== undefined) cfg.serverId = id;
-  const port = count('port', values.port, 65535);
+  const port = intFlag('port', values.port, 0, 65535);
   const kind = values.transport ?? (values.device ? 'dpdk' : undefined);
   if (kind === 'dpdk') {
     cfg.transport = {
@@ -170,6 +164,7 @@ async function runSim(scenario: string, values: Opts): Promise<void> {
   const files = scenarioFiles(scenario);
   // Every file is read and checked before anything runs.
   const loaded = files.map((file) => loadSim(file, flags));
+  const jobs = intFlag('jobs', flags.jobs, 1, 256);
   const done: { doc: SimDocument; sc: Scenario; files: string[] }[] = [];
   // Status lines go to stderr under --json, so that stdout stays one JSON document per scenario.
   const say = (s: string) => (values.json ? process.stderr : process.stdout).write(s);
@@ -189,7 +184,7 @@ async function runSim(scenario: string, values: Opts): Promise<void> {
       loaded.map((l) => l.sc),
       {
         signal: ac.signal,
-        ...(flags.jobs !== undefined ? { concurrency: intFlag('jobs', flags.jobs, 1, 256) } : {}),
+        ...(jobs !== undefined ? { concurrency: jobs } : {}),
         ...(showBar
           ? {
               onProgress: (fr: number, i: number, n: number) => {
@@ -222,14 +217,6 @@ async function runSim(scenario: string, values: Opts): Promise<void> {
     say(`\n== summary: Pallas against the baseline\n${formatSummary(sums)}`);
     if (!values['no-write']) say(`results: ${writeIndex(values.out, done, sums).join(', ')}\n`);
   }
-}
-
-function intFlag(flag: string, v: string, min = 1, max = Number.MAX_SAFE_INTEGER): number {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new PallasError('USAGE', `--${flag} must be an integer >= ${min}${max < Number.MAX_SAFE_INTEGER ? ` and <= ${max}` : ''}`);
-  }
-  return n;
 }
 
 const SCENARIO_DIR = fileURLToPath(new URL('../../../bench/scenarios/', import.meta.url));
@@ -280,8 +267,8 @@ interface LoadedSim {
 function loadSim(file: string, values: SimFlags): LoadedSim {
   const sc = loadScenario(file);
   const ownRequests = sc.requests;
-  if (values.requests !== undefined) sc.requests = intFlag('requests', values.requests, 10);
-  if (values.seed !== undefined) sc.seed = intFlag('seed', values.seed, 0);
+  sc.requests = intFlag('requests', values.requests, 10) ?? sc.requests;
+  sc.seed = intFlag('seed', values.seed, 0) ?? sc.seed;
   return { sc, ownRequests };
 }
 

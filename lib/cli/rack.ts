@@ -17,16 +17,9 @@ import { rackSize, startRack, switchFor } from '../rack.js';
 import { normaliseTofinoConfig, TofinoSwitch } from '../switch/tofino.js';
 import { DEFAULT_SWITCH_PORT, SoftSwitch, SWITCH_POLICIES, type SoftSwitchConfig, type SwitchPolicy } from '../switch/soft.js';
 import { VERSION } from '../version.js';
-import type { Opts } from './opts.js';
+import { intFlag, type Opts } from './opts.js';
 import { armSignals, stdinConfig, untilSignal } from './signal.js';
 import { textTable } from '../util/table.js';
-
-function count(flag: string, v: string | undefined, min: number, max: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new PallasError('USAGE', `--${flag} must be an integer in [${min}, ${max}]`);
-  return n;
-}
 
 function hostPort(flag: string, v: string | undefined): { host: string; port: number } | undefined {
   if (v === undefined) return undefined;
@@ -57,7 +50,7 @@ function say(json: boolean, obj: object, text: string): void {
 export async function runSwitch(values: Opts): Promise<void> {
   if (!values.config) throw new PallasError('USAGE', 'pallas switch needs --config FILE (policy, servers, tables; see docs/live-rack.md)');
   const cfg = readConfigFile(values.config, 'switch') as unknown as SoftSwitchConfig;
-  const port = count('port', values.port, 0, 65535);
+  const port = intFlag('port', values.port, 0, 65535);
   if (port !== undefined || values.bind) {
     const base = (cfg.transport?.kind === 'udp' ? cfg.transport : { kind: 'udp' }) as TransportConfig & { kind: 'udp' };
     cfg.transport = { ...base, ...(values.bind ? { bindIp: values.bind } : {}), ...(port !== undefined ? { port } : {}) };
@@ -94,7 +87,7 @@ export async function runControl(values: Opts): Promise<void> {
   const { switch: swCfg = {}, serverSlots, ...controlCfg } = o as ControlFile;
   const listen = hostPort('listen', values.listen);
   if (listen) controlCfg.listen = listen;
-  const slots = count('slots', values.slots, 1, 256) ?? serverSlots ?? 16;
+  const slots = intFlag('slots', values.slots, 1, 256) ?? serverSlots ?? 16;
   if (values.policy) {
     if (!(SWITCH_POLICIES as readonly string[]).includes(values.policy))
       throw new PallasError('USAGE', `--policy must be one of ${SWITCH_POLICIES.join(', ')}`);
@@ -109,7 +102,7 @@ export async function runControl(values: Opts): Promise<void> {
         ...normaliseTofinoConfig(swCfg),
         log: (msg, f) => process.stderr.write(`${JSON.stringify({ level: 'info', component: 'tofino', msg, ...f })}\n`),
       }).start()
-    : switchFor((({ kind: _k, ...rest }) => rest)(swCfg), slots, count('switch-port', values['switch-port'], 0, 65535)).start();
+    : switchFor((({ kind: _k, ...rest }) => rest)(swCfg), slots, intFlag('switch-port', values['switch-port'], 0, 65535)).start();
   let control: ControlPlane;
   try {
     control = await new ControlPlane(sw, controlCfg).start();
@@ -155,11 +148,11 @@ export async function runAgent(values: Opts): Promise<void> {
   const file = given === undefined ? {} : obj(given, 'agent');
   only(file, 'agent', ['control', 'secret', 'listen', 'advertise', 'heartbeatMs', 'name', 'server']);
   const server = { ...(file.server === undefined ? {} : obj(file.server, 'agent.server')) } as ServerConfig;
-  const workers = count('workers', values.workers, 1, 1024);
+  const workers = intFlag('workers', values.workers, 1, 1024);
   if (workers !== undefined) server.workers = workers;
-  const id = count('server-id', values['server-id'], 0, 255);
+  const id = intFlag('server-id', values['server-id'], 0, 255);
   if (id !== undefined) server.serverId = id;
-  const port = count('port', values.port, 0, 65535);
+  const port = intFlag('port', values.port, 0, 65535);
   if (port !== undefined) server.transport = { ...(server.transport?.kind === 'udp' ? server.transport : {}), kind: 'udp', port };
   server.transport ??= { kind: 'udp', port: 0 };
   const listen = hostPort('listen', values.listen);
@@ -187,9 +180,9 @@ export async function runAgent(values: Opts): Promise<void> {
 
 export async function runUp(values: Opts): Promise<void> {
   const size = rackSize();
-  const n = count('servers', values.servers, 1, 64) ?? size.servers;
-  const workers = count('workers', values.workers, 1, 64) ?? size.workers;
-  const serverPort = count('server-port', values['server-port'], 1, 65535 - 64) ?? 9101;
+  const n = intFlag('servers', values.servers, 1, 64) ?? size.servers;
+  const workers = intFlag('workers', values.workers, 1, 64) ?? size.workers;
+  const serverPort = intFlag('server-port', values['server-port'], 1, 65535 - 64) ?? 9101;
   const file = (values.config ? obj(readConfigFile(values.config, 'control'), 'control') : {}) as ControlFile;
   const { switch: swCfg = {}, serverSlots: _slots, ...controlCfg } = file;
   if (values.policy) {
@@ -197,10 +190,10 @@ export async function runUp(values: Opts): Promise<void> {
       throw new PallasError('USAGE', `--policy must be one of ${SWITCH_POLICIES.join(', ')}`);
     swCfg.policy = values.policy as SwitchPolicy;
   }
-  const port = count('switch-port', values['switch-port'], 0, 65535);
+  const port = intFlag('switch-port', values['switch-port'], 0, 65535);
   if (port !== undefined)
     swCfg.transport = { ...((swCfg.transport ?? { kind: 'udp' }) as TransportConfig & { kind: 'udp' }), kind: 'udp', port };
-  const agentPort = count('agent-port', values['agent-port'], 1, 65535 - 64);
+  const agentPort = intFlag('agent-port', values['agent-port'], 1, 65535 - 64);
   // --kv: one RocksDB store for every server's GET/SCAN, built here first (the servers only open it).
   let kv: { path: string } | undefined;
   if (values.kv !== undefined) {
@@ -216,7 +209,7 @@ export async function runUp(values: Opts): Promise<void> {
     serverPort,
     ...(agentPort !== undefined ? { agentPort } : {}),
     ...(kv ? { server: { kv } } : {}),
-    controlPort: count('control-port', values['control-port'], 0, 65535) ?? DEFAULT_CONTROL_PORT,
+    controlPort: intFlag('control-port', values['control-port'], 0, 65535) ?? DEFAULT_CONTROL_PORT,
   });
   const l = rack.switchAddr;
   const url = rack.control.url;
