@@ -64,7 +64,7 @@ async function runWorkload(name: string, o: LiveFlags): Promise<void> {
     return n;
   };
   const scale = o.scale === undefined ? undefined : Number(o.scale);
-  if (scale !== undefined && !(scale >= 1 && scale <= 10_000)) usage('--scale must be a number in [1, 10000]');
+  if (scale !== undefined && !(Number.isInteger(scale) && scale >= 1 && scale <= 10_000)) usage('--scale must be an integer in [1, 10000]');
   const servers = count('servers', o.servers);
   const workers = count('workers', o.workers);
   if (o.testbed && (servers || workers)) usage("--servers and --workers size a rack on this machine; a testbed's size is its inventory");
@@ -109,17 +109,20 @@ function buildBench(): Command {
       .description(
         `the paper's ${name} workload on a live rack: ${DEFAULT_SYSTEMS.join(' against ')} (or --systems), p99 against load, the simulator beside`,
       )
-      .option('--quick', '3 loads, 2 s each (default: 6 loads, 5 s each)')
+      .option('--quick', '3 loads, 2 s each (default: 0.1 to 0.9 as far as the machine carries them, 5 s or more each)')
       .option('--loads <list>', "loads as fractions of the rack's capacity, e.g. 0.2,0.5,0.8")
       .option('--systems <list>', `among ${LIVE_SYSTEMS.join(', ')} (default ${DEFAULT_SYSTEMS.join(',')})`)
-      .option('--duration <ms>', 'per load point')
+      .option('--duration <ms>', 'per load point (default: 5000, or as long as 5000 replies take, at most 30 s)')
       .option(
         '--testbed <inventory>',
         'drive the hosts of this ansible inventory instead of this machine (docs/deploy.md, docs/testbed.md)',
       )
       .option('--servers <n>', 'servers of the rack on this machine (default: sized to it)')
       .option('--workers <n>', 'workers per server on this machine')
-      .option('--scale <k>', "multiply spin service times by k (default: enough for this machine's software path; 1 on a testbed)")
+      .option(
+        '--scale <k>',
+        "slow the workload by k: spin times × k, RocksDB keys a request × k (default: enough for this machine's software path; 1 on a testbed)",
+      )
       .option('--json', 'print the result document')
       .option('--out <dir>', 'where results go (default results/)')
       .addHelpText(

@@ -11,11 +11,21 @@ import { join } from 'node:path';
 
 import { runClient, type ClientConfig, type ClientReport } from '../../lib/client/client.js';
 import type { ControlConfig } from '../../lib/control/plane.js';
-import { carriedLoad, DEDICATED_HEADROOM, pathCost, planRack, SHARED_HEADROOM, type RackPlan, type RoleCosts } from '../../lib/budget.js';
+import {
+  carriedLoad,
+  DEDICATED_HEADROOM,
+  pathCost,
+  planRack,
+  sendSpinAt,
+  SHARED_HEADROOM,
+  type RackPlan,
+  type RoleCosts,
+} from '../../lib/budget.js';
 import { startRack } from '../../lib/rack.js';
 import type { ServerConfig } from '../../lib/runtime/config.js';
 import { kvBench, loadKv } from '../../lib/runtime/kv.js';
 import { TPCC_US } from '../../lib/runtime/config.js';
+import { PallasError } from '../../lib/errors.js';
 import { p99Shortfall } from '../../lib/sim/format.js';
 import { renderChart, renderPng } from '../../lib/sim/plot.js';
 import { runScenarios } from '../../lib/sim/run.js';
@@ -54,11 +64,12 @@ export interface LiveOptions {
   workload: string;
   systems?: LiveSystem[];
   loads?: number[];
+  /** Per load point (default: POINT_MS, or as long as POINT_REPLIES replies take, at most MAX_POINT_MS; --quick 2 s). */
   durationMs?: number;
   quick?: boolean;
   servers?: number;
   workers?: number;
-  /** Multiply spin service times by this (default: enough for this machine; see scaleWorkload; 1 on a testbed). */
+  /** Slow the workload by this: spin times ×, RocksDB keys a request × (default: enough for this machine; see scaleWorkload; 1 on a testbed). */
   scale?: number;
   /** Drive the hosts of this inventory instead of a rack on this machine. */
   testbed?: Inventory;
@@ -92,6 +103,8 @@ export interface LivePoint {
   simSaturated?: boolean;
   /** Requests each server completed during the point (from its agent's heartbeats). */
   serverCompleted: number[];
+  /** How long the point ran, ms. */
+  durationMs: number;
   /**
    * This machine's rack: the CPU each role used per request during the point (µs), the CPUs busy
    * on average, and the highest load those costs say the machine carries (lib/budget.ts).
@@ -122,12 +135,16 @@ export interface LiveDocument {
     /** Every host's clock minus the bench machine's, and the round trip that bounds it (ms). */
     hosts: { host: string; hostname: string; offsetMs: number; rttMs: number }[];
   };
+  /** The service times load is counted in, µs: RocksDB's as the rack's servers measured them in the first warm-up. */
   serviceUs: Record<string, number>;
+  /** RocksDB's times as timed alone on the database, when the rack's own replaced them. */
+  timedUs?: Record<string, number>;
   /** This machine's CPU budget: how the rack ran, and the loads it did not carry. */
   budget?: LiveBudget;
-  /** Spin service times were multiplied by this (1: as the paper has them). */
+  /** The workload was slowed by this (scaleWorkload; 1: as the paper has it). */
   scale: number;
-  durationMs: number;
+  /** Every point's duration, when one was asked for (otherwise each point has its own). */
+  durationMs?: number;
   points: LivePoint[];
 }
 
@@ -140,6 +157,16 @@ export interface LiveBudget {
 }
 
 const WARMUP_MS = 1000;
+/**
+ * A point runs POINT_MS, or longer at low rates, until about POINT_REPLIES replies are measured
+ * (a p99 then rests on 50 of them, not on a handful), but at most MAX_POINT_MS.
+ */
+const POINT_MS = 5000;
+/** RocksDB: the warm-up runs until this many replies of each type are measured (at most MAX_WARMUP_MS). */
+const CALIBRATE_REPLIES = 30;
+const MAX_WARMUP_MS = 10_000;
+const POINT_REPLIES = 5000;
+const MAX_POINT_MS = 30_000;
 
 /** The mean service time of the phase that runs the most requests per second at a given load (its mix's mean is the lowest). */
 function meanServiceUs(wl: LiveWorkload, svc: Record<string, number>): number {
@@ -163,7 +190,7 @@ const KV_PATH = '/dev/shm/pallas-bench-kv';
  * Mean service time per type, µs: spin types ask for theirs; RocksDB types are timed, directly on
  * the database the servers read (on a testbed, on the first server's host, `pallas kv-load --time`).
  */
-async function serviceTimes(wl: LiveWorkload, log: (s: string) => void, inv?: Inventory): Promise<Record<string, number>> {
+async function serviceTimes(wl: LiveWorkload, inv?: Inventory): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   const kvTypes = wl.types.filter((t) => t.type === 'get' || t.type === 'scan');
   let remote: Record<string, number> = {};
@@ -194,12 +221,6 @@ async function serviceTimes(wl: LiveWorkload, log: (s: string) => void, inv?: In
       out[t.type] = wl.handlers?.[t.type] === 'tpcc' ? TPCC_US[t.type]! : t.service!.meanUs;
     }
   }
-  log(
-    `  service times${inv ? '' : ' here'}: ${Object.entries(out)
-      .map(([k, v]) => `${k} ${v.toFixed(1)} µs`)
-      .join(', ')}` +
-      (wl.kv ? ` (RocksDB calls timed directly on the database the servers read${inv ? `, on ${inv.servers[0]!.host}` : ''})` : ''),
-  );
   return out;
 }
 
@@ -296,27 +317,46 @@ async function testbedRack(
 
 /**
  * The capacity one machine's software path carries with room to spare (requests/s): the client,
- * the switch and the servers all handle every request on this machine's CPUs. Measured here: the
- * whole path saturates at 14–20 k req/s on 2 vCPUs.
+ * the switch and the servers all handle every request on this machine's CPUs. Measured on 2 vCPUs:
+ * the path costs 110–320 µs of CPU a request when its threads block (docs/bench.md), so 2.5 k req/s
+ * keep it within about half a CPU at full load; the whole path saturates at 14–20 k req/s.
  */
-const PATH_BUDGET_RPS = 4000;
+const PATH_BUDGET_RPS = 2500;
 const NICE = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
 
+/** RocksDB's count of keys per request travels in 16 bits (docs/wire-format.md): a scale stops there. */
+const MAX_KV_COUNT = 65535;
+
 /**
- * Spin workloads keep their shape and get slower: every service time × scale, so that the rack's
- * capacity stays within PATH_BUDGET_RPS and the path's own cost stays small beside the work.
- * RocksDB's work is real and is not scaled. `fixed` forces a scale.
+ * A workload slowed down by a round factor, keeping its shape, so that the rack's capacity stays
+ * within PATH_BUDGET_RPS and the path's own cost stays small beside the work: spin types get every
+ * service time × scale; RocksDB types read scale × as many keys a request (GET(10) becomes GET(10 k),
+ * SCAN(5000) SCAN(5000 k)), still real calls on the database, so their times are measured again
+ * after (the largest factor that keeps every count within 16 bits). `svcUs` has each type's
+ * unscaled service time (RocksDB's as measured here); `fixed` forces a scale.
  */
-export function scaleWorkload(wl: LiveWorkload, cores: number, fixed?: number): { wl: LiveWorkload; scale: number } {
-  if (wl.kv) return { wl, scale: 1 };
-  const total = wl.types.reduce((a, t) => a + (t.share ?? 1), 0);
-  const meanUs = wl.types.reduce(
-    (a, t) => a + ((t.share ?? 1) / total) * (wl.handlers?.[t.type] === 'tpcc' ? TPCC_US[t.type]! : t.service!.meanUs),
-    0,
-  );
-  const capacity = (cores * 1e6) / meanUs;
-  const scale = fixed ?? NICE.find((k) => capacity / k <= PATH_BUDGET_RPS) ?? NICE[NICE.length - 1]!;
+export function scaleWorkload(
+  wl: LiveWorkload,
+  svcUs: Record<string, number> | undefined,
+  cores: number,
+  fixed?: number,
+): { wl: LiveWorkload; scale: number } {
+  const maxCount = Math.max(0, ...wl.types.map((t) => t.count ?? 0));
+  if (fixed !== undefined && wl.kv && fixed * maxCount > MAX_KV_COUNT)
+    throw new PallasError(
+      'USAGE',
+      `--scale ${fixed}: ${wl.name} would read ${fixed * maxCount} keys a request, and at most ${MAX_KV_COUNT} fit`,
+    );
+  const pick = (us: Record<string, number>) => {
+    const total = wl.types.reduce((a, t) => a + (t.share ?? 1), 0);
+    const capacity = (cores * 1e6) / wl.types.reduce((a, t) => a + ((t.share ?? 1) / total) * us[t.type]!, 0);
+    const nice = wl.kv ? NICE.filter((k) => k * maxCount <= MAX_KV_COUNT) : NICE;
+    return nice.find((k) => capacity / k <= PATH_BUDGET_RPS) ?? nice[nice.length - 1]!;
+  };
+  if (fixed === undefined && !svcUs) throw new Error('scaleWorkload: service times are needed to choose a scale');
+  const scale = fixed ?? pick(svcUs!);
   if (scale === 1) return { wl, scale };
+  if (wl.kv) return { scale, wl: { ...wl, types: wl.types.map((t) => ({ ...t, count: (t.count ?? 0) * scale })) } };
   const us = (t: LiveWorkload['types'][number]) => (wl.handlers?.[t.type] === 'tpcc' ? TPCC_US[t.type]! : t.service!.meanUs);
   return {
     scale,
@@ -354,13 +394,14 @@ interface SimPoint {
   system: LiveSystem;
   load: number;
   svcUs: Record<string, number>;
+  /** The live point's duration (a workload's phases take their fractions of it). */
+  durationMs: number;
 }
 
 async function simulate(
   wl: LiveWorkload,
   rack: { servers: number; workers: number },
   pts: SimPoint[],
-  durationMs: number,
   requests: number,
 ): Promise<{ p99: number; saturated: boolean }[]> {
   const scenario = (p: SimPoint) =>
@@ -378,7 +419,7 @@ async function simulate(
         ...(wl.phases
           ? {
               phases: wl.phases.map((ph, i) => ({
-                ...(i < wl.phases!.length - 1 ? { durationMs: durationMs * ph.fraction } : {}),
+                ...(i < wl.phases!.length - 1 ? { durationMs: p.durationMs * ph.fraction } : {}),
                 shares: Object.fromEntries(wl.types.map((t, j) => [t.type, ph.shares[j]])),
               })),
             }
@@ -393,6 +434,10 @@ async function simulate(
   return docs.map((d) => ({ p99: d.runs[0]!.latencyUs.p99, saturated: d.runs[0]!.saturated }));
 }
 
+const fmtTimes = (us: Record<string, number>) =>
+  Object.entries(us)
+    .map(([k, v]) => `${k} ${v.toFixed(1)} µs`)
+    .join(', ');
 const fmtUs = (x: number) => (x >= 10_000 ? `${(x / 1000).toFixed(1)} ms` : x >= 100 ? `${x.toFixed(0)} µs` : `${x.toFixed(1)} µs`);
 
 export function formatLive(doc: LiveDocument): string {
@@ -546,13 +591,17 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
   const systems = o.systems ?? DEFAULT_SYSTEMS;
   // Steps of 0.1: on a small machine the budget stops the sweep early, and the curve still has points.
   const loads = o.loads ?? (o.quick ? [0.2, 0.5, 0.8] : [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]);
-  const durationMs = o.durationMs ?? (o.quick ? 2000 : 5000);
+  const fixedMs = o.durationMs ?? (o.quick ? 2000 : undefined);
   const where = inv ? `testbed ${inv.file}` : 'this machine';
   o.log(`bench ${wl0.name}: ${wl0.about}`);
   const workers = uniform ? `${rack.workers} worker(s)` : `${inv!.servers.map((s) => s.workers).join('/')} workers`;
   o.log(
     `  rack: ${rack.servers} server(s) × ${workers} (${rack.why}); ` +
-      `systems ${systems.join(', ')}; ${durationMs} ms per point, the first 10 % not measured`,
+      `systems ${systems.join(', ')}; ` +
+      (fixedMs
+        ? `${fixedMs} ms per point`
+        : `${POINT_MS} ms per point, or as long as ${POINT_REPLIES} replies take (at most ${MAX_POINT_MS / 1000} s)`) +
+      ', the first 10 % not measured',
   );
   if (inv) {
     o.log(
@@ -577,18 +626,29 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
     o.log(`  RocksDB: 5000 keys × 64 B on ${KV_PATH} of every server host (built by its agent when missing)`);
   }
   // A testbed's path is real hardware: its workloads run as the paper has them unless --scale says otherwise.
-  const scaled = inv ? scaleWorkload(wl0, rack.cores, o.scale ?? 1) : scaleWorkload(wl0, rack.cores, o.scale);
+  const forced = inv ? (o.scale ?? 1) : o.scale;
+  const scaled = scaleWorkload(wl0, forced === undefined ? await serviceTimes(wl0, inv) : undefined, rack.cores, forced);
   const wl = scaled.wl;
   if (scaled.scale > 1) {
+    const what = wl.kv
+      ? `RocksDB reads ×${scaled.scale} the keys a request (${wl.types.map((t) => `${t.type.toUpperCase()}(${t.count})`).join(', ')})`
+      : `service times × ${scaled.scale}`;
     o.log(
-      inv
-        ? `  service times × ${scaled.scale} (as asked)`
-        : `  service times × ${scaled.scale}: the workload keeps its shape, ` +
+      inv || o.scale !== undefined
+        ? `  ${what} (as asked)`
+        : `  ${what}: the workload keeps its shape, ` +
             `and the rack's capacity stays within the ~${PATH_BUDGET_RPS / 1000} k req/s ` +
-            "that one machine's client, switch and servers carry with room to spare (RocksDB work is real and never scaled)",
+            "that one machine's client, switch and servers carry with room to spare (--scale 1 runs it as the paper has it)",
     );
   }
-  const svc = await serviceTimes(wl, o.log, inv);
+  // The scaled workload's times (RocksDB's calls timed again: more keys a call is real work, not a multiple of the time).
+  const timed = await serviceTimes(wl, inv);
+  // The times load is counted in: RocksDB's are the rack's own once the first warm-up has measured them (calibrate).
+  let svc = timed;
+  o.log(
+    `  service times${inv ? '' : ' here'}: ${fmtTimes(timed)}` +
+      (wl.kv ? ` (RocksDB calls timed directly on the database the servers read${inv ? `, on ${inv.servers[0]!.host}` : ''})` : ''),
+  );
   const server: ServerConfig = {
     handlers: wl.handlers,
     ...(wl.kv ? { kv: { path: KV_PATH, keys: 5000, valueBytes: 64, load: true } } : {}),
@@ -600,6 +660,8 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
     ...(count ? { count, keys: 5000 } : {}),
     ...(arrivals ? { arrivals } : {}),
   }));
+  // The mean request rate of a point at `load` over its phases.
+  const meanRps = (load: number) => phasesFor(wl, svc, rack.cores, load, 1).reduce((a, p) => a + p.durationMs * p.rateRps, 0);
   // One point: the generator's run at `load`, the requests each server completed, and what each role's CPU did.
   const runPoint = async (r: LiveRack, load: number, ms: number, seed: number) => {
     const before = await r.completed();
@@ -610,7 +672,7 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
       warmupMs: ms / 10,
       timeoutMs: 1000,
       seed,
-      ...(plan ? { sendSpinUs: plan.sendSpinUs, realtime: plan.realtimeSend } : {}),
+      ...(plan ? { sendSpinUs: sendSpinAt(plan, meanRps(load)), realtime: plan.realtimeSend } : {}),
     });
     // Heartbeats every 100 ms: wait for one after the run so the counts include it.
     await new Promise((res) => setTimeout(res, 250));
@@ -631,6 +693,27 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
         : undefined;
     return { ...run, completed: after.map((x, i) => x - (before[i] ?? 0)), costs };
   };
+  // A point's duration: long enough for POINT_REPLIES measured replies (the first 10 % is warm-up) at its mean rate.
+  const pointMs = (load: number) => Math.min(MAX_POINT_MS, Math.max(POINT_MS, Math.ceil((POINT_REPLIES / 0.9 / meanRps(load)) * 10) * 100));
+  // RocksDB: a warm-up long enough for twice CALIBRATE_REPLIES of the rarest type (its arrivals are random).
+  const rarest = Math.min(...phaseMixes(wl, timed).flatMap((p) => p.shares.map((x) => x / p.shares.reduce((a, b) => a + b, 0))));
+  const warmupMs = (load: number) =>
+    wl.kv
+      ? Math.min(MAX_WARMUP_MS, Math.max(WARMUP_MS, Math.ceil(((2 * CALIBRATE_REPLIES) / 0.9 / (meanRps(load) * rarest)) * 10) * 100))
+      : WARMUP_MS;
+  // A GET or SCAN takes longer in the rack than timed alone in a loop (on this VM by up to 60 %):
+  // load 1.0 is the rack's capacity at the times its servers measure, as long as every type had replies enough.
+  const calibrate = (perType: ClientReport['perType']) => {
+    const exec = wl.types.map((t) => perType[t.type]);
+    if (exec.some((e) => !e || e.histogram.totalCount < CALIBRATE_REPLIES)) {
+      o.log(`  (the warm-up measured too few replies of a type to count load in the rack's times: kept the timed ones)`);
+      return timed;
+    }
+    const rackUs = Object.fromEntries(wl.types.map((t, i) => [t.type, exec[i]!.execMeanUs]));
+    o.log(`  service times in the rack (the first warm-up's execution times; load is counted in these): ${fmtTimes(rackUs)}`);
+    if (budget) budget.meanServiceUs = meanServiceUs(wl, rackUs);
+    return rackUs;
+  };
   const budget: LiveBudget | undefined = plan ? { plan, meanServiceUs: meanServiceUs(wl, svc), notRun: [] } : undefined;
   if (plan) o.log(formatPlan(plan));
   const total = systems.length * loads.length;
@@ -650,7 +733,9 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
       // would otherwise count in the first point's latencies and costs.
       if (loads.length) {
         o.progress?.(`[${'#'.repeat(done).padEnd(total, '.')}] ${done}/${total} ${system}: warming up`);
-        await runPoint(r, loads[0]!, WARMUP_MS, 0);
+        const w = await runPoint(r, loads[0]!, warmupMs(loads[0]!), 0);
+        // Once, so that every system runs the same rates.
+        if (wl.kv && system === systems[0]) svc = calibrate(w.report.perType);
       }
       // What the last point's costs say the machine carries (the costs per request fall as the load rises, so this errs low).
       let carried: ReturnType<typeof carriedLoad> | undefined;
@@ -661,7 +746,8 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
           break;
         }
         o.progress?.(`[${'#'.repeat(done).padEnd(total, '.')}] ${done}/${total} ${system} load ${load}`);
-        const { report: rep, clients, spreadMs, completed, costs } = await runPoint(r, load, durationMs, 1 + done);
+        const ms = fixedMs ?? pointMs(load);
+        const { report: rep, clients, spreadMs, completed, costs } = await runPoint(r, load, ms, 1 + done);
         if (budget && costs) carried = carriedLoad(budget.plan, costs, budget.meanServiceUs);
         const achieved = rep.replies / rep.durationS;
         points.push({
@@ -695,6 +781,7 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
           late: rep.late,
           lateMaxUs: rep.lateMaxUs,
           serverCompleted: completed,
+          durationMs: ms,
           ...(plan?.realtimeSend ? { realtimeSend: rep.realtime } : {}),
           ...(costs && carried
             ? {
@@ -728,9 +815,8 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
         );
         // The same request rate: a load of the rack's capacity at these times, not at the timed ones.
         const mix = (us: Record<string, number>) => wl.types.reduce((a, t) => a + (t.share ?? 1) * us[t.type]!, 0);
-        return { system: p.system, load: (p.load * mix(svcUs)) / mix(svc), svcUs };
+        return { system: p.system, load: (p.load * mix(svcUs)) / mix(svc), svcUs, durationMs: p.durationMs };
       }),
-      durationMs,
       200_000,
     );
     points.forEach((p, i) => Object.assign(p, { simP99Us: sim[i]!.p99, simSaturated: sim[i]!.saturated }));
@@ -744,9 +830,10 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
     rack,
     where,
     serviceUs: svc,
+    ...(svc !== timed ? { timedUs: timed } : {}),
     ...(budget ? { budget } : {}),
     scale: scaled.scale,
-    durationMs,
+    ...(fixedMs ? { durationMs: fixedMs } : {}),
     points,
     ...(inv
       ? {
@@ -769,7 +856,9 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
   writeFileSync(
     files[2]!,
     renderChart({
-      title: `${wl.name}: p99 against load (${rack.servers} servers, ${rack.cores} cores; ${inv ? 'testbed' : 'this machine'})`,
+      title:
+        `${wl.name}${scaled.scale > 1 ? ` ×${scaled.scale}` : ''}: p99 against load ` +
+        `(${rack.servers} servers, ${rack.cores} cores; ${inv ? 'testbed' : 'this machine'})`,
       xLabel: "load (fraction of the rack's capacity)",
       yLabel: 'p99 latency',
       yUnit: 'µs',

@@ -57,6 +57,12 @@ describe.runIf(ready)('bench rocksdb on a live rack', () => {
     expect(readFileSync(files[2]!, 'utf8')).toMatch(/<svg[\s\S]*pallas[\s\S]*rs-darc/);
     expect(formatLive(doc)).toMatch(/^pallas\s+0\.20/m);
     expect(lines.join('\n')).toMatch(/service times here: get [\d.]+ µs, scan [\d.]+ µs/);
+    // Slowed to this machine's path, the requests read k times the keys, and the run says so.
+    if (doc.scale > 1)
+      expect(lines.join('\n')).toContain(
+        `RocksDB reads ×${doc.scale} the keys a request (GET(${10 * doc.scale}), SCAN(${5000 * doc.scale}))`,
+      );
+    expect(doc.points.every((p) => p.durationMs === 1000)).toBe(true);
     // The budget it ran under, printed and kept.
     expect(doc.budget!.plan.servers).toBe(2);
     expect(lines.join('\n')).toMatch(/budget: (shared|dedicated) cores/);

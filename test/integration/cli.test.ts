@@ -219,6 +219,15 @@ describe.runIf(ready)('npm run bench -- options', () => {
         'npm run bench -- rocksdb: USAGE: --loads must be numbers in (0, 2), comma-separated (see npm run bench -- rocksdb --help)',
       ],
       [
+        ['rocksdb', '--scale', '2.5'],
+        'npm run bench -- rocksdb: USAGE: --scale must be an integer in [1, 10000] (see npm run bench -- rocksdb --help)',
+      ],
+      [
+        ['rocksdb', '--scale', '20'],
+        'npm run bench -- rocksdb: USAGE: --scale 20: rocksdb would read 100000 keys a request, and at most 65535 fit ' +
+          '(see npm run bench -- rocksdb --help)',
+      ],
+      [
         ['sim', '--paper-requests', '5'],
         'npm run bench -- sim: USAGE: --paper-requests must be an integer >= 10 (see npm run bench -- sim --help)',
       ],

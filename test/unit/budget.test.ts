@@ -3,7 +3,17 @@
 // gives the server and the switch.
 import { describe, expect, it } from 'vitest';
 
-import { busyThreads, carriedLoad, DEDICATED_HEADROOM, planRack, SHARED_HEADROOM, type RoleCosts } from '../../lib/budget.js';
+import {
+  busyThreads,
+  carriedLoad,
+  DEDICATED_HEADROOM,
+  planRack,
+  sendSpinAt,
+  SHARED_HEADROOM,
+  SHARED_SEND_SPIN_MAX_US,
+  SHARED_SPIN_CPU,
+  type RoleCosts,
+} from '../../lib/budget.js';
 import { normaliseServer } from '../../lib/runtime/config.js';
 import { SoftSwitch } from '../../lib/switch/soft.js';
 
@@ -21,6 +31,17 @@ describe('CPU budget: the rack for the CPUs there are', () => {
     // More workers than CPUs: none pinned (two on one CPU would halve each other).
     expect(planRack({ servers: 2, workers: 2 }, [0, 1]).pin).toBeUndefined();
     expect(planRack({}, [5]).mode).toBe('shared');
+  });
+
+  it('lets the generator spin longer before sends at low rates, within a small share of a CPU', () => {
+    const shared = planRack({}, [0, 1]);
+    expect(sendSpinAt(shared, 100)).toBe(SHARED_SEND_SPIN_MAX_US);
+    expect(sendSpinAt(shared, 500)).toBe(60);
+    expect((sendSpinAt(shared, 500) * 500) / 1e6).toBeLessThanOrEqual(SHARED_SPIN_CPU);
+    expect(sendSpinAt(shared, 5000)).toBe(shared.sendSpinUs);
+    expect(sendSpinAt(shared, 0)).toBe(shared.sendSpinUs);
+    const dedicated = planRack({}, cpus(8));
+    expect(sendSpinAt(dedicated, 100)).toBe(dedicated.sendSpinUs);
   });
 
   it('dedicates cores when every busy thread and one spare fit: each pinned to a CPU of its own, busy-polling', () => {
