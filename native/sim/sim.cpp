@@ -831,9 +831,10 @@ void Simulation::finish(SimResult* out) {
       const policy::GroupReservation& gr = r.groups[g];
       if (!s.empty()) s += "; ";
       s += "{";
-      for (size_t i = 0; i < gr.types.size(); i++)
-        s += (i ? "," : "") +
-             (gr.types[i] < cfg_.types.size() ? cfg_.types[gr.types[i]].name : std::to_string(gr.types[i]));
+      for (size_t i = 0; i < gr.types.size(); i++) {
+        if (i) s += ',';
+        s += gr.types[i] < cfg_.types.size() ? cfg_.types[gr.types[i]].name : std::to_string(gr.types[i]);
+      }
       char buf[96];
       std::snprintf(buf, sizeof buf, "} workers %u-%u%s", gr.first, gr.first + gr.count - 1, gr.spill ? " +spill" : "");
       s += buf;
