@@ -332,8 +332,9 @@ const MAX_KV_COUNT = 65535;
  * within PATH_BUDGET_RPS and the path's own cost stays small beside the work: spin types get every
  * service time × scale; RocksDB types read scale × as many keys a request (GET(10) becomes GET(10 k),
  * SCAN(5000) SCAN(5000 k)), still real calls on the database, so their times are measured again
- * after (the largest factor that keeps every count within 16 bits). `svcUs` has each type's
- * unscaled service time (RocksDB's as measured here); `fixed` forces a scale.
+ * after (the largest factor that keeps every count within 16 bits). The capacity is the busiest
+ * phase's. `svcUs` has each type's unscaled service time (RocksDB's as measured here); `fixed`
+ * forces a scale.
  */
 export function scaleWorkload(
   wl: LiveWorkload,
@@ -347,9 +348,9 @@ export function scaleWorkload(
       'USAGE',
       `--scale ${fixed}: ${wl.name} would read ${fixed * maxCount} keys a request, and at most ${MAX_KV_COUNT} fit`,
     );
+  // The capacity of the busiest phase (a shift workload's normal mix runs the most requests a second).
   const pick = (us: Record<string, number>) => {
-    const total = wl.types.reduce((a, t) => a + (t.share ?? 1), 0);
-    const capacity = (cores * 1e6) / wl.types.reduce((a, t) => a + ((t.share ?? 1) / total) * us[t.type]!, 0);
+    const capacity = (cores * 1e6) / meanServiceUs(wl, us);
     const nice = wl.kv ? NICE.filter((k) => k * maxCount <= MAX_KV_COUNT) : NICE;
     return nice.find((k) => capacity / k <= PATH_BUDGET_RPS) ?? nice[nice.length - 1]!;
   };

@@ -18,6 +18,14 @@ describe('scaling a workload to the machine', () => {
     expect(scaleWorkload(WORKLOADS.bimodal!, bimodalUs, 80).scale).toBe(1000);
   });
 
+  it("counts the capacity in the busiest phase's mix: a shift workload's normal half", () => {
+    // shift-bimodal: port 50/50 (mean 55 µs) then normal 90/10 (19 µs): 105 k req/s on 2 cores in the normal half, so ×50.
+    expect(scaleWorkload(WORKLOADS['shift-bimodal']!, bimodalUs, 2).scale).toBe(50);
+    // shift-rocksdb at GET 8 µs, SCAN 800 µs: the normal half's 87.2 µs, not the port mix's 404 µs.
+    expect(scaleWorkload(WORKLOADS['shift-rocksdb']!, { get: 8, scan: 800 }, 2).scale).toBe(10);
+    expect(scaleWorkload(WORKLOADS['rocksdb-port']!, { get: 8, scan: 800 }, 2).scale).toBe(2);
+  });
+
   it('turns the TPC-C handler into fixed spins of the scaled profile', () => {
     const us = { payment: 5, order_status: 6, new_order: 16, delivery: 62, stock_level: 74 };
     const { wl, scale } = scaleWorkload(WORKLOADS.tpcc!, us, 2);
