@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { runClient, type ClientConfig, type ClientReport } from '../../lib/client/client.js';
+import { MAX_KV_COUNT, runClient, type ClientConfig, type ClientReport } from '../../lib/client/client.js';
 import type { ControlConfig } from '../../lib/control/plane.js';
 import {
   carriedLoad,
@@ -324,9 +324,6 @@ async function testbedRack(
 const PATH_BUDGET_RPS = 2500;
 const NICE = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
 
-/** RocksDB's count of keys per request travels in 16 bits (docs/wire-format.md): a scale stops there. */
-const MAX_KV_COUNT = 65535;
-
 /**
  * A workload slowed down by a round factor, keeping its shape, so that the rack's capacity stays
  * within PATH_BUDGET_RPS and the path's own cost stays small beside the work: spin types get every
@@ -628,7 +625,8 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
   }
   // A testbed's path is real hardware: its workloads run as the paper has them unless --scale says otherwise.
   const forced = inv ? (o.scale ?? 1) : o.scale;
-  const scaled = scaleWorkload(wl0, forced === undefined ? await serviceTimes(wl0, inv) : undefined, rack.cores, forced);
+  const unscaled = forced === undefined ? await serviceTimes(wl0, inv) : undefined;
+  const scaled = scaleWorkload(wl0, unscaled, rack.cores, forced);
   const wl = scaled.wl;
   if (scaled.scale > 1) {
     const what = wl.kv
@@ -642,8 +640,9 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
             "that one machine's client, switch and servers carry with room to spare (--scale 1 runs it as the paper has it)",
     );
   }
-  // The scaled workload's times (RocksDB's calls timed again: more keys a call is real work, not a multiple of the time).
-  const timed = await serviceTimes(wl, inv);
+  // The scaled workload's times (RocksDB's calls timed again: more keys a call is real work, not a multiple of the time);
+  // unscaled, the ones the scale was chosen from.
+  const timed = scaled.scale === 1 && unscaled ? unscaled : await serviceTimes(wl, inv);
   // The times load is counted in: RocksDB's are the rack's own once the first warm-up has measured them (calibrate).
   let svc = timed;
   o.log(
@@ -694,14 +693,13 @@ export async function runLiveBench(o: LiveOptions): Promise<{ doc: LiveDocument;
         : undefined;
     return { ...run, completed: after.map((x, i) => x - (before[i] ?? 0)), costs };
   };
-  // A point's duration: long enough for POINT_REPLIES measured replies (the first 10 % is warm-up) at its mean rate.
-  const pointMs = (load: number) => Math.min(MAX_POINT_MS, Math.max(POINT_MS, Math.ceil((POINT_REPLIES / 0.9 / meanRps(load)) * 10) * 100));
+  // How long a run must be for `replies` measured replies (its first 10 % is not measured) at `rps`, within [lo, hi] ms.
+  const runMs = (replies: number, rps: number, lo: number, hi: number) =>
+    Math.min(hi, Math.max(lo, Math.ceil((replies / 0.9 / rps) * 10) * 100));
+  const pointMs = (load: number) => runMs(POINT_REPLIES, meanRps(load), POINT_MS, MAX_POINT_MS);
   // RocksDB: a warm-up long enough for twice CALIBRATE_REPLIES of the rarest type (its arrivals are random).
   const rarest = Math.min(...phaseMixes(wl, timed).flatMap((p) => p.shares.map((x) => x / p.shares.reduce((a, b) => a + b, 0))));
-  const warmupMs = (load: number) =>
-    wl.kv
-      ? Math.min(MAX_WARMUP_MS, Math.max(WARMUP_MS, Math.ceil(((2 * CALIBRATE_REPLIES) / 0.9 / (meanRps(load) * rarest)) * 10) * 100))
-      : WARMUP_MS;
+  const warmupMs = (load: number) => (wl.kv ? runMs(2 * CALIBRATE_REPLIES, meanRps(load) * rarest, WARMUP_MS, MAX_WARMUP_MS) : WARMUP_MS);
   // A GET or SCAN takes longer in the rack than timed alone in a loop (on this VM by up to 60 %):
   // load 1.0 is the rack's capacity at the times its servers measure, as long as every type had replies enough.
   const calibrate = (perType: ClientReport['perType']) => {

@@ -14,6 +14,9 @@ import { typeId, typeName } from '../runtime/config.js';
 import { parseAddr } from '../switch/soft.js';
 import { DROP_CAUSES, TYPES } from '../wire/gen.js';
 
+/** A GET or SCAN request's count of keys travels in 16 bits (docs/wire-format.md). */
+export const MAX_KV_COUNT = 65535;
+
 export interface ClientTypeSpec {
   /** Wire type (name or id). */
   type: string | number;
@@ -168,7 +171,7 @@ function normalise(v: unknown): Normalised {
     }
     if (payload === 'kv') {
       out.keys = int(to, 'keys', p, 1, 2 ** 32 - 1, 5000);
-      out.count = int(to, 'count', p, 1, 65535, id === TYPES.find((x) => x.name === 'scan')?.id ? 5000 : 10);
+      out.count = int(to, 'count', p, 1, MAX_KV_COUNT, id === TYPES.find((x) => x.name === 'scan')?.id ? 5000 : 10);
     }
     return out;
   });
